@@ -1,18 +1,91 @@
-"""The `rolemodel` command: serve a router, ask it for decisions, show its card."""
+"""The `rolemodel` command.
+
+rolemodel serve                 serve the reference router (bundled example catalog)
+rolemodel card                  show a router's endpoints and roles
+rolemodel route --role chore --text "run the linters"
+                                ask a router for a decision and explain it
+rolemodel check-catalog FILE    validate a catalog file and list every problem
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from rolemodel_router.cli import client_commands, serve_command
+
+
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="127.0.0.1:50051", help="router address (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the proto3 JSON instead of a table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rolemodel",
+        description="The reference router of the role-model protocol (rolemodel.v1).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'rolemodel COMMAND --help' for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the reference router",
+        description="Serve the reference router over gRPC until SIGTERM or Ctrl-C, then drain in-flight "
+        "calls and exit 0. An invalid catalog is reported with the path of every problem, and the router exits 2.",
+    )
+    serve.add_argument("--catalog", type=Path, help="catalog file, YAML or JSON (default: the bundled example catalog)")
+    serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT to listen on; port 0 picks a free one")
+    serve.add_argument(
+        "--state",
+        help="state store: memory:, sqlite:///PATH or redis://HOST:PORT/DB "
+        "(default: SQLite in the user's state directory)",
+    )
+    serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight calls on SIGTERM")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--no-sample", action="store_true", help="do not print a sample decision at start-up")
+    serve.set_defaults(run=serve_command.run)
+
+    card = sub.add_parser("card", help="show a router's endpoints and roles", description="Print a router's card.")
+    _target(card)
+    card.set_defaults(run=client_commands.card)
+
+    route = sub.add_parser(
+        "route",
+        help="ask a router for a decision and explain it",
+        description="Ask a router where a request should go, and print the decision: the chosen endpoint, "
+        "the reasons, every candidate with its cost and score or exclusion, and the handoff plan.",
+    )
+    _target(route)
+    route.add_argument("--role", required=True, help="the role, for example chore, code.edit or chat")
+    route.add_argument("--text", default="", help="the new user message (sent as content; tokens are estimated)")
+    route.add_argument("--tokens", type=int, help="send only a token count for the new message instead of text")
+    route.add_argument("--history-tokens", type=int, default=0, help="tokens of earlier conversation to pretend")
+    route.add_argument("--conversation", help="conversation id (default: a new one)")
+    route.add_argument("--turn", type=int, default=0, help="turn index (default: %(default)s)")
+    route.add_argument("--difficulty", type=float, help="difficulty in [0, 1]; estimated when absent")
+    route.add_argument("--strategy", choices=["cost", "balanced", "quality", "latency"])
+    route.add_argument("--pin", help="serve on exactly this endpoint")
+    route.add_argument("--avoid", action="append", default=[], help="never serve on this endpoint (repeatable)")
+    route.add_argument("--locality", choices=["local", "remote"])
+    route.add_argument("--expected-output", type=int, help="output tokens expected")
+    route.add_argument("--side-request", choices=["isolated", "merge"], help="make it a side request")
+    route.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="a label (repeatable)")
+    route.add_argument("--dry-run", action="store_true", help="decide without recording anything")
+    route.set_defaults(run=client_commands.route)
+
+    check = sub.add_parser("check-catalog", help="validate a catalog file", description="Validate a catalog file.")
+    check.add_argument("catalog", type=Path)
+    check.set_defaults(run=serve_command.check_catalog)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rolemodel", description="The role-model protocol's reference router.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="serve the reference router")
-    parser.parse_args(argv)
-    print("The reference router is not there yet; the protocol, spec and SDK are.", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+"""The router, independent of any transport.
+
+``RouterCore`` ties the catalog, the state store, the difficulty estimator and
+the clock to the engine. The gRPC service and the HTTP front door both call
+it, so every transport gets the same decisions from the same state.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel.versions import SUPPORTED_VERSIONS
+from rolemodel_router import __version__
+from rolemodel_router.engine import outcome as outcome_engine
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.decide import decide
+from rolemodel_router.engine.difficulty import DifficultyEstimator, HeuristicEstimator
+from rolemodel_router.engine.limits import Limits
+from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
+from rolemodel_router.engine.route_input import RouteInput, build_route_input
+from rolemodel_router.state.store import RouteKeys, StateStore
+
+ROUTER_NAME = "rolemodel-reference-router"
+CLAIMED_CAPABILITIES = (
+    card_pb2.ROUTER_CAPABILITY_QUOTA,
+    card_pb2.ROUTER_CAPABILITY_CACHE_ACCOUNTING,
+    card_pb2.ROUTER_CAPABILITY_ESCALATION,
+    card_pb2.ROUTER_CAPABILITY_AFFINITY,
+    card_pb2.ROUTER_CAPABILITY_SIDE_REQUESTS,
+    card_pb2.ROUTER_CAPABILITY_SHARE_TARGET,
+    card_pb2.ROUTER_CAPABILITY_DRY_RUN,
+)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def new_decision_id(now_ms: int) -> str:
+    """Time-ordered and unguessable: 12 hex digits of milliseconds, 16 random hex digits."""
+    return f"{now_ms:012x}{secrets.token_hex(8)}"
+
+
+@dataclass
+class RouterCore:
+    index: CatalogIndex
+    store: StateStore
+    limits: Limits = field(default_factory=Limits)
+    estimator: DifficultyEstimator = field(default_factory=HeuristicEstimator)
+    clock: Callable[[], int] = wall_clock_ms
+    capabilities: tuple[card_pb2.RouterCapability.ValueType, ...] = CLAIMED_CAPABILITIES
+
+    def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
+        """Validation only: raises RouterError before any state is read."""
+        return build_route_input(request, self.index, self.limits)
+
+    def _route_keys(self, request: RouteInput) -> RouteKeys:
+        quota_ids = tuple(self.index.quotas)
+        return RouteKeys(request.conversation_id, request.role.role.name, quota_ids, request.previous_decision_id)
+
+    async def route(
+        self, request: RouteInput, before_commit: Callable[[], None] | None = None
+    ) -> decision_pb2.Decision:
+        """Decide and record; ``before_commit`` may raise to abandon the decision (a passed deadline)."""
+
+        def run(snapshot: RouteSnapshot) -> DecisionPlan:
+            now = self.clock()
+            plan = decide(self.index, snapshot, request, now, new_decision_id(now), self.estimator)
+            if before_commit is not None:
+                before_commit()
+            return plan
+
+        plan = await self.store.route(self._route_keys(request), run)
+        return plan.decision
+
+    async def report(
+        self, outcome: outcome_pb2.Outcome, before_commit: Callable[[], None] | None = None
+    ) -> router_service_pb2.ReportOutcomeResponse:
+        outcome_engine.validate(outcome, self.index, self.limits)
+
+        def run(snapshot: OutcomeSnapshot) -> OutcomePlan:
+            plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, self.clock())
+            if before_commit is not None and not plan.replayed:
+                before_commit()
+            return plan
+
+        plan = await self.store.report(outcome.idempotency_key, outcome.decision_id, run)
+        return plan.response
+
+    async def card(self) -> card_pb2.RouterCard:
+        health = await self.store.health()
+        endpoints = []
+        for e in self.index.catalog.endpoints:
+            public = card_pb2.EndpointProfile()
+            public.endpoint.CopyFrom(e)
+            public.endpoint.ClearField("connection")
+            h = health.get(e.id)
+            if h is not None:
+                public.status.observed_outcomes = h.observed_outcomes
+                public.status.observed_failure_rate = h.failure_rate or 0.0
+                public.status.observed_ttft_ms = h.ttft_ms or 0.0
+                if h.cooldown_until_ms > self.clock():
+                    public.status.cooldown_until.FromMilliseconds(h.cooldown_until_ms)
+            endpoints.append(public)
+        return card_pb2.RouterCard(
+            supported_versions=list(SUPPORTED_VERSIONS),
+            router_name=ROUTER_NAME,
+            router_version=__version__,
+            capabilities=list(self.capabilities),
+            roles=list(self.index.catalog.roles),
+            endpoints=endpoints,
+            strategies=[
+                common_pb2.STRATEGY_COST,
+                common_pb2.STRATEGY_BALANCED,
+                common_pb2.STRATEGY_QUALITY,
+                common_pb2.STRATEGY_LATENCY,
+            ],
+            limits=self.limits.to_proto(),
+            catalog_name=self.index.catalog.name,
+            catalog_digest=self.index.digest,
+        )

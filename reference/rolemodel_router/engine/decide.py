@@ -1,0 +1,146 @@
+"""Make a decision: the algorithm of spec chapter 6, as a pure function.
+
+``decide`` reads a snapshot and returns a plan (the Decision to answer with,
+and the state to write). It does no I/O and reads no clock, so it behaves the
+same under every store and is easy to test exhaustively. The steps, in order:
+validate-time facts (tokens, difficulty), eligibility and costing, the
+required tier, the pin or the admissible set, scoring, affinity, then the
+record and the provisional state.
+"""
+
+from __future__ import annotations
+
+from rolemodel.money import format_picos
+from rolemodel.v1 import common_pb2, decision_pb2
+from rolemodel_router.engine import choice, provisional, tiering
+from rolemodel_router.engine.assemble import assemble
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.context import DecisionContext
+from rolemodel_router.engine.difficulty import DifficultyEstimator
+from rolemodel_router.engine.eligibility import Candidate, evaluate, failed_this_turn
+from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.engine.plans import DecisionPlan, RouteSnapshot
+from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.engine.scoring import ranked, score
+
+D = decision_pb2
+STRATEGY_NAMES = {v: k.removeprefix("STRATEGY_").lower() for k, v in common_pb2.Strategy.items()}
+
+
+def _context(
+    index: CatalogIndex,
+    snapshot: RouteSnapshot,
+    request: RouteInput,
+    now_ms: int,
+    decision_id: str,
+    estimator: DifficultyEstimator,
+) -> DecisionContext:
+    diff = tiering.difficulty(request, estimator)
+    ctx = DecisionContext(
+        index=index,
+        request=request,
+        snapshot=snapshot,
+        now_ms=now_ms,
+        decision_id=decision_id,
+        difficulty=diff,
+        tiering=tiering.tiering(index, request, snapshot, diff.value, now_ms),
+        strategy=common_pb2.STRATEGY_COST if request.isolated else request.strategy,
+        candidates=evaluate(index, request, snapshot, now_ms),
+    )
+    if request.estimated_messages:
+        ctx.reasons.add(
+            D.REASON_CODE_TOKENS_ESTIMATED,
+            f"{request.estimated_messages} token count(s) missing; used the normative estimate",
+            estimated_messages=str(request.estimated_messages),
+        )
+    tiering.explain(ctx.reasons, request, snapshot, ctx.tiering, diff)
+    failed = sorted(failed_this_turn(request, snapshot))
+    if failed:
+        ctx.reasons.add(
+            D.REASON_CODE_RETRY_EXCLUDES_FAILED,
+            f"excluded after failing on this turn: {', '.join(failed)}",
+            endpoint_ids=",".join(failed),
+        )
+    return ctx
+
+
+def _strategic_choice(ctx: DecisionContext) -> tuple[Candidate, list[Candidate]]:
+    admissible, lower = choice.admissible(ctx)
+    if not admissible:
+        error = choice.no_eligible_error(ctx)
+        error.details.append(assemble(ctx, None, []))
+        raise error
+    dropped = score(admissible, ctx.index, ctx.request, ctx.snapshot, ctx.strategy)
+    if lower:
+        score(lower, ctx.index, ctx.request, ctx.snapshot, ctx.strategy)  # orders the downgrade fallbacks only
+    if dropped:
+        ctx.reasons.add(
+            D.REASON_CODE_WEIGHTS_REDISTRIBUTED,
+            f"no candidate knows {', '.join(dropped)}; its weight was spread over the rest",
+            dropped_metrics=",".join(dropped),
+        )
+    order = ranked(admissible)
+    best = order[0]
+    horizon = best.costing.horizon_turns if best.costing else 1
+    ctx.reasons.add(
+        D.REASON_CODE_STRATEGY_BEST,
+        f"'{best.endpoint_id}' scores best under the {STRATEGY_NAMES[ctx.strategy]} strategy ({best.score:.3f}), "
+        f"amortised {format_picos(best.amortized, ctx.index.currency)} over {horizon} turn(s)",
+        strategy=STRATEGY_NAMES[ctx.strategy],
+    )
+    chosen = choice.affinity_choice(ctx, best, admissible)
+    if not chosen.components:
+        score([chosen], ctx.index, ctx.request, ctx.snapshot, ctx.strategy)
+    return chosen, choice.fallbacks_after(chosen, order, lower, ranked(lower))
+
+
+def _closing_reasons(ctx: DecisionContext, chosen: Candidate) -> None:
+    request = ctx.request
+    cached = chosen.costing.turn.cached_tokens if chosen.costing else 0
+    if cached:
+        ctx.reasons.add(
+            D.REASON_CODE_CACHE_WARM,
+            f"'{chosen.endpoint_id}' holds {cached} of the {request.prompt_tokens} prompt tokens",
+            cached_tokens=str(cached),
+        )
+    if request.side_request and request.isolated:
+        ctx.reasons.add(
+            D.REASON_CODE_SIDE_REQUEST_ISOLATED,
+            "a side request without merge-back: cheapest capable endpoint, conversation state untouched",
+        )
+    elif request.side_request:
+        ctx.reasons.add(D.REASON_CODE_SIDE_REQUEST_MERGED, "a side request with merge-back: routed as a main turn")
+    if request.dry_run:
+        ctx.reasons.add(D.REASON_CODE_DRY_RUN, "dry run: nothing was recorded")
+    if ctx.snapshot.degraded:
+        ctx.reasons.add(
+            D.REASON_CODE_STATE_DEGRADED,
+            "the shared state store is unavailable; decided without it and refused quota-limited endpoints",
+        )
+
+
+def decide(
+    index: CatalogIndex,
+    snapshot: RouteSnapshot,
+    request: RouteInput,
+    now_ms: int,
+    decision_id: str,
+    estimator: DifficultyEstimator,
+) -> DecisionPlan:
+    """The decision for ``request``; raises RouterError when nothing may serve it."""
+    ctx = _context(index, snapshot, request, now_ms, decision_id, estimator)
+    if request.pinned:
+        try:
+            chosen = choice.pinned_choice(ctx)
+        except RouterError as error:
+            error.details.append(assemble(ctx, None, []))
+            raise
+        score([chosen], index, request, snapshot, ctx.strategy)
+        fallbacks: list[Candidate] = []
+    else:
+        chosen, fallbacks = _strategic_choice(ctx)
+    _closing_reasons(ctx, chosen)
+    decision = assemble(ctx, chosen, fallbacks)
+    if request.dry_run:
+        return DecisionPlan(decision=decision, record=None, conversation=None)
+    return provisional.plan(ctx, chosen, fallbacks, decision)

@@ -1,0 +1,61 @@
+"""What the engine reads (snapshots) and what it asks a store to write (plans).
+
+The engine is a pure function from (catalog, snapshot, request, clock) to a
+plan. Stores build snapshots and apply plans atomically; that boundary is what
+lets the memory, SQLite and Redis stores behave identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from rolemodel.v1 import decision_pb2, router_service_pb2
+from rolemodel_router.state.model import (
+    ConversationState,
+    DecisionRecord,
+    EndpointHealth,
+    OutcomeRecord,
+    QuotaEvent,
+    ShareState,
+)
+
+
+@dataclass(frozen=True)
+class RouteSnapshot:
+    conversation: ConversationState
+    quota_events: Mapping[str, tuple[QuotaEvent, ...]]
+    health: Mapping[str, EndpointHealth]
+    share: ShareState | None
+    previous_decision: DecisionRecord | None
+    degraded: bool = False
+
+
+@dataclass(frozen=True)
+class DecisionPlan:
+    decision: decision_pb2.Decision
+    record: DecisionRecord | None  # None for a dry run
+    conversation: ConversationState | None  # None: unchanged
+    quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> new event
+    share: ShareState | None = None  # None: unchanged
+
+
+@dataclass(frozen=True)
+class OutcomeSnapshot:
+    record: DecisionRecord | None
+    conversation: ConversationState
+    quota_events: Mapping[str, tuple[QuotaEvent, ...]]
+    health: Mapping[str, EndpointHealth]
+    previous_report: OutcomeRecord | None  # the report made under this idempotency key, if any
+
+
+@dataclass(frozen=True)
+class OutcomePlan:
+    response: router_service_pb2.ReportOutcomeResponse
+    replayed: bool
+    record: DecisionRecord | None = None  # with outcome_key set
+    outcome: OutcomeRecord | None = None
+    conversation: ConversationState | None = None
+    quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> replacement event
+    served_endpoint_id: str = ""
+    health: EndpointHealth | None = None

@@ -1,0 +1,108 @@
+"""The state a decision writes at once, before any outcome (spec 6.10, 7.4, 9.6, 9.7).
+
+A main turn assumes the chosen endpoint serves: its cache entry becomes this
+prompt, it becomes the conversation's current endpoint, its quotas reserve
+the turn, and the share controller counts it. An isolated side request only
+reserves quota and may refresh the TTL of an entry it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rolemodel.cost import expiry_after_turn
+from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine import share as share_controller
+from rolemodel_router.engine.assemble import reservation
+from rolemodel_router.engine.context import DecisionContext
+from rolemodel_router.engine.eligibility import Candidate
+from rolemodel_router.engine.plans import DecisionPlan
+from rolemodel_router.state.model import (
+    CACHE_PROVISIONAL,
+    CacheEntry,
+    ConversationState,
+    DecisionRecord,
+    QuotaEvent,
+    Reservation,
+    ShareState,
+)
+
+
+def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState | None:
+    conv = ctx.snapshot.conversation
+    econ = chosen.index.economics
+    previous = conv.cache.get(chosen.endpoint_id)
+    cache = dict(conv.cache)
+    request = ctx.request
+    if request.isolated:
+        hit = chosen.costing is not None and chosen.costing.turn.cached_tokens > 0
+        if previous is None or not hit or not econ.refresh_on_hit:
+            return None
+        expires = expiry_after_turn(
+            econ, now_ms=ctx.now_ms, previous_expires_ms=previous.expires_at_ms, stored_prefix=False, cache_hit=True
+        )
+        cache[chosen.endpoint_id] = replace(previous, expires_at_ms=expires)
+        return replace(conv, cache=cache)
+    if econ.caches and request.prompt_tokens >= econ.min_cacheable_tokens:
+        cache[chosen.endpoint_id] = CacheEntry(
+            digests=request.digests,
+            held_tokens=request.prompt_tokens,
+            reply_tokens=chosen.output_tokens,
+            expires_at_ms=ctx.now_ms + econ.ttl_seconds * 1000,
+            source=CACHE_PROVISIONAL,
+            decision_id=ctx.decision_id,
+            written_at_ms=ctx.now_ms,
+        )
+    return replace(
+        conv,
+        current_endpoint_id=chosen.endpoint_id,
+        current_decision_id=ctx.decision_id,
+        cache=cache,
+        updated_at_ms=ctx.now_ms,
+    )
+
+
+def _share(ctx: DecisionContext, chosen: Candidate) -> ShareState | None:
+    target = ctx.request.role.share_target
+    if target is None or ctx.request.isolated:
+        return None
+    premium = chosen.tier == ctx.request.role.top_tier
+    state = ctx.snapshot.share or ShareState()
+    return share_controller.record(state, target, ctx.tiering.target_share, ctx.difficulty.value, premium, ctx.now_ms)
+
+
+def plan(
+    ctx: DecisionContext, chosen: Candidate, fallbacks: list[Candidate], decision: decision_pb2.Decision
+) -> DecisionPlan:
+    """The plan a store applies atomically for a recorded decision."""
+    request = ctx.request
+    conv = ctx.snapshot.conversation
+    need = reservation(chosen, request.prompt_tokens)
+    reservations = tuple(Reservation(q, need.requests, need.tokens, need.cost_picos) for q in chosen.index.quota_ids)
+    events = {
+        r.quota_id: QuotaEvent(ctx.decision_id, ctx.now_ms, r.requests, r.tokens, r.cost_picos) for r in reservations
+    }
+    record = DecisionRecord(
+        decision_id=ctx.decision_id,
+        conversation_id=request.conversation_id,
+        turn_index=request.turn_index,
+        role=request.role.role.name,
+        chosen_endpoint_id=chosen.endpoint_id,
+        fallback_endpoint_ids=tuple(c.endpoint_id for c in fallbacks),
+        created_at_ms=ctx.now_ms,
+        main_turn=not request.isolated,
+        prompt_digests=request.digests,
+        prompt_tokens=request.prompt_tokens,
+        output_tokens=chosen.output_tokens,
+        previous_entry=conv.cache.get(chosen.endpoint_id),
+        previous_current_endpoint_id=conv.current_endpoint_id,
+        previous_current_decision_id=conv.current_decision_id,
+        reservations=reservations,
+    )
+    return DecisionPlan(
+        decision=decision,
+        record=record,
+        conversation=_conversation(ctx, chosen),
+        quota_events=events,
+        share=_share(ctx, chosen),
+    )

@@ -1,0 +1,370 @@
+"""Validate a RouteRequest and turn it into the engine's input (spec chapters 4 and 5).
+
+Validation runs before any state is read, collects every violation into
+one BadRequest, and then verifies digests. What comes out is plain data the
+engine can trust: digests and cumulative token counts, the resolved role,
+the effective requirements.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rolemodel.digest import DIGEST_SIZE, ZERO_DIGEST, chain
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.status import FieldViolation
+from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
+from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, hints_pb2, router_service_pb2
+from rolemodel_router.engine.catalog_index import CatalogIndex, RoleIndex
+from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.engine.limits import (
+    MAX_COUNT_TOKENS,
+    MAX_DECISION_ID,
+    MAX_FORCE_LEVEL,
+    MAX_HORIZON_TURNS,
+    MAX_PROMPT_TOKENS,
+    Limits,
+)
+
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+_ROLES = frozenset(conversation_pb2.MessageRole.values()) - {conversation_pb2.MESSAGE_ROLE_UNSPECIFIED}
+_STRATEGIES = frozenset(common_pb2.Strategy.values())
+_CAPABILITIES = frozenset(common_pb2.Capability.values()) - {common_pb2.CAPABILITY_UNSPECIFIED}
+_MODALITIES = frozenset(common_pb2.Modality.values()) - {common_pb2.MODALITY_UNSPECIFIED}
+_LOCALITIES = frozenset(common_pb2.Locality.values())
+_OUTCOMES = frozenset(common_pb2.OutcomeClass.values())
+FAILURE_CLASSES = frozenset(
+    {
+        common_pb2.OUTCOME_CLASS_RATE_LIMITED,
+        common_pb2.OUTCOME_CLASS_TIMEOUT,
+        common_pb2.OUTCOME_CLASS_SERVER_ERROR,
+        common_pb2.OUTCOME_CLASS_CONTEXT_OVERFLOW,
+    }
+)
+
+
+@dataclass(frozen=True)
+class RouteInput:
+    """A validated request, in the terms of the engine."""
+
+    conversation_id: str
+    turn_index: int
+    digests: tuple[bytes, ...]
+    cumulative_tokens: tuple[int, ...]  # through each message, tools included
+    prompt_tokens: int
+    new_tokens: int
+    estimated_messages: int
+    tool_call_pending: bool
+    has_images: bool
+    role: RoleIndex
+    hints: hints_pb2.RoutingHints
+    strategy: common_pb2.Strategy.ValueType
+    difficulty: float | None
+    capabilities: frozenset[common_pb2.Capability.ValueType]
+    modalities: frozenset[common_pb2.Modality.ValueType]
+    min_context_window: int
+    locality: common_pb2.Locality.ValueType
+    pinned: str
+    avoided: frozenset[str]
+    expected_output_tokens: int | None
+    horizon_turns: int | None
+    side_request: bool
+    merge_back: bool
+    force_level: int | None
+    previous_decision_id: str
+    previous_failed: bool
+    max_cost_picos: int
+    latency_target_ms: int
+    include_handoff: bool
+    dry_run: bool
+    messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
+
+    @property
+    def isolated(self) -> bool:
+        """An isolated side request: it must leave the conversation's state untouched."""
+        return self.side_request and not self.merge_back
+
+
+def _check_string(v: Violations, field: str, value: str, limit: int) -> None:
+    if len(value.encode()) > limit:
+        v.add(field, f"longer than {limit} bytes")
+
+
+def _check_message(v: Violations, path: str, message: conversation_pb2.Message, limits: Limits) -> bool:
+    """Violations of one message's content; returns whether it holds an image."""
+    has_image = False
+    if message.role not in _ROLES:
+        v.add(f"{path}.role", "must be system, user, assistant or tool")
+    _check_string(v, f"{path}.origin_endpoint_id", message.origin_endpoint_id, limits.max_string_bytes)
+    _check_string(v, f"{path}.provider_response_id", message.provider_response_id, limits.max_string_bytes)
+    for j, part in enumerate(message.parts):
+        where = f"{path}.parts[{j}]"
+        kind = part.WhichOneof("kind")
+        if kind is None:
+            v.add(where, "a content part needs a kind")
+        elif kind == "text":
+            _check_string(v, f"{where}.text.text", part.text.text, limits.max_text_bytes)
+        elif kind == "image":
+            has_image = True
+            _check_string(v, f"{where}.image.media_type", part.image.media_type, limits.max_string_bytes)
+        elif kind == "tool_call":
+            _check_string(v, f"{where}.tool_call.id", part.tool_call.id, limits.max_string_bytes)
+            _check_string(v, f"{where}.tool_call.name", part.tool_call.name, limits.max_string_bytes)
+            _check_string(v, f"{where}.tool_call.arguments_json", part.tool_call.arguments_json, limits.max_text_bytes)
+        elif kind == "tool_result":
+            _check_string(
+                v, f"{where}.tool_result.tool_call_id", part.tool_result.tool_call_id, limits.max_string_bytes
+            )
+            for k, piece in enumerate(part.tool_result.content):
+                if piece.WhichOneof("kind") == "image":
+                    has_image = True
+                elif piece.WhichOneof("kind") == "text":
+                    _check_string(
+                        v, f"{where}.tool_result.content[{k}].text.text", piece.text.text, limits.max_text_bytes
+                    )
+                else:
+                    v.add(f"{where}.tool_result.content[{k}]", "a tool result part needs a kind")
+        elif kind == "reasoning":
+            _check_string(v, f"{where}.reasoning.text", part.reasoning.text, limits.max_text_bytes)
+            _check_string(v, f"{where}.reasoning.signature", part.reasoning.signature, limits.max_text_bytes)
+            _check_string(v, f"{where}.reasoning.provider", part.reasoning.provider, limits.max_string_bytes)
+    return has_image
+
+
+def _tool_loop(messages: list[conversation_pb2.Message]) -> bool:
+    """Whether the prompt ends with the results of the newest assistant message's tool calls (spec 4.5)."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.role == conversation_pb2.MESSAGE_ROLE_ASSISTANT:
+            made_calls = any(p.WhichOneof("kind") == "tool_call" for p in message.parts)
+            after = messages[index + 1 :]
+            return (
+                made_calls
+                and bool(after)
+                and all(p.WhichOneof("kind") == "tool_result" for m in after for p in m.parts)
+                and all(m.parts for m in after)
+            )
+    return False
+
+
+def _validate_conversation(v: Violations, conv: conversation_pb2.ConversationRef, limits: Limits) -> bool:
+    if not CONVERSATION_ID.match(conv.conversation_id):
+        v.add("conversation.conversation_id", "1 to 128 characters of [A-Za-z0-9._:/-]")
+    count = len(conv.messages)
+    if count == 0:
+        v.add("conversation.messages", "at least one message is required")
+    elif count > limits.max_messages:
+        v.add("conversation.messages", f"{count} messages exceed the limit of {limits.max_messages}")
+        return False
+    has_images = False
+    for i, ref in enumerate(conv.messages):
+        path = f"conversation.messages[{i}]"
+        has_message = ref.HasField("message")
+        if ref.digest and len(ref.digest) != DIGEST_SIZE:
+            v.add(f"{path}.digest", f"a digest has {DIGEST_SIZE} bytes, got {len(ref.digest)}")
+        if not ref.digest and not has_message:
+            v.add(path, "needs a digest or the message content")
+        if not ref.HasField("token_count") and not has_message:
+            v.add(f"{path}.token_count", "needs a token count or the message content")
+        if ref.HasField("token_count") and ref.token_count > MAX_COUNT_TOKENS:
+            v.add(f"{path}.token_count", f"above {MAX_COUNT_TOKENS}")
+        if has_message:
+            has_images |= _check_message(v, f"{path}.message", ref.message, limits)
+    for i, tool in enumerate(conv.tools):
+        _check_string(v, f"conversation.tools[{i}].name", tool.name, limits.max_string_bytes)
+        _check_string(v, f"conversation.tools[{i}].description", tool.description, limits.max_text_bytes)
+        _check_string(
+            v, f"conversation.tools[{i}].parameters_json_schema", tool.parameters_json_schema, limits.max_text_bytes
+        )
+    if conv.HasField("tools_token_count") and conv.tools_token_count > MAX_COUNT_TOKENS:
+        v.add("conversation.tools_token_count", f"above {MAX_COUNT_TOKENS}")
+    return has_images
+
+
+def _enum_list(v: Violations, field: str, values: list[int], allowed: frozenset[int]) -> None:
+    for i, value in enumerate(values):
+        if value not in allowed:
+            v.add(f"{field}[{i}]", f"unknown or unspecified value {value}")
+
+
+def _validate_endpoint_choice(
+    v: Violations, choice: hints_pb2.EndpointChoice, index: CatalogIndex, limits: Limits
+) -> None:
+    s = limits.max_string_bytes
+    pinned = choice.pinned_endpoint_id
+    if pinned:
+        if len(pinned.encode()) > s:
+            v.add("hints.endpoint_choice.pinned_endpoint_id", f"longer than {s} bytes")
+        elif pinned not in index.endpoints:
+            v.unknown_endpoint("hints.endpoint_choice.pinned_endpoint_id", pinned)
+        if pinned in choice.avoid_endpoint_ids:
+            v.add("hints.endpoint_choice.pinned_endpoint_id", "is also in avoid_endpoint_ids")
+    if len(choice.avoid_endpoint_ids) > limits.max_labels:
+        v.add("hints.endpoint_choice.avoid_endpoint_ids", f"more than {limits.max_labels} entries")
+        return
+    for i, endpoint_id in enumerate(choice.avoid_endpoint_ids):
+        if len(endpoint_id.encode()) > s:
+            v.add(f"hints.endpoint_choice.avoid_endpoint_ids[{i}]", f"longer than {s} bytes")
+        elif endpoint_id not in index.endpoints:
+            v.unknown_endpoint(f"hints.endpoint_choice.avoid_endpoint_ids[{i}]", endpoint_id)
+
+
+def _validate_escalation(v: Violations, esc: hints_pb2.EscalationHint) -> None:
+    if esc.failure_class not in _OUTCOMES:
+        v.add("hints.escalation.failure_class", f"unknown value {esc.failure_class}")
+    if len(esc.previous_decision_id) > MAX_DECISION_ID:
+        v.add("hints.escalation.previous_decision_id", f"longer than {MAX_DECISION_ID} characters")
+    if esc.HasField("force_level") and esc.force_level > MAX_FORCE_LEVEL:
+        v.add("hints.escalation.force_level", f"above {MAX_FORCE_LEVEL}")
+
+
+def _validate_labels(v: Violations, hints: hints_pb2.RoutingHints, limits: Limits) -> None:
+    s = limits.max_string_bytes
+    if len(hints.labels) > limits.max_labels:
+        v.add("hints.labels", f"more than {limits.max_labels} labels")
+        return
+    for key, value in hints.labels.items():
+        if len(key.encode()) > s or len(value.encode()) > s:
+            v.add(f"hints.labels[{key[:32]!r}]", f"key and value are limited to {s} bytes")
+
+
+def _validate_numbers(v: Violations, hints: hints_pb2.RoutingHints) -> None:
+    if hints.HasField("difficulty") and not (math.isfinite(hints.difficulty) and 0.0 <= hints.difficulty <= 1.0):
+        v.add("hints.difficulty", "must be a number in [0, 1]")
+    if hints.limits.max_cost_picos < 0:
+        v.add("hints.limits.max_cost_picos", "must not be negative")
+    if hints.HasField("expected_output_tokens") and hints.expected_output_tokens > MAX_COUNT_TOKENS:
+        v.add("hints.expected_output_tokens", f"above {MAX_COUNT_TOKENS}")
+    if hints.HasField("horizon_turns") and not 1 <= hints.horizon_turns <= MAX_HORIZON_TURNS:
+        v.add("hints.horizon_turns", f"must be 1 to {MAX_HORIZON_TURNS}")
+
+
+def _validate_hints(v: Violations, hints: hints_pb2.RoutingHints, index: CatalogIndex, limits: Limits) -> None:
+    s = limits.max_string_bytes
+    if not hints.role:
+        v.add("hints.role", "required")
+    elif len(hints.role.encode()) > s:
+        v.add("hints.role", f"longer than {s} bytes")
+    elif hints.role not in index.roles:
+        v.unknown_role("hints.role", hints.role)
+    _check_string(v, "hints.task", hints.task, s)
+    if hints.strategy not in _STRATEGIES:
+        v.add("hints.strategy", f"unknown value {hints.strategy}")
+    if hints.locality not in _LOCALITIES:
+        v.add("hints.locality", f"unknown value {hints.locality}")
+    _enum_list(v, "hints.requirements.capabilities", list(hints.requirements.capabilities), _CAPABILITIES)
+    _enum_list(v, "hints.requirements.modalities", list(hints.requirements.modalities), _MODALITIES)
+    _validate_numbers(v, hints)
+    _validate_endpoint_choice(v, hints.endpoint_choice, index, limits)
+    _validate_escalation(v, hints.escalation)
+    _validate_labels(v, hints, limits)
+
+
+def _accounting(
+    conv: conversation_pb2.ConversationRef,
+) -> tuple[tuple[bytes, ...], tuple[int, ...], int, int]:
+    """Digests (verified or computed), cumulative tokens, tools tokens and the estimated-message count."""
+    digests: list[bytes] = []
+    cumulative: list[int] = []
+    estimated = 0
+    if conv.HasField("tools_token_count"):
+        running = conv.tools_token_count
+    else:
+        running = estimate_tools_tokens(conv.tools)
+        estimated += 1 if conv.tools else 0
+    tools_tokens = running
+    previous = ZERO_DIGEST
+    for i, ref in enumerate(conv.messages):
+        if ref.HasField("message"):
+            computed = chain(previous, ref.message)
+            if ref.digest and ref.digest != computed:
+                raise RouterError(
+                    ErrorReason.DIGEST_MISMATCH,
+                    f"message {i}: the digest does not match the message and the digest before it",
+                    {"message_index": str(i)},
+                    [FieldViolation(f"conversation.messages[{i}].digest", "does not match the chained digest")],
+                )
+            previous = computed
+        else:
+            previous = ref.digest
+        digests.append(previous)
+        if ref.HasField("token_count"):
+            running += ref.token_count
+        else:
+            running += estimate_message_tokens(ref.message)
+            estimated += 1
+        cumulative.append(running)
+    return tuple(digests), tuple(cumulative), tools_tokens, estimated
+
+
+def build_route_input(request: router_service_pb2.RouteRequest, index: CatalogIndex, limits: Limits) -> RouteInput:
+    """Validate and resolve a RouteRequest; raises RouterError (spec 5.2 and 4.2)."""
+    v = Violations()
+    conv = request.conversation
+    if not request.HasField("conversation"):
+        v.add("conversation", "required")
+        has_images = False
+    else:
+        has_images = _validate_conversation(v, conv, limits)
+    if not request.HasField("hints"):
+        v.add("hints", "required")
+    else:
+        _validate_hints(v, request.hints, index, limits)
+    all_content = bool(conv.messages) and all(ref.HasField("message") for ref in conv.messages)
+    if request.include_handoff and not all_content:
+        v.add("include_handoff", "needs the content of every message")
+    v.raise_if_any()
+
+    digests, cumulative, tools_tokens, estimated = _accounting(conv)
+    prompt_tokens = cumulative[-1]
+    if prompt_tokens > MAX_PROMPT_TOKENS:
+        v.add("conversation.messages", f"the prompt exceeds {MAX_PROMPT_TOKENS} tokens")
+        v.raise_if_any()
+    hints = request.hints
+    role = index.roles[hints.role]
+    messages = tuple(ref.message for ref in conv.messages) if all_content else ()
+    tool_loop = conv.tool_call_pending or (bool(messages) and _tool_loop(list(messages)))
+    modalities = set(hints.requirements.modalities)
+    if has_images and role.role.handoff.images != catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER:
+        modalities.add(common_pb2.MODALITY_IMAGE)
+    side = hints.HasField("side_request")
+    if side and hints.side_request.HasField("merge_back"):
+        merge_back = hints.side_request.merge_back
+    else:
+        merge_back = role.role.side_requests.merge_back if side else True
+    esc = hints.escalation
+    return RouteInput(
+        conversation_id=conv.conversation_id,
+        turn_index=conv.turn_index,
+        digests=digests,
+        cumulative_tokens=cumulative,
+        prompt_tokens=prompt_tokens,
+        new_tokens=cumulative[-1] - (cumulative[-2] if len(cumulative) > 1 else tools_tokens),
+        estimated_messages=estimated,
+        tool_call_pending=tool_loop,
+        has_images=has_images,
+        role=role,
+        hints=hints,
+        strategy=hints.strategy or role.role.default_strategy or common_pb2.STRATEGY_BALANCED,
+        difficulty=hints.difficulty if hints.HasField("difficulty") else None,
+        capabilities=role.required_capabilities | frozenset(hints.requirements.capabilities),
+        modalities=frozenset(modalities),
+        min_context_window=hints.requirements.min_context_window_tokens,
+        locality=hints.locality,
+        pinned=hints.endpoint_choice.pinned_endpoint_id,
+        avoided=frozenset(hints.endpoint_choice.avoid_endpoint_ids),
+        expected_output_tokens=hints.expected_output_tokens if hints.HasField("expected_output_tokens") else None,
+        horizon_turns=hints.horizon_turns if hints.HasField("horizon_turns") else None,
+        side_request=side,
+        merge_back=merge_back,
+        force_level=esc.force_level if esc.HasField("force_level") else None,
+        previous_decision_id=esc.previous_decision_id,
+        previous_failed=esc.failure_class in FAILURE_CLASSES,
+        max_cost_picos=hints.limits.max_cost_picos,
+        latency_target_ms=hints.limits.latency_target_ms,
+        include_handoff=request.include_handoff,
+        dry_run=request.dry_run,
+        messages=messages,
+    )

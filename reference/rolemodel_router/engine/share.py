@@ -1,0 +1,60 @@
+"""The premium-share controller (spec 9.7).
+
+It keeps the difficulties of a role's recent main turns and sets the top
+tier's threshold at the (1 - s*) quantile of them, so that the hardest
+requests get the premium model, plus a slow integral term that removes the
+drift between the realised share and the target.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rolemodel_router.engine.catalog_index import ShareTarget
+from rolemodel_router.engine.quota import Window
+from rolemodel_router.state.model import ShareState
+
+WARM_UP = 10
+GAIN = 0.05
+INTEGRAL_LIMIT = 0.5
+#: Turns needed to estimate an arrival rate.
+MIN_RATE_SAMPLES = 2
+
+
+def realized_share(state: ShareState) -> float:
+    if not state.window:
+        return 0.0
+    return sum(1 for _, premium, _ in state.window if premium) / len(state.window)
+
+
+def paced_target(target: ShareTarget, state: ShareState, window: Window | None, remaining: int, now_ms: int) -> float:
+    """s* that makes a quota last: remaining / expected requests before the window frees capacity."""
+    if window is None or len(state.window) < MIN_RATE_SAMPLES:
+        return target.target_share
+    first, last = state.window[0][2], state.window[-1][2]
+    if last <= first:
+        return target.target_share
+    rate_per_ms = (len(state.window) - 1) / (last - first)
+    expected = rate_per_ms * max(0, window.resets_at_ms - now_ms)
+    if expected <= 0:
+        return 1.0
+    return min(1.0, max(0.0, remaining / expected))
+
+
+def threshold(state: ShareState, target_share: float, top_min_difficulty: float | None) -> float:
+    values = sorted(d for d, _, _ in state.window)
+    if len(values) < WARM_UP:
+        return top_min_difficulty if top_min_difficulty is not None else 1.0 - target_share
+    rank = math.ceil((1.0 - target_share) * len(values))
+    quantile = values[min(len(values) - 1, max(0, rank - 1))]
+    return min(1.0, max(0.0, quantile + state.integral))
+
+
+def record(
+    state: ShareState, target: ShareTarget, target_share: float, difficulty: float, premium: bool, now_ms: int
+) -> ShareState:
+    window = (*state.window, (difficulty, premium, now_ms))[-target.window_requests :]
+    updated = ShareState(window=window, integral=state.integral)
+    error = realized_share(updated) - target_share
+    integral = min(INTEGRAL_LIMIT, max(-INTEGRAL_LIMIT, state.integral + GAIN * error))
+    return ShareState(window=window, integral=integral)

@@ -1,0 +1,130 @@
+"""Difficulty and the required tier (spec 6.2, 6.5, 9.3 and 9.7)."""
+
+from __future__ import annotations
+
+from rolemodel.v1 import common_pb2, decision_pb2
+from rolemodel_router.engine import share as share_controller
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.context import ShareView, Tiering
+from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
+from rolemodel_router.engine.plans import RouteSnapshot
+from rolemodel_router.engine.quota import window_usage
+from rolemodel_router.engine.reasons import Reasons
+from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.state.model import ShareState
+
+D = decision_pb2
+
+
+def newest_text(request: RouteInput) -> str:
+    """The text of the newest message that has any, for estimators."""
+    for message in reversed(request.messages):
+        pieces = [p.text.text for p in message.parts if p.WhichOneof("kind") == "text"]
+        pieces += [
+            c.text.text for p in message.parts if p.WhichOneof("kind") == "tool_result" for c in p.tool_result.content
+        ]
+        if pieces:
+            return "\n".join(pieces)
+    return ""
+
+
+def difficulty(request: RouteInput, estimator: DifficultyEstimator) -> D.Difficulty:
+    """The hint's difficulty (declared), else the estimator's (estimated)."""
+    if request.difficulty is not None:
+        return D.Difficulty(value=request.difficulty, source=common_pb2.VALUE_SOURCE_DECLARED)
+    query = DifficultyQuery(
+        role=request.role.role.name,
+        task=request.hints.task,
+        text=newest_text(request),
+        new_tokens=request.new_tokens,
+        prompt_tokens=request.prompt_tokens,
+        message_count=len(request.digests),
+        tool_call_pending=request.tool_call_pending,
+    )
+    value = min(1.0, max(0.0, float(estimator.estimate(query))))
+    return D.Difficulty(
+        value=value,
+        source=common_pb2.VALUE_SOURCE_ESTIMATED,
+        estimator=estimator.name,
+        estimator_version=estimator.version,
+    )
+
+
+def _share_threshold(
+    index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int
+) -> tuple[ShareView | None, float]:
+    role = request.role
+    target = role.share_target
+    if target is None:
+        return None, 0.0
+    state = snapshot.share or ShareState()
+    target_share = target.target_share
+    if target.pace_quota_id:
+        quota = index.quotas[target.pace_quota_id]
+        window = window_usage(quota, snapshot.quota_events.get(target.pace_quota_id, ()), now_ms)
+        limit = quota.quota.max_requests
+        remaining = max(0, limit - window.requests) if limit else 0
+        target_share = share_controller.paced_target(target, state, window, remaining, now_ms)
+    top = role.top_tier
+    theta = share_controller.threshold(state, target_share, role.tier_min_difficulty[top] if top > 0 else None)
+    view = ShareView(target_share, theta, share_controller.realized_share(state), len(state.window))
+    return view, target_share
+
+
+def tiering(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, value: float, now_ms: int) -> Tiering:
+    """Difficulty tier, escalation level and required tier; isolated side requests use tier 0."""
+    if request.isolated:
+        return Tiering(0, 0, 0, None, 0.0)
+    role = request.role
+    top = role.top_tier
+    thresholds = list(role.tier_min_difficulty)
+    view, target_share = _share_threshold(index, request, snapshot, now_ms)
+    if view is not None and top > 0:
+        thresholds[top] = view.threshold
+    difficulty_tier = 0
+    for tier in range(1, top + 1):
+        floor = thresholds[tier]
+        if floor is not None and value >= floor:
+            difficulty_tier = tier
+    stored = snapshot.conversation.escalation.get(role.role.name)
+    level = request.force_level if request.force_level is not None else (stored.level if stored else 0)
+    return Tiering(difficulty_tier, level, min(max(difficulty_tier, level), top), view, target_share)
+
+
+def explain(reasons: Reasons, request: RouteInput, snapshot: RouteSnapshot, tiers: Tiering, diff: D.Difficulty) -> None:
+    if request.isolated:
+        return
+    source = common_pb2.ValueSource.Name(diff.source).removeprefix("VALUE_SOURCE_").lower()
+    reasons.add(
+        D.REASON_CODE_TIER_FROM_DIFFICULTY,
+        f"difficulty {diff.value:.2f} ({source}) asks for tier {tiers.difficulty_tier}",
+        difficulty=f"{diff.value:.4f}",
+        source=source,
+        tier=str(tiers.difficulty_tier),
+    )
+    if tiers.share is not None:
+        s = tiers.share
+        reasons.add(
+            D.REASON_CODE_SHARE_CONTROLLER,
+            f"premium share target {s.target_share:.2f}: the top tier needs difficulty >= {s.threshold:.3f} "
+            f"(realised share {s.realized_share:.2f} over {s.window_size} turns)",
+            target_share=f"{s.target_share:.4f}",
+            threshold=f"{s.threshold:.4f}",
+            realized_share=f"{s.realized_share:.4f}",
+        )
+    if request.force_level is not None:
+        reasons.add(
+            D.REASON_CODE_ESCALATION_FORCED,
+            f"the hints force escalation level {request.force_level}",
+            level=str(request.force_level),
+        )
+    elif tiers.level > tiers.difficulty_tier:
+        stored = snapshot.conversation.escalation.get(request.role.role.name)
+        trigger = stored.trigger_decision_id if stored else ""
+        reasons.add(
+            D.REASON_CODE_ESCALATED,
+            f"escalation level {tiers.level}, raised by the outcome of decision {trigger}, "
+            f"lifts the tier above {tiers.difficulty_tier}",
+            level=str(tiers.level),
+            triggering_decision_id=trigger,
+        )

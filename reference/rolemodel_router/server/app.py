@@ -1,0 +1,124 @@
+"""Run the reference router: gRPC with health and reflection, drained on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rolemodel.v1 import router_service_pb2, router_service_pb2_grpc
+from rolemodel_router.config.catalog_loader import load_catalog
+from rolemodel_router.core import RouterCore
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.limits import Limits
+from rolemodel_router.server.interceptors import VersionInterceptor
+from rolemodel_router.server.service import RouterServicer
+from rolemodel_router.state.factory import open_store
+from rolemodel_router.state.store import Retention, StateStore
+
+log = logging.getLogger("rolemodel.router")
+SERVICE_NAME = router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
+PRUNE_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    catalog: Path
+    listen: str = "127.0.0.1:50051"
+    state_url: str = "memory:"
+    grace_s: float = 10.0
+    limits: Limits = field(default_factory=Limits)
+    retention: Retention = field(default_factory=Retention)
+
+
+@dataclass
+class RunningRouter:
+    server: grpc.aio.Server
+    core: RouterCore
+    store: StateStore
+    health: health.aio.HealthServicer
+    address: str
+    pruner: asyncio.Task[None]
+
+    async def stop(self, grace_s: float) -> None:
+        """Refuse new calls, let in-flight ones finish, then close the store."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)
+        self.pruner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.pruner
+        await self.store.close()
+
+
+async def _prune_forever(core: RouterCore) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        try:
+            dropped = await core.store.prune(core.clock())
+            if dropped:
+                log.info("pruned", extra={"items": dropped})
+        except Exception:
+            log.exception("prune failed")
+
+
+async def start_router(
+    settings: ServeSettings, core_factory: Callable[[CatalogIndex, StateStore], RouterCore] | None = None
+) -> RunningRouter:
+    """Load the catalog, open the store and start serving; raises CatalogError or StateUrlError."""
+    index = CatalogIndex(load_catalog(settings.catalog))
+    store = open_store(settings.state_url, index, settings.retention)
+    await store.start()
+    core = core_factory(index, store) if core_factory else RouterCore(index, store, settings.limits)
+    transport = settings.limits.transport_max_bytes
+    server = grpc.aio.server(
+        interceptors=[VersionInterceptor()],
+        options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
+    )
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(core), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        await store.close()
+        raise OSError(f"cannot listen on {settings.listen}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    host = settings.listen.rsplit(":", 1)[0]
+    address = f"{host}:{port}"
+    pruner = asyncio.create_task(_prune_forever(core))
+    log.info(
+        "serving",
+        extra={
+            "address": address,
+            "state": store.name,
+            "catalog": index.catalog.name,
+            "endpoints": len(index.endpoints),
+        },
+    )
+    return RunningRouter(server, core, store, health_servicer, address, pruner)
+
+
+async def serve(settings: ServeSettings, on_ready: Callable[[RunningRouter], None]) -> int:
+    """Serve until SIGTERM or SIGINT, then drain and exit 0."""
+    router = await start_router(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    on_ready(router)
+    await stop.wait()
+    log.info("draining", extra={"grace_s": settings.grace_s})
+    await router.stop(settings.grace_s)
+    log.info("stopped")
+    return 0

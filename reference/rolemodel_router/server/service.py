@@ -1,0 +1,141 @@
+"""The gRPC service: the one place where router errors become statuses.
+
+Every handler runs inside ``_boundary``: a RouterError becomes its rich
+status (code from the registry, ErrorInfo, BadRequest); anything unexpected
+becomes INTERNAL_ERROR and is logged without message content, and the server
+keeps running (RM-ERR-006).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.status import build_status
+from rolemodel.v1 import decision_pb2, router_service_pb2, router_service_pb2_grpc
+from rolemodel_router.core import RouterCore
+from rolemodel_router.engine.errors import RouterError
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+log = logging.getLogger("rolemodel.router")
+
+#: A deadline closer than this leaves too little time to decide and persist.
+MIN_REMAINING_S = 0.001
+
+
+def deadline_guard(context: Context) -> Callable[[], None]:
+    """Raises when the call's deadline has passed, so no effect is applied after it (RM-ERR-020)."""
+
+    def check() -> None:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining < MIN_REMAINING_S:
+            raise RouterError(
+                ErrorReason.DEADLINE_TOO_SHORT,
+                "the call's deadline passed before the decision could be recorded",
+                {"remaining_ms": str(max(0, int(remaining * 1000)))},
+            )
+
+    return check
+
+
+def _reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
+    return decision_pb2.ReasonCode.Name(code).removeprefix("REASON_CODE_")
+
+
+class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
+    def __init__(self, core: RouterCore) -> None:
+        self.core = core
+
+    async def _boundary(self, rpc: str, context: Context, work: Callable[[], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        try:
+            result = await work()
+        except RouterError as error:
+            log.info("refused", extra={"rpc": rpc, "reason": error.reason.value, "detail": error.message})
+            rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
+            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+        except Exception:
+            log.exception("internal error", extra={"rpc": rpc})
+            rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly; nothing was changed")
+            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+        log.debug("served", extra={"rpc": rpc, "ms": round((time.perf_counter() - started) * 1000, 3)})
+        return result
+
+    def _check_size(self, request: Message) -> None:
+        size = request.ByteSize()
+        limit = self.core.limits.max_request_bytes
+        if size > limit:
+            raise RouterError(
+                ErrorReason.REQUEST_TOO_LARGE,
+                f"the request has {size} bytes, the limit is {limit}",
+                {"max_request_bytes": str(limit), "request_bytes": str(size)},
+            )
+
+    async def GetRouterCard(
+        self, request: router_service_pb2.GetRouterCardRequest, context: Context
+    ) -> router_service_pb2.GetRouterCardResponse:
+        async def work() -> router_service_pb2.GetRouterCardResponse:
+            return router_service_pb2.GetRouterCardResponse(card=await self.core.card())
+
+        return await self._boundary("GetRouterCard", context, work)
+
+    async def Route(
+        self, request: router_service_pb2.RouteRequest, context: Context
+    ) -> router_service_pb2.RouteResponse:
+        async def work() -> router_service_pb2.RouteResponse:
+            self._check_size(request)
+            route_input = self.core.validate_route(request)
+            decision = await self.core.route(route_input, deadline_guard(context))
+            log.info(
+                "decision",
+                extra={
+                    "decision_id": decision.decision_id,
+                    "conversation_id": decision.conversation_id,
+                    "role": decision.role,
+                    "endpoint": decision.chosen_endpoint_id,
+                    "reasons": [
+                        decision_pb2.ReasonCode.Name(r.code).removeprefix("REASON_CODE_") for r in decision.reasons
+                    ],
+                },
+            )
+            return router_service_pb2.RouteResponse(decision=decision)
+
+        return await self._boundary("Route", context, work)
+
+    async def ReportOutcome(
+        self, request: router_service_pb2.ReportOutcomeRequest, context: Context
+    ) -> router_service_pb2.ReportOutcomeResponse:
+        async def work() -> router_service_pb2.ReportOutcomeResponse:
+            self._check_size(request)
+            response = await self.core.report(request.outcome, deadline_guard(context))
+            log.info(
+                "outcome",
+                extra={
+                    "decision_id": request.outcome.decision_id,
+                    "endpoint": request.outcome.served_endpoint_id,
+                    "outcome_class": request.outcome.outcome_class,
+                    "replayed": response.replayed,
+                },
+            )
+            return response
+
+        return await self._boundary("ReportOutcome", context, work)
+
+    async def Execute(
+        self, request: router_service_pb2.ExecuteRequest, context: Context
+    ) -> AsyncIterator[router_service_pb2.ExecuteResponse]:
+        rich = build_status(
+            ErrorReason.CAPABILITY_NOT_SUPPORTED,
+            "this router does not claim ROUTER_CAPABILITY_EXECUTE",
+            {"capability": "ROUTER_CAPABILITY_EXECUTE"},
+        )
+        await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+        yield router_service_pb2.ExecuteResponse()  # pragma: no cover - abort raises

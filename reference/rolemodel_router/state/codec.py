@@ -1,0 +1,181 @@
+"""Serialise state values for durable stores (SQLite rows, Redis values).
+
+JSON keeps the stored state readable with standard tools (``sqlite3``,
+``redis-cli``); digests are packed as one base64 string per prefix, so a
+50-message prefix costs about 2 KB rather than 50 list items.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from rolemodel.v1 import decision_pb2
+from rolemodel_router.state.model import (
+    CacheEntry,
+    ConversationState,
+    DecisionRecord,
+    EndpointHealth,
+    EscalationState,
+    OutcomeRecord,
+    QuotaEvent,
+    Reservation,
+    ShareState,
+)
+
+DIGEST = 32
+
+
+def pack_digests(digests: tuple[bytes, ...]) -> str:
+    return base64.b64encode(b"".join(digests)).decode()
+
+
+def unpack_digests(text: str) -> tuple[bytes, ...]:
+    raw = base64.b64decode(text)
+    return tuple(raw[i : i + DIGEST] for i in range(0, len(raw), DIGEST))
+
+
+def _entry_out(e: CacheEntry) -> dict[str, Any]:
+    return {
+        "d": pack_digests(e.digests),
+        "held": e.held_tokens,
+        "reply": e.reply_tokens,
+        "exp": e.expires_at_ms,
+        "src": int(e.source),
+        "dec": e.decision_id,
+        "at": e.written_at_ms,
+    }
+
+
+def _entry_in(d: dict[str, Any]) -> CacheEntry:
+    return CacheEntry(
+        digests=unpack_digests(d["d"]),
+        held_tokens=d["held"],
+        reply_tokens=d["reply"],
+        expires_at_ms=d["exp"],
+        source=decision_pb2.CacheStateSource.ValueType(d["src"]),
+        decision_id=d["dec"],
+        written_at_ms=d["at"],
+    )
+
+
+def dump_conversation(c: ConversationState) -> str:
+    return json.dumps(
+        {
+            "id": c.conversation_id,
+            "cur": c.current_endpoint_id,
+            "cur_dec": c.current_decision_id,
+            "cache": {k: _entry_out(v) for k, v in c.cache.items()},
+            "esc": {k: [v.level, v.successes, v.trigger_decision_id] for k, v in c.escalation.items()},
+            "failed": {str(k): sorted(v) for k, v in c.failed_by_turn.items()},
+            "at": c.updated_at_ms,
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_conversation(text: str) -> ConversationState:
+    d = json.loads(text)
+    return ConversationState(
+        conversation_id=d["id"],
+        current_endpoint_id=d["cur"],
+        current_decision_id=d["cur_dec"],
+        cache={k: _entry_in(v) for k, v in d["cache"].items()},
+        escalation={k: EscalationState(v[0], v[1], v[2]) for k, v in d["esc"].items()},
+        failed_by_turn={int(k): frozenset(v) for k, v in d["failed"].items()},
+        updated_at_ms=d["at"],
+    )
+
+
+def dump_decision(r: DecisionRecord) -> str:
+    return json.dumps(
+        {
+            "id": r.decision_id,
+            "conv": r.conversation_id,
+            "turn": r.turn_index,
+            "role": r.role,
+            "chosen": r.chosen_endpoint_id,
+            "fallbacks": list(r.fallback_endpoint_ids),
+            "at": r.created_at_ms,
+            "main": r.main_turn,
+            "d": pack_digests(r.prompt_digests),
+            "p": r.prompt_tokens,
+            "o": r.output_tokens,
+            "prev": _entry_out(r.previous_entry) if r.previous_entry is not None else None,
+            "prev_cur": r.previous_current_endpoint_id,
+            "prev_cur_dec": r.previous_current_decision_id,
+            "res": [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
+            "key": r.outcome_key,
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_decision(text: str) -> DecisionRecord:
+    d = json.loads(text)
+    return DecisionRecord(
+        decision_id=d["id"],
+        conversation_id=d["conv"],
+        turn_index=d["turn"],
+        role=d["role"],
+        chosen_endpoint_id=d["chosen"],
+        fallback_endpoint_ids=tuple(d["fallbacks"]),
+        created_at_ms=d["at"],
+        main_turn=d["main"],
+        prompt_digests=unpack_digests(d["d"]),
+        prompt_tokens=d["p"],
+        output_tokens=d["o"],
+        previous_entry=_entry_in(d["prev"]) if d["prev"] is not None else None,
+        previous_current_endpoint_id=d["prev_cur"],
+        previous_current_decision_id=d["prev_cur_dec"],
+        reservations=tuple(Reservation(q, a, b, c) for q, a, b, c in d["res"]),
+        outcome_key=d["key"],
+    )
+
+
+def dump_outcome(o: OutcomeRecord) -> str:
+    return json.dumps(
+        {
+            "key": o.idempotency_key,
+            "dec": o.decision_id,
+            "fp": base64.b64encode(o.fingerprint).decode(),
+            "resp": base64.b64encode(o.response).decode(),
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_outcome(text: str) -> OutcomeRecord:
+    d = json.loads(text)
+    return OutcomeRecord(d["key"], d["dec"], base64.b64decode(d["fp"]), base64.b64decode(d["resp"]))
+
+
+def dump_event(e: QuotaEvent) -> str:
+    return json.dumps([e.decision_id, e.at_ms, e.requests, e.tokens, e.cost_picos], separators=(",", ":"))
+
+
+def load_event(text: str) -> QuotaEvent:
+    d = json.loads(text)
+    return QuotaEvent(d[0], d[1], d[2], d[3], d[4])
+
+
+def dump_health(h: EndpointHealth) -> str:
+    return json.dumps(
+        [h.observed_outcomes, h.ttft_ms, h.failure_rate, h.consecutive_failures, h.cooldown_until_ms],
+        separators=(",", ":"),
+    )
+
+
+def load_health(text: str) -> EndpointHealth:
+    d = json.loads(text)
+    return EndpointHealth(d[0], d[1], d[2], d[3], d[4])
+
+
+def dump_share(s: ShareState) -> str:
+    return json.dumps({"w": [list(x) for x in s.window], "i": s.integral}, separators=(",", ":"))
+
+
+def load_share(text: str) -> ShareState:
+    d = json.loads(text)
+    return ShareState(window=tuple((float(a), bool(b), int(c)) for a, b, c in d["w"]), integral=float(d["i"]))

@@ -1,0 +1,41 @@
+"""Open a state store from its URL: ``memory:``, ``sqlite:///path`` or ``redis://host:port/db``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.state.in_process import InProcessStore
+from rolemodel_router.state.sqlite import SqliteStore
+from rolemodel_router.state.store import Retention, StateStore
+
+
+class StateUrlError(ValueError):
+    """The --state URL names no store this router has."""
+
+
+def default_state_url() -> str:
+    """SQLite in the user's state directory ($XDG_STATE_HOME, else ~/.local/state)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return f"sqlite:///{base / 'rolemodel' / 'router.db'}"
+
+
+def quota_windows(index: CatalogIndex) -> dict[str, int]:
+    return {q.quota.id: q.quota.window_seconds * 1000 for q in index.quotas.values()}
+
+
+def open_store(url: str, index: CatalogIndex, retention: Retention | None = None) -> StateStore:
+    windows = quota_windows(index)
+    if url in ("memory:", "memory://"):
+        return InProcessStore(retention, windows)
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise StateUrlError(
+                "sqlite:/// needs a path, for example sqlite:///router.db or sqlite:////var/lib/rolemodel.db"
+            )
+        return SqliteStore(Path(path), retention, windows)
+    if url.startswith("redis://"):
+        raise StateUrlError("the Redis store is not available in this build")
+    raise StateUrlError(f"unknown state URL {url!r}: use memory:, sqlite:///PATH or redis://HOST:PORT/DB")

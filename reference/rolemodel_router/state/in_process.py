@@ -1,0 +1,186 @@
+"""State held in this process: the memory store, and the base of the SQLite store.
+
+A transaction is synchronous from snapshot to apply: under asyncio nothing
+else runs in between, so concurrent routes in one conversation, and
+concurrent admissions to one quota, are serialised without locks. Durable
+stores then persist the changes before the call is answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
+from rolemodel_router.state.model import (
+    ConversationState,
+    DecisionRecord,
+    EndpointHealth,
+    OutcomeRecord,
+    QuotaEvent,
+    ShareState,
+)
+from rolemodel_router.state.store import Retention, RouteKeys
+
+
+@dataclass
+class Changes:
+    """What a transaction wrote, for a durable store to persist."""
+
+    conversations: list[ConversationState] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    outcomes: list[OutcomeRecord] = field(default_factory=list)
+    quota_events: list[tuple[str, QuotaEvent]] = field(default_factory=list)
+    health: list[tuple[str, EndpointHealth]] = field(default_factory=list)
+    shares: list[tuple[str, ShareState]] = field(default_factory=list)
+    deleted_conversations: list[str] = field(default_factory=list)
+    deleted_decisions: list[str] = field(default_factory=list)
+    deleted_outcomes: list[str] = field(default_factory=list)
+    deleted_events: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any(bool(getattr(self, name)) for name in self.__dataclass_fields__)
+
+
+class InProcessStore:
+    """The memory store: fast, exact, and gone when the process ends."""
+
+    name = "memory"
+    durable = False
+
+    def __init__(self, retention: Retention | None = None, quota_windows_ms: Mapping[str, int] | None = None) -> None:
+        self.retention = retention or Retention()
+        self.quota_windows_ms = dict(quota_windows_ms or {})
+        self.conversations: dict[str, ConversationState] = {}
+        self.decisions: dict[str, DecisionRecord] = {}
+        self.outcomes: dict[str, OutcomeRecord] = {}
+        self.events: dict[str, dict[str, QuotaEvent]] = {}
+        self.health_by_endpoint: dict[str, EndpointHealth] = {}
+        self.shares: dict[str, ShareState] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def _persist(self, changes: Changes) -> None:
+        """Durable stores write ``changes`` before the call is answered."""
+        return None
+
+    def _conversation(self, conversation_id: str) -> ConversationState:
+        return self.conversations.get(conversation_id) or ConversationState(conversation_id=conversation_id)
+
+    def _events(self, quota_ids: tuple[str, ...]) -> dict[str, tuple[QuotaEvent, ...]]:
+        return {q: tuple(self.events.get(q, {}).values()) for q in quota_ids}
+
+    async def route(self, keys: RouteKeys, decide: Callable[[RouteSnapshot], DecisionPlan]) -> DecisionPlan:
+        snapshot = RouteSnapshot(
+            conversation=self._conversation(keys.conversation_id),
+            quota_events=self._events(keys.quota_ids),
+            health=self.health_by_endpoint,
+            share=self.shares.get(keys.role),
+            previous_decision=self.decisions.get(keys.previous_decision_id) if keys.previous_decision_id else None,
+        )
+        plan = decide(snapshot)
+        changes = Changes()
+        if plan.record is not None:
+            self.decisions[plan.record.decision_id] = plan.record
+            changes.decisions.append(plan.record)
+        if plan.conversation is not None:
+            self.conversations[plan.conversation.conversation_id] = plan.conversation
+            changes.conversations.append(plan.conversation)
+        for quota_id, event in plan.quota_events.items():
+            self.events.setdefault(quota_id, {})[event.decision_id] = event
+            changes.quota_events.append((quota_id, event))
+        if plan.share is not None:
+            self.shares[keys.role] = plan.share
+            changes.shares.append((keys.role, plan.share))
+        if changes:
+            await self._persist(changes)
+        return plan
+
+    async def report(
+        self, idempotency_key: str, decision_id: str, apply: Callable[[OutcomeSnapshot], OutcomePlan]
+    ) -> OutcomePlan:
+        record = self.decisions.get(decision_id)
+        conversation = self._conversation(record.conversation_id if record else "")
+        snapshot = OutcomeSnapshot(
+            record=record,
+            conversation=conversation,
+            quota_events=self._events(tuple(self.events)),
+            health=self.health_by_endpoint,
+            previous_report=self.outcomes.get(idempotency_key),
+        )
+        plan = apply(snapshot)
+        if plan.replayed:
+            return plan
+        changes = Changes()
+        if plan.record is not None:
+            self.decisions[plan.record.decision_id] = plan.record
+            changes.decisions.append(plan.record)
+        if plan.outcome is not None:
+            self.outcomes[plan.outcome.idempotency_key] = plan.outcome
+            changes.outcomes.append(plan.outcome)
+        if plan.conversation is not None:
+            self.conversations[plan.conversation.conversation_id] = plan.conversation
+            changes.conversations.append(plan.conversation)
+        for quota_id, event in plan.quota_events.items():
+            self.events.setdefault(quota_id, {})[event.decision_id] = event
+            changes.quota_events.append((quota_id, event))
+        if plan.health is not None and plan.served_endpoint_id:
+            self.health_by_endpoint[plan.served_endpoint_id] = plan.health
+            changes.health.append((plan.served_endpoint_id, plan.health))
+        await self._persist(changes)
+        return plan
+
+    async def health(self) -> Mapping[str, EndpointHealth]:
+        return dict(self.health_by_endpoint)
+
+    async def record_health(self, endpoint_id: str, update: Callable[[EndpointHealth], EndpointHealth]) -> None:
+        updated = update(self.health_by_endpoint.get(endpoint_id, EndpointHealth()))
+        self.health_by_endpoint[endpoint_id] = updated
+        await self._persist(Changes(health=[(endpoint_id, updated)]))
+
+    async def conversation(self, conversation_id: str) -> ConversationState:
+        return self._conversation(conversation_id)
+
+    async def decision(self, decision_id: str) -> DecisionRecord | None:
+        return self.decisions.get(decision_id)
+
+    def _expired(self, now_ms: int) -> Changes:
+        changes = Changes()
+        idle = now_ms - self.retention.conversation_idle_ms
+        for cid, conv in list(self.conversations.items()):
+            if conv.updated_at_ms < idle and all(not e.live(now_ms) for e in conv.cache.values()):
+                del self.conversations[cid]
+                changes.deleted_conversations.append(cid)
+        oldest = now_ms - self.retention.decision_ms
+        for did, record in list(self.decisions.items()):
+            if record.created_at_ms < oldest:
+                del self.decisions[did]
+                changes.deleted_decisions.append(did)
+                if record.outcome_key and self.outcomes.pop(record.outcome_key, None) is not None:
+                    changes.deleted_outcomes.append(record.outcome_key)
+        for quota_id, events in self.events.items():
+            if quota_id not in self.quota_windows_ms:
+                continue
+            horizon = now_ms - 2 * self.quota_windows_ms[quota_id]
+            for did, event in list(events.items()):
+                if event.at_ms < horizon:
+                    del events[did]
+                    changes.deleted_events.append((quota_id, did))
+        return changes
+
+    async def prune(self, now_ms: int) -> int:
+        """Drop idle conversations, old decisions and their outcomes, and quota events two windows old."""
+        changes = self._expired(now_ms)
+        count = (
+            len(changes.deleted_conversations)
+            + len(changes.deleted_decisions)
+            + len(changes.deleted_outcomes)
+            + len(changes.deleted_events)
+        )
+        if changes:
+            await self._persist(changes)
+        return count

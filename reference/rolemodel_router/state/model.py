@@ -1,0 +1,126 @@
+"""The router's state, as immutable values.
+
+The engine reads a snapshot of these and returns new values; stores keep
+them. Immutability lets a store hand the engine its live objects without
+copying, and makes "what did this decision change" an explicit plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from rolemodel.v1 import decision_pb2
+
+EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What one endpoint holds of one conversation (spec 7.3)."""
+
+    digests: tuple[bytes, ...]
+    held_tokens: int
+    reply_tokens: int
+    expires_at_ms: int
+    source: decision_pb2.CacheStateSource.ValueType
+    decision_id: str  # the decision that wrote it
+    written_at_ms: int  # that decision's time; an older decision's outcome never overwrites it
+
+    def live(self, now_ms: int) -> bool:
+        return now_ms < self.expires_at_ms
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    level: int = 0
+    successes: int = 0
+    trigger_decision_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    conversation_id: str
+    current_endpoint_id: str = ""
+    current_decision_id: str = ""
+    cache: Mapping[str, CacheEntry] = field(default_factory=dict)
+    escalation: Mapping[str, EscalationState] = field(default_factory=dict)
+    # Endpoints with a failure outcome, per turn index (only recent turns are kept).
+    failed_by_turn: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    updated_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class QuotaEvent:
+    """One decision's use of a quota: reserved at decision time, reconciled by its outcome."""
+
+    decision_id: str
+    at_ms: int
+    requests: int
+    tokens: int
+    cost_picos: int
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """The observed profile of an endpoint (spec 9.5)."""
+
+    observed_outcomes: int = 0
+    ttft_ms: float | None = None
+    failure_rate: float | None = None
+    consecutive_failures: int = 0
+    cooldown_until_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ShareState:
+    """A premium-share controller's window: (difficulty, went premium, at) per main turn."""
+
+    window: tuple[tuple[float, bool, int], ...] = ()
+    integral: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    quota_id: str
+    requests: int
+    tokens: int
+    cost_picos: int
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What ReportOutcome needs to know about a decision."""
+
+    decision_id: str
+    conversation_id: str
+    turn_index: int
+    role: str
+    chosen_endpoint_id: str
+    fallback_endpoint_ids: tuple[str, ...]
+    created_at_ms: int
+    main_turn: bool
+    prompt_digests: tuple[bytes, ...]
+    prompt_tokens: int
+    output_tokens: int
+    # The chosen endpoint's entry before this decision, to restore when it did not serve.
+    previous_entry: CacheEntry | None
+    previous_current_endpoint_id: str
+    previous_current_decision_id: str
+    reservations: tuple[Reservation, ...]
+    outcome_key: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """A reported outcome, by idempotency key, with the response it got."""
+
+    idempotency_key: str
+    decision_id: str
+    fingerprint: bytes
+    response: bytes  # serialised ReportOutcomeResponse
+
+
+CACHE_PROVISIONAL = decision_pb2.CACHE_STATE_SOURCE_PROVISIONAL
+CACHE_REPORTED = decision_pb2.CACHE_STATE_SOURCE_REPORTED

@@ -1,0 +1,79 @@
+"""The state store contract.
+
+A store runs the engine's pure functions inside a transaction: it builds a
+snapshot, calls the function, and applies the returned plan atomically. That
+is how concurrent routes in one conversation stay consistent and how a quota
+is never over-admitted (RM-ROUTE-050, RM-QUOTA-002), whatever the store.
+
+Stores:
+    memory:             in-process only; for tests and throwaway runs
+    sqlite:///path      the embedded default; in-process state persisted with
+                        WAL and group commit, reloaded at start
+    redis://host:port/db  shared by several router replicas
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
+from rolemodel_router.state.model import ConversationState, DecisionRecord, EndpointHealth
+
+
+@dataclass(frozen=True)
+class RouteKeys:
+    """What a route transaction reads besides the conversation."""
+
+    conversation_id: str
+    role: str
+    quota_ids: tuple[str, ...]
+    previous_decision_id: str
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long state is kept (see the README's state retention policy)."""
+
+    conversation_idle_ms: int = 24 * 3600 * 1000
+    decision_ms: int = 48 * 3600 * 1000
+
+
+class StateStore(Protocol):
+    name: str
+    durable: bool
+
+    async def start(self) -> None:
+        """Open connections and load what must be in memory."""
+        ...
+
+    async def close(self) -> None:
+        """Flush and release everything; safe to call twice."""
+        ...
+
+    async def route(self, keys: RouteKeys, decide: Callable[[RouteSnapshot], DecisionPlan]) -> DecisionPlan:
+        """Run ``decide`` on a snapshot and apply its plan atomically; exceptions change nothing."""
+        ...
+
+    async def report(
+        self, idempotency_key: str, decision_id: str, apply: Callable[[OutcomeSnapshot], OutcomePlan]
+    ) -> OutcomePlan:
+        """Run ``apply`` on a snapshot and apply its plan atomically; exceptions change nothing."""
+        ...
+
+    async def health(self) -> Mapping[str, EndpointHealth]: ...
+
+    async def record_health(self, endpoint_id: str, update: Callable[[EndpointHealth], EndpointHealth]) -> None:
+        """Apply ``update`` to one endpoint's observed profile (Execute's failed attempts)."""
+        ...
+
+    async def conversation(self, conversation_id: str) -> ConversationState:
+        """A conversation's state, for inspection and tests."""
+        ...
+
+    async def decision(self, decision_id: str) -> DecisionRecord | None: ...
+
+    async def prune(self, now_ms: int) -> int:
+        """Drop state past its retention; returns how many items were dropped."""
+        ...
