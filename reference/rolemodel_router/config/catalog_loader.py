@@ -77,7 +77,7 @@ def _friendly(error: jsonschema.ValidationError) -> str:
         field = str(error.absolute_path[-1]) if error.absolute_path else ""
         kind = "a price per million tokens" if field.endswith("_per_mtok") else "an amount"
         return f'{error.instance!r} is not {kind}: use a non-negative decimal with at most 6 decimals, like "1.25"'
-    if error.validator == "enum":
+    if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "additionalProperties":
         return f"{error.message} (check the spelling against spec/schemas/catalog.schema.json)"
