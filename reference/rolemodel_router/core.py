@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
@@ -19,6 +20,7 @@ from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
 from rolemodel_router.engine.difficulty import DifficultyEstimator, HeuristicEstimator
+from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
@@ -54,8 +56,19 @@ class RouterCore:
     clock: Callable[[], int] = wall_clock_ms
     capabilities: tuple[card_pb2.RouterCapability.ValueType, ...] = CLAIMED_CAPABILITIES
 
+    def _require(self, capability: card_pb2.RouterCapability.ValueType) -> None:
+        if capability not in self.capabilities:
+            name = card_pb2.RouterCapability.Name(capability)
+            raise RouterError(
+                ErrorReason.CAPABILITY_NOT_SUPPORTED, f"this router does not claim {name}", {"capability": name}
+            )
+
     def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
         """Validation only: raises RouterError before any state is read."""
+        if request.include_handoff:
+            self._require(card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES)
+        if request.dry_run:
+            self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
         return build_route_input(request, self.index, self.limits)
 
     def _route_keys(self, request: RouteInput) -> RouteKeys:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from rolemodel_router.cli import client_commands, serve_command
+from rolemodel_router.engine.limits import Limits
+from rolemodel_router.state.store import Retention
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight calls on SIGTERM")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--no-sample", action="store_true", help="do not print a sample decision at start-up")
+    serve.add_argument(
+        "--max-request-bytes", type=int, default=Limits.max_request_bytes, help="largest request accepted"
+    )
+    serve.add_argument("--max-messages", type=int, default=Limits.max_messages, help="most messages in a conversation")
+    serve.add_argument(
+        "--conversation-idle-hours",
+        type=float,
+        default=Retention.conversation_idle_ms / 3_600_000,
+        help="drop a conversation's state after this long without a turn (default: %(default)s)",
+    )
     serve.set_defaults(run=serve_command.run)
 
     card = sub.add_parser("card", help="show a router's endpoints and roles", description="Print a router's card.")

@@ -10,10 +10,12 @@ from rolemodel import AsyncRouterClient, conversation_ref, text_message
 from rolemodel.v1 import hints_pb2, router_service_pb2
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
+from rolemodel_router.engine.limits import Limits
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, serve
 from rolemodel_router.state.factory import StateUrlError, default_state_url
 from rolemodel_router.state.sqlite import StoreLockedError
+from rolemodel_router.state.store import Retention
 
 EXIT_BAD_CONFIG = 2
 
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         listen=args.listen,
         state_url=args.state or default_state_url(),
         grace_s=args.grace,
+        limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
+        retention=Retention(conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000)),
     )
 
     def ready(router: RunningRouter) -> None:
