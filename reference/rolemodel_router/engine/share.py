@@ -15,7 +15,7 @@ from rolemodel_router.engine.quota import Window
 from rolemodel_router.state.model import ShareState
 
 WARM_UP = 10
-GAIN = 0.05
+GAIN = 0.02
 INTEGRAL_LIMIT = 0.5
 #: Turns needed to estimate an arrival rate.
 MIN_RATE_SAMPLES = 2
