@@ -1,0 +1,222 @@
+"""Anthropic Messages request bodies to canonical requests and back.
+
+Fields that map: ``model``, ``system`` (a string or text blocks, which become one leading
+canonical system message), ``messages`` (see :mod:`.blocks`), ``tools`` (custom tools with an
+``input_schema``), ``max_tokens``, ``temperature``, ``stop_sequences``, ``stream``,
+``output_config.format`` of type ``json_schema`` and the top-level ``cache_control``, which marks
+the last cacheable block and so decodes as a breakpoint on the last non-reasoning part.
+
+A user message that holds a ``tool_result`` block becomes a canonical tool message (with all its
+blocks in order), and a canonical tool message becomes a user message again. Dropped on decode
+because the canonical form has no place for them: ``tool_choice``, ``thinking`` (the reasoning
+budget), ``top_p``, ``top_k``, ``metadata``, ``service_tier``, ``output_config.effort`` and
+``cache_control`` on tool definitions. Server tools (a ``type`` other than ``custom``) raise
+:class:`DialectError`.
+
+Encoding needs a ``max_tokens``: a canonical 0 (the endpoint's default) becomes
+``default_max_tokens``. System messages must come first: the Messages API has no system turn in
+the middle of a conversation, so a later one raises :class:`DialectError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rolemodel.dialects.anthropic_messages.blocks import ANTHROPIC, decode_block, decode_cache_control, encode_part
+from rolemodel.dialects.canonical import CanonicalRequest
+from rolemodel.dialects.errors import DialectError
+from rolemodel.dialects.json_fields import (
+    JSONObject,
+    as_list,
+    as_object,
+    at,
+    dumps_compact,
+    loads_json,
+    opt_bool,
+    opt_int,
+    opt_list,
+    opt_number,
+    opt_object,
+    opt_str,
+    opt_str_list,
+    req_str,
+)
+from rolemodel.v1 import conversation_pb2 as c
+from rolemodel.v1 import router_service_pb2
+
+#: The output limit sent when the canonical request leaves it to the endpoint.
+DEFAULT_MAX_TOKENS = 4096
+
+
+def decode_request(body: Mapping[str, Any], *, reasoning_provider: str = ANTHROPIC) -> CanonicalRequest:
+    """The canonical request for a request body; raises :class:`DialectError` when it is malformed."""
+    body = as_object(body, "")
+    messages = _decode_system(body.get("system"))
+    messages.extend(
+        decode_message(item, at("messages", i), reasoning_provider=reasoning_provider)
+        for i, item in enumerate(as_list(body.get("messages"), "messages"))
+    )
+    top_level = decode_cache_control(body, "")
+    if top_level is not None:
+        _mark_last_cacheable(messages, top_level)
+    request = CanonicalRequest(
+        model=req_str(body, "model", ""),
+        messages=messages,
+        tools=[_decode_tool(item, at("tools", i)) for i, item in enumerate(opt_list(body, "tools", "") or [])],
+        stream=bool(opt_bool(body, "stream", "")),
+    )
+    params = request.params
+    params.max_output_tokens = opt_int(body, "max_tokens", "") or 0
+    temperature = opt_number(body, "temperature", "")
+    if temperature is not None:
+        params.temperature = temperature
+    params.stop.extend(opt_str_list(body, "stop_sequences", "") or [])
+    output_format = opt_object(opt_object(body, "output_config", "") or {}, "format", "output_config")
+    if output_format is not None and output_format.get("schema") is not None:
+        params.response_json_schema = dumps_compact(output_format["schema"])
+    return request
+
+
+def decode_message(item: object, path: str, *, reasoning_provider: str = ANTHROPIC) -> c.Message:
+    obj = as_object(item, path)
+    role = req_str(obj, "role", path)
+    if role not in ("user", "assistant"):
+        raise DialectError(f"unsupported role {role!r}", path=at(path, "role"))
+    content = obj.get("content")
+    if isinstance(content, str):
+        parts = [c.ContentPart(text=c.TextPart(text=content))]
+    else:
+        parts = [
+            decode_block(block, at(at(path, "content"), j), reasoning_provider=reasoning_provider)
+            for j, block in enumerate(as_list(content, at(path, "content")))
+        ]
+    if role == "assistant":
+        canonical_role = c.MESSAGE_ROLE_ASSISTANT
+    elif any(p.WhichOneof("kind") == "tool_result" for p in parts):
+        canonical_role = c.MESSAGE_ROLE_TOOL
+    else:
+        canonical_role = c.MESSAGE_ROLE_USER
+    return c.Message(role=canonical_role, parts=parts)
+
+
+def _decode_system(system: object) -> list[c.Message]:
+    if system is None or system == "":
+        return []
+    if isinstance(system, str):
+        return [c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=[c.ContentPart(text=c.TextPart(text=system))])]
+    parts = []
+    for i, item in enumerate(as_list(system, "system")):
+        part = decode_block(item, at("system", i))
+        if part.WhichOneof("kind") != "text":
+            raise DialectError("system blocks must be text", path=at("system", i))
+        parts.append(part)
+    return [c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=parts)] if parts else []
+
+
+def _mark_last_cacheable(messages: list[c.Message], breakpoint_: c.CacheBreakpoint) -> None:
+    for message in reversed(messages):
+        for part in reversed(message.parts):
+            if part.WhichOneof("kind") != "reasoning":
+                if not part.HasField("cache_breakpoint"):
+                    part.cache_breakpoint.CopyFrom(breakpoint_)
+                return
+
+
+def _decode_tool(item: object, path: str) -> c.ToolDefinition:
+    obj = as_object(item, path)
+    kind = opt_str(obj, "type", path)
+    if kind not in (None, "custom"):
+        raise DialectError(f"server tools ({kind!r}) are not supported", path=at(path, "type"))
+    schema = obj.get("input_schema")
+    return c.ToolDefinition(
+        name=req_str(obj, "name", path),
+        description=opt_str(obj, "description", path) or "",
+        parameters_json_schema="" if schema is None else dumps_compact(schema),
+    )
+
+
+def encode_request(
+    request: CanonicalRequest,
+    *,
+    default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    reasoning_provider: str = ANTHROPIC,
+) -> JSONObject:
+    """A request body for ``request``; see the module docstring for what raises :class:`DialectError`."""
+    system, messages = _split_system(request.messages)
+    body: JSONObject = {
+        "model": request.model,
+        "max_tokens": request.params.max_output_tokens or default_max_tokens,
+        "messages": encode_messages(messages, offset=len(system), reasoning_provider=reasoning_provider),
+    }
+    system_blocks = [
+        encode_part(part, at(at("messages", i), j))
+        for i, message in enumerate(system)
+        for j, part in enumerate(message.parts)
+    ]
+    if system_blocks:
+        body["system"] = system_blocks
+    if request.tools:
+        body["tools"] = [_encode_tool(tool, at("tools", i)) for i, tool in enumerate(request.tools)]
+    params: router_service_pb2.GenerationParams = request.params
+    if params.HasField("temperature"):
+        body["temperature"] = params.temperature
+    if params.stop:
+        body["stop_sequences"] = list(params.stop)
+    if params.response_json_schema:
+        schema = loads_json(params.response_json_schema, "params.response_json_schema")
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    if request.stream:
+        body["stream"] = True
+    return body
+
+
+def _split_system(messages: Sequence[c.Message]) -> tuple[list[c.Message], list[c.Message]]:
+    count = 0
+    while count < len(messages) and messages[count].role == c.MESSAGE_ROLE_SYSTEM:
+        count += 1
+    for i in range(count, len(messages)):
+        if messages[i].role == c.MESSAGE_ROLE_SYSTEM:
+            raise DialectError(
+                "the Messages API takes system text only before the conversation", path=at("messages", i)
+            )
+    for i in range(count):
+        for j, part in enumerate(messages[i].parts):
+            if part.WhichOneof("kind") != "text":
+                raise DialectError("a system message can only carry text", path=at(at("messages", i), j))
+    return list(messages[:count]), list(messages[count:])
+
+
+def encode_messages(
+    messages: Sequence[c.Message], *, offset: int = 0, reasoning_provider: str = ANTHROPIC
+) -> list[JSONObject]:
+    """Anthropic messages for canonical non-system ones; ``offset`` shifts the paths in errors."""
+    out: list[JSONObject] = []
+    for i, message in enumerate(messages):
+        path = at("messages", i + offset)
+        if message.role == c.MESSAGE_ROLE_ASSISTANT:
+            role = "assistant"
+        elif message.role in (c.MESSAGE_ROLE_USER, c.MESSAGE_ROLE_TOOL):
+            role = "user"
+        elif message.role == c.MESSAGE_ROLE_SYSTEM:
+            raise DialectError("a system message can only come first", path=path)
+        else:
+            raise DialectError("message role is unspecified", path=path)
+        content = [
+            encode_part(part, at(path, j), reasoning_provider=reasoning_provider)
+            for j, part in enumerate(message.parts)
+        ]
+        out.append({"role": role, "content": content})
+    return out
+
+
+def _encode_tool(tool: c.ToolDefinition, path: str) -> JSONObject:
+    schema = (
+        loads_json(tool.parameters_json_schema, at(path, "parameters_json_schema"))
+        if tool.parameters_json_schema
+        else {"type": "object", "properties": {}}
+    )
+    out: JSONObject = {"name": tool.name, "input_schema": schema}
+    if tool.description:
+        out["description"] = tool.description
+    return out

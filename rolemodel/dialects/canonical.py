@@ -1,0 +1,56 @@
+"""The canonical envelopes around messages: a request, a completion, and finish reasons.
+
+The proto defines messages, deltas, usage and generation parameters. A wire request and a wire
+response also carry a model name and a few envelope fields; these dataclasses hold exactly the
+envelope fields that every dialect can use, and nothing dialect-specific.
+
+Finish reasons use the OpenAI vocabulary, like ``ExecuteCompleted.finish_reason``: ``stop``,
+``length``, ``tool_calls`` and ``content_filter``. A reason a codec does not know passes through
+unchanged, so that a new provider reason is visible rather than silently renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rolemodel.v1 import conversation_pb2, outcome_pb2, router_service_pb2
+
+FINISH_STOP = "stop"
+FINISH_LENGTH = "length"
+FINISH_TOOL_CALLS = "tool_calls"
+FINISH_CONTENT_FILTER = "content_filter"
+
+
+@dataclass
+class CanonicalRequest:
+    """A generation request in canonical form: what a codec decodes from a request body.
+
+    ``messages`` keeps the system prompt as leading ``MESSAGE_ROLE_SYSTEM`` messages in every
+    dialect, so that digests and token counts do not depend on where a dialect puts it.
+    """
+
+    model: str
+    messages: list[conversation_pb2.Message]
+    tools: list[conversation_pb2.ToolDefinition] = field(default_factory=list)
+    params: router_service_pb2.GenerationParams = field(default_factory=router_service_pb2.GenerationParams)
+    stream: bool = False
+
+
+@dataclass
+class Completion:
+    """A finished answer in canonical form: what a codec decodes from a response or a whole stream.
+
+    ``usage`` follows the canonical convention (``input_tokens`` counts every prompt token, the
+    cache fields are parts of it) and is ``None`` when the provider reported none, for example an
+    OpenAI stream without ``stream_options.include_usage``. ``response_id`` is the provider's id of
+    this response; it is not a server-side conversation handle, so it does not go into
+    ``Message.provider_response_id``. ``stop_sequence`` is the stop sequence that ended the answer
+    when the provider says which (Anthropic does, OpenAI does not).
+    """
+
+    message: conversation_pb2.Message
+    finish_reason: str
+    usage: outcome_pb2.Usage | None = None
+    model: str = ""
+    response_id: str = ""
+    stop_sequence: str = ""
