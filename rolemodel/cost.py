@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rolemodel.money import price_to_picos_per_token
 from rolemodel.v1 import catalog_pb2, decision_pb2, outcome_pb2
@@ -149,9 +150,13 @@ def cacheable_tokens(economics: EndpointEconomics, matched_tokens: int) -> int:
     return (matched_tokens // g) * g
 
 
-@dataclass(frozen=True)
-class TurnCost:
-    """One turn on one endpoint, in tokens and picounits."""
+class TurnCost(NamedTuple):
+    """One turn on one endpoint, in tokens and picounits.
+
+    A named tuple rather than a dataclass: routers build several per
+    candidate on every decision, and tuples are the cheapest immutable
+    record Python has.
+    """
 
     prompt_tokens: int
     cached_tokens: int
@@ -161,14 +166,27 @@ class TurnCost:
     uncached_input_picos: int
     cache_write_picos: int
     output_picos: int
+    total_picos: int  # the sum of the four parts
 
     @property
     def uncached_tokens(self) -> int:
         return self.prompt_tokens - self.cached_tokens
 
-    @property
-    def total_picos(self) -> int:
-        return self.cache_read_picos + self.uncached_input_picos + self.cache_write_picos + self.output_picos
+
+def _turn(
+    prompt_tokens: int,
+    cached_tokens: int,
+    cache_write_tokens: int,
+    output_tokens: int,
+    read: int,
+    uncached: int,
+    write: int,
+    output: int,
+) -> TurnCost:
+    return TurnCost(
+        prompt_tokens, cached_tokens, cache_write_tokens, output_tokens, read, uncached, write, output,
+        read + uncached + write + output,
+    )  # fmt: skip
 
 
 def turn_cost(economics: EndpointEconomics, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> TurnCost:
@@ -183,15 +201,15 @@ def turn_cost(economics: EndpointEconomics, prompt_tokens: int, cached_tokens: i
     uncached = prompt_tokens - cached_tokens
     explicit = economics.mode == catalog_pb2.CACHE_MODE_EXPLICIT
     written = uncached if explicit and prompt_tokens >= economics.min_cacheable_tokens else 0
-    return TurnCost(
-        prompt_tokens=prompt_tokens,
-        cached_tokens=cached_tokens,
-        cache_write_tokens=written,
-        output_tokens=output_tokens,
-        cache_read_picos=cached_tokens * economics.cache_read,
-        uncached_input_picos=(uncached - written) * economics.input,
-        cache_write_picos=written * economics.cache_write,
-        output_picos=output_tokens * economics.output,
+    return _turn(
+        prompt_tokens,
+        cached_tokens,
+        written,
+        output_tokens,
+        cached_tokens * economics.cache_read,
+        (uncached - written) * economics.input,
+        written * economics.cache_write,
+        output_tokens * economics.output,
     )
 
 
@@ -207,15 +225,11 @@ def steady_turn_cost(economics: EndpointEconomics, prompt_tokens: int, new_token
     return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens)
 
 
-@dataclass(frozen=True)
-class AmortizedCost:
+class AmortizedCost(NamedTuple):
     turn: TurnCost
     steady: TurnCost
     horizon_turns: int
-
-    @property
-    def amortized_picos(self) -> int:
-        return self.turn.total_picos + (self.horizon_turns - 1) * self.steady.total_picos
+    amortized_picos: int  # turn + (horizon - 1) * steady
 
 
 def amortized_cost(
@@ -229,11 +243,9 @@ def amortized_cost(
 ) -> AmortizedCost:
     """This turn plus (H - 1) steady turns; H below 1 counts as 1."""
     horizon = max(1, horizon_turns)
-    return AmortizedCost(
-        turn=turn_cost(economics, prompt_tokens, cached_tokens, output_tokens),
-        steady=steady_turn_cost(economics, prompt_tokens, new_tokens, output_tokens),
-        horizon_turns=horizon,
-    )
+    turn = turn_cost(economics, prompt_tokens, cached_tokens, output_tokens)
+    steady = steady_turn_cost(economics, prompt_tokens, new_tokens, output_tokens)
+    return AmortizedCost(turn, steady, horizon, turn.total_picos + (horizon - 1) * steady.total_picos)
 
 
 def expiry_after_turn(
@@ -267,38 +279,38 @@ def cost_of_usage(economics: EndpointEconomics, usage: outcome_pb2.Usage) -> Tur
     if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
         raise ValueError("cache read plus write tokens exceed input tokens")
     uncached_plain = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
-    return TurnCost(
-        prompt_tokens=usage.input_tokens,
-        cached_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_picos=usage.cache_read_tokens * economics.cache_read,
-        uncached_input_picos=uncached_plain * economics.input,
-        cache_write_picos=usage.cache_write_tokens * economics.cache_write,
-        output_picos=usage.output_tokens * economics.output,
+    return _turn(
+        usage.input_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens * economics.cache_read,
+        uncached_plain * economics.input,
+        usage.cache_write_tokens * economics.cache_write,
+        usage.output_tokens * economics.output,
     )
+
+
+def cost_estimate_fields(cost: TurnCost, currency: str, amortized: AmortizedCost | None = None) -> dict[str, int | str]:
+    """The fields of the wire form, for building a CostEstimate in place inside a larger message."""
+    return {
+        "currency": currency,
+        "prompt_tokens": cost.prompt_tokens,
+        "cached_tokens": cost.cached_tokens,
+        "uncached_tokens": cost.prompt_tokens - cost.cached_tokens,
+        "cache_write_tokens": cost.cache_write_tokens,
+        "output_tokens": cost.output_tokens,
+        "cache_read_picos": cost.cache_read_picos,
+        "uncached_input_picos": cost.uncached_input_picos,
+        "cache_write_picos": cost.cache_write_picos,
+        "output_picos": cost.output_picos,
+        "total_picos": cost.total_picos,
+        "horizon_turns": amortized.horizon_turns if amortized is not None else 1,
+        "steady_turn_picos": amortized.steady.total_picos if amortized is not None else 0,
+        "amortized_picos": amortized.amortized_picos if amortized is not None else cost.total_picos,
+    }
 
 
 def to_proto(cost: TurnCost, currency: str, amortized: AmortizedCost | None = None) -> decision_pb2.CostEstimate:
     """The wire form of a turn cost, with the amortisation when given."""
-    message = decision_pb2.CostEstimate(
-        currency=currency,
-        prompt_tokens=cost.prompt_tokens,
-        cached_tokens=cost.cached_tokens,
-        uncached_tokens=cost.uncached_tokens,
-        cache_write_tokens=cost.cache_write_tokens,
-        output_tokens=cost.output_tokens,
-        cache_read_picos=cost.cache_read_picos,
-        uncached_input_picos=cost.uncached_input_picos,
-        cache_write_picos=cost.cache_write_picos,
-        output_picos=cost.output_picos,
-        total_picos=cost.total_picos,
-        horizon_turns=1,
-        steady_turn_picos=0,
-        amortized_picos=cost.total_picos,
-    )
-    if amortized is not None:
-        message.horizon_turns = amortized.horizon_turns
-        message.steady_turn_picos = amortized.steady.total_picos
-        message.amortized_picos = amortized.amortized_picos
-    return message
+    return decision_pb2.CostEstimate(**cost_estimate_fields(cost, currency, amortized))  # type: ignore[arg-type]

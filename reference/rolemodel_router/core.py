@@ -71,23 +71,21 @@ class RouterCore:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
         return build_route_input(request, self.index, self.limits)
 
-    def _route_keys(self, request: RouteInput) -> RouteKeys:
-        quota_ids = tuple(self.index.quotas)
-        return RouteKeys(request.conversation_id, request.role.role.name, quota_ids, request.previous_decision_id)
-
     async def route(
         self, request: RouteInput, before_commit: Callable[[], None] | None = None
     ) -> decision_pb2.Decision:
         """Decide and record; ``before_commit`` may raise to abandon the decision (a passed deadline)."""
 
+        now = self.clock()
+
         def run(snapshot: RouteSnapshot) -> DecisionPlan:
-            now = self.clock()
             plan = decide(self.index, snapshot, request, now, new_decision_id(now), self.estimator)
             if before_commit is not None:
                 before_commit()
             return plan
 
-        plan = await self.store.route(self._route_keys(request), run)
+        keys = RouteKeys(request.conversation_id, request.role.role.name, request.previous_decision_id, now)
+        plan = await self.store.route(keys, run)
         return plan.decision
 
     async def report(
@@ -95,13 +93,15 @@ class RouterCore:
     ) -> router_service_pb2.ReportOutcomeResponse:
         outcome_engine.validate(outcome, self.index, self.limits)
 
+        now = self.clock()
+
         def run(snapshot: OutcomeSnapshot) -> OutcomePlan:
-            plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, self.clock())
+            plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, now)
             if before_commit is not None and not plan.replayed:
                 before_commit()
             return plan
 
-        plan = await self.store.report(outcome.idempotency_key, outcome.decision_id, run)
+        plan = await self.store.report(outcome.idempotency_key, outcome.decision_id, now, run)
         return plan.response
 
     async def card(self) -> card_pb2.RouterCard:

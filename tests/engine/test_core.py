@@ -46,7 +46,7 @@ def test_a_degraded_state_refuses_quota_limited_endpoints() -> None:
 
 
 def test_a_passed_deadline_abandons_the_decision_without_a_trace() -> None:
-    store = InProcessStore()
+    store = InProcessStore(quotas=FIXTURE.quotas)
     core = RouterCore(FIXTURE, store)
     request = core.validate_route(route("chore", conversation("late", [100])))
 
@@ -61,10 +61,11 @@ def test_a_passed_deadline_abandons_the_decision_without_a_trace() -> None:
 
 def test_dry_runs_change_nothing_and_ids_are_unique_and_time_ordered() -> None:
     clock = Clock()
-    store = InProcessStore()
+    store = InProcessStore(quotas=FIXTURE.quotas)
     core = RouterCore(FIXTURE, store, clock=clock)
     dry = asyncio.run(core.route(core.validate_route(route("chore", conversation("c", [100]), dry_run=True))))
-    assert dry.dry_run and store.decisions == {} and store.conversations == {} and store.events == {}
+    assert dry.dry_run and store.decisions == {} and store.conversations == {}
+    assert all(not ledger.events for ledger in store.ledgers.values())
     ids = []
     for step in range(50):
         clock.ms += step % 2
@@ -99,7 +100,7 @@ def test_a_paced_share_makes_a_window_quota_last() -> None:
 
     index = CatalogIndex(parse_catalog(yaml.safe_load(PACED), "paced"))
     clock = Clock(3600 * 1000 * 400)  # the start of a fixed window
-    store = InProcessStore(quota_windows_ms={"sub": 3_600_000})
+    store = InProcessStore(quotas=index.quotas)
     core = RouterCore(index, store, clock=clock)
     premium_minutes = []
     targets = []
@@ -175,7 +176,7 @@ def test_state_entries_from_older_decisions_are_never_overwritten() -> None:
     from tests.requests import outcome, usage
 
     clock = Clock()
-    store = InProcessStore()
+    store = InProcessStore(quotas=FIXTURE.quotas)
     core = RouterCore(FIXTURE, store, clock=clock)
     conv_id = new_id()
     first = asyncio.run(core.route(core.validate_route(route("x-conformance.cost", conversation(conv_id, [5000])))))

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import timestamp_pb2
 
-from rolemodel.cost import to_proto
+from rolemodel.cost import cost_estimate_fields
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.eligibility import Candidate, turn_budget
-from rolemodel_router.engine.quota import Need, quota_state, window_usage
+from rolemodel_router.engine.quota import Need, quota_state_fields
 
 D = decision_pb2
 
 
 def timestamp(ms: int) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
+    seconds, millis = divmod(ms, 1000)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=millis * 1_000_000)
 
 
 def reservation(chosen: Candidate, prompt_tokens: int) -> Need:
@@ -24,30 +25,27 @@ def reservation(chosen: Candidate, prompt_tokens: int) -> Need:
     return Need(1, prompt_tokens + chosen.output_tokens, chosen.myopic)
 
 
-def _candidate(ctx: DecisionContext, c: Candidate) -> D.Candidate:
-    message = D.Candidate(
-        endpoint_id=c.endpoint_id,
-        eligible=c.eligible,
-        exclusions=[D.Exclusion(code=code, detail=detail) for code, detail in c.exclusions],
-        rank=c.rank,
-    )
+def _candidate_fields(ctx: DecisionContext, c: Candidate) -> dict[str, Any]:
+    """One candidate as constructor fields; nested messages as dicts, so they are built in place, not copied."""
+    fields: dict[str, Any] = {"endpoint_id": c.endpoint_id, "eligible": not c.exclusions, "rank": c.rank}
+    if c.exclusions:
+        fields["exclusions"] = [{"code": code, "detail": detail} for code, detail in c.exclusions]
     if c.tier is not None:
-        message.tier = c.tier
+        fields["tier"] = c.tier
     if c.components:
-        message.score.CopyFrom(D.Score(total=c.score, components=c.components))
+        fields["score"] = {"total": c.score, "components": [part.fields() for part in c.components]}
     if c.costing is not None:
-        message.cost.CopyFrom(to_proto(c.costing.turn, ctx.index.currency, c.costing))
+        fields["cost"] = cost_estimate_fields(c.costing.turn, ctx.index.currency, c.costing)
     if c.entry is not None:
-        message.cache.CopyFrom(
-            D.CacheView(
-                held_tokens=c.entry.held_tokens,
-                matched_tokens=c.matched_tokens,
-                expires_at=timestamp(c.entry.expires_at_ms),
-                source=c.entry.source,
-                expired=c.expired,
-            )
-        )
-    return message
+        seconds, millis = divmod(c.entry.expires_at_ms, 1000)
+        fields["cache"] = {
+            "held_tokens": c.entry.held_tokens,
+            "matched_tokens": c.matched_tokens,
+            "expires_at": {"seconds": seconds, "nanos": millis * 1_000_000},
+            "source": c.entry.source,
+            "expired": c.expired,
+        }
+    return fields
 
 
 def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
@@ -74,19 +72,18 @@ def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
     )
 
 
-def _quotas(ctx: DecisionContext, chosen: Candidate | None) -> list[D.QuotaState]:
+def _quotas(ctx: DecisionContext, chosen: Candidate | None) -> list[dict[str, Any]]:
     """Every quota on a candidate of the role (or the pin), with this decision's reservation."""
-    relevant = [c for c in ctx.candidates if c.tier is not None or c.endpoint_id == ctx.request.pinned]
     states = []
-    for c in relevant:
+    for c in ctx.candidates:
+        if c.tier is None and c.endpoint_id != ctx.request.pinned:
+            continue
         for quota_id in c.index.quota_ids:
-            quota = ctx.index.quotas[quota_id]
-            window = window_usage(quota, ctx.snapshot.quota_events.get(quota_id, ()), ctx.now_ms)
             reserving = chosen is c and not ctx.request.dry_run
             need = reservation(c, ctx.request.prompt_tokens) if reserving else None
             exhausted = any(code == D.EXCLUSION_CODE_QUOTA_EXHAUSTED for code, _ in c.exclusions)
-            states.append(quota_state(quota, window, need, exhausted))
-    return sorted(states, key=lambda s: s.quota_id)
+            states.append(quota_state_fields(ctx.index.quotas[quota_id], ctx.windows[quota_id], need, exhausted))
+    return sorted(states, key=lambda s: str(s["quota_id"]))
 
 
 def _policy(ctx: DecisionContext, chosen: Candidate | None) -> D.PolicySnapshot:
@@ -128,17 +125,14 @@ def assemble(ctx: DecisionContext, chosen: Candidate | None, fallbacks: list[Can
         for position, c in enumerate(fallbacks, start=2):
             c.rank = position
     request = ctx.request
-    return D.Decision(
+    decision = D.Decision(
         decision_id=ctx.decision_id,
         conversation_id=request.conversation_id,
         turn_index=request.turn_index,
         role=request.role.role.name,
         chosen_endpoint_id=chosen.endpoint_id if chosen is not None else "",
         fallback_endpoint_ids=[c.endpoint_id for c in fallbacks],
-        candidates=[_candidate(ctx, c) for c in ctx.candidates],
         handoff=_handoff(ctx, chosen),
-        reasons=ctx.reasons.messages,
-        quota_states=_quotas(ctx, chosen),
         policy=_policy(ctx, chosen),
         created_at=timestamp(ctx.now_ms),
         difficulty=ctx.difficulty,
@@ -150,3 +144,13 @@ def assemble(ctx: DecisionContext, chosen: Candidate | None, fallbacks: list[Can
         merge_back=not request.isolated,
         dry_run=request.dry_run,
     )
+    add_candidate = decision.candidates.add
+    for c in ctx.candidates:
+        add_candidate(**_candidate_fields(ctx, c))
+    add_quota = decision.quota_states.add
+    for fields in _quotas(ctx, chosen):
+        add_quota(**fields)
+    add_reason = decision.reasons.add
+    for code, detail, attributes in ctx.reasons.items:
+        add_reason(code=code, detail=detail, attributes=attributes)
+    return decision

@@ -13,6 +13,7 @@ from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.eligibility import Candidate
 from rolemodel_router.engine.plans import RouteSnapshot
+from rolemodel_router.engine.quota import Window
 from rolemodel_router.engine.reasons import Reasons
 from rolemodel_router.engine.route_input import RouteInput
 
@@ -47,6 +48,7 @@ class DecisionContext:
     tiering: Tiering
     strategy: common_pb2.Strategy.ValueType
     candidates: list[Candidate]
+    windows: dict[str, Window]  # every quota's window at decision time
     reasons: Reasons = field(default_factory=Reasons)
 
     def candidate(self, endpoint_id: str) -> Candidate | None:

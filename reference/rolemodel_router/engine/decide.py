@@ -17,7 +17,7 @@ from rolemodel_router.engine.assemble import assemble
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.difficulty import DifficultyEstimator
-from rolemodel_router.engine.eligibility import Candidate, evaluate, failed_this_turn
+from rolemodel_router.engine.eligibility import Candidate, evaluate, failed_this_turn, quota_windows
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput
@@ -36,6 +36,7 @@ def _context(
     estimator: DifficultyEstimator,
 ) -> DecisionContext:
     diff = tiering.difficulty(request, estimator)
+    windows = quota_windows(index, snapshot, now_ms)
     ctx = DecisionContext(
         index=index,
         request=request,
@@ -45,7 +46,8 @@ def _context(
         difficulty=diff,
         tiering=tiering.tiering(index, request, snapshot, diff.value, now_ms),
         strategy=common_pb2.STRATEGY_COST if request.isolated else request.strategy,
-        candidates=evaluate(index, request, snapshot, now_ms),
+        candidates=evaluate(index, request, snapshot, now_ms, windows),
+        windows=windows,
     )
     if request.estimated_messages:
         ctx.reasons.add(

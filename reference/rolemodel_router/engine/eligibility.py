@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from rolemodel import cost
 from rolemodel.money import format_picos
-from rolemodel.v1 import common_pb2, decision_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex, EndpointIndex
+from rolemodel_router.engine.components import Component
 from rolemodel_router.engine.plans import RouteSnapshot
-from rolemodel_router.engine.quota import Need, admits, describe_exhaustion, window_usage
+from rolemodel_router.engine.quota import Need, Window, admits, describe_exhaustion, empty_window
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.state.model import CacheEntry
 
@@ -26,7 +27,7 @@ _LOCALITY_NAMES = {v: k.removeprefix("LOCALITY_").lower() for k, v in common_pb2
 SOFT_EXCLUSIONS = frozenset({X.EXCLUSION_CODE_NOT_IN_ROLE, X.EXCLUSION_CODE_BELOW_REQUIRED_TIER})
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """One endpoint while a decision is being made."""
 
@@ -40,9 +41,11 @@ class Candidate:
     output_tokens: int = 0
     costing: cost.AmortizedCost | None = None
     score: float = 0.0
-    components: list[decision_pb2.ScoreComponent] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
     quality: float | None = None
     rank: int = 0
+    amortized: int = 0  # set with ``costing``; every candidate is costed before it is compared
+    myopic: int = 0
 
     def exclude(self, code: decision_pb2.ExclusionCode.ValueType, detail: str) -> None:
         self.exclusions.append((code, detail))
@@ -56,15 +59,6 @@ class Candidate:
     def eligible(self) -> bool:
         return not self.exclusions
 
-    @property
-    def amortized(self) -> int:
-        """The amortised cost; every candidate is costed before it is compared."""
-        return self.costing.amortized_picos if self.costing is not None else 0
-
-    @property
-    def myopic(self) -> int:
-        return self.costing.turn.total_picos if self.costing is not None else 0
-
 
 def turn_budget(index: CatalogIndex, request: RouteInput) -> int:
     """The smallest of the hint's, the role's and the catalog's budgets that are set (0: none)."""
@@ -72,46 +66,52 @@ def turn_budget(index: CatalogIndex, request: RouteInput) -> int:
     return min(budgets) if budgets else 0
 
 
-def _deny_matches(index: CatalogIndex, request: RouteInput, endpoint: EndpointIndex) -> str | None:
+def matching_deny_rules(index: CatalogIndex, request: RouteInput) -> list[catalog_pb2.DenyRule]:
+    """The deny rules whose roles and labels match the request; checked once, not per endpoint."""
     labels = request.hints.labels
-    for rule in index.deny_rules:
-        if rule.roles and request.role.role.name not in rule.roles:
-            continue
-        if any(labels.get(k) != v for k, v in rule.labels.items()):
-            continue
-        e = endpoint.endpoint
-        if e.id in rule.endpoint_ids or (rule.locality and rule.locality == e.locality):
+    role = request.role.role.name
+    return [
+        rule
+        for rule in index.deny_rules
+        if (not rule.roles or role in rule.roles) and all(labels.get(k) == v for k, v in rule.labels.items())
+    ]
+
+
+def _denied_by(rules: list[catalog_pb2.DenyRule], endpoint: catalog_pb2.Endpoint) -> str | None:
+    for rule in rules:
+        if endpoint.id in rule.endpoint_ids or (rule.locality and rule.locality == endpoint.locality):
             return f"deny rule '{rule.id}'" + (f": {rule.description}" if rule.description else "")
     return None
 
 
-def _cost(candidate: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int) -> None:
-    econ = candidate.index.economics
-    entry = snapshot.conversation.cache.get(candidate.endpoint_id)
-    candidate.entry = entry
+def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, horizon: int) -> None:
+    econ = c.index.economics
+    entry = snapshot.conversation.cache.get(c.endpoint_id)
+    c.entry = entry
     cached = 0
     if entry is not None:
         matched_messages = cost.matched_prefix_messages(request.digests, entry.digests)
-        candidate.matched_tokens = cost.matched_prefix_tokens(
+        c.matched_tokens = cost.matched_prefix_tokens(
             request.cumulative_tokens,
             matched_messages=matched_messages,
             held_messages=len(entry.digests),
             reply_tokens=entry.reply_tokens,
             includes_output=econ.includes_output,
         )
-        candidate.expired = not entry.live(now_ms)
-        if not candidate.expired:
-            cached = cost.cacheable_tokens(econ, candidate.matched_tokens)
-    candidate.output_tokens = cost.expected_output_tokens(econ, request.expected_output_tokens)
-    horizon = 1 if request.isolated else (request.horizon_turns or request.role.affinity.horizon_turns)
-    candidate.costing = cost.amortized_cost(
+        c.expired = not entry.live(now_ms)
+        if not c.expired:
+            cached = cost.cacheable_tokens(econ, c.matched_tokens)
+    c.output_tokens = cost.expected_output_tokens(econ, request.expected_output_tokens)
+    c.costing = costing = cost.amortized_cost(
         econ,
         prompt_tokens=request.prompt_tokens,
         cached_tokens=cached,
         new_tokens=request.new_tokens,
-        output_tokens=candidate.output_tokens,
+        output_tokens=c.output_tokens,
         horizon_turns=horizon,
     )
+    c.amortized = costing.amortized_picos
+    c.myopic = costing.turn.total_picos
 
 
 def _role_filters(c: Candidate, request: RouteInput) -> None:
@@ -125,12 +125,14 @@ def _role_filters(c: Candidate, request: RouteInput) -> None:
 
 def _capability_filters(c: Candidate, request: RouteInput) -> None:
     e = c.index.endpoint
-    missing = sorted(_CAPABILITY_NAMES[cap] for cap in request.capabilities - c.index.capabilities)
+    missing = request.capabilities - c.index.capabilities
     if missing:
-        c.exclude(X.EXCLUSION_CODE_CAPABILITY_MISSING, f"lacks {', '.join(missing)}")
-    unsupported = sorted(_MODALITY_NAMES[m] for m in request.modalities - c.index.modalities)
+        names = sorted(_CAPABILITY_NAMES[cap] for cap in missing)
+        c.exclude(X.EXCLUSION_CODE_CAPABILITY_MISSING, f"lacks {', '.join(names)}")
+    unsupported = request.modalities - c.index.modalities
     if unsupported:
-        c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(unsupported)} input")
+        names = sorted(_MODALITY_NAMES[m] for m in unsupported)
+        c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
     window = e.context_window_tokens
     needed = request.prompt_tokens + c.output_tokens
     if window and needed > window:
@@ -151,9 +153,9 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
 
 
 def _operational_filters(
-    c: Candidate, index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, failed: frozenset[str]
+    c: Candidate, rules: list[catalog_pb2.DenyRule], snapshot: RouteSnapshot, now_ms: int, failed: frozenset[str]
 ) -> None:
-    denied = _deny_matches(index, request, c.index)
+    denied = _denied_by(rules, c.index.endpoint) if rules else None
     if denied:
         c.exclude(X.EXCLUSION_CODE_POLICY_DENIED, denied)
     health = snapshot.health.get(c.endpoint_id)
@@ -164,22 +166,20 @@ def _operational_filters(
             f"after {health.consecutive_failures} consecutive failures",
         )
     if c.endpoint_id in failed:
-        c.exclude(X.EXCLUSION_CODE_FAILED_THIS_TURN, f"already failed on turn {request.turn_index}")
+        c.exclude(X.EXCLUSION_CODE_FAILED_THIS_TURN, "already failed on this turn")
 
 
-def _dynamic_filters(
-    c: Candidate, index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, budget: int
+def _quota_and_budget(
+    c: Candidate, index: CatalogIndex, request: RouteInput, windows: dict[str, Window], degraded: bool, budget: int
 ) -> None:
-    if c.index.quota_ids and snapshot.degraded:
-        c.exclude(
-            X.EXCLUSION_CODE_STATE_UNAVAILABLE, "its quota counters live in the shared state, which is unavailable"
-        )
-    need = Need(1, request.prompt_tokens + c.output_tokens, c.myopic)
-    for quota_id in c.index.quota_ids:
-        quota = index.quotas[quota_id]
-        window = window_usage(quota, snapshot.quota_events.get(quota_id, ()), now_ms)
-        if not admits(quota, window, need):
-            c.exclude(X.EXCLUSION_CODE_QUOTA_EXHAUSTED, describe_exhaustion(quota, window))
+    if c.index.quota_ids:
+        if degraded:
+            c.exclude(X.EXCLUSION_CODE_STATE_UNAVAILABLE, "its quota counters are in the shared state, now unavailable")
+        need = Need(1, request.prompt_tokens + c.output_tokens, c.myopic)
+        for quota_id in c.index.quota_ids:
+            quota = index.quotas[quota_id]
+            if not admits(quota, windows[quota_id], need):
+                c.exclude(X.EXCLUSION_CODE_QUOTA_EXHAUSTED, describe_exhaustion(quota, windows[quota_id]))
     if budget and c.myopic > budget:
         c.exclude(
             X.EXCLUSION_CODE_BUDGET_EXCEEDED,
@@ -196,17 +196,31 @@ def failed_this_turn(request: RouteInput, snapshot: RouteSnapshot) -> frozenset[
     return frozenset(failed)
 
 
-def evaluate(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int) -> list[Candidate]:
+def quota_windows(index: CatalogIndex, snapshot: RouteSnapshot, now_ms: int) -> dict[str, Window]:
+    """Every quota's current window; a quota the store has never seen is empty."""
+    windows = dict(snapshot.quota_windows)
+    for quota_id, quota in index.quotas.items():
+        if quota_id not in windows:
+            windows[quota_id] = empty_window(quota, now_ms)
+    return windows
+
+
+def evaluate(
+    index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, windows: dict[str, Window]
+) -> list[Candidate]:
     """Every catalog endpoint, costed and filtered, in catalog order."""
     budget = turn_budget(index, request)
     failed = failed_this_turn(request, snapshot)
+    rules = matching_deny_rules(index, request)
+    horizon = 1 if request.isolated else (request.horizon_turns or request.role.affinity.horizon_turns)
+    tier_of = request.role.tier_of
     candidates = []
     for endpoint_id in index.endpoint_order:
-        c = Candidate(endpoint_id, index.endpoints[endpoint_id], request.role.tier_of.get(endpoint_id))
-        _cost(c, request, snapshot, now_ms)
+        c = Candidate(endpoint_id, index.endpoints[endpoint_id], tier_of.get(endpoint_id))
+        _cost(c, request, snapshot, now_ms, horizon)
         _role_filters(c, request)
         _capability_filters(c, request)
-        _operational_filters(c, index, request, snapshot, now_ms, failed)
-        _dynamic_filters(c, index, request, snapshot, now_ms, budget)
+        _operational_filters(c, rules, snapshot, now_ms, failed)
+        _quota_and_budget(c, index, request, windows, snapshot.degraded, budget)
         candidates.append(c)
     return candidates

@@ -19,7 +19,7 @@ from rolemodel_router.engine.errors import RouterError, Violations
 from rolemodel_router.engine.health import observe
 from rolemodel_router.engine.limits import MAX_DECISION_ID, Limits
 from rolemodel_router.engine.plans import OutcomePlan, OutcomeSnapshot
-from rolemodel_router.engine.quota import quota_state, window_usage
+from rolemodel_router.engine.quota import Window, empty_window, quota_state
 from rolemodel_router.engine.route_input import FAILURE_CLASSES
 from rolemodel_router.state.model import (
     CACHE_PROVISIONAL,
@@ -196,6 +196,30 @@ def _quota_events(
     return events
 
 
+def _reconciled(
+    index: CatalogIndex,
+    snapshot: OutcomeSnapshot,
+    record: DecisionRecord,
+    quota_id: str,
+    event: QuotaEvent,
+    now_ms: int,
+) -> Window:
+    """The window after the decision's reservation is replaced by ``event`` (for the effects in the response)."""
+    window = snapshot.quota_windows.get(quota_id) or empty_window(index.quotas[quota_id], now_ms)
+    if record.created_at_ms < window.start_ms:
+        return window  # the decision's window has passed; nothing it did still counts
+    old = next((r for r in record.reservations if r.quota_id == quota_id), None)
+    requests, tokens, cost_picos = window.requests, window.tokens, window.cost_picos
+    if old is not None:
+        requests, tokens, cost_picos = requests - old.requests, tokens - old.tokens, cost_picos - old.cost_picos
+    return replace(
+        window,
+        requests=requests + event.requests,
+        tokens=tokens + event.tokens,
+        cost_picos=cost_picos + event.cost_picos,
+    )
+
+
 def apply_outcome(
     index: CatalogIndex, snapshot: OutcomeSnapshot, outcome: outcome_pb2.Outcome, now_ms: int
 ) -> OutcomePlan:
@@ -238,14 +262,10 @@ def apply_outcome(
     conversation = _conversation(index, snapshot.conversation, record, outcome, now_ms)
     events = _quota_events(index, record, outcome, used)
     health = observe(snapshot.health.get(served, EndpointHealth()), outcome, now_ms)
-    merged = {**snapshot.quota_events}
-    for quota_id, event in events.items():
-        others = tuple(e for e in merged.get(quota_id, ()) if e.decision_id != record.decision_id)
-        merged[quota_id] = (*others, event)
-    quota_states = []
-    for quota_id in index.endpoints[served].quota_ids:
-        quota = index.quotas[quota_id]
-        quota_states.append(quota_state(quota, window_usage(quota, merged.get(quota_id, ()), now_ms), None, False))
+    quota_states = [
+        quota_state(index.quotas[q], _reconciled(index, snapshot, record, q, events[q], now_ms), None, False)
+        for q in index.endpoints[served].quota_ids
+    ]
     escalation = conversation.escalation.get(record.role, EscalationState())
     entry = conversation.cache.get(served)
     response = router_service_pb2.ReportOutcomeResponse(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rolemodel.v1 import decision_pb2, router_service_pb2
+from rolemodel_router.engine.quota import Window
 from rolemodel_router.state.model import (
     ConversationState,
     DecisionRecord,
@@ -24,7 +25,7 @@ from rolemodel_router.state.model import (
 @dataclass(frozen=True)
 class RouteSnapshot:
     conversation: ConversationState
-    quota_events: Mapping[str, tuple[QuotaEvent, ...]]
+    quota_windows: Mapping[str, Window]  # every quota's window at the transaction's time
     health: Mapping[str, EndpointHealth]
     share: ShareState | None
     previous_decision: DecisionRecord | None
@@ -44,7 +45,7 @@ class DecisionPlan:
 class OutcomeSnapshot:
     record: DecisionRecord | None
     conversation: ConversationState
-    quota_events: Mapping[str, tuple[QuotaEvent, ...]]
+    quota_windows: Mapping[str, Window]
     health: Mapping[str, EndpointHealth]
     previous_report: OutcomeRecord | None  # the report made under this idempotency key, if any
 

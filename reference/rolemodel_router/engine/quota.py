@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from google.protobuf import timestamp_pb2
+from typing import Any
 
 from rolemodel.v1 import catalog_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import QuotaIndex
@@ -37,9 +36,9 @@ class Window:
 def window_usage(quota: QuotaIndex, events: Iterable[QuotaEvent], now_ms: int) -> Window:
     length = quota.quota.window_seconds * 1000
     if quota.quota.window_kind == catalog_pb2.QUOTA_WINDOW_KIND_ROLLING:
-        start = now_ms - length
-        counted = [e for e in events if e.at_ms > start]
-        resets = min((e.at_ms for e in counted), default=now_ms - length) + length
+        start = now_ms - length + 1  # the first millisecond that still counts
+        counted = [e for e in events if e.at_ms >= start]
+        resets = min((e.at_ms for e in counted), default=now_ms) + length
     else:
         start = now_ms - now_ms % length
         counted = [e for e in events if e.at_ms >= start]
@@ -51,6 +50,10 @@ def window_usage(quota: QuotaIndex, events: Iterable[QuotaEvent], now_ms: int) -
         resets_at_ms=resets,
         start_ms=start,
     )
+
+
+def empty_window(quota: QuotaIndex, now_ms: int) -> Window:
+    return window_usage(quota, (), now_ms)
 
 
 def admits(quota: QuotaIndex, window: Window, need: Need) -> bool:
@@ -74,43 +77,30 @@ def describe_exhaustion(quota: QuotaIndex, window: Window) -> str:
     return f"quota '{q.id}' ({', '.join(parts)}) cannot admit this request until its window frees capacity"
 
 
-def _timestamp(ms: int) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromMilliseconds(ms)
-    return ts
+def quota_state_fields(quota: QuotaIndex, window: Window, reserved: Need | None, exhausted: bool) -> dict[str, Any]:
+    """A QuotaState as constructor fields (nested messages as dicts, built in place)."""
+    q = quota.quota
+    add = reserved or Need(0, 0, 0)
+    used = (window.requests + add.requests, window.tokens + add.tokens, window.cost_picos + add.cost_picos)
+    limits = (q.max_requests, q.max_tokens, quota.max_cost_picos)
+    remaining = [max(0, limit - value) if limit else 0 for limit, value in zip(limits, used, strict=True)]
+    seconds, millis = divmod(window.resets_at_ms, 1000)
+    return {
+        "quota_id": q.id,
+        "endpoint_id": q.endpoint_id,
+        "window_kind": q.window_kind,
+        "window_seconds": q.window_seconds,
+        "limit": {"requests": limits[0], "tokens": limits[1], "cost_picos": limits[2]},
+        "used": {"requests": used[0], "tokens": used[1], "cost_picos": used[2]},
+        "remaining": {"requests": remaining[0], "tokens": remaining[1], "cost_picos": remaining[2]},
+        "reserved": {"requests": add.requests, "tokens": add.tokens, "cost_picos": add.cost_picos},
+        "resets_at": {"seconds": seconds, "nanos": millis * 1_000_000},
+        "exhausted": exhausted,
+    }
 
 
 def quota_state(quota: QuotaIndex, window: Window, reserved: Need | None, exhausted: bool) -> decision_pb2.QuotaState:
-    q = quota.quota
-    used = decision_pb2.QuotaUsage(requests=window.requests, tokens=window.tokens, cost_picos=window.cost_picos)
-    if reserved is not None:
-        used = decision_pb2.QuotaUsage(
-            requests=window.requests + reserved.requests,
-            tokens=window.tokens + reserved.tokens,
-            cost_picos=window.cost_picos + reserved.cost_picos,
-        )
-    limit = decision_pb2.QuotaUsage(requests=q.max_requests, tokens=q.max_tokens, cost_picos=quota.max_cost_picos)
-    remaining = decision_pb2.QuotaUsage(
-        requests=max(0, q.max_requests - used.requests) if q.max_requests else 0,
-        tokens=max(0, q.max_tokens - used.tokens) if q.max_tokens else 0,
-        cost_picos=max(0, quota.max_cost_picos - used.cost_picos) if quota.max_cost_picos else 0,
-    )
-    return decision_pb2.QuotaState(
-        quota_id=q.id,
-        endpoint_id=q.endpoint_id,
-        window_kind=q.window_kind,
-        window_seconds=q.window_seconds,
-        limit=limit,
-        used=used,
-        remaining=remaining,
-        reserved=(
-            decision_pb2.QuotaUsage(requests=reserved.requests, tokens=reserved.tokens, cost_picos=reserved.cost_picos)
-            if reserved
-            else decision_pb2.QuotaUsage()
-        ),
-        resets_at=_timestamp(window.resets_at_ms),
-        exhausted=exhausted,
-    )
+    return decision_pb2.QuotaState(**quota_state_fields(quota, window, reserved, exhausted))
 
 
 def prune(quota: QuotaIndex, events: Iterable[QuotaEvent], now_ms: int) -> tuple[QuotaEvent, ...]:

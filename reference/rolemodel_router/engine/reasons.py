@@ -1,4 +1,8 @@
-"""Collects a decision's reasons in the order their rules applied."""
+"""Collects a decision's reasons in the order their rules applied.
+
+Reasons stay plain tuples until the decision is assembled, so that a refused
+request does not pay for messages it never sends.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ from rolemodel.v1 import decision_pb2
 
 class Reasons:
     def __init__(self) -> None:
-        self.messages: list[decision_pb2.SelectionReason] = []
+        self.items: list[tuple[decision_pb2.ReasonCode.ValueType, str, dict[str, str]]] = []
 
     def add(self, code: decision_pb2.ReasonCode.ValueType, detail: str, **attributes: str) -> None:
-        self.messages.append(decision_pb2.SelectionReason(code=code, detail=detail, attributes=attributes))
+        self.items.append((code, detail, attributes))
 
     def codes(self) -> list[decision_pb2.ReasonCode.ValueType]:
-        return [m.code for m in self.messages]
+        return [code for code, _, _ in self.items]
+
+    @property
+    def messages(self) -> list[decision_pb2.SelectionReason]:
+        return [decision_pb2.SelectionReason(code=c, detail=d, attributes=a) for c, d, a in self.items]

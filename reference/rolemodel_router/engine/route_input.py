@@ -149,7 +149,17 @@ def _tool_loop(messages: list[conversation_pb2.Message]) -> bool:
     return False
 
 
-def _validate_conversation(v: Violations, conv: conversation_pb2.ConversationRef, limits: Limits) -> bool:
+#: What validation learnt of one message: its digest, its token count and its content, when given.
+MessageFacts = tuple[bytes, int | None, conversation_pb2.Message | None]
+
+
+def _validate_conversation(
+    v: Violations, conv: conversation_pb2.ConversationRef, limits: Limits
+) -> tuple[bool, list[MessageFacts]]:
+    """Violations of the conversation reference; returns whether it holds images, and each message's facts.
+
+    One pass over the messages, building paths only for violations: this runs on every request.
+    """
     if not CONVERSATION_ID.match(conv.conversation_id):
         v.add("conversation.conversation_id", "1 to 128 characters of [A-Za-z0-9._:/-]")
     count = len(conv.messages)
@@ -157,21 +167,25 @@ def _validate_conversation(v: Violations, conv: conversation_pb2.ConversationRef
         v.add("conversation.messages", "at least one message is required")
     elif count > limits.max_messages:
         v.add("conversation.messages", f"{count} messages exceed the limit of {limits.max_messages}")
-        return False
+        return False, []
     has_images = False
+    facts: list[MessageFacts] = []
     for i, ref in enumerate(conv.messages):
-        path = f"conversation.messages[{i}]"
-        has_message = ref.HasField("message")
-        if ref.digest and len(ref.digest) != DIGEST_SIZE:
-            v.add(f"{path}.digest", f"a digest has {DIGEST_SIZE} bytes, got {len(ref.digest)}")
-        if not ref.digest and not has_message:
-            v.add(path, "needs a digest or the message content")
-        if not ref.HasField("token_count") and not has_message:
-            v.add(f"{path}.token_count", "needs a token count or the message content")
-        if ref.HasField("token_count") and ref.token_count > MAX_COUNT_TOKENS:
-            v.add(f"{path}.token_count", f"above {MAX_COUNT_TOKENS}")
-        if has_message:
-            has_images |= _check_message(v, f"{path}.message", ref.message, limits)
+        message = ref.message if ref.HasField("message") else None
+        tokens = ref.token_count if ref.HasField("token_count") else None
+        digest = ref.digest
+        facts.append((digest, tokens, message))
+        if digest and len(digest) != DIGEST_SIZE:
+            v.add(f"conversation.messages[{i}].digest", f"a digest has {DIGEST_SIZE} bytes, got {len(digest)}")
+        if message is None:
+            if not digest:
+                v.add(f"conversation.messages[{i}]", "needs a digest or the message content")
+            if tokens is None:
+                v.add(f"conversation.messages[{i}].token_count", "needs a token count or the message content")
+        else:
+            has_images |= _check_message(v, f"conversation.messages[{i}].message", message, limits)
+        if tokens is not None and tokens > MAX_COUNT_TOKENS:
+            v.add(f"conversation.messages[{i}].token_count", f"above {MAX_COUNT_TOKENS}")
     for i, tool in enumerate(conv.tools):
         _check_string(v, f"conversation.tools[{i}].name", tool.name, limits.max_string_bytes)
         _check_string(v, f"conversation.tools[{i}].description", tool.description, limits.max_text_bytes)
@@ -180,7 +194,7 @@ def _validate_conversation(v: Violations, conv: conversation_pb2.ConversationRef
         )
     if conv.HasField("tools_token_count") and conv.tools_token_count > MAX_COUNT_TOKENS:
         v.add("conversation.tools_token_count", f"above {MAX_COUNT_TOKENS}")
-    return has_images
+    return has_images, facts
 
 
 def _enum_list(v: Violations, field: str, values: list[int], allowed: frozenset[int]) -> None:
@@ -263,7 +277,7 @@ def _validate_hints(v: Violations, hints: hints_pb2.RoutingHints, index: Catalog
 
 
 def _accounting(
-    conv: conversation_pb2.ConversationRef,
+    conv: conversation_pb2.ConversationRef, facts: list[MessageFacts]
 ) -> tuple[tuple[bytes, ...], tuple[int, ...], int, int]:
     """Digests (verified or computed), cumulative tokens, tools tokens and the estimated-message count."""
     digests: list[bytes] = []
@@ -276,10 +290,10 @@ def _accounting(
         estimated += 1 if conv.tools else 0
     tools_tokens = running
     previous = ZERO_DIGEST
-    for i, ref in enumerate(conv.messages):
-        if ref.HasField("message"):
-            computed = chain(previous, ref.message)
-            if ref.digest and ref.digest != computed:
+    for i, (digest, tokens, message) in enumerate(facts):
+        if message is not None:
+            computed = chain(previous, message)
+            if digest and digest != computed:
                 raise RouterError(
                     ErrorReason.DIGEST_MISMATCH,
                     f"message {i}: the digest does not match the message and the digest before it",
@@ -288,12 +302,12 @@ def _accounting(
                 )
             previous = computed
         else:
-            previous = ref.digest
+            previous = digest
         digests.append(previous)
-        if ref.HasField("token_count"):
-            running += ref.token_count
+        if tokens is not None:
+            running += tokens
         else:
-            running += estimate_message_tokens(ref.message)
+            running += estimate_message_tokens(message) if message is not None else 0
             estimated += 1
         cumulative.append(running)
     return tuple(digests), tuple(cumulative), tools_tokens, estimated
@@ -303,28 +317,29 @@ def build_route_input(request: router_service_pb2.RouteRequest, index: CatalogIn
     """Validate and resolve a RouteRequest; raises RouterError (spec 5.2 and 4.2)."""
     v = Violations()
     conv = request.conversation
+    has_images: bool = False
+    facts: list[MessageFacts] = []
     if not request.HasField("conversation"):
         v.add("conversation", "required")
-        has_images = False
     else:
-        has_images = _validate_conversation(v, conv, limits)
+        has_images, facts = _validate_conversation(v, conv, limits)
     if not request.HasField("hints"):
         v.add("hints", "required")
     else:
         _validate_hints(v, request.hints, index, limits)
-    all_content = bool(conv.messages) and all(ref.HasField("message") for ref in conv.messages)
+    all_content = bool(facts) and all(message is not None for _, _, message in facts)
     if request.include_handoff and not all_content:
         v.add("include_handoff", "needs the content of every message")
     v.raise_if_any()
 
-    digests, cumulative, tools_tokens, estimated = _accounting(conv)
+    digests, cumulative, tools_tokens, estimated = _accounting(conv, facts)
     prompt_tokens = cumulative[-1]
     if prompt_tokens > MAX_PROMPT_TOKENS:
         v.add("conversation.messages", f"the prompt exceeds {MAX_PROMPT_TOKENS} tokens")
         v.raise_if_any()
     hints = request.hints
     role = index.roles[hints.role]
-    messages = tuple(ref.message for ref in conv.messages) if all_content else ()
+    messages = tuple(message for _, _, message in facts if message is not None) if all_content else ()
     tool_loop = conv.tool_call_pending or (bool(messages) and _tool_loop(list(messages)))
     modalities = set(hints.requirements.modalities)
     if has_images and role.role.handoff.images != catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER:

@@ -2,20 +2,20 @@
 
 Each metric is normalised to [0, 1], higher is better, and weighted by the
 strategy. A metric no candidate knows is dropped and its weight spread over
-the others, so that "unknown" never silently counts as "bad".
+the others, so that "unknown" never silently counts as "bad". Components are
+kept as plain tuples here and become proto messages once, when the decision
+is assembled.
 """
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.components import Component, Metric, Source
 from rolemodel_router.engine.eligibility import Candidate
 from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput
 
-Metric: TypeAlias = decision_pb2.ScoreMetric.ValueType
 COST, QUALITY, LATENCY, RELIABILITY = (
     decision_pb2.SCORE_METRIC_COST,
     decision_pb2.SCORE_METRIC_QUALITY,
@@ -31,11 +31,11 @@ WEIGHTS: dict[common_pb2.Strategy.ValueType, dict[Metric, float]] = {
 }
 #: Outcomes needed before observed figures replace declared ones.
 MIN_OBSERVATIONS = 5
+DEFAULT_QUALITY = 0.5
+SCORE_DECIMALS = 9
 #: Added to costs before taking their ratio, so that a free endpoint does not
 #: make every other cost score zero: one hundredth of a cent, in picounits.
 COST_FLOOR_PICOS = 10**8
-DEFAULT_QUALITY = 0.5
-SCORE_DECIMALS = 9
 
 DECLARED = common_pb2.VALUE_SOURCE_DECLARED
 OBSERVED = common_pb2.VALUE_SOURCE_OBSERVED
@@ -43,7 +43,7 @@ ESTIMATED = common_pb2.VALUE_SOURCE_ESTIMATED
 DEFAULT = common_pb2.VALUE_SOURCE_DEFAULT
 
 
-def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, common_pb2.ValueSource.ValueType] | None:
+def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, Source] | None:
     """Expected end-to-end milliseconds and the source of the time to first token."""
     declared = c.index.endpoint.latency
     health = snapshot.health.get(c.endpoint_id)
@@ -76,73 +76,51 @@ def score(
 ) -> list[str]:
     """Score every admissible candidate in place; returns the names of the metrics dropped."""
     role = request.role.role.name
-    qualities = {c.endpoint_id: index.quality(c.endpoint_id, role) for c in admissible}
-    latencies = {c.endpoint_id: _latency(c, snapshot) for c in admissible}
-    reliabilities = {c.endpoint_id: _reliability(c, snapshot) for c in admissible}
+    qualities = [index.quality(c.endpoint_id, role) for c in admissible]
+    latencies = [_latency(c, snapshot) for c in admissible]
+    reliabilities = [_reliability(c, snapshot) for c in admissible]
     known: dict[Metric, bool] = {
         COST: True,
-        QUALITY: any(q is not None for q in qualities.values()),
-        LATENCY: any(v is not None for v in latencies.values()),
-        RELIABILITY: any(v is not None for v in reliabilities.values()),
+        QUALITY: any(q is not None for q in qualities),
+        LATENCY: any(v is not None for v in latencies),
+        RELIABILITY: any(v is not None for v in reliabilities),
     }
     weights = {m: w for m, w in WEIGHTS[strategy].items() if known[m]}
     total_weight = sum(weights.values())
-    weights = {m: w / total_weight for m, w in weights.items()}
+    w_cost = weights[COST] / total_weight
+    w_quality = weights.get(QUALITY, 0.0) / total_weight
+    w_latency = weights.get(LATENCY, 0.0) / total_weight
+    w_reliability = weights.get(RELIABILITY, 0.0) / total_weight
     cost_source = ESTIMATED if request.estimated_messages else DECLARED
-    min_cost = min(c.amortized for c in admissible)
-    known_latencies = [v[0] for v in latencies.values() if v is not None]
+    floor_cost = min(c.amortized for c in admissible) + COST_FLOOR_PICOS
+    known_latencies = [v[0] for v in latencies if v is not None]
     min_latency = min(known_latencies) if known_latencies else 0.0
-    for c in admissible:
-        parts: list[decision_pb2.ScoreComponent] = []
-        a = c.amortized
-        parts.append(
-            decision_pb2.ScoreComponent(
-                metric=COST,
-                raw_value=float(a),
-                normalized=(min_cost + COST_FLOOR_PICOS) / (a + COST_FLOOR_PICOS),
-                weight=weights[COST],
-                source=cost_source,
-            )
-        )
-        if QUALITY in weights:
-            q = qualities[c.endpoint_id]
-            value, source = (q, DECLARED) if q is not None else (DEFAULT_QUALITY, DEFAULT)
+    target = request.latency_target_ms
+    for c, q, lat, rel in zip(admissible, qualities, latencies, reliabilities, strict=True):
+        normalized_cost = floor_cost / (c.amortized + COST_FLOOR_PICOS)
+        parts = [Component(COST, float(c.amortized), normalized_cost, w_cost, cost_source)]
+        total = normalized_cost * w_cost
+        if w_quality:
+            value = q if q is not None else DEFAULT_QUALITY
+            parts.append(Component(QUALITY, value, value, w_quality, DECLARED if q is not None else DEFAULT))
+            total += value * w_quality
             c.quality = value
-            parts.append(
-                decision_pb2.ScoreComponent(
-                    metric=QUALITY, raw_value=value, normalized=value, weight=weights[QUALITY], source=source
-                )
-            )
-        if LATENCY in weights:
-            lat = latencies[c.endpoint_id]
+        else:
+            c.quality = q
+        if w_latency:
             if lat is None:
-                parts.append(
-                    decision_pb2.ScoreComponent(
-                        metric=LATENCY, raw_value=0.0, normalized=0.0, weight=weights[LATENCY], source=DEFAULT
-                    )
-                )
+                parts.append(Component(LATENCY, 0.0, 0.0, w_latency, DEFAULT))
             else:
                 ms, source = lat
-                normalized = (min_latency / ms) if ms > 0 else 1.0
-                if request.latency_target_ms and ms > request.latency_target_ms:
-                    normalized = 0.0
-                parts.append(
-                    decision_pb2.ScoreComponent(
-                        metric=LATENCY, raw_value=ms, normalized=normalized, weight=weights[LATENCY], source=source
-                    )
-                )
-        if RELIABILITY in weights:
-            r = reliabilities[c.endpoint_id]
-            value, source = (r, OBSERVED) if r is not None else (1.0, DEFAULT)
-            parts.append(
-                decision_pb2.ScoreComponent(
-                    metric=RELIABILITY, raw_value=value, normalized=value, weight=weights[RELIABILITY], source=source
-                )
-            )
+                normalized = 0.0 if (target and ms > target) else ((min_latency / ms) if ms > 0 else 1.0)
+                parts.append(Component(LATENCY, ms, normalized, w_latency, source))
+                total += normalized * w_latency
+        if w_reliability:
+            value = rel if rel is not None else 1.0
+            parts.append(Component(RELIABILITY, value, value, w_reliability, OBSERVED if rel is not None else DEFAULT))
+            total += value * w_reliability
         c.components = parts
-        c.score = sum(p.normalized * p.weight for p in parts)
-        if c.quality is None:
-            c.quality = qualities[c.endpoint_id]
+        c.score = total
     return [METRIC_NAMES[m] for m, ok in known.items() if not ok]
 
 

@@ -8,7 +8,7 @@ from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.context import ShareView, Tiering
 from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
 from rolemodel_router.engine.plans import RouteSnapshot
-from rolemodel_router.engine.quota import window_usage
+from rolemodel_router.engine.quota import empty_window
 from rolemodel_router.engine.reasons import Reasons
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.state.model import ShareState
@@ -61,7 +61,7 @@ def _share_threshold(
     target_share = target.target_share
     if target.pace_quota_id:
         quota = index.quotas[target.pace_quota_id]
-        window = window_usage(quota, snapshot.quota_events.get(target.pace_quota_id, ()), now_ms)
+        window = snapshot.quota_windows.get(target.pace_quota_id) or empty_window(quota, now_ms)
         limit = quota.quota.max_requests
         remaining = max(0, limit - window.requests) if limit else 0
         target_share = share_controller.paced_target(target, state, window, remaining, now_ms)

@@ -21,21 +21,16 @@ def default_state_url() -> str:
     return f"sqlite:///{base / 'rolemodel' / 'router.db'}"
 
 
-def quota_windows(index: CatalogIndex) -> dict[str, int]:
-    return {q.quota.id: q.quota.window_seconds * 1000 for q in index.quotas.values()}
-
-
 def open_store(url: str, index: CatalogIndex, retention: Retention | None = None) -> StateStore:
-    windows = quota_windows(index)
     if url in ("memory:", "memory://"):
-        return InProcessStore(retention, windows)
+        return InProcessStore(retention, index.quotas)
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if not path:
             raise StateUrlError(
                 "sqlite:/// needs a path, for example sqlite:///router.db or sqlite:////var/lib/rolemodel.db"
             )
-        return SqliteStore(Path(path), retention, windows)
+        return SqliteStore(Path(path), retention, index.quotas)
     if url.startswith("redis://"):
         raise StateUrlError("the Redis store is not available in this build")
     raise StateUrlError(f"unknown state URL {url!r}: use memory:, sqlite:///PATH or redis://HOST:PORT/DB")

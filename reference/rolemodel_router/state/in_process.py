@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
+from rolemodel_router.engine.quota import Window
+from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state.model import (
     ConversationState,
     DecisionRecord,
@@ -48,13 +51,13 @@ class InProcessStore:
     name = "memory"
     durable = False
 
-    def __init__(self, retention: Retention | None = None, quota_windows_ms: Mapping[str, int] | None = None) -> None:
+    def __init__(self, retention: Retention | None = None, quotas: Mapping[str, QuotaIndex] | None = None) -> None:
         self.retention = retention or Retention()
-        self.quota_windows_ms = dict(quota_windows_ms or {})
+        self.quotas = dict(quotas or {})
+        self.ledgers = {quota_id: QuotaLedger(quota) for quota_id, quota in self.quotas.items()}
         self.conversations: dict[str, ConversationState] = {}
         self.decisions: dict[str, DecisionRecord] = {}
         self.outcomes: dict[str, OutcomeRecord] = {}
-        self.events: dict[str, dict[str, QuotaEvent]] = {}
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
 
@@ -71,13 +74,20 @@ class InProcessStore:
     def _conversation(self, conversation_id: str) -> ConversationState:
         return self.conversations.get(conversation_id) or ConversationState(conversation_id=conversation_id)
 
-    def _events(self, quota_ids: tuple[str, ...]) -> dict[str, tuple[QuotaEvent, ...]]:
-        return {q: tuple(self.events.get(q, {}).values()) for q in quota_ids}
+    def _windows(self, now_ms: int) -> dict[str, Window]:
+        return {quota_id: ledger.window(now_ms) for quota_id, ledger in self.ledgers.items()}
+
+    def _record_event(self, quota_id: str, event: QuotaEvent, changes: Changes) -> None:
+        ledger = self.ledgers.get(quota_id)
+        if ledger is None:  # a quota the catalog no longer defines
+            return
+        ledger.upsert(event)
+        changes.quota_events.append((quota_id, event))
 
     async def route(self, keys: RouteKeys, decide: Callable[[RouteSnapshot], DecisionPlan]) -> DecisionPlan:
         snapshot = RouteSnapshot(
             conversation=self._conversation(keys.conversation_id),
-            quota_events=self._events(keys.quota_ids),
+            quota_windows=self._windows(keys.now_ms),
             health=self.health_by_endpoint,
             share=self.shares.get(keys.role),
             previous_decision=self.decisions.get(keys.previous_decision_id) if keys.previous_decision_id else None,
@@ -91,8 +101,7 @@ class InProcessStore:
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
         for quota_id, event in plan.quota_events.items():
-            self.events.setdefault(quota_id, {})[event.decision_id] = event
-            changes.quota_events.append((quota_id, event))
+            self._record_event(quota_id, event, changes)
         if plan.share is not None:
             self.shares[keys.role] = plan.share
             changes.shares.append((keys.role, plan.share))
@@ -101,14 +110,14 @@ class InProcessStore:
         return plan
 
     async def report(
-        self, idempotency_key: str, decision_id: str, apply: Callable[[OutcomeSnapshot], OutcomePlan]
+        self, idempotency_key: str, decision_id: str, now_ms: int, apply: Callable[[OutcomeSnapshot], OutcomePlan]
     ) -> OutcomePlan:
         record = self.decisions.get(decision_id)
         conversation = self._conversation(record.conversation_id if record else "")
         snapshot = OutcomeSnapshot(
             record=record,
             conversation=conversation,
-            quota_events=self._events(tuple(self.events)),
+            quota_windows=self._windows(now_ms),
             health=self.health_by_endpoint,
             previous_report=self.outcomes.get(idempotency_key),
         )
@@ -126,8 +135,7 @@ class InProcessStore:
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
         for quota_id, event in plan.quota_events.items():
-            self.events.setdefault(quota_id, {})[event.decision_id] = event
-            changes.quota_events.append((quota_id, event))
+            self._record_event(quota_id, event, changes)
         if plan.health is not None and plan.served_endpoint_id:
             self.health_by_endpoint[plan.served_endpoint_id] = plan.health
             changes.health.append((plan.served_endpoint_id, plan.health))
@@ -162,14 +170,10 @@ class InProcessStore:
                 changes.deleted_decisions.append(did)
                 if record.outcome_key and self.outcomes.pop(record.outcome_key, None) is not None:
                     changes.deleted_outcomes.append(record.outcome_key)
-        for quota_id, events in self.events.items():
-            if quota_id not in self.quota_windows_ms:
-                continue
-            horizon = now_ms - 2 * self.quota_windows_ms[quota_id]
-            for did, event in list(events.items()):
-                if event.at_ms < horizon:
-                    del events[did]
-                    changes.deleted_events.append((quota_id, did))
+        for quota_id, ledger in self.ledgers.items():
+            ledger.window(now_ms)  # evict what no longer counts
+            for decision_id in ledger.forget_before(now_ms - 2 * ledger.length_ms):
+                changes.deleted_events.append((quota_id, decision_id))
         return changes
 
     async def prune(self, now_ms: int) -> int:

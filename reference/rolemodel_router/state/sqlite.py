@@ -23,8 +23,11 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from rolemodel_router.engine.catalog_index import QuotaIndex
+from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import codec
 from rolemodel_router.state.in_process import Changes, InProcessStore
+from rolemodel_router.state.model import QuotaEvent
 from rolemodel_router.state.store import Retention
 
 SCHEMA_VERSION = 1
@@ -141,9 +144,9 @@ class SqliteStore(InProcessStore):
     durable = True
 
     def __init__(
-        self, path: Path, retention: Retention | None = None, quota_windows_ms: Mapping[str, int] | None = None
+        self, path: Path, retention: Retention | None = None, quotas: Mapping[str, QuotaIndex] | None = None
     ) -> None:
-        super().__init__(retention, quota_windows_ms)
+        super().__init__(retention, quotas)
         self.path = path
         self._lock_file: int | None = None
         self._writer: _Writer | None = None
@@ -182,9 +185,12 @@ class SqliteStore(InProcessStore):
         for (body,) in db.execute("SELECT body FROM outcomes"):
             o = codec.load_outcome(body)
             self.outcomes[o.idempotency_key] = o
+        events: dict[str, list[QuotaEvent]] = {}
         for quota_id, body in db.execute("SELECT quota_id, body FROM quota_events"):
-            e = codec.load_event(body)
-            self.events.setdefault(quota_id, {})[e.decision_id] = e
+            events.setdefault(quota_id, []).append(codec.load_event(body))
+        for quota_id, loaded in events.items():
+            if quota_id in self.quotas:
+                self.ledgers[quota_id] = QuotaLedger(self.quotas[quota_id], loaded)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_health"):
             self.health_by_endpoint[endpoint_id] = codec.load_health(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):

@@ -28,8 +28,8 @@ class RouteKeys:
 
     conversation_id: str
     role: str
-    quota_ids: tuple[str, ...]
     previous_decision_id: str
+    now_ms: int  # the transaction's time: windows are read and the decision made at this instant
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class StateStore(Protocol):
         ...
 
     async def report(
-        self, idempotency_key: str, decision_id: str, apply: Callable[[OutcomeSnapshot], OutcomePlan]
+        self, idempotency_key: str, decision_id: str, now_ms: int, apply: Callable[[OutcomeSnapshot], OutcomePlan]
     ) -> OutcomePlan:
         """Run ``apply`` on a snapshot and apply its plan atomically; exceptions change nothing."""
         ...
