@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,11 +10,23 @@ from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from tests.router.harness import RouterProcess
 
 
-@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def state_url(
+    kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, list[str]]:
+    """The --state URL for a store kind, and extra serve arguments (a fresh Redis namespace per module)."""
+    if kind == "memory":
+        return "memory:", []
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('state') / 'router.db'}", []
+    server = request.getfixturevalue("redis_server")
+    return server.url, ["--redis-namespace", f"test-{uuid.uuid4().hex[:12]}"]
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite", "redis"])
 def router(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterProcess]:
     """One router process per store kind per test module, on the fixture catalog."""
-    url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path_factory.mktemp('state') / 'router.db'}"
-    with RouterProcess(url) as process:
+    url, extra = state_url(request.param, request, tmp_path_factory)
+    with RouterProcess(url, extra=extra) as process:
         yield process
 
 

@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: SQLite in the user's state directory)",
     )
     serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight calls on SIGTERM")
+    serve.add_argument(
+        "--state-outage",
+        choices=["fail-closed", "degrade"],
+        default="fail-closed",
+        help="when the Redis store is unreachable: refuse with STATE_STORE_UNAVAILABLE (default), or decide "
+        "without shared state, refusing quota-limited endpoints",
+    )
+    serve.add_argument("--redis-namespace", help="key namespace in Redis (default: derived from the catalog digest)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--no-sample", action="store_true", help="do not print a sample decision at start-up")
     serve.add_argument(

@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
         retention=Retention(conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000)),
+        redis_namespace=args.redis_namespace,
+        outage_policy=args.state_outage,
     )
 
     def ready(router: RunningRouter) -> None:

@@ -38,6 +38,8 @@ class ServeSettings:
     grace_s: float = 10.0
     limits: Limits = field(default_factory=Limits)
     retention: Retention = field(default_factory=Retention)
+    redis_namespace: str | None = None
+    outage_policy: str = "fail-closed"
 
 
 @dataclass
@@ -75,7 +77,13 @@ async def start_router(
 ) -> RunningRouter:
     """Load the catalog, open the store and start serving; raises CatalogError or StateUrlError."""
     index = CatalogIndex(load_catalog(settings.catalog))
-    store = open_store(settings.state_url, index, settings.retention)
+    store = open_store(
+        settings.state_url,
+        index,
+        settings.retention,
+        redis_namespace=settings.redis_namespace,
+        outage_policy=settings.outage_policy,
+    )
     await store.start()
     core = core_factory(index, store) if core_factory else RouterCore(index, store, settings.limits)
     transport = settings.limits.transport_max_bytes

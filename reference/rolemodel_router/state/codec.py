@@ -36,7 +36,7 @@ def unpack_digests(text: str) -> tuple[bytes, ...]:
     return tuple(raw[i : i + DIGEST] for i in range(0, len(raw), DIGEST))
 
 
-def _entry_out(e: CacheEntry) -> dict[str, Any]:
+def entry_fields(e: CacheEntry) -> dict[str, Any]:
     return {
         "d": pack_digests(e.digests),
         "held": e.held_tokens,
@@ -48,7 +48,7 @@ def _entry_out(e: CacheEntry) -> dict[str, Any]:
     }
 
 
-def _entry_in(d: dict[str, Any]) -> CacheEntry:
+def entry_from_fields(d: dict[str, Any]) -> CacheEntry:
     return CacheEntry(
         digests=unpack_digests(d["d"]),
         held_tokens=d["held"],
@@ -66,7 +66,7 @@ def dump_conversation(c: ConversationState) -> str:
             "id": c.conversation_id,
             "cur": c.current_endpoint_id,
             "cur_dec": c.current_decision_id,
-            "cache": {k: _entry_out(v) for k, v in c.cache.items()},
+            "cache": {k: entry_fields(v) for k, v in c.cache.items()},
             "esc": {k: [v.level, v.successes, v.trigger_decision_id] for k, v in c.escalation.items()},
             "failed": {str(k): sorted(v) for k, v in c.failed_by_turn.items()},
             "at": c.updated_at_ms,
@@ -81,7 +81,7 @@ def load_conversation(text: str) -> ConversationState:
         conversation_id=d["id"],
         current_endpoint_id=d["cur"],
         current_decision_id=d["cur_dec"],
-        cache={k: _entry_in(v) for k, v in d["cache"].items()},
+        cache={k: entry_from_fields(v) for k, v in d["cache"].items()},
         escalation={k: EscalationState(v[0], v[1], v[2]) for k, v in d["esc"].items()},
         failed_by_turn={int(k): frozenset(v) for k, v in d["failed"].items()},
         updated_at_ms=d["at"],
@@ -102,7 +102,7 @@ def dump_decision(r: DecisionRecord) -> str:
             "d": pack_digests(r.prompt_digests),
             "p": r.prompt_tokens,
             "o": r.output_tokens,
-            "prev": _entry_out(r.previous_entry) if r.previous_entry is not None else None,
+            "prev": entry_fields(r.previous_entry) if r.previous_entry is not None else None,
             "prev_cur": r.previous_current_endpoint_id,
             "prev_cur_dec": r.previous_current_decision_id,
             "res": [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
@@ -126,7 +126,7 @@ def load_decision(text: str) -> DecisionRecord:
         prompt_digests=unpack_digests(d["d"]),
         prompt_tokens=d["p"],
         output_tokens=d["o"],
-        previous_entry=_entry_in(d["prev"]) if d["prev"] is not None else None,
+        previous_entry=entry_from_fields(d["prev"]) if d["prev"] is not None else None,
         previous_current_endpoint_id=d["prev_cur"],
         previous_current_decision_id=d["prev_cur_dec"],
         reservations=tuple(Reservation(q, a, b, c) for q, a, b, c in d["res"]),
@@ -179,3 +179,11 @@ def dump_share(s: ShareState) -> str:
 def load_share(text: str) -> ShareState:
     d = json.loads(text)
     return ShareState(window=tuple((float(a), bool(b), int(c)) for a, b, c in d["w"]), integral=float(d["i"]))
+
+
+def dump_entry(e: CacheEntry) -> str:
+    return json.dumps(entry_fields(e), separators=(",", ":"))
+
+
+def load_entry(text: str) -> CacheEntry:
+    return entry_from_fields(json.loads(text))

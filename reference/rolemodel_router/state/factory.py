@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.state.in_process import InProcessStore
+from rolemodel_router.state.redis_store import RedisStore
 from rolemodel_router.state.sqlite import SqliteStore
 from rolemodel_router.state.store import Retention, StateStore
 
@@ -21,7 +22,14 @@ def default_state_url() -> str:
     return f"sqlite:///{base / 'rolemodel' / 'router.db'}"
 
 
-def open_store(url: str, index: CatalogIndex, retention: Retention | None = None) -> StateStore:
+def open_store(
+    url: str,
+    index: CatalogIndex,
+    retention: Retention | None = None,
+    *,
+    redis_namespace: str | None = None,
+    outage_policy: str = "fail-closed",
+) -> StateStore:
     if url in ("memory:", "memory://"):
         return InProcessStore(retention, index.quotas)
     if url.startswith("sqlite:///"):
@@ -31,6 +39,6 @@ def open_store(url: str, index: CatalogIndex, retention: Retention | None = None
                 "sqlite:/// needs a path, for example sqlite:///router.db or sqlite:////var/lib/rolemodel.db"
             )
         return SqliteStore(Path(path), retention, index.quotas)
-    if url.startswith("redis://"):
-        raise StateUrlError("the Redis store is not available in this build")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url, index, retention, redis_namespace, outage_policy)
     raise StateUrlError(f"unknown state URL {url!r}: use memory:, sqlite:///PATH or redis://HOST:PORT/DB")

@@ -1,0 +1,160 @@
+"""Several router processes sharing one real redis-server (issue 7: scale-out on Redis)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from rolemodel import ClientOptions, RetryPolicy, RouterClient
+from rolemodel.errors import NoEligibleEndpointError, UnavailableError
+from rolemodel.v1 import common_pb2, decision_pb2, hints_pb2
+from tests.redis_server import RedisServer
+from tests.requests import conversation, new_id, outcome, route, usage
+from tests.router.harness import RouterProcess
+
+ECONOMICS = Path(__file__).resolve().parents[1] / "router" / "catalogs" / "economics.yaml"
+ONE_TRY = ClientOptions(retry=RetryPolicy(max_attempts=1))
+
+
+@pytest.fixture
+def replicas(redis_server: RedisServer) -> Iterator[list[RouterProcess]]:
+    namespace = f"replicas-{uuid.uuid4().hex[:8]}"
+    processes = [RouterProcess(redis_server.url, extra=["--redis-namespace", namespace]).start() for _ in range(3)]
+    yield processes
+    for p in processes:
+        p.stop()
+
+
+def test_a_quota_of_n_is_admitted_exactly_n_times_across_three_replicas(replicas: list[RouterProcess]) -> None:
+    """200 concurrent clients over 3 replicas against a 10-request fixed window of 3 s."""
+    clients = [RouterClient(p.address, ONE_TRY) for p in replicas]
+
+    def one(i: int) -> str:
+        try:
+            return clients[i % 3].route(route("x-conformance.burst", conversation(new_id(), [50]))).chosen_endpoint_id
+        except NoEligibleEndpointError as error:
+            assert error.decision is not None
+            burst = next(c for c in error.decision.candidates if c.endpoint_id == "fx-burst")
+            assert [e.code for e in burst.exclusions] == [decision_pb2.EXCLUSION_CODE_QUOTA_EXHAUSTED]
+            return "refused"
+
+    time.sleep(3 - time.time() % 3 + 0.05)  # start at the beginning of a window, so all calls fall in it
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        results = list(pool.map(one, range(200)))
+    elapsed_in_window = time.time() % 3
+    for c in clients:
+        c.close()
+    assert elapsed_in_window > 0.05 or results.count("fx-burst") <= 10
+    assert results.count("fx-burst") == 10
+    assert results.count("refused") == 190
+
+
+def test_state_written_through_one_replica_steers_another(redis_server: RedisServer) -> None:
+    namespace = ["--redis-namespace", f"econ-{uuid.uuid4().hex[:8]}"]
+    with (
+        RouterProcess(redis_server.url, catalog=ECONOMICS, extra=namespace) as a,
+        RouterProcess(redis_server.url, catalog=ECONOMICS, extra=namespace) as b,
+        RouterClient(a.address) as on_a,
+        RouterClient(b.address) as on_b,
+    ):
+        conv_id = new_id()
+        first = on_a.route(
+            route(
+                "x-test.gpt5-pair",
+                conversation(conv_id, [59_200]),
+                expected_output=800,
+                endpoint_choice=hints_pb2.EndpointChoice(pinned_endpoint_id="gpt-5"),
+            )
+        )
+        on_a.report_outcome(outcome(first.decision_id, "gpt-5", used=usage(input_tokens=59_200, output_tokens=800)))
+        d = on_b.route(
+            route("x-test.gpt5-pair", conversation(conv_id, [59_200, 800, 500], turn_index=1), expected_output=800)
+        )
+        gpt5 = next(c for c in d.candidates if c.endpoint_id == "gpt-5")
+        assert gpt5.cost.cached_tokens == 59_904 and gpt5.cache.source == decision_pb2.CACHE_STATE_SOURCE_REPORTED
+        assert d.chosen_endpoint_id == "gpt-5" and d.handoff.action == decision_pb2.HANDOFF_ACTION_CONTINUE
+
+
+def test_an_escalation_raised_on_one_replica_holds_on_another(replicas: list[RouterProcess]) -> None:
+    a, b, c = (RouterClient(p.address) for p in replicas)
+    conv_id = new_id()
+    d = a.route(route("chore", conversation(conv_id, [300])))
+    a.report_outcome(outcome(d.decision_id, d.chosen_endpoint_id, common_pb2.OUTCOME_CLASS_TASK_FAILED))
+    second = b.route(route("chore", conversation(conv_id, [300], turn_index=1)))
+    assert second.chosen_endpoint_id == "fx-deepseek"
+    assert any(r.code == decision_pb2.REASON_CODE_ESCALATED for r in second.reasons)
+    # An outcome reported through a third replica is seen by the first.
+    c.report_outcome(outcome(second.decision_id, second.chosen_endpoint_id, common_pb2.OUTCOME_CLASS_TASK_FAILED))
+    third = a.route(route("chore", conversation(conv_id, [300], turn_index=2), dry_run=True))
+    assert third.policy.escalation_level == 2 and third.chosen_endpoint_id == "fx-gpt5"
+    for client in (a, b, c):
+        client.close()
+
+
+def test_concurrent_turns_of_one_conversation_leave_consistent_state(replicas: list[RouterProcess]) -> None:
+    clients = [RouterClient(p.address) for p in replicas]
+    conv_id = new_id()
+
+    def turn(i: int) -> str:
+        return (
+            clients[i % 3].route(route("chore", conversation(conv_id, [300] * (i % 4 + 1), turn_index=i))).decision_id
+        )
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        ids = list(pool.map(turn, range(30)))
+    assert len(set(ids)) == 30
+    latest = clients[0].route(route("chore", conversation(conv_id, [300], turn_index=99), dry_run=True))
+    assert latest.policy.current_endpoint_id == "fx-local"
+    for client in clients:
+        client.close()
+
+
+@pytest.mark.parametrize("policy", ["fail-closed", "degrade"])
+def test_a_redis_outage_is_survived_and_recovery_is_automatic(tmp_path: Path, policy: str) -> None:
+    server = RedisServer(tmp_path, appendonly=True).start()
+    port = server.port
+    with (
+        RouterProcess(server.url, extra=["--state-outage", policy]) as router,
+        RouterClient(router.address, ONE_TRY) as client,
+    ):
+        before = client.route(route("x-conformance.quota", conversation(new_id(), [100])))
+        assert before.chosen_endpoint_id == "fx-quota"
+        server.stop()
+        during: list[decision_pb2.Decision | None] = []
+        for _ in range(5):
+            try:
+                during.append(client.route(route("x-conformance.quota", conversation(new_id(), [100]))))
+            except UnavailableError as error:
+                assert error.retryable and error.reason is not None and error.reason.value == "STATE_STORE_UNAVAILABLE"
+                during.append(None)
+        if policy == "fail-closed":
+            assert during == [None] * 5
+        else:
+            for d in during:
+                assert d is not None and d.chosen_endpoint_id == "fx-deepseek"
+                quota = next(c for c in d.candidates if c.endpoint_id == "fx-quota")
+                assert [e.code for e in quota.exclusions] == [decision_pb2.EXCLUSION_CODE_STATE_UNAVAILABLE]
+                assert any(r.code == decision_pb2.REASON_CODE_STATE_DEGRADED for r in d.reasons)
+        restarted = RedisServer(tmp_path, appendonly=True)
+        restarted.port = port
+        restarted.start()
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    after = client.route(route("x-conformance.quota", conversation(new_id(), [100])))
+                    break
+                except UnavailableError:
+                    assert time.monotonic() < deadline, "the router did not recover"
+                    time.sleep(0.2)
+            assert not any(r.code == decision_pb2.REASON_CODE_STATE_DEGRADED for r in after.reasons)
+            # Redis's append-only file kept the decision made before the outage: its outcome still lands.
+            effects = client.report_outcome(outcome(before.decision_id, "fx-quota")).effects
+            assert effects.served_endpoint_id == "fx-quota"
+        finally:
+            restarted.stop()
