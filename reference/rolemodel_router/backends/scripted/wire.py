@@ -1,0 +1,165 @@
+"""The two dialects as the scripted backend speaks them: request decoding, bodies, streams, errors.
+
+Everything on the wire goes through the SDK's codecs (:mod:`rolemodel.dialects`), so the backend
+exercises exactly the translation the router uses; the error shapes and headers follow what each
+provider really sends, so that clients (and the official SDKs) classify failures as they would
+against the real service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rolemodel.dialects import anthropic_messages, openai_chat
+from rolemodel.dialects.canonical import CanonicalRequest, Completion
+from rolemodel.dialects.json_fields import JSONObject
+from rolemodel.v1 import outcome_pb2, router_service_pb2
+from rolemodel_router.backends.scripted.answers import ANTHROPIC, OPENAI
+
+#: A fixed epoch for ``created`` fields, so that answers are byte-for-byte reproducible.
+CREATED_EPOCH = 1_700_000_000
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """A whole stream, as frames: before the first delta, one group per canonical delta, and after."""
+
+    head: list[bytes]
+    groups: list[bytes]
+    tail: list[bytes]
+
+
+class Wire(Protocol):
+    dialect: str
+    request_id_header: str
+    invalid_frame: bytes
+
+    def decode_request(self, body: Mapping[str, Any]) -> CanonicalRequest: ...
+
+    def wants_stream_usage(self, body: Mapping[str, Any]) -> bool: ...
+
+    def response_body(self, completion: Completion, sequence: int) -> JSONObject: ...
+
+    def stream_plan(
+        self,
+        completion: Completion,
+        deltas: Sequence[router_service_pb2.ContentDelta],
+        *,
+        include_usage: bool,
+        sequence: int,
+    ) -> StreamPlan: ...
+
+    def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject: ...
+
+    def context_overflow_message(self, prompt_tokens: int, window: int) -> str: ...
+
+
+class OpenAIChatWire:
+    dialect = OPENAI
+    request_id_header = "x-request-id"
+    invalid_frame = b'data: {"id":"chatcmpl-broken","choices":[{"index":0,"delta":{"content":"trunc\n\n'
+
+    def decode_request(self, body: Mapping[str, Any]) -> CanonicalRequest:
+        return openai_chat.decode_request(body)
+
+    def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
+        return openai_chat.stream_include_usage(body)
+
+    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
+        return openai_chat.encode_response(completion, created=CREATED_EPOCH + sequence)
+
+    def stream_plan(
+        self,
+        completion: Completion,
+        deltas: Sequence[router_service_pb2.ContentDelta],
+        *,
+        include_usage: bool,
+        sequence: int,
+    ) -> StreamPlan:
+        encoder = openai_chat.ChatStreamEncoder(
+            response_id=completion.response_id,
+            model=completion.model,
+            created=CREATED_EPOCH + sequence,
+            include_usage=include_usage,
+        )
+        frame = openai_chat.chunk_frame
+        return StreamPlan(
+            head=[frame(chunk) for chunk in encoder.start()],
+            groups=[b"".join(frame(chunk) for chunk in encoder.delta(d)) for d in deltas],
+            tail=[
+                *(frame(c) for c in encoder.finish(completion.finish_reason, completion.usage)),
+                openai_chat.DONE_FRAME,
+            ],
+        )
+
+    def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
+        if status == 429:  # noqa: PLR2004 - HTTP status
+            kind = "requests"
+        elif status >= 500:  # noqa: PLR2004 - HTTP status
+            kind = "server_error"
+        else:
+            kind = "invalid_request_error"
+        param = "messages" if code == "context_length_exceeded" else None
+        return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+    def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
+        return (
+            f"This model's maximum context length is {window} tokens. However, your messages resulted in "
+            f"{prompt_tokens} tokens. Please reduce the length of the messages."
+        )
+
+
+_ANTHROPIC_ERRORS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+class AnthropicMessagesWire:
+    dialect = ANTHROPIC
+    request_id_header = "request-id"
+    invalid_frame = (
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n'
+    )
+
+    def decode_request(self, body: Mapping[str, Any]) -> CanonicalRequest:
+        return anthropic_messages.decode_request(body)
+
+    def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
+        return True
+
+    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
+        return anthropic_messages.encode_response(completion)
+
+    def stream_plan(
+        self,
+        completion: Completion,
+        deltas: Sequence[router_service_pb2.ContentDelta],
+        *,
+        include_usage: bool,
+        sequence: int,
+    ) -> StreamPlan:
+        encoder = anthropic_messages.MessagesStreamEncoder(response_id=completion.response_id, model=completion.model)
+        prompt_usage = outcome_pb2.Usage()
+        if completion.usage is not None:
+            prompt_usage.CopyFrom(completion.usage)
+            prompt_usage.output_tokens = 0
+        frame = anthropic_messages.event_frame
+        head = [frame(event) for event in encoder.start(prompt_usage)]
+        groups = [b"".join(frame(event) for event in encoder.delta(d)) for d in deltas]
+        finish = encoder.finish(completion.finish_reason, completion.usage, completion.stop_sequence)
+        return StreamPlan(head=head, groups=groups, tail=[frame(event) for event in finish])
+
+    def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
+        kind = _ANTHROPIC_ERRORS.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+
+    def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
+        return f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
