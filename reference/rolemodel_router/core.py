@@ -16,6 +16,7 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
+from rolemodel_router.access import check_role
 from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
@@ -96,6 +97,8 @@ class RouterCore:
         now = self.clock()
 
         def run(snapshot: OutcomeSnapshot) -> OutcomePlan:
+            if snapshot.record is not None:
+                check_role(snapshot.record.role)
             plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, now)
             if before_commit is not None and not plan.replayed:
                 before_commit()

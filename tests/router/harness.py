@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -19,32 +20,42 @@ START_TIMEOUT_S = 30.0
 class RouterProcess:
     """``rolemodel serve`` in a subprocess; the address comes from its first line of output."""
 
-    def __init__(self, state_url: str = "memory:", catalog: Path = FIXTURE, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        state_url: str = "memory:",
+        catalog: Path = FIXTURE,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        log_level: str = "warning",
+    ) -> None:
         self.state_url = state_url
         self.catalog = catalog
         self.extra = extra or []
+        self.env = env or {}
+        self.log_level = log_level
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
+        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process; closed in stop()
+        self._final_log = ""
 
     def start(self) -> RouterProcess:
         command = [
             sys.executable, "-m", "rolemodel_router.cli.main", "serve",
             "--catalog", str(self.catalog), "--listen", "127.0.0.1:0", "--state", self.state_url,
-            "--no-sample", "--log-level", "warning", "--grace", "5", *self.extra,
+            "--no-sample", "--log-level", self.log_level, "--grace", "5", *self.extra,
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
         deadline = time.monotonic() + START_TIMEOUT_S
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if "serving on" not in line or time.monotonic() > deadline:
-            _, err = self.process.communicate(timeout=5)
-            raise RuntimeError(f"router did not start: {line!r}\n{err}")
+            self.process.wait(timeout=5)
+            if self.process.stdout:
+                self.process.stdout.close()
+            self._final_log = self.logs()
+            self._log.close()
+            raise RuntimeError(f"router did not start: {line!r}\n{self._final_log}")
         self.address = line.split("serving on ", 1)[1].split()[0]
         return self
 
@@ -56,9 +67,18 @@ class RouterProcess:
         code = self.process.wait(timeout=timeout)
         if self.process.stdout:
             self.process.stdout.close()
-        if self.process.stderr:
-            self.process.stderr.close()
+        if not self._log.closed:
+            self._final_log = self.logs()
+            self._log.close()
         return code
+
+    def logs(self) -> str:
+        """Everything the router wrote to stderr so far (its structured log), also after it stopped."""
+        if self._log.closed:
+            return self._final_log
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
 
     def kill9(self) -> int:
         return self.stop(signal.SIGKILL)

@@ -54,6 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
         "without shared state, refusing quota-limited endpoints",
     )
     serve.add_argument("--redis-namespace", help="key namespace in Redis (default: derived from the catalog digest)")
+    security = serve.add_argument_group("security")
+    security.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM); enables TLS")
+    security.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    security.add_argument(
+        "--tls-client-ca", type=Path, help="CA bundle (PEM) that client certificates must chain to; enables mutual TLS"
+    )
+    security.add_argument(
+        "--tokens-file", type=Path, help="bearer tokens with role scopes (YAML or JSON); enables auth"
+    )
+    security.add_argument(
+        "--tokens-env", metavar="NAME", help="read the bearer tokens document from this environment variable"
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="a YAML file of serve options (same names, with underscores); command-line options override it",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--no-sample", action="store_true", help="do not print a sample decision at start-up")
     serve.add_argument(
@@ -67,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="drop a conversation's state after this long without a turn (default: %(default)s)",
     )
     serve.set_defaults(run=serve_command.run)
+    parser.serve_parser = serve  # type: ignore[attr-defined]  # for --config defaults
 
     card = sub.add_parser("card", help="show a router's endpoints and roles", description="Print a router's card.")
     _target(card)
@@ -103,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None) is not None:
+        args = serve_command.reparse_with_config(parser, argv, args.config)
     code: int = args.run(args)
     return code
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
+
+import yaml
 
 from rolemodel import AsyncRouterClient, conversation_ref, text_message
 from rolemodel.v1 import hints_pb2, router_service_pb2
@@ -12,7 +15,8 @@ from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.server import logs
-from rolemodel_router.server.app import RunningRouter, ServeSettings, serve
+from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
+from rolemodel_router.server.auth import TokenError, TokenRegistry
 from rolemodel_router.state.factory import StateUrlError, default_state_url
 from rolemodel_router.state.sqlite import StoreLockedError
 from rolemodel_router.state.store import Retention
@@ -42,8 +46,56 @@ async def _sample(address: str) -> None:
     out.print(f"\nAsk for your own: rolemodel route --target {address} --role chore --text 'run the tests'\n")
 
 
+CONFIG_KEYS = frozenset(
+    {
+        "catalog", "listen", "state", "grace", "log_level", "no_sample", "max_request_bytes", "max_messages",
+        "conversation_idle_hours", "state_outage", "redis_namespace", "tls_cert", "tls_key", "tls_client_ca",
+        "tokens_file", "tokens_env", "metrics", "otel", "http",
+    }
+)  # fmt: skip
+PATH_KEYS = frozenset({"catalog", "tls_cert", "tls_key", "tls_client_ca", "tokens_file"})
+
+
+def reparse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None, path: Path) -> argparse.Namespace:
+    """Options from a YAML file as defaults, then the command line again, so that it wins."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: cannot read {path}: {error}\n")
+    if not isinstance(data, dict):
+        parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: {path}: expected a mapping of options\n")
+    unknown = sorted(set(data) - CONFIG_KEYS)
+    if unknown:
+        parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: {path}: unknown options {', '.join(unknown)}\n")
+    defaults = {k: (path.parent / v if k in PATH_KEYS and isinstance(v, str) else v) for k, v in data.items()}
+    serve = getattr(parser, "serve_parser", None)
+    if not isinstance(serve, argparse.ArgumentParser):
+        raise TypeError("the rolemodel parser has no serve subcommand")
+    serve.set_defaults(**defaults)
+    return parser.parse_args(argv)
+
+
+def _security(args: argparse.Namespace) -> tuple[TlsSettings | None, TokenRegistry | None]:
+    tls = None
+    if args.tls_cert or args.tls_key or args.tls_client_ca:
+        if not (args.tls_cert and args.tls_key):
+            raise TokenError("TLS needs both --tls-cert and --tls-key")
+        tls = TlsSettings(args.tls_cert, args.tls_key, args.tls_client_ca)
+    tokens = None
+    if args.tokens_file:
+        tokens = TokenRegistry.from_file(args.tokens_file)
+    elif args.tokens_env:
+        tokens = TokenRegistry.from_env(args.tokens_env)
+    return tls, tokens
+
+
 def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
+    try:
+        tls, tokens = _security(args)
+    except (TokenError, OSError) as error:
+        print(f"rolemodel serve: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     settings = ServeSettings(
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
@@ -53,16 +105,19 @@ def run(args: argparse.Namespace) -> int:
         retention=Retention(conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000)),
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
+        tls=tls,
+        tokens=tokens,
     )
 
     def ready(router: RunningRouter) -> None:
+        secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
         print(
-            f"rolemodel router serving on {router.address} "
+            f"rolemodel router serving on {router.address}{secure} "
             f"(catalog '{router.core.index.catalog.name}', {len(router.core.index.endpoints)} endpoints, "
             f"state {settings.state_url})",
             flush=True,
         )
-        if not args.no_sample:
+        if not args.no_sample and tls is None and tokens is None:
             asyncio.get_running_loop().create_task(_sample(router.address))
 
     try:

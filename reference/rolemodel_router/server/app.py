@@ -15,11 +15,12 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rolemodel.v1 import router_service_pb2, router_service_pb2_grpc
+from rolemodel.v1 import card_pb2, router_service_pb2, router_service_pb2_grpc
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.service import RouterServicer
 from rolemodel_router.state.factory import open_store
@@ -40,6 +41,24 @@ class ServeSettings:
     retention: Retention = field(default_factory=Retention)
     redis_namespace: str | None = None
     outage_policy: str = "fail-closed"
+    tls: TlsSettings | None = None
+    tokens: TokenRegistry | None = None
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """PEM files; with ``client_ca`` the server requires and verifies client certificates (mutual TLS)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials(
+            [(self.key.read_bytes(), self.cert.read_bytes())],
+            root_certificates=self.client_ca.read_bytes() if self.client_ca else None,
+            require_client_auth=self.client_ca is not None,
+        )
 
 
 @dataclass
@@ -86,16 +105,23 @@ async def start_router(
     )
     await store.start()
     core = core_factory(index, store) if core_factory else RouterCore(index, store, settings.limits)
+    interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
+    if settings.tokens is not None:
+        interceptors.insert(0, AuthInterceptor(settings.tokens))
+        core.capabilities = (*core.capabilities, card_pb2.ROUTER_CAPABILITY_AUTH)
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
-        interceptors=[VersionInterceptor()],
+        interceptors=interceptors,
         options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(core), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(settings.listen)
+    if settings.tls is not None:
+        port = server.add_secure_port(settings.listen, settings.tls.credentials())
+    else:
+        port = server.add_insecure_port(settings.listen)
     if port == 0:
         await store.close()
         raise OSError(f"cannot listen on {settings.listen}")

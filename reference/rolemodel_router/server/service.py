@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.status import build_status
 from rolemodel.v1 import decision_pb2, router_service_pb2, router_service_pb2_grpc
+from rolemodel_router.access import check_role
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
 
@@ -92,6 +93,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     ) -> router_service_pb2.RouteResponse:
         async def work() -> router_service_pb2.RouteResponse:
             self._check_size(request)
+            check_role(request.hints.role)
             route_input = self.core.validate_route(request)
             decision = await self.core.route(route_input, deadline_guard(context))
             log.info(
