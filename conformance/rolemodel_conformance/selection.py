@@ -1,0 +1,68 @@
+"""Which requirements a run scores, and which checks it therefore runs.
+
+A requirement is scored when it is active, not excluded by the suite
+(``out_of_scope.yaml``), at a selected level, matched by a ``--requirement``
+glob, introduced at or before the tested protocol version, and applicable to
+the router (its capability claimed, or none needed). Everything else is
+reported with the reason it was not scored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from rolemodel.versions import parse_version
+from rolemodel_conformance.checks import Check
+from rolemodel_conformance.registry import Requirement, applies, out_of_scope
+
+LEVELS = {"must": ("MUST",), "should": ("MUST", "SHOULD"), "all": ("MUST", "SHOULD", "MAY")}
+
+
+@dataclass(frozen=True)
+class Selection:
+    scored: tuple[Requirement, ...]
+    skipped: tuple[tuple[Requirement, str], ...]
+    excluded: tuple[str, ...]
+
+    @property
+    def scored_ids(self) -> frozenset[str]:
+        return frozenset(r.id for r in self.scored)
+
+
+def matches(requirement_id: str, globs: tuple[str, ...]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(requirement_id, g) for g in globs)
+
+
+def select(
+    requirements: dict[str, Requirement],
+    *,
+    claimed: frozenset[str],
+    level: str,
+    globs: tuple[str, ...],
+    spec_version: str,
+) -> Selection:
+    levels = LEVELS[level]
+    excluded = out_of_scope()
+    tested = parse_version(spec_version)
+    scored: list[Requirement] = []
+    skipped: list[tuple[Requirement, str]] = []
+    dropped: list[str] = []
+    for requirement in requirements.values():
+        if requirement.level not in levels or not matches(requirement.id, globs):
+            continue
+        if requirement.id in excluded:
+            dropped.append(requirement.id)
+        elif parse_version(requirement.since) > tested:
+            skipped.append((requirement, f"introduced in {requirement.since}; this run tests {spec_version}"))
+        elif not applies(requirement, claimed):
+            skipped.append((requirement, "the router does not claim " + " or ".join(requirement.capability)))
+        else:
+            scored.append(requirement)
+    return Selection(tuple(scored), tuple(skipped), tuple(dropped))
+
+
+def checks_for(selection: Selection, checks: list[Check]) -> list[Check]:
+    """The checks that cite at least one scored requirement, in run order."""
+    wanted = selection.scored_ids
+    return [c for c in checks if wanted.intersection(c.requirements)]

@@ -1,0 +1,173 @@
+"""The spec's test vectors, run against the arithmetic the suite itself relies on.
+
+The suite computes its cost, token and digest expectations with the rolemodel
+SDK. Before those expectations are held against a router, this module checks
+that the SDK reproduces every published vector (``spec/vectors/*.json``) field
+by field: a suite whose own arithmetic drifted from the spec must not judge
+anyone. ``rolemodel-conformance --vectors`` prints the result per vector; the
+runner refuses to run (exit 2) when any vector fails.
+
+Implementers in other languages run the same files in their own unit tests;
+docs/conformance.md explains how to read each algorithm's input and expected
+output.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from google.protobuf import json_format
+from rich.console import Console
+
+from rolemodel import cost
+from rolemodel.digest import canonical_message, digest_chain
+from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
+from rolemodel.v1 import catalog_pb2, conversation_pb2
+from rolemodel_conformance.registry import read_data
+
+FILES = ("digest", "tokens", "cost", "expiry")
+
+
+@dataclass(frozen=True)
+class VectorResult:
+    file: str
+    id: str
+    ok: bool
+    detail: str
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(read_data(f"vectors.{name}.json"))
+    return data
+
+
+def _messages(raw: list[dict[str, Any]]) -> list[conversation_pb2.Message]:
+    return [json_format.ParseDict(m, conversation_pb2.Message()) for m in raw]
+
+
+def digest_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    messages = _messages(inputs["messages"])
+    return {
+        "canonical": [canonical_message(m).decode() for m in messages],
+        "chain": [d.hex() for d in digest_chain(messages)],
+    }
+
+
+def token_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    if "messages" in inputs:
+        return {"message_tokens": [estimate_message_tokens(m) for m in _messages(inputs["messages"])]}
+    tools = [json_format.ParseDict(t, conversation_pb2.ToolDefinition()) for t in inputs["tools"]]
+    return {"tools_tokens": estimate_tools_tokens(tools)}
+
+
+def cost_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Spec 7.2 to 7.5 for one vector: match the held prefix, apply minimum and granularity, price, amortise."""
+    endpoint = json_format.ParseDict(inputs["endpoint"], catalog_pb2.Endpoint())
+    econ = cost.economics_from_endpoint(endpoint)
+    prompt = inputs["prompt"]
+    cumulative, running = [], prompt["tools_tokens"]
+    for tokens in prompt["message_tokens"]:
+        running += tokens
+        cumulative.append(running)
+    held, matched, cached = inputs["cache"], 0, 0
+    if held is not None:
+        matched = cost.matched_prefix_tokens(
+            cumulative,
+            matched_messages=held.get("matched_messages", held["held_messages"]),
+            held_messages=held["held_messages"],
+            reply_tokens=held["reply_tokens"],
+            includes_output=econ.includes_output,
+        )
+        cached = 0 if held["expired"] else cost.cacheable_tokens(econ, matched)
+    output = cost.expected_output_tokens(econ, inputs["output_tokens"])
+    amortized = cost.amortized_cost(
+        econ,
+        prompt_tokens=cumulative[-1],
+        cached_tokens=cached,
+        new_tokens=prompt["message_tokens"][-1],
+        output_tokens=output,
+        horizon_turns=inputs["horizon_turns"],
+    )
+    turn = amortized.turn
+    return {
+        "matched_tokens": matched,
+        "cached_tokens": turn.cached_tokens,
+        "uncached_tokens": turn.uncached_tokens,
+        "cache_write_tokens": turn.cache_write_tokens,
+        "output_tokens": turn.output_tokens,
+        "cache_read_picos": turn.cache_read_picos,
+        "uncached_input_picos": turn.uncached_input_picos,
+        "cache_write_picos": turn.cache_write_picos,
+        "output_picos": turn.output_picos,
+        "total_picos": turn.total_picos,
+        "steady_turn_picos": amortized.steady.total_picos,
+        "amortized_picos": amortized.amortized_picos,
+    }
+
+
+def expiry_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    caching = json_format.ParseDict(inputs["caching"], catalog_pb2.CachingBehavior())
+    pricing = catalog_pb2.EndpointPricing(currency="USD", input_per_mtok="1", output_per_mtok="1")
+    econ = cost.economics_from_endpoint(catalog_pb2.Endpoint(pricing=pricing, caching=caching))
+    expires, expiries, warm = 0, [], []
+    for event in inputs["events"]:
+        now, kind = event["at_ms"], event["kind"]
+        if kind in ("store", "hit"):
+            expires = cost.expiry_after_turn(
+                econ,
+                now_ms=now,
+                previous_expires_ms=expires,
+                stored_prefix=kind == "store",
+                cache_hit=kind == "hit" and expires > now,
+            )
+        expiries.append(expires)
+        warm.append(expires > now)
+    return {"expires_at_ms": expiries, "warm": warm}
+
+
+EVALUATORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "digest": digest_vector,
+    "tokens": token_vector,
+    "cost": cost_vector,
+    "expiry": expiry_vector,
+}
+
+
+def _compare(got: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Compare the fields the vector publishes (digest vectors also publish per-message hashes)."""
+    return [f"{k}: got {got[k]!r}, expected {expected[k]!r}" for k in got if k in expected and got[k] != expected[k]]
+
+
+@functools.cache
+def results() -> tuple[VectorResult, ...]:
+    schema = json.loads(read_data("vectors.schema.json"))
+    out: list[VectorResult] = []
+    for name in FILES:
+        data = load(name)
+        jsonschema.validate(data, schema)
+        for vector in data["vectors"]:
+            try:
+                problems = _compare(EVALUATORS[name](vector["input"]), vector["expected"])
+            except (ValueError, KeyError) as error:
+                problems = [f"cannot evaluate: {error}"]
+            out.append(VectorResult(name, vector["id"], not problems, "; ".join(problems)))
+    return tuple(out)
+
+
+def failures() -> list[VectorResult]:
+    return [r for r in results() if not r.ok]
+
+
+def main(console: Console) -> int:
+    """Print one line per vector; 0 when all reproduce, 1 otherwise."""
+    for result in results():
+        mark = "[green]ok[/]" if result.ok else f"[red]FAIL[/] {result.detail}"
+        console.print(f"{result.file:7} {result.id:12} {mark}")
+    bad = failures()
+    console.print(f"{len(results()) - len(bad)} of {len(results())} vectors reproduced")
+    return 0 if not bad else 1
