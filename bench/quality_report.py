@@ -78,16 +78,16 @@ def as_json(quality: DatasetQuality) -> dict[str, object]:
 
 def table(results: Sequence[DatasetQuality], estimator_label: str) -> str:
     """A fixed-width table: one row per data set and router; shares in percent."""
-    header = f"{'data set':<8} {'router':<12} {'n':>5} {'CPT50':>7} {'CPT80':>7} {'APGR':>6} {'S95':>7}"
+    header = f"{'data set':<8} {'router':<14} {'n':>5} {'CPT50':>7} {'CPT80':>7} {'APGR':>6} {'S95':>7}"
     lines = [header, "-" * len(header)]
     for quality in results:
         for label, m in ((estimator_label, quality.estimator), ("random", quality.random), ("oracle", quality.oracle)):
             lines.append(
-                f"{quality.dataset:<8} {label[:12]:<12} {quality.n_test:>5} {m.cpt50:>7.1%} {m.cpt80:>7.1%} "
+                f"{quality.dataset:<8} {label[:14]:<14} {quality.n_test:>5} {m.cpt50:>7.1%} {m.cpt80:>7.1%} "
                 f"{m.apgr:>6.3f} {m.s95:>7.1%}"
             )
         lines.append(
-            f"{'':<8} {'(ECE)':<12} {'':>5} {'':>7} {'':>7} {quality.ece:>6.3f} "
+            f"{'':<8} {'(ECE)':<14} {'':>5} {'':>7} {'':>7} {quality.ece:>6.3f} "
             f"  strong {quality.strong_mean:.3f}, cheap {quality.cheap_mean:.3f}"
         )
     return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Per-request latency of difficulty estimators, in process, as the router calls them.
+
+    python -m bench.estimator_latency --json bench/results/estimator-latency.json
+
+The budget is 0.2 ms per request at p99 on the project's 2-core machine. Each estimator is timed
+call by call with ``time.perf_counter_ns`` over several corpora: synthetic texts that need no data
+(empty, a chat line, a multiple-choice question, a 2 kB prompt, a 100 kB paste of code) and,
+when the shared data folder is present, every test prompt of the routing data sets. It is a
+benchmark, not a test: timings on a shared, noisy machine vary, so nothing here fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.routing_data import (
+    DATASET_NAMES,
+    DataMissingError,
+    default_data_dir,
+    load_dataset,
+    query_for_prompt,
+    split_dataset,
+)
+from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
+from rolemodel_router.estimators.registry import available_estimators, load_estimator
+
+BUDGET_P99_MS = 0.2
+
+SYNTHETIC: dict[str, str] = {
+    "empty": "",
+    "chat line": "Can you suggest a name for my cat? She is grey and very lazy.",
+    "multiple choice": ("Which of the following is NOT a prime number?\nA. 2\nB. 3\nC. 9\nD. 11\nAnswer:"),
+    "2 kB prompt": "Please review the design below and explain the trade-offs step by step. " * 28,
+    "100 kB code": "def handler(event):\n    return {'status': 200, 'body': event['body']};\n" * 1400,
+}
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def time_calls(estimator: DifficultyEstimator, queries: Sequence[DifficultyQuery], rounds: int) -> dict[str, float]:
+    """Latency statistics in microseconds over ``rounds`` passes through ``queries``, after a warm-up pass."""
+    for query in queries:
+        estimator.estimate(query)
+    gc.collect()
+    timings: list[float] = []
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for query in queries:
+            start = clock()
+            estimator.estimate(query)
+            timings.append((clock() - start) / 1000.0)
+    timings.sort()
+    return {
+        "calls": float(len(timings)),
+        "mean_us": sum(timings) / len(timings),
+        "p50_us": percentile(timings, 0.50),
+        "p90_us": percentile(timings, 0.90),
+        "p99_us": percentile(timings, 0.99),
+        "max_us": timings[-1],
+    }
+
+
+def corpora(data_dir: Path) -> dict[str, list[DifficultyQuery]]:
+    found = {name: [query_for_prompt(text)] * 200 for name, text in SYNTHETIC.items()}
+    for name in DATASET_NAMES:
+        try:
+            split = split_dataset(load_dataset(name, data_dir))
+        except DataMissingError as error:
+            print(f"skipped {name}: {error}", file=sys.stderr)
+            continue
+        found[f"{name} test prompts"] = [query_for_prompt(e.prompt) for e in split.test]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), help="the shared routing data folder")
+    parser.add_argument("--estimators", nargs="+", default=None, help="names to time (default: all available)")
+    parser.add_argument("--rounds", type=int, default=5, help="passes through each corpus")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the statistics as JSON")
+    args = parser.parse_args(argv)
+
+    names = args.estimators or available_estimators()
+    sets = corpora(args.data_dir)
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    header = f"{'estimator':<12} {'corpus':<22} {'calls':>7} {'mean':>8} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"
+    print(header + "   (microseconds)")
+    print("-" * len(header))
+    for name in names:
+        estimator = load_estimator(name)
+        report[name] = {}
+        for corpus, queries in sets.items():
+            stats = time_calls(estimator, queries, args.rounds)
+            report[name][corpus] = stats
+            print(
+                f"{name:<12} {corpus:<22} {int(stats['calls']):>7} {stats['mean_us']:>8.1f} {stats['p50_us']:>8.1f} "
+                f"{stats['p90_us']:>8.1f} {stats['p99_us']:>8.1f} {stats['max_us']:>8.1f}"
+            )
+        worst = max(stats["p99_us"] for stats in report[name].values())
+        verdict = "within" if worst <= BUDGET_P99_MS * 1000 else "OVER"
+        print(f"{name:<12} worst p99 {worst:.1f} us: {verdict} the {BUDGET_P99_MS} ms budget\n")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
