@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     security.add_argument(
         "--tokens-env", metavar="NAME", help="read the bearer tokens document from this environment variable"
     )
+    observe = serve.add_argument_group("observability")
+    observe.add_argument("--metrics", metavar="HOST:PORT", help="expose Prometheus metrics at http://HOST:PORT/metrics")
+    observe.add_argument("--otel", choices=["console", "otlp"], help="emit OpenTelemetry spans for every call")
     serve.add_argument(
         "--config",
         type=Path,

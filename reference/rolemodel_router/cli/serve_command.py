@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         outage_policy=args.state_outage,
         tls=tls,
         tokens=tokens,
+        metrics_address=args.metrics,
+        otel=args.otel,
     )
 
     def ready(router: RunningRouter) -> None:
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             f"state {settings.state_url})",
             flush=True,
         )
+        if router.metrics_address:
+            print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
         if not args.no_sample and tls is None and tokens is None:
             asyncio.get_running_loop().create_task(_sample(router.address))
 

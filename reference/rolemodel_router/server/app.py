@@ -20,6 +20,8 @@ from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.observe.metrics import Metrics
+from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.service import RouterServicer
@@ -43,6 +45,8 @@ class ServeSettings:
     outage_policy: str = "fail-closed"
     tls: TlsSettings | None = None
     tokens: TokenRegistry | None = None
+    metrics_address: str | None = None
+    otel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class RunningRouter:
     health: health.aio.HealthServicer
     address: str
     pruner: asyncio.Task[None]
+    tracing: Tracing | None = None
+    metrics_address: str = ""
 
     async def stop(self, grace_s: float) -> None:
         """Refuse new calls, let in-flight ones finish, then close the store."""
@@ -78,6 +84,8 @@ class RunningRouter:
         with contextlib.suppress(asyncio.CancelledError):
             await self.pruner
         await self.store.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
 async def _prune_forever(core: RouterCore) -> None:
@@ -114,7 +122,10 @@ async def start_router(
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
     )
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(core), server)
+    metrics = Metrics() if settings.metrics_address else None
+    metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
+    tracing = Tracing(settings.otel) if settings.otel else None
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(core, metrics, tracing), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -140,7 +151,10 @@ async def start_router(
             "endpoints": len(index.endpoints),
         },
     )
-    return RunningRouter(server, core, store, health_servicer, address, pruner)
+    metrics_host = (settings.metrics_address or "").rpartition(":")[0]
+    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing)
+    running.metrics_address = f"{metrics_host}:{metrics_port}" if metrics_port else ""
+    return running
 
 
 async def serve(settings: ServeSettings, on_ready: Callable[[RunningRouter], None]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import grpc
@@ -23,6 +24,8 @@ from rolemodel.v1 import decision_pb2, router_service_pb2, router_service_pb2_gr
 from rolemodel_router.access import check_role
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.observe.metrics import Metrics
+from rolemodel_router.observe.tracing import Tracing
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -52,23 +55,53 @@ def _reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
 
 
 class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
-    def __init__(self, core: RouterCore) -> None:
+    def __init__(self, core: RouterCore, metrics: Metrics | None = None, tracing: Tracing | None = None) -> None:
         self.core = core
+        self.metrics = metrics
+        self.tracing = tracing
 
-    async def _boundary(self, rpc: str, context: Context, work: Callable[[], Awaitable[T]]) -> T:
+    async def _boundary(
+        self,
+        rpc: str,
+        context: Context,
+        work: Callable[[], Awaitable[T]],
+        observe: Callable[[T, float, Any], None] | None = None,
+    ) -> T:
         started = time.perf_counter()
-        try:
-            result = await work()
-        except RouterError as error:
-            log.info("refused", extra={"rpc": rpc, "reason": error.reason.value, "detail": error.message})
-            rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
-            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
-        except Exception:
-            log.exception("internal error", extra={"rpc": rpc})
-            rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly; nothing was changed")
-            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
-        log.debug("served", extra={"rpc": rpc, "ms": round((time.perf_counter() - started) * 1000, 3)})
+        with self.tracing.span(f"rolemodel.{rpc}") if self.tracing else nullcontext() as span:
+            try:
+                result = await work()
+            except RouterError as error:
+                log.info("refused", extra={"rpc": rpc, "reason": error.reason.value, "detail": error.message})
+                self._failed(span, error.reason.value)
+                rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
+                await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+            except Exception:
+                log.exception("internal error", extra={"rpc": rpc})
+                self._failed(span, ErrorReason.INTERNAL_ERROR.value)
+                rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly; nothing was changed")
+                await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+            seconds = time.perf_counter() - started
+            if observe is not None:
+                observe(result, seconds, span)
+        log.debug("served", extra={"rpc": rpc, "ms": round(seconds * 1000, 3)})
         return result
+
+    def _failed(self, span: Any, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.error(reason)
+        if span is not None:
+            span.set_attribute("rolemodel.error_reason", reason)
+
+    def _observe_decision(self, response: router_service_pb2.RouteResponse, seconds: float, span: Any) -> None:
+        decision = response.decision
+        if self.metrics is not None:
+            self.metrics.decision(decision, seconds)
+        if span is not None:
+            span.set_attribute("rolemodel.decision_id", decision.decision_id)
+            span.set_attribute("rolemodel.role", decision.role)
+            span.set_attribute("rolemodel.endpoint", decision.chosen_endpoint_id)
+            span.set_attribute("rolemodel.reasons", [_reason_name(r.code) for r in decision.reasons])
 
     def _check_size(self, request: Message) -> None:
         size = request.ByteSize()
@@ -110,7 +143,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             )
             return router_service_pb2.RouteResponse(decision=decision)
 
-        return await self._boundary("Route", context, work)
+        return await self._boundary("Route", context, work, self._observe_decision)
 
     async def ReportOutcome(
         self, request: router_service_pb2.ReportOutcomeRequest, context: Context
@@ -129,7 +162,14 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             )
             return response
 
-        return await self._boundary("ReportOutcome", context, work)
+        def observe(response: router_service_pb2.ReportOutcomeResponse, seconds: float, span: Any) -> None:
+            if self.metrics is not None:
+                self.metrics.outcome(request.outcome, response)
+            if span is not None:
+                span.set_attribute("rolemodel.decision_id", request.outcome.decision_id)
+                span.set_attribute("rolemodel.endpoint", request.outcome.served_endpoint_id)
+
+        return await self._boundary("ReportOutcome", context, work, observe)
 
     async def Execute(
         self, request: router_service_pb2.ExecuteRequest, context: Context
