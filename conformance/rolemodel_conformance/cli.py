@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument("--ca-file", type=Path, help="PEM file of the CA that signed the router's certificate")
     parser.add_argument("--token-file", type=Path, help="file holding the bearer token, for routers that claim auth")
+    parser.add_argument(
+        "--scoped-token-file",
+        type=Path,
+        help="file holding a second token that the router limits to the role chat (checks RM-AUTH-002)",
+    )
     parser.add_argument("--spec-version", default="1.0", help="protocol version to test (default: %(default)s)")
     parser.add_argument(
         "--level",
@@ -102,7 +107,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         raise HarnessError("--target HOST:PORT is required (or use --vectors)")
     expected = load_expected_failures(args.expected_failures) if args.expected_failures else frozenset()
     return RunOptions(
-        transport=TransportOptions(args.target, args.tls, args.ca_file, args.token_file),
+        transport=TransportOptions(args.target, args.tls, args.ca_file, args.token_file, args.scoped_token_file),
         spec_version=args.spec_version,
         level=args.level,
         requirement_globs=tuple(args.requirement),

@@ -29,6 +29,8 @@ class TransportOptions:
     tls: bool = False
     ca_file: Path | None = None
     token_file: Path | None = None
+    #: A token the router limits to the role ``chat``, for RM-AUTH-002.
+    scoped_token_file: Path | None = None
 
 
 def is_loopback(target: str) -> bool:
@@ -41,9 +43,9 @@ def is_loopback(target: str) -> bool:
         return False
 
 
-def read_token(options: TransportOptions) -> str | None:
-    """The bearer token, refused over plaintext to another host (RM-SEC-002 binds the suite as a client)."""
-    if options.token_file is None:
+def read_token(options: TransportOptions, path: Path | None) -> str | None:
+    """A bearer token from ``path``, refused over plaintext to another host (RM-SEC-002 binds the suite as a client)."""
+    if path is None:
         return None
     if not options.tls and not is_loopback(options.target):
         raise HarnessError(
@@ -51,11 +53,11 @@ def read_token(options: TransportOptions) -> str | None:
             "or run against a loopback address"
         )
     try:
-        token = options.token_file.read_text(encoding="utf-8").strip()
+        token = path.read_text(encoding="utf-8").strip()
     except OSError as error:
         raise HarnessError(f"cannot read the token file: {error}") from None
     if not token:
-        raise HarnessError(f"the token file {options.token_file} is empty")
+        raise HarnessError(f"the token file {path} is empty")
     return token
 
 

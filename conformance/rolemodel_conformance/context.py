@@ -53,6 +53,8 @@ class RunState:
     claimed: frozenset[str]
     ids: IdSource
     canaries: set[str] = field(default_factory=set)
+    #: A bearer token limited to the role chat, when the operator gave one (RM-AUTH-002).
+    scoped_token: str | None = None
     #: Every decision the router returned in this run, with the request, for the audits.
     decisions: list[tuple[decision_pb2.Decision, router_service_pb2.RouteRequest]] = field(default_factory=list)
     #: Every refusal, for the error audit.

@@ -98,7 +98,7 @@ def _connect(options: RunOptions) -> tuple[RouterProbe, card_pb2.RouterCard]:
     if broken:
         listing = ", ".join(f"{v.id} ({v.detail})" for v in broken[:3])
         raise HarnessError(f"the suite's own arithmetic does not reproduce the spec's vectors: {listing}")
-    token = read_token(options.transport)
+    token = read_token(options.transport, options.transport.token_file)
     channel = open_channel(options.transport)
     wait_until_serving(channel, options.transport.target, options.wait_s)
     probe = RouterProbe(Connection(channel, options.transport.target, options.spec_version, token))
@@ -126,9 +126,13 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
         report.finished_at = datetime.now(UTC)
         return report
     report.card = card
+    claimed = _capabilities(card)
+    if "ROUTER_CAPABILITY_AUTH" in claimed and probe.connection.token is None:
+        report.harness_error = "the router claims ROUTER_CAPABILITY_AUTH: pass its bearer token with --token-file"
+        report.finished_at = datetime.now(UTC)
+        return report
     fixture = load_fixture()
     report.profile_problems = profile_differences(card, fixture)
-    claimed = _capabilities(card)
     registry = requirements()
     selection: Selection = select(
         registry,
@@ -142,6 +146,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
         why = f"the router does not serve protocol version {options.spec_version} (it lists {listed})"
         selection = Selection((), tuple((r, why) for r in selection.scored) + selection.skipped, selection.excluded)
     run_state = RunState(card=card, claimed=claimed, ids=IdSource())
+    run_state.scoped_token = read_token(options.transport, options.transport.scoped_token_file)
     probe.decision_observers.append(lambda decision, request: run_state.decisions.append((decision, request)))
     probe.refusal_observers.append(run_state.refusals.append)
     scored = selection.scored_ids

@@ -49,6 +49,27 @@ def open_discovery(ctx: CheckContext) -> None:
 
 @check("auth", "A token limited to some roles is refused for others", ("RM-AUTH-002",))
 def role_scope(ctx: CheckContext) -> None:
-    ctx.not_testable(
-        "RM-AUTH-002", "needs a token limited to some roles; the conformance profile defines no such token"
+    token = ctx.run.scoped_token
+    if token is None:
+        ctx.not_testable("RM-AUTH-002", "needs a token limited to the role chat: pass it with --scoped-token-file")
+        return
+    connection = ctx.probe.connection
+    scoped = RouterProbe(Connection(connection.channel, connection.target, connection.version, token))
+    scoped.refusal_observers = ctx.probe.refusal_observers
+    scoped.decision_observers = ctx.probe.decision_observers
+    allowed = route_request(Prompt.of([100]).ref(ctx.ids.conversation("auth")), hints_pb2.RoutingHints(role="chat"))
+    try:
+        scoped.route(allowed)
+        ctx.passed("RM-AUTH-002", "the scoped token may use the role chat")
+    except RouterRefusal as refusal:
+        ctx.failed("RM-AUTH-002", f"the scoped token was refused for the role chat: {refusal}")
+    other = route_request(Prompt.of([100]).ref(ctx.ids.conversation("auth")), hints_pb2.RoutingHints(role="chore"))
+    expect_refusal(
+        ctx,
+        "RM-AUTH-002",
+        "the chat-only token asks for the role chore",
+        lambda: scoped.route(other),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ROLE_NOT_PERMITTED",
+        metadata={"role": "chore"},
     )
