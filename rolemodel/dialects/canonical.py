@@ -54,3 +54,20 @@ class Completion:
     model: str = ""
     response_id: str = ""
     stop_sequence: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderError:
+    """An error answer of a provider, in canonical form: what a caller needs to classify it.
+
+    ``error_type`` is the dialect's own type (``rate_limit_error``, ``server_error``, ...), ``code``
+    the OpenAI-style machine code when there is one (``context_length_exceeded``), and
+    ``context_overflow`` says whether the prompt was too long for the model, which each provider
+    words differently and which a router answers differently from other client errors.
+    """
+
+    status: int
+    error_type: str
+    message: str
+    code: str = ""
+    context_overflow: bool = False

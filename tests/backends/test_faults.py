@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from rolemodel.dialects import anthropic_messages, openai_chat
 from rolemodel.dialects.errors import DialectError, IncompleteStreamError
 from rolemodel_router.backends.scripted import CacheRules, Fault, FaultKind, Reply, ScriptedBackend
 from tests.backends.dialect_calls import StreamReader, body, decode, path, post, stream, user, words
@@ -53,8 +54,10 @@ def test_context_overflow_scripted_and_from_the_window(
     backend.script("m", [Fault.context_overflow()])
     scripted = post(http, dialect, "m", [user("short")])
     from_window = post(http, dialect, "m", [user(words(200))])
+    decode_error = openai_chat.decode_error if dialect == "openai" else anthropic_messages.decode_error
     for response in (scripted, from_window):
         assert response.status_code == 400
+        assert decode_error(response.status_code, response.content).context_overflow
     if dialect == "openai":
         assert from_window.json()["error"]["code"] == "context_length_exceeded"
         assert "maximum context length is 100 tokens" in from_window.json()["error"]["message"]

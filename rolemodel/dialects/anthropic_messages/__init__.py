@@ -2,7 +2,7 @@
 
 Modules: :mod:`.blocks` (content blocks and cache breakpoints), :mod:`.request` (request bodies),
 :mod:`.response` (``message`` bodies, usage and stop reasons), :mod:`.stream_decode` and
-:mod:`.stream_encode` (SSE events).
+:mod:`.stream_encode` (SSE events), :mod:`.errors` (error bodies).
 
 What this dialect cannot express, and what the codec therefore does with it:
 
@@ -21,6 +21,7 @@ What this dialect cannot express, and what the codec therefore does with it:
 - in streams, a thinking block with a signature but no text: it comes back as redacted.
 """
 
+from rolemodel.dialects.anthropic_messages.errors import decode_error, encode_error
 from rolemodel.dialects.anthropic_messages.request import decode_request, encode_request
 from rolemodel.dialects.anthropic_messages.response import decode_response, encode_response
 from rolemodel.dialects.anthropic_messages.stream_decode import MessagesStreamDecoder
@@ -29,8 +30,10 @@ from rolemodel.dialects.anthropic_messages.stream_encode import MessagesStreamEn
 __all__ = [
     "MessagesStreamDecoder",
     "MessagesStreamEncoder",
+    "decode_error",
     "decode_request",
     "decode_response",
+    "encode_error",
     "encode_request",
     "encode_response",
     "event_frame",

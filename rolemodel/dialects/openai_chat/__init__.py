@@ -1,7 +1,8 @@
 """The OpenAI Chat Completions dialect (``POST /v1/chat/completions``).
 
 Modules: :mod:`.messages` (messages), :mod:`.request` (request bodies), :mod:`.response`
-(``chat.completion`` bodies and usage), :mod:`.stream` (SSE chunks, both directions).
+(``chat.completion`` bodies and usage), :mod:`.stream` (SSE chunks, both directions),
+:mod:`.errors` (error bodies).
 
 What this dialect cannot express, and what the codec therefore does with it:
 
@@ -19,6 +20,7 @@ What this dialect cannot express, and what the codec therefore does with it:
 - request fields outside the canonical form: see :mod:`.request`.
 """
 
+from rolemodel.dialects.openai_chat.errors import decode_error, encode_error
 from rolemodel.dialects.openai_chat.request import decode_request, encode_request, stream_include_usage
 from rolemodel.dialects.openai_chat.response import decode_response, encode_response
 from rolemodel.dialects.openai_chat.stream import DONE_FRAME, ChatStreamDecoder, ChatStreamEncoder, chunk_frame
@@ -28,8 +30,10 @@ __all__ = [
     "ChatStreamDecoder",
     "ChatStreamEncoder",
     "chunk_frame",
+    "decode_error",
     "decode_request",
     "decode_response",
+    "encode_error",
     "encode_request",
     "encode_response",
     "stream_include_usage",

@@ -95,31 +95,14 @@ class OpenAIChatWire:
         )
 
     def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
-        if status == 429:  # noqa: PLR2004 - HTTP status
-            kind = "requests"
-        elif status >= 500:  # noqa: PLR2004 - HTTP status
-            kind = "server_error"
-        else:
-            kind = "invalid_request_error"
-        param = "messages" if code == "context_length_exceeded" else None
-        return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+        param = "messages" if code == openai_chat.errors.CONTEXT_LENGTH_EXCEEDED else None
+        return openai_chat.encode_error(status, message, code=code, param=param)
 
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
         return (
             f"This model's maximum context length is {window} tokens. However, your messages resulted in "
             f"{prompt_tokens} tokens. Please reduce the length of the messages."
         )
-
-
-_ANTHROPIC_ERRORS = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    529: "overloaded_error",
-}
 
 
 class AnthropicMessagesWire:
@@ -158,8 +141,7 @@ class AnthropicMessagesWire:
         return StreamPlan(head=head, groups=groups, tail=[frame(event) for event in finish])
 
     def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
-        kind = _ANTHROPIC_ERRORS.get(status, "api_error")
-        return {"type": "error", "error": {"type": kind, "message": message}}
+        return anthropic_messages.encode_error(status, message)
 
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
         return f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
