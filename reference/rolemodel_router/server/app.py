@@ -15,7 +15,7 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rolemodel.v1 import card_pb2, router_service_pb2, router_service_pb2_grpc
+from rolemodel.v1 import card_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -24,6 +24,7 @@ from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
 from rolemodel_router.server.interceptors import VersionInterceptor
+from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
 from rolemodel_router.state.factory import open_store
 from rolemodel_router.state.store import Retention, StateStore
@@ -125,7 +126,7 @@ async def start_router(
     metrics = Metrics() if settings.metrics_address else None
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
     tracing = Tracing(settings.otel) if settings.otel else None
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(core, metrics, tracing), server)
+    add_router_service(RouterServicer(core, metrics, tracing), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -26,6 +26,7 @@ from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
+from rolemodel_router.server.registration import reject_malformed
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -117,6 +118,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         self, request: router_service_pb2.GetRouterCardRequest, context: Context
     ) -> router_service_pb2.GetRouterCardResponse:
         async def work() -> router_service_pb2.GetRouterCardResponse:
+            reject_malformed(request)
             return router_service_pb2.GetRouterCardResponse(card=await self.core.card())
 
         return await self._boundary("GetRouterCard", context, work)
@@ -125,6 +127,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         self, request: router_service_pb2.RouteRequest, context: Context
     ) -> router_service_pb2.RouteResponse:
         async def work() -> router_service_pb2.RouteResponse:
+            reject_malformed(request)
             self._check_size(request)
             check_role(request.hints.role)
             route_input = self.core.validate_route(request)
@@ -149,6 +152,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         self, request: router_service_pb2.ReportOutcomeRequest, context: Context
     ) -> router_service_pb2.ReportOutcomeResponse:
         async def work() -> router_service_pb2.ReportOutcomeResponse:
+            reject_malformed(request)
             self._check_size(request)
             response = await self.core.report(request.outcome, deadline_guard(context))
             log.info(
