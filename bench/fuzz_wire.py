@@ -77,7 +77,7 @@ def route_requests(draw: st.DrawFn) -> tuple[str, bytes]:
     hints.strategy = draw(st.integers(0, 2**31 - 1) | st.integers(0, 5))  # type: ignore[assignment]
     hints.locality = draw(st.integers(0, 9))  # type: ignore[assignment]
     hints.limits.max_cost_picos = draw(st.integers(-(2**63), 2**63 - 1))
-    hints.requirements.capabilities.extend(draw(st.lists(st.integers(0, 300), max_size=4)))
+    hints.requirements.capabilities.extend(draw(st.lists(st.integers(0, 300), max_size=4)))  # type: ignore[arg-type]
     hints.endpoint_choice.pinned_endpoint_id = draw(st.sampled_from(ENDPOINTS))
     hints.endpoint_choice.avoid_endpoint_ids.extend(draw(st.lists(st.sampled_from(ENDPOINTS), max_size=80)))
     for key, value in draw(st.dictionaries(st.text(max_size=300), st.text(max_size=300), max_size=80)).items():
@@ -158,7 +158,9 @@ class Tally:
 
 def _check_error(error: grpc.RpcError, tally: Tally) -> None:
     code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
-    trailers = list(error.trailing_metadata() or ()) if isinstance(error, grpc.Call) else []
+    trailers: list[tuple[str, str | bytes]] = (
+        list(error.trailing_metadata() or ()) if isinstance(error, grpc.Call) else []
+    )
     status = status_from_trailers(trailers)
     info = unpack_details(status)[0] if status is not None else None
     if info is None or info.domain != ERROR_DOMAIN or info.reason not in REGISTERED:
@@ -173,11 +175,13 @@ def send(channel: grpc.Channel, method: str, payload: bytes, tally: Tally) -> No
     path = f"/rolemodel.v1.RouterService/{method}"
     try:
         if method == "Execute":
-            for _ in channel.unary_stream(path)(payload, metadata=VERSION, timeout=10):
+            stream: Any = channel.unary_stream(path)  # raw bytes in and out: no serializers
+            for _ in stream(payload, metadata=VERSION, timeout=10):
                 pass
             tally.by_status["OK"] += 1
             return
-        response = channel.unary_unary(path)(payload, metadata=VERSION, timeout=10)
+        unary: Any = channel.unary_unary(path)
+        response: bytes = unary(payload, metadata=VERSION, timeout=10)
     except grpc.RpcError as error:
         _check_error(error, tally)
         return
