@@ -129,6 +129,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     levels = LEVELS[config.getoption("rolemodel_level")]
     globs = tuple(config.getoption("rolemodel_requirement"))
     excluded = out_of_scope()
-    for requirement in requirements().values():
-        if requirement.level in levels and matches(requirement.id, globs) and requirement.id not in excluded:
-            items.append(RequirementItem.from_parent(session, name=requirement.id, requirement=requirement))
+    items.extend(
+        RequirementItem.from_parent(session, name=r.id, requirement=r)
+        for r in requirements().values()
+        if r.level in levels and matches(r.id, globs) and r.id not in excluded
+    )
