@@ -96,7 +96,7 @@ def query_for_prompt(prompt: str) -> DifficultyQuery:
 
 def _require(path: Path) -> Path:
     if not path.exists():
-        raise DataMissingError(f"routing data not found at {path}; pass --data-dir or fetch the shared data")
+        raise DataMissingError(f"routing data not found at {path}; pass --data-dir to point at the shared routing data")
     return path
 
 
