@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from rolemodel.dialects import anthropic_messages, openai_chat
-from rolemodel.dialects.errors import DialectError, IncompleteStreamError
+from rolemodel.dialects.errors import DialectError, IncompleteStreamError, ProviderStreamError
 from rolemodel_router.backends.scripted import CacheRules, Fault, FaultKind, Reply, ScriptedBackend
 from tests.backends.dialect_calls import StreamReader, body, decode, path, post, stream, user, words
 
@@ -167,3 +167,21 @@ def test_stopping_the_backend_releases_a_hanging_request() -> None:
         thread.join(timeout=10)
     assert result == [503]
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("dialect", "kind"), [("openai", "server_error"), ("anthropic", "overloaded_error")])
+def test_an_error_event_in_the_middle_of_a_stream(
+    backend: ScriptedBackend, http: httpx.Client, dialect: str, kind: str
+) -> None:
+    backend.script("m", [Fault.stream_error(after_deltas=2, reply=LONG_REPLY), Fault.stream_error()])
+    reader = StreamReader(dialect)
+    with (
+        pytest.raises(ProviderStreamError) as caught,
+        http.stream("POST", path(dialect), json=body(dialect, "m", [user("x")], stream=True)) as response,
+    ):
+        reader.read(response)
+    assert caught.value.error_type == kind
+    assert len(reader.deltas) == 2
+    without_streaming = post(http, dialect, "m", [user("x")])
+    assert without_streaming.status_code == 529
+    assert [r.status for r in backend.requests] == [200, 529]

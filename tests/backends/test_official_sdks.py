@@ -180,3 +180,21 @@ def test_anthropic_sdk_classifies_overload(backend: ScriptedBackend, anthropic_c
         )
     assert caught.value.status_code == 529
     assert isinstance(caught.value.body, dict) and caught.value.body["error"]["type"] == "overloaded_error"
+
+
+def test_both_sdks_raise_on_an_error_in_the_middle_of_a_stream(
+    backend: ScriptedBackend, openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic
+) -> None:
+    backend.script("m", [Fault.stream_error(after_deltas=1), Fault.stream_error(after_deltas=1)])
+    chunks = openai_client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+    with pytest.raises(openai.APIError, match="server had an error"):
+        for _ in chunks:
+            pass
+    with (
+        pytest.raises(anthropic.APIStatusError, match="Overloaded"),
+        anthropic_client.messages.stream(
+            model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+        ) as events,
+    ):
+        for _ in events:
+            pass

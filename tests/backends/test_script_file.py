@@ -30,6 +30,7 @@ DOCUMENT: dict[str, Any] = {
                 {"fault": "hang", "after_deltas": 1},
                 {"fault": "cut", "after_deltas": 3, "reply": {"text": "partial answer"}},
                 {"fault": "invalid_json"},
+                {"fault": "stream_error", "after_deltas": 2, "status": 503},
             ],
             "default": {"text": "ok"},
         },
@@ -46,7 +47,7 @@ def test_a_document_with_every_step_kind() -> None:
     setup = state.setup("gpt-small")
     assert setup is not None
     assert (setup.cache, setup.context_window_tokens, setup.default) == (CacheRules.openai(), 128000, Reply(text="ok"))
-    steps = [state.next_step("gpt-small") for _ in range(10)]
+    steps = [state.next_step("gpt-small") for _ in range(11)]
     assert steps == [
         Reply(text="Hello", chunk_chars=2),
         Reply(tool_calls=(ToolCall("read_file", {"path": "a.py"}, id="call_1"),), reasoning="r"),
@@ -57,6 +58,7 @@ def test_a_document_with_every_step_kind() -> None:
         Fault.hang(after_deltas=1),
         Fault.cut(after_deltas=3, reply=Reply(text="partial answer")),
         Fault.invalid_json(),
+        Fault.stream_error(after_deltas=2, status=503),
         Reply(text="ok"),
     ]
     claude = state.setup("claude")

@@ -154,3 +154,12 @@ def test_interleaved_tool_calls_cannot_become_anthropic_blocks() -> None:
     encoder.delta(rs.ContentDelta(tool_call=rs.ToolCallDelta(index=1, id="b", name="g")))
     with pytest.raises(DialectError, match="interleave"):
         encoder.delta(rs.ContentDelta(tool_call=rs.ToolCallDelta(index=0, arguments_json_delta="{}")))
+
+
+def test_an_encoded_error_event_decodes_as_a_provider_error() -> None:
+    encoder = MessagesStreamEncoder(response_id="m", model="c")
+    decoder = MessagesStreamDecoder()
+    decoder.feed_bytes(b"".join(event_frame(e) for e in encoder.start()))
+    with pytest.raises(ProviderStreamError) as caught:
+        decoder.feed_bytes(event_frame(encoder.error("Overloaded", error_type="overloaded_error")))
+    assert (caught.value.error_type, caught.value.message) == ("overloaded_error", "Overloaded")

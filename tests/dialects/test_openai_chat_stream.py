@@ -126,3 +126,12 @@ def test_the_encoder_writes_usage_null_on_every_chunk_but_the_last() -> None:
     assert [chunk["usage"] is None for chunk in chunks] == [True, True, True, False]
     assert chunks[-1]["choices"] == []
     assert stream.endswith(b"data: [DONE]\n\n")
+
+
+def test_an_encoded_error_chunk_decodes_as_a_provider_error() -> None:
+    encoder = ChatStreamEncoder(response_id="c", model="m")
+    decoder = ChatStreamDecoder()
+    decoder.feed_bytes(b"".join(chunk_frame(c) for c in encoder.start()))
+    with pytest.raises(ProviderStreamError) as caught:
+        decoder.feed_bytes(chunk_frame(encoder.error("upstream failed", code="upstream_error")))
+    assert (caught.value.error_type, caught.value.message) == ("server_error", "upstream failed")

@@ -5,7 +5,8 @@ known), a ``ping``, then content blocks one after another, each opened by
 ``content_block_start`` and closed by ``content_block_stop``, then ``message_delta`` (stop reason
 and the full cumulative usage) and ``message_stop``. A block closes when a delta of another kind
 arrives; a ``reasoning_signature`` closes its thinking block, and a signature with no thinking
-block open is a ``redacted_thinking`` block.
+block open is a ``redacted_thinking`` block. :meth:`MessagesStreamEncoder.error` ends a stream
+with an ``error`` event, for a failure after the first token.
 
 Anthropic blocks cannot interleave once closed, so a tool-call delta for a call whose block was
 already closed raises :class:`DialectError`. OpenAI-compatible providers stream calls one after
@@ -101,6 +102,10 @@ class MessagesStreamEncoder:
         events.append({"type": "message_delta", "delta": delta, "usage": encode_usage(usage or outcome_pb2.Usage())})
         events.append({"type": "message_stop"})
         return events
+
+    def error(self, message: str, *, error_type: str = "api_error") -> JSONObject:
+        """An ``error`` event that ends the stream, as Anthropic sends ``overloaded_error`` mid-stream."""
+        return {"type": "error", "error": {"type": error_type, "message": message}}
 
     def _ensure_open(self, kind: str, block: JSONObject) -> list[JSONObject]:
         if self._open == kind:

@@ -12,6 +12,9 @@ chunk per delta, a chunk with the finish reason and an empty delta, then, if ask
 empty ``choices`` and the usage, and ``[DONE]``. While ``include_usage`` is on, every other
 chunk carries ``"usage": null``, as OpenAI's do.
 
+:meth:`ChatStreamEncoder.error` ends a stream with an error chunk, for a failure after the first
+token.
+
 Not expressible: reasoning signatures and redacted reasoning (the deltas are dropped), and cache
 writes in the usage.
 """
@@ -220,6 +223,13 @@ class ChatStreamEncoder:
                 }
             )
         return chunks
+
+    def error(self, message: str, *, error_type: str = "server_error", code: str | None = None) -> JSONObject:
+        """A chunk that ends the stream with an error, as OpenAI-compatible servers send one mid-stream.
+
+        The official SDK raises ``APIError`` on it; send no ``[DONE]`` after it.
+        """
+        return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
 
 
 def chunk_frame(chunk: JSONObject) -> bytes:

@@ -9,7 +9,7 @@
   size, granularity, TTL, refresh on hit) decides the cached tokens it reports
   (see :mod:`.prefix_cache`).
 - Faults on demand: 429 with Retry-After, 5xx, context overflow, a hang, a cut after N deltas,
-  and invalid JSON.
+  invalid JSON, and an error event in the middle of a stream.
 - Every request is recorded for assertions (:class:`RecordedRequest`).
 
 All wire translation goes through the SDK codecs in :mod:`rolemodel.dialects`.

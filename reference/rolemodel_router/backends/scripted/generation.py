@@ -154,7 +154,9 @@ class Generation:
         if rules.includes_output:
             tokens = layout.prompt_tokens + estimate_message_tokens(completion.message)
             self._state.remember_prefix(model, rules, layout.key_after(completion.message), tokens)
-        self._state.record(replace(call.record, status=200, usage=completion.usage))
+        fails_whole = fault is not None and fault.kind == FaultKind.STREAM_ERROR and not call.request.stream
+        status = fault.status if fault is not None and fails_whole else 200
+        self._state.record(replace(call.record, status=status, usage=completion.usage))
 
         if call.request.stream:
             deltas = message_to_deltas(completion.message, chunk_chars=reply.chunk_chars)
@@ -165,11 +167,15 @@ class Generation:
                 reply=reply,
                 fault=fault,
                 invalid_frame=call.wire.invalid_frame,
+                error_frame=call.wire.stream_error_frame(fault.status if fault is not None else 500),
                 headers=call.headers,
                 stopping=self._stopping,
             )
         if reply.first_token_delay > 0:
             await asyncio.sleep(reply.first_token_delay)
+        if fault is not None and fails_whole:
+            error = call.wire.error_body(status, "The server had an error while processing your request.")
+            return JSONResponse(error, status_code=status, headers=dict(call.headers))
         body = json.dumps(call.wire.response_body(completion, sequence), ensure_ascii=False).encode()
         if fault is None:
             return Response(body, media_type="application/json", headers=dict(call.headers))

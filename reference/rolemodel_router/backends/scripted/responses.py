@@ -1,4 +1,4 @@
-"""ASGI responses that misbehave on purpose: streams that stall or break, bodies that stop halfway.
+"""ASGI responses that misbehave on purpose: streams that stall, break or fail, bodies that stop halfway.
 
 A cut is a real cut: the response ends without its final chunk, so the server closes the
 connection and the client sees an incomplete body (httpx raises ``RemoteProtocolError``). A hang
@@ -84,6 +84,7 @@ class ScriptedStreamResponse(Response):
         reply: Reply,
         fault: Fault | None,
         invalid_frame: bytes,
+        error_frame: bytes,
         headers: Mapping[str, str],
         stopping: threading.Event,
     ) -> None:
@@ -92,6 +93,7 @@ class ScriptedStreamResponse(Response):
         self._reply = reply
         self._fault = fault
         self._invalid_frame = invalid_frame
+        self._error_frame = error_frame
         self._extra = {"cache-control": "no-cache", **headers}
         self._stopping = stopping
 
@@ -108,6 +110,9 @@ class ScriptedStreamResponse(Response):
                     return
                 if fault.kind == FaultKind.HANG:
                     await wait_until_abandoned(receive, self._stopping)
+                    return
+                if fault.kind == FaultKind.STREAM_ERROR:
+                    await send({"type": "http.response.body", "body": self._error_frame, "more_body": False})
                     return
                 await send({"type": "http.response.body", "body": self._invalid_frame, "more_body": True})
             if index == len(self._plan.groups):

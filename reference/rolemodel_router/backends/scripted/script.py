@@ -59,6 +59,7 @@ class FaultKind(StrEnum):
     HANG = "hang"
     CUT = "cut"
     INVALID_JSON = "invalid_json"
+    STREAM_ERROR = "stream_error"
 
 
 _CUT_REPLY = Reply(text="This answer is cut off in the middle of a sentence, as if the connection")
@@ -70,8 +71,9 @@ class Fault:
 
     Faults that strike before generation (rate limit, server error, context overflow, a hang
     before the response) leave the prompt cache untouched. Faults in the middle of an answer
-    (a cut, a hang or invalid JSON after some deltas) happen after the provider processed the
-    prompt, so the prompt is cached as for a reply; ``reply`` is the answer they interrupt.
+    (a cut, a hang, invalid JSON or an error event after some deltas) happen after the provider
+    processed the prompt, so the prompt is cached as for a reply; ``reply`` is the answer they
+    interrupt.
     """
 
     kind: FaultKind
@@ -111,6 +113,13 @@ class Fault:
     def invalid_json(cls, after_deltas: int | None = None, reply: Reply = _CUT_REPLY) -> Fault:
         """A 200 whose JSON body is truncated, or a stream with one malformed ``data:`` line after ``after_deltas``."""
         return cls(FaultKind.INVALID_JSON, after_deltas=after_deltas, reply=reply)
+
+    @classmethod
+    def stream_error(cls, after_deltas: int = 1, status: int = 529, reply: Reply = _CUT_REPLY) -> Fault:
+        """An error event in the middle of a stream (``overloaded_error`` for 529); a 5xx without streaming."""
+        if not 500 <= status <= 599:  # noqa: PLR2004 - the 5xx range
+            raise ValueError(f"a stream error has a 5xx status, not {status}")
+        return cls(FaultKind.STREAM_ERROR, status=status, after_deltas=after_deltas, reply=reply)
 
     @property
     def before_generation(self) -> bool:

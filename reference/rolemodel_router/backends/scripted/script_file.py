@@ -17,7 +17,8 @@
             {"fault": "context_overflow"},
             {"fault": "hang"},
             {"fault": "cut", "after_deltas": 3, "reply": {"text": "..."}},
-            {"fault": "invalid_json", "after_deltas": 2}
+            {"fault": "invalid_json", "after_deltas": 2},
+            {"fault": "stream_error", "after_deltas": 2, "status": 529}
           ],
           "default": {"text": "ok"}
         }
@@ -128,6 +129,12 @@ def parse_step(value: object, where: str) -> Step:
         return Fault.hang(after, **extra)
     if kind == FaultKind.CUT:
         return Fault.cut(1 if after is None else after, **extra)
+    if kind == FaultKind.STREAM_ERROR:
+        try:
+            status = _typed(obj.get("status", 529), int, f"{where}.status")
+            return Fault.stream_error(1 if after is None else after, status, **extra)
+        except ValueError as exc:
+            raise ScriptError(f"{where}.status: {exc}") from None
     return Fault.invalid_json(after, **extra)
 
 

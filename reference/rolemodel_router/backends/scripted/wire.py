@@ -18,6 +18,7 @@ from rolemodel.dialects.json_fields import JSONObject
 from rolemodel.v1 import outcome_pb2, router_service_pb2
 from rolemodel_router.backends.scripted.answers import ANTHROPIC, OPENAI
 
+SERVER_ERROR_MESSAGE = "The server had an error while processing your request."
 #: A fixed epoch for ``created`` fields, so that answers are byte-for-byte reproducible.
 CREATED_EPOCH = 1_700_000_000
 
@@ -52,6 +53,8 @@ class Wire(Protocol):
     ) -> StreamPlan: ...
 
     def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject: ...
+
+    def stream_error_frame(self, status: int) -> bytes: ...
 
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str: ...
 
@@ -98,6 +101,10 @@ class OpenAIChatWire:
         param = "messages" if code == openai_chat.errors.CONTEXT_LENGTH_EXCEEDED else None
         return openai_chat.encode_error(status, message, code=code, param=param)
 
+    def stream_error_frame(self, status: int) -> bytes:
+        error = openai_chat.ChatStreamEncoder(response_id="", model="").error(SERVER_ERROR_MESSAGE)
+        return openai_chat.chunk_frame(error)
+
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
         return (
             f"This model's maximum context length is {window} tokens. However, your messages resulted in "
@@ -142,6 +149,12 @@ class AnthropicMessagesWire:
 
     def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
         return anthropic_messages.encode_error(status, message)
+
+    def stream_error_frame(self, status: int) -> bytes:
+        kind = anthropic_messages.errors.error_type(status)
+        message = "Overloaded" if kind == "overloaded_error" else SERVER_ERROR_MESSAGE
+        encoder = anthropic_messages.MessagesStreamEncoder(response_id="", model="")
+        return anthropic_messages.event_frame(encoder.error(message, error_type=kind))
 
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
         return f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
