@@ -40,6 +40,7 @@ class Changes:
     deleted_decisions: list[str] = field(default_factory=list)
     deleted_outcomes: list[str] = field(default_factory=list)
     deleted_events: list[tuple[str, str]] = field(default_factory=list)
+    forget_records_before_ms: int = 0  # durable stores drop decisions and outcomes older than this
 
     def __bool__(self) -> bool:
         return any(bool(getattr(self, name)) for name in self.__dataclass_fields__)
@@ -71,6 +72,18 @@ class InProcessStore:
         """Durable stores write ``changes`` before the call is answered."""
         return None
 
+    def _decision(self, decision_id: str) -> DecisionRecord | None:
+        return self.decisions.get(decision_id)
+
+    def _remember_decision(self, record: DecisionRecord) -> None:
+        self.decisions[record.decision_id] = record
+
+    def _outcome(self, idempotency_key: str) -> OutcomeRecord | None:
+        return self.outcomes.get(idempotency_key)
+
+    def _remember_outcome(self, record: OutcomeRecord) -> None:
+        self.outcomes[record.idempotency_key] = record
+
     def _conversation(self, conversation_id: str) -> ConversationState:
         return self.conversations.get(conversation_id) or ConversationState(conversation_id=conversation_id)
 
@@ -90,12 +103,12 @@ class InProcessStore:
             quota_windows=self._windows(keys.now_ms),
             health=self.health_by_endpoint,
             share=self.shares.get(keys.role),
-            previous_decision=self.decisions.get(keys.previous_decision_id) if keys.previous_decision_id else None,
+            previous_decision=self._decision(keys.previous_decision_id) if keys.previous_decision_id else None,
         )
         plan = decide(snapshot)
         changes = Changes()
         if plan.record is not None:
-            self.decisions[plan.record.decision_id] = plan.record
+            self._remember_decision(plan.record)
             changes.decisions.append(plan.record)
         if plan.conversation is not None:
             self.conversations[plan.conversation.conversation_id] = plan.conversation
@@ -112,24 +125,24 @@ class InProcessStore:
     async def report(
         self, idempotency_key: str, decision_id: str, now_ms: int, apply: Callable[[OutcomeSnapshot], OutcomePlan]
     ) -> OutcomePlan:
-        record = self.decisions.get(decision_id)
+        record = self._decision(decision_id)
         conversation = self._conversation(record.conversation_id if record else "")
         snapshot = OutcomeSnapshot(
             record=record,
             conversation=conversation,
             quota_windows=self._windows(now_ms),
             health=self.health_by_endpoint,
-            previous_report=self.outcomes.get(idempotency_key),
+            previous_report=self._outcome(idempotency_key),
         )
         plan = apply(snapshot)
         if plan.replayed:
             return plan
         changes = Changes()
         if plan.record is not None:
-            self.decisions[plan.record.decision_id] = plan.record
+            self._remember_decision(plan.record)
             changes.decisions.append(plan.record)
         if plan.outcome is not None:
-            self.outcomes[plan.outcome.idempotency_key] = plan.outcome
+            self._remember_outcome(plan.outcome)
             changes.outcomes.append(plan.outcome)
         if plan.conversation is not None:
             self.conversations[plan.conversation.conversation_id] = plan.conversation
@@ -154,7 +167,16 @@ class InProcessStore:
         return self._conversation(conversation_id)
 
     async def decision(self, decision_id: str) -> DecisionRecord | None:
-        return self.decisions.get(decision_id)
+        return self._decision(decision_id)
+
+    def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
+        """Forget decisions (and their outcomes) made before ``oldest_ms``."""
+        for did, record in list(self.decisions.items()):
+            if record.created_at_ms < oldest_ms:
+                del self.decisions[did]
+                changes.deleted_decisions.append(did)
+                if record.outcome_key and self.outcomes.pop(record.outcome_key, None) is not None:
+                    changes.deleted_outcomes.append(record.outcome_key)
 
     def _expired(self, now_ms: int) -> Changes:
         changes = Changes()
@@ -163,13 +185,7 @@ class InProcessStore:
             if conv.updated_at_ms < idle and all(not e.live(now_ms) for e in conv.cache.values()):
                 del self.conversations[cid]
                 changes.deleted_conversations.append(cid)
-        oldest = now_ms - self.retention.decision_ms
-        for did, record in list(self.decisions.items()):
-            if record.created_at_ms < oldest:
-                del self.decisions[did]
-                changes.deleted_decisions.append(did)
-                if record.outcome_key and self.outcomes.pop(record.outcome_key, None) is not None:
-                    changes.deleted_outcomes.append(record.outcome_key)
+        self._expire_records(now_ms - self.retention.decision_ms, changes)
         for quota_id, ledger in self.ledgers.items():
             ledger.window(now_ms)  # evict what no longer counts
             for decision_id in ledger.forget_before(now_ms - 2 * ledger.length_ms):

@@ -20,22 +20,28 @@ import os
 import queue
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import codec
 from rolemodel_router.state.in_process import Changes, InProcessStore
-from rolemodel_router.state.model import QuotaEvent
+from rolemodel_router.state.model import DecisionRecord, OutcomeRecord, QuotaEvent
 from rolemodel_router.state.store import Retention
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Decisions and outcomes kept in memory; older ones are read from the database when an outcome needs them.
+RECENT_RECORDS = 20_000
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outcomes (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (created_ms);
+CREATE TABLE IF NOT EXISTS outcomes (key TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outcomes_by_time ON outcomes (created_ms);
 CREATE TABLE IF NOT EXISTS quota_events (
     quota_id TEXT NOT NULL, decision_id TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (quota_id, decision_id)
@@ -49,14 +55,20 @@ class StoreLockedError(RuntimeError):
     """Another router has the database open."""
 
 
-def _statements(changes: Changes) -> list[tuple[str, tuple[str, ...]]]:
-    out: list[tuple[str, tuple[str, ...]]] = []
+def _statements(changes: Changes) -> list[tuple[str, tuple[object, ...]]]:
+    out: list[tuple[str, tuple[object, ...]]] = []
     upsert = "INSERT OR REPLACE INTO {} VALUES (?, ?)"
     out += [
         (upsert.format("conversations"), (c.conversation_id, codec.dump_conversation(c))) for c in changes.conversations
     ]
-    out += [(upsert.format("decisions"), (d.decision_id, codec.dump_decision(d))) for d in changes.decisions]
-    out += [(upsert.format("outcomes"), (o.idempotency_key, codec.dump_outcome(o))) for o in changes.outcomes]
+    out += [
+        ("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)", (d.decision_id, d.created_at_ms, codec.dump_decision(d)))
+        for d in changes.decisions
+    ]
+    out += [
+        ("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)", (o.idempotency_key, now, codec.dump_outcome(o)))
+        for o, now in changes_outcome_times(changes)
+    ]
     out += [
         ("INSERT OR REPLACE INTO quota_events VALUES (?, ?, ?)", (q, e.decision_id, codec.dump_event(e)))
         for q, e in changes.quota_events
@@ -70,7 +82,19 @@ def _statements(changes: Changes) -> list[tuple[str, tuple[str, ...]]]:
         ("DELETE FROM quota_events WHERE quota_id = ? AND decision_id = ?", (q, did))
         for q, did in changes.deleted_events
     ]
+    if changes.forget_records_before_ms:
+        cutoff = (changes.forget_records_before_ms,)
+        out += [
+            ("DELETE FROM decisions WHERE created_ms < ?", cutoff),
+            ("DELETE FROM outcomes WHERE created_ms < ?", cutoff),
+        ]
     return out
+
+
+def changes_outcome_times(changes: Changes) -> list[tuple[OutcomeRecord, int]]:
+    """Each outcome with its decision's time, which is when it is forgotten along with the decision."""
+    created = {d.decision_id: d.created_at_ms for d in changes.decisions}
+    return [(o, created.get(o.decision_id, 0)) for o in changes.outcomes]
 
 
 class _Writer(threading.Thread):
@@ -79,7 +103,7 @@ class _Writer(threading.Thread):
     def __init__(self, path: Path) -> None:
         super().__init__(name="rolemodel-sqlite-writer", daemon=True)
         self.path = path
-        self.jobs: queue.Queue[tuple[list[tuple[str, tuple[str, ...]]], asyncio.Future[None]] | None] = queue.Queue()
+        self.jobs: queue.Queue[tuple[list[tuple[str, tuple[object, ...]]], asyncio.Future[None]] | None] = queue.Queue()
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -109,7 +133,7 @@ class _Writer(threading.Thread):
             db.close()
 
     def _commit(
-        self, db: sqlite3.Connection, batch: list[tuple[list[tuple[str, tuple[str, ...]]], asyncio.Future[None]]]
+        self, db: sqlite3.Connection, batch: list[tuple[list[tuple[str, tuple[object, ...]]], asyncio.Future[None]]]
     ) -> None:
         error: BaseException | None = None
         try:
@@ -150,6 +174,10 @@ class SqliteStore(InProcessStore):
         self.path = path
         self._lock_file: int | None = None
         self._writer: _Writer | None = None
+        self._reader: sqlite3.Connection | None = None
+        # The most recent records only; the rest are read from the database on demand.
+        self.recent_decisions: OrderedDict[str, DecisionRecord] = OrderedDict()
+        self.recent_outcomes: OrderedDict[str, OutcomeRecord] = OrderedDict()
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,13 +186,61 @@ class SqliteStore(InProcessStore):
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is not None and int(version[0]) != SCHEMA_VERSION:
+                raise StoreLockedError(
+                    f"{self.path} has state schema {version[0]}; this router uses {SCHEMA_VERSION}: move the file aside"
+                )
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             db.commit()
             self._load(db)
         finally:
             db.close()
+        self._reader = sqlite3.connect(self.path, check_same_thread=False)
         self._writer = _Writer(self.path)
         self._writer.start()
+
+    @staticmethod
+    def _recent(cache: OrderedDict[str, Any], key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > RECENT_RECORDS:
+            cache.popitem(last=False)
+
+    def _remember_decision(self, record: DecisionRecord) -> None:
+        self._recent(self.recent_decisions, record.decision_id, record)
+
+    def _remember_outcome(self, record: OutcomeRecord) -> None:
+        self._recent(self.recent_outcomes, record.idempotency_key, record)
+
+    def _read(self, sql: str, key: str) -> str | None:
+        """A short, bounded read on the event loop: one indexed row from a WAL database."""
+        if self._reader is None:
+            return None
+        row = self._reader.execute(sql, (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def _decision(self, decision_id: str) -> DecisionRecord | None:
+        record = self.recent_decisions.get(decision_id)
+        if record is None:
+            body = self._read("SELECT body FROM decisions WHERE id = ?", decision_id)
+            record = codec.load_decision(body) if body else None
+        return record
+
+    def _outcome(self, idempotency_key: str) -> OutcomeRecord | None:
+        record = self.recent_outcomes.get(idempotency_key)
+        if record is None:
+            body = self._read("SELECT body FROM outcomes WHERE key = ?", idempotency_key)
+            record = codec.load_outcome(body) if body else None
+        return record
+
+    def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
+        for key in [k for k, v in self.recent_decisions.items() if v.created_at_ms < oldest_ms]:
+            del self.recent_decisions[key]
+        kept = {r.outcome_key for r in self.recent_decisions.values()}
+        for key in [k for k in self.recent_outcomes if k not in kept]:
+            del self.recent_outcomes[key]
+        changes.forget_records_before_ms = oldest_ms
 
     def _lock(self) -> None:
         fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
@@ -179,12 +255,6 @@ class SqliteStore(InProcessStore):
         for (body,) in db.execute("SELECT body FROM conversations"):
             c = codec.load_conversation(body)
             self.conversations[c.conversation_id] = c
-        for (body,) in db.execute("SELECT body FROM decisions"):
-            d = codec.load_decision(body)
-            self.decisions[d.decision_id] = d
-        for (body,) in db.execute("SELECT body FROM outcomes"):
-            o = codec.load_outcome(body)
-            self.outcomes[o.idempotency_key] = o
         events: dict[str, list[QuotaEvent]] = {}
         for quota_id, body in db.execute("SELECT quota_id, body FROM quota_events"):
             events.setdefault(quota_id, []).append(codec.load_event(body))
@@ -208,6 +278,9 @@ class SqliteStore(InProcessStore):
         if writer is not None:
             writer.jobs.put(None)
             await asyncio.to_thread(writer.join)
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
