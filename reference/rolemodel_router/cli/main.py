@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from rolemodel_router.cli import client_commands, serve_command
 from rolemodel_router.engine.limits import Limits
@@ -23,15 +24,7 @@ def _target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the proto3 JSON instead of a table")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rolemodel",
-        description="The reference router of the role-model protocol (rolemodel.v1).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run 'rolemodel COMMAND --help' for the options of a command.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     serve = sub.add_parser(
         "serve",
         help="serve the reference router",
@@ -86,13 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=Retention.conversation_idle_ms / 3_600_000,
         help="drop a conversation's state after this long without a turn (default: %(default)s)",
     )
+    serve.add_argument(
+        "--decision-retention-hours",
+        type=float,
+        default=Retention.decision_ms / 3_600_000,
+        help="keep decisions (for ReportOutcome) this long; the spec asks for at least 24 (default: %(default)s)",
+    )
+    serve.add_argument("--prune-every", type=float, default=60.0, help="seconds between retention sweeps")
     serve.set_defaults(run=serve_command.run)
     parser.serve_parser = serve  # type: ignore[attr-defined]  # for --config defaults
 
-    card = sub.add_parser("card", help="show a router's endpoints and roles", description="Print a router's card.")
-    _target(card)
-    card.set_defaults(run=client_commands.card)
 
+def _add_route(sub: Any) -> None:
     route = sub.add_parser(
         "route",
         help="ask a router for a decision and explain it",
@@ -116,6 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="a label (repeatable)")
     route.add_argument("--dry-run", action="store_true", help="decide without recording anything")
     route.set_defaults(run=client_commands.route)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rolemodel",
+        description="The reference router of the role-model protocol (rolemodel.v1).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'rolemodel COMMAND --help' for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_serve(sub, parser)
+
+    card = sub.add_parser("card", help="show a router's endpoints and roles", description="Print a router's card.")
+    _target(card)
+    card.set_defaults(run=client_commands.card)
+
+    _add_route(sub)
 
     check = sub.add_parser("check-catalog", help="validate a catalog file", description="Validate a catalog file.")
     check.add_argument("catalog", type=Path)

@@ -46,13 +46,6 @@ async def _sample(address: str) -> None:
     out.print(f"\nAsk for your own: rolemodel route --target {address} --role chore --text 'run the tests'\n")
 
 
-CONFIG_KEYS = frozenset(
-    {
-        "catalog", "listen", "state", "grace", "log_level", "no_sample", "max_request_bytes", "max_messages",
-        "conversation_idle_hours", "state_outage", "redis_namespace", "tls_cert", "tls_key", "tls_client_ca",
-        "tokens_file", "tokens_env", "metrics", "otel", "http",
-    }
-)  # fmt: skip
 PATH_KEYS = frozenset({"catalog", "tls_cert", "tls_key", "tls_client_ca", "tokens_file"})
 
 
@@ -64,13 +57,14 @@ def reparse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None,
         parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: cannot read {path}: {error}\n")
     if not isinstance(data, dict):
         parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: {path}: expected a mapping of options\n")
-    unknown = sorted(set(data) - CONFIG_KEYS)
-    if unknown:
-        parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: {path}: unknown options {', '.join(unknown)}\n")
-    defaults = {k: (path.parent / v if k in PATH_KEYS and isinstance(v, str) else v) for k, v in data.items()}
     serve = getattr(parser, "serve_parser", None)
     if not isinstance(serve, argparse.ArgumentParser):
         raise TypeError("the rolemodel parser has no serve subcommand")
+    options = set(vars(serve.parse_args([]))) - {"run", "config"}
+    unknown = sorted(set(data) - options)
+    if unknown:
+        parser.exit(EXIT_BAD_CONFIG, f"rolemodel serve: {path}: unknown options {', '.join(unknown)}\n")
+    defaults = {k: (path.parent / v if k in PATH_KEYS and isinstance(v, str) else v) for k, v in data.items()}
     serve.set_defaults(**defaults)
     return parser.parse_args(argv)
 
@@ -102,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
         state_url=args.state or default_state_url(),
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
-        retention=Retention(conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000)),
+        retention=Retention(
+            conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000),
+            decision_ms=int(args.decision_retention_hours * 3_600_000),
+        ),
+        prune_every_s=args.prune_every,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,

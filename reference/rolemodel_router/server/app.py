@@ -48,6 +48,7 @@ class ServeSettings:
     tokens: TokenRegistry | None = None
     metrics_address: str | None = None
     otel: str | None = None
+    prune_every_s: float = PRUNE_EVERY_S
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,9 @@ class RunningRouter:
             self.tracing.shutdown()
 
 
-async def _prune_forever(core: RouterCore) -> None:
+async def _prune_forever(core: RouterCore, every_s: float) -> None:
     while True:
-        await asyncio.sleep(PRUNE_EVERY_S)
+        await asyncio.sleep(every_s)
         try:
             dropped = await core.store.prune(core.clock())
             if dropped:
@@ -142,7 +143,7 @@ async def start_router(
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.listen.rsplit(":", 1)[0]
     address = f"{host}:{port}"
-    pruner = asyncio.create_task(_prune_forever(core))
+    pruner = asyncio.create_task(_prune_forever(core, settings.prune_every_s))
     log.info(
         "serving",
         extra={
