@@ -1,0 +1,102 @@
+"""Routers under test as real processes on loopback: the reference router, or a mutant of it.
+
+The suite's own tests never run a router in-process: the suite is a black box
+over gRPC, and so are its tests. A router is ``rolemodel serve`` with the
+fixture catalog; a mutant is the same command started through
+``tests/mutants/launch.py``, which patches one function first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "conformance" / "fixtures" / "catalog.yaml"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+class Router:
+    """A started router: its address, and its log for when something goes wrong."""
+
+    def __init__(self, process: subprocess.Popen[bytes], address: str, log: Path) -> None:
+        self.process = process
+        self.address = address
+        self.log = log
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _first_line(path: Path, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace")
+        if "\n" in text:
+            return text.split("\n", 1)[0]
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    return path.read_text(errors="replace")
+
+
+def serve_command(mutant: str | None = None) -> list[str]:
+    """The interpreter and module that run ``rolemodel serve``, optionally through a mutant's launcher."""
+    if mutant is None:
+        return [sys.executable, "-m", "rolemodel_router.cli.main"]
+    return [sys.executable, "-m", "tests.mutants.launch", mutant]
+
+
+@contextmanager
+def running_router(
+    state: str = "memory:", *, mutant: str | None = None, catalog: Path = FIXTURE, extra: tuple[str, ...] = ()
+) -> Iterator[Router]:
+    """Start a router with the fixture catalog and stop it afterwards; raises RuntimeError if it does not start."""
+    with tempfile.TemporaryDirectory(prefix="rmc-router-") as scratch:
+        out, log = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        command = [
+            *serve_command(mutant),
+            "serve",
+            "--catalog",
+            str(catalog),
+            "--state",
+            state,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-sample",
+            "--log-level",
+            "warning",
+            "--grace",
+            "2",
+            *extra,
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with out.open("wb") as stdout, log.open("wb") as stderr:
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
+        first = _first_line(out, process)
+        if "serving on " not in first:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the router did not start: {first!r}\n{log.read_text(errors='replace')}")
+        router = Router(process, first.split("serving on ", 1)[1].split()[0], log)
+        try:
+            yield router
+        finally:
+            router.stop()

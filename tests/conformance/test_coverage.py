@@ -1,0 +1,75 @@
+"""Registry coverage in both directions: every MUST and SHOULD is checked or excluded, every check cites real ids."""
+
+from __future__ import annotations
+
+import re
+
+from rolemodel_conformance.checks import AREAS, MODULES, all_checks
+from rolemodel_conformance.registry import out_of_scope, requirements
+
+ID = re.compile(r"^RM-[A-Z]+-[0-9]{3}$")
+
+
+def _cited() -> dict[str, list[str]]:
+    cited: dict[str, list[str]] = {}
+    for c in all_checks():
+        for requirement in c.requirements:
+            cited.setdefault(requirement, []).append(c.name)
+    return cited
+
+
+def test_every_must_and_should_has_a_check_or_a_recorded_exclusion() -> None:
+    cited, excluded = _cited(), out_of_scope()
+    uncovered = [r.id for r in requirements().values() if r.scored_level and r.id not in cited and r.id not in excluded]
+    assert uncovered == []
+
+
+def test_every_check_cites_requirements_that_exist() -> None:
+    known = requirements()
+    unknown = {rid: names for rid, names in _cited().items() if rid not in known}
+    assert unknown == {}
+    assert all(c.requirements and all(ID.match(r) for r in c.requirements) for c in all_checks())
+
+
+def test_every_exclusion_names_an_existing_requirement_with_a_reason() -> None:
+    known = requirements()
+    for rid, exclusion in out_of_scope().items():
+        assert rid in known, rid
+        assert len(exclusion.reason) > 20, rid
+
+
+def test_no_requirement_is_both_checked_and_excluded() -> None:
+    assert set(_cited()) & set(out_of_scope()) == set()
+
+
+def test_client_party_requirements_are_excluded_not_checked() -> None:
+    clients = {r.id for r in requirements().values() if r.party == "client"}
+    assert clients
+    assert clients <= set(out_of_scope())
+
+
+def test_checks_have_unique_names_known_areas_and_a_title() -> None:
+    checks = all_checks()
+    names = [c.name for c in checks]
+    assert len(names) == len(set(names))
+    assert {c.area for c in checks} <= set(AREAS)
+    assert all(c.title for c in checks)
+
+
+def test_every_check_module_registers_at_least_one_check() -> None:
+    modules = {c.function.__module__.rsplit(".", 1)[1] for c in all_checks()}
+    assert set(MODULES) <= modules
+
+
+def test_checks_run_in_area_order() -> None:
+    order = [AREAS.index(c.area) for c in all_checks()]
+    assert order == sorted(order)
+
+
+def test_coverage_numbers_are_what_the_docs_report() -> None:
+    """Keeps the counts in docs/conformance.md honest: scored MUST/SHOULD = checked + excluded."""
+    scored = {r.id for r in requirements().values() if r.scored_level}
+    checked = scored & set(_cited())
+    excluded = scored & set(out_of_scope())
+    assert checked | excluded == scored
+    assert len(checked) + len(excluded) == len(scored)

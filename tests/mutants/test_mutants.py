@@ -1,0 +1,41 @@
+"""Every mutant router fails the suite, and the failure names the requirement the mutant violates.
+
+A mutant is the reference router with one violation injected (catalogue.py).
+The suite runs in-process against the mutant's real process, filtered to the
+requirements that can see it; the run must end with exit code 1 and a failing
+verdict (FAIL, or NOT_TESTABLE or ERROR, which also count as failures) for the
+violated requirement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rolemodel_conformance.connect import TransportOptions
+from rolemodel_conformance.model import Status
+from rolemodel_conformance.runner import RunOptions, run
+from tests.conformance.routers import running_router
+from tests.mutants.catalogue import MUTANTS
+
+FAILING = {Status.FAIL, Status.NOT_TESTABLE, Status.ERROR}
+
+
+def test_there_are_at_least_fifteen_mutants_each_naming_a_requirement() -> None:
+    from rolemodel_conformance.registry import requirements
+
+    assert len(MUTANTS) >= 15
+    assert all(m.expect in requirements() for m in MUTANTS.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_the_suite_catches_the_mutant(name: str) -> None:
+    mutant = MUTANTS[name]
+    with running_router(mutant=name) as router:
+        report = run(RunOptions(TransportOptions(router.address), requirement_globs=mutant.run, wait_s=20))
+    assert report.harness_error is None, report.harness_error
+    verdicts = {v.id: v for v in report.verdicts}
+    assert mutant.expect in verdicts, f"{mutant.expect} was not scored"
+    caught = verdicts[mutant.expect]
+    assert caught.status in FAILING, f"{name} ({mutant.violation}) was not caught: {caught.status} {caught.summary}"
+    assert report.exit_code == 1
