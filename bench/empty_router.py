@@ -13,25 +13,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import grpc
 import grpc.aio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rolemodel.v1 import router_service_pb2, router_service_pb2_grpc
+from rolemodel.v1 import router_service_pb2
 
 
-class EmptyRouter(router_service_pb2_grpc.RouterServiceServicer):
-    def __init__(self, canned: router_service_pb2.RouteResponse) -> None:
-        self.canned = canned
+def empty_route_service(canned: router_service_pb2.RouteResponse) -> grpc.GenericRpcHandler:
+    """RouterService with only Route, which parses the request (as a real one would) and ignores it."""
 
-    async def Route(self, request: router_service_pb2.RouteRequest, context: Any) -> router_service_pb2.RouteResponse:
-        return self.canned
+    async def route(request: router_service_pb2.RouteRequest, context: Any) -> router_service_pb2.RouteResponse:
+        return canned
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        route, router_service_pb2.RouteRequest.FromString, router_service_pb2.RouteResponse.SerializeToString
+    )
+    return grpc.method_handlers_generic_handler("rolemodel.v1.RouterService", {"Route": handler})
 
 
 async def main(path: Path) -> None:
     canned = router_service_pb2.RouteResponse.FromString(path.read_bytes())
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(EmptyRouter(canned), server)
+    server.add_generic_rpc_handlers((empty_route_service(canned),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     print(f"empty router on 127.0.0.1:{port}", flush=True)

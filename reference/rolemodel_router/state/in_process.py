@@ -182,7 +182,7 @@ class InProcessStore:
         changes = Changes()
         idle = now_ms - self.retention.conversation_idle_ms
         for cid, conv in list(self.conversations.items()):
-            if conv.updated_at_ms < idle and all(not e.live(now_ms) for e in conv.cache.values()):
+            if conv.updated_at_ms < idle:  # idle time alone bounds memory; set it above the longest cache TTL
                 del self.conversations[cid]
                 changes.deleted_conversations.append(cid)
         self._expire_records(now_ms - self.retention.decision_ms, changes)
