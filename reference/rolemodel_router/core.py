@@ -20,11 +20,12 @@ from rolemodel_router.access import check_role
 from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
-from rolemodel_router.engine.difficulty import DifficultyEstimator, HeuristicEstimator
+from rolemodel_router.engine.difficulty import DifficultyEstimator
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
+from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimator
 from rolemodel_router.state.store import RouteKeys, StateStore
 
 ROUTER_NAME = "rolemodel-reference-router"
@@ -53,9 +54,16 @@ class RouterCore:
     index: CatalogIndex
     store: StateStore
     limits: Limits = field(default_factory=Limits)
-    estimator: DifficultyEstimator = field(default_factory=HeuristicEstimator)
+    default_estimator: str = DEFAULT_ESTIMATOR
+    estimators: dict[str, DifficultyEstimator] = field(default_factory=dict)
     clock: Callable[[], int] = wall_clock_ms
     capabilities: tuple[card_pb2.RouterCapability.ValueType, ...] = CLAIMED_CAPABILITIES
+
+    def __post_init__(self) -> None:
+        """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
+        for name, role in self.index.roles.items():
+            if name not in self.estimators:
+                self.estimators[name] = load_estimator(role.role.difficulty_estimator or self.default_estimator)
 
     def _require(self, capability: card_pb2.RouterCapability.ValueType) -> None:
         if capability not in self.capabilities:
@@ -80,7 +88,8 @@ class RouterCore:
         now = self.clock()
 
         def run(snapshot: RouteSnapshot) -> DecisionPlan:
-            plan = decide(self.index, snapshot, request, now, new_decision_id(now), self.estimator)
+            estimator = self.estimators[request.role.role.name]
+            plan = decide(self.index, snapshot, request, now, new_decision_id(now), estimator)
             if before_commit is not None:
                 before_commit()
             return plan

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import decision_pb2
+from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.config.catalog_loader import load_catalog, parse_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -193,3 +193,26 @@ def test_state_entries_from_older_decisions_are_never_overwritten() -> None:
         )
     )
     assert store.conversations[conv_id].cache[second.chosen_endpoint_id] == entry
+
+
+def test_each_role_uses_the_estimator_its_catalog_entry_names() -> None:
+    import yaml
+
+    data = yaml.safe_load((ROOT / "conformance" / "fixtures" / "catalog.yaml").read_text())
+    data["roles"][0]["difficulty_estimator"] = "lexical"  # chat
+    index = CatalogIndex(parse_catalog(data, "fixture"))
+    core = RouterCore(index, InProcessStore(quotas=index.quotas))
+    request = route("chat", conversation(new_id(), [100]))
+    request.conversation.messages[
+        0
+    ].message.parts.add().text.text = "Which of these is a prime number? A) 4 B) 6 C) 7 D) 9"
+    request.conversation.messages[0].ClearField("digest")
+    chat = asyncio.run(core.route(core.validate_route(request)))
+    chore = asyncio.run(core.route(core.validate_route(route("chore", conversation(new_id(), [100])))))
+    assert (chat.difficulty.estimator, chat.difficulty.source) == ("lexical", common_pb2.VALUE_SOURCE_ESTIMATED)
+    assert chore.difficulty.estimator == "heuristic"
+    data["roles"][1]["difficulty_estimator"] = "no-such-estimator"
+    from rolemodel_router.config.catalog_loader import CatalogError
+
+    with pytest.raises(CatalogError, match=r"roles\[1\]\.difficulty_estimator: unknown estimator 'no-such-estimator'"):
+        parse_catalog(data, "fixture")

@@ -16,6 +16,7 @@ from typing import Any
 
 from rolemodel_router.cli import client_commands, serve_command
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.state.store import Retention
 
 
@@ -86,6 +87,11 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         help="keep decisions (for ReportOutcome) this long; the spec asks for at least 24 (default: %(default)s)",
     )
     serve.add_argument("--prune-every", type=float, default=60.0, help="seconds between retention sweeps")
+    serve.add_argument(
+        "--default-estimator",
+        default=DEFAULT_ESTIMATOR,
+        help="difficulty estimator for roles whose catalog names none (default: %(default)s; see docs/difficulty.md)",
+    )
     serve.set_defaults(run=serve_command.run)
     parser.serve_parser = serve  # type: ignore[attr-defined]  # for --config defaults
 

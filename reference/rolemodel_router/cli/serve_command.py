@@ -14,6 +14,7 @@ from rolemodel.v1 import hints_pb2, router_service_pb2
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.estimators.registry import EstimatorError
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
@@ -101,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             decision_ms=int(args.decision_retention_hours * 3_600_000),
         ),
         prune_every_s=args.prune_every,
+        default_estimator=args.default_estimator,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,
@@ -127,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
-    except (StateUrlError, StoreLockedError, OSError) as error:
+    except (StateUrlError, StoreLockedError, OSError, EstimatorError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
 

@@ -24,6 +24,7 @@ from google.protobuf import json_format
 
 from rolemodel.money import amount_to_picos, price_to_picos_per_token
 from rolemodel.v1 import catalog_pb2
+from rolemodel_router.estimators.registry import available_estimators
 
 FIVE_MINUTES = 300
 
@@ -233,6 +234,13 @@ def semantic_problems(catalog: catalog_pb2.Catalog) -> list[str]:
     problems = _check_endpoints(catalog)
     problems += _check_roles(catalog, endpoint_ids)
     problems += _check_policies(catalog, endpoint_ids, role_names)
+    known = set(available_estimators())
+    for i, role in enumerate(catalog.roles):
+        if role.difficulty_estimator and role.difficulty_estimator not in known:
+            problems.append(
+                f"roles[{i}].difficulty_estimator: unknown estimator '{role.difficulty_estimator}' "
+                f"(available: {', '.join(sorted(known))})"
+            )
     if not catalog.endpoints:
         problems.append("endpoints: a catalog needs at least one endpoint")
     if not catalog.roles:

@@ -28,8 +28,11 @@ from rolemodel_router.engine.difficulty import DifficultyEstimator, HeuristicEst
 from rolemodel_router.estimators.lexical import LexicalEstimator
 
 ENTRY_POINT_GROUP = "rolemodel.difficulty_estimators"
-#: The estimator a role gets when its catalog entry names none.
-DEFAULT_ESTIMATOR = "lexical"
+#: The estimator a role gets when its catalog entry names none. The heuristic, not the learned
+#: estimator: on open-ended prompts (arena, AlpacaEval) the learned one scores almost every prompt
+#: 0.82 (the base rate of "the cheap answer is worse"), which would lift whole roles into their
+#: strongest tier; it is chosen per role, for question-answering traffic like MMLU's.
+DEFAULT_ESTIMATOR = "heuristic"
 
 _BUILT_INS: dict[str, Callable[[], DifficultyEstimator]] = {
     "heuristic": HeuristicEstimator,

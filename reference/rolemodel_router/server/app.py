@@ -20,6 +20,7 @@ from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
@@ -49,6 +50,7 @@ class ServeSettings:
     metrics_address: str | None = None
     otel: str | None = None
     prune_every_s: float = PRUNE_EVERY_S
+    default_estimator: str = DEFAULT_ESTIMATOR
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,10 @@ async def start_router(
         outage_policy=settings.outage_policy,
     )
     await store.start()
-    core = core_factory(index, store) if core_factory else RouterCore(index, store, settings.limits)
+    if core_factory is not None:
+        core = core_factory(index, store)
+    else:
+        core = RouterCore(index, store, settings.limits, default_estimator=settings.default_estimator)
     interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
     if settings.tokens is not None:
         interceptors.insert(0, AuthInterceptor(settings.tokens))
