@@ -38,8 +38,13 @@ class Mutant:
 def _decide_with(change_request: Callable[[Any], Any]) -> None:
     from rolemodel_router.engine import decide
 
-    wrap(decide, "decide", lambda original: lambda index, snapshot, request, *rest: original(
-        index, snapshot, change_request(request), *rest))  # fmt: skip
+    wrap(
+        decide,
+        "decide",
+        lambda original: (
+            lambda index, snapshot, request, *rest: original(index, snapshot, change_request(request), *rest)
+        ),
+    )
 
 
 def _decision_after(change: Callable[[Any, Any], None]) -> None:
