@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import common_pb2, decision_pb2
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2
 from rolemodel_router.config.catalog_loader import load_catalog, parse_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -203,9 +203,9 @@ def test_each_role_uses_the_estimator_its_catalog_entry_names() -> None:
     index = CatalogIndex(parse_catalog(data, "fixture"))
     core = RouterCore(index, InProcessStore(quotas=index.quotas))
     request = route("chat", conversation(new_id(), [100]))
-    request.conversation.messages[
-        0
-    ].message.parts.add().text.text = "Which of these is a prime number? A) 4 B) 6 C) 7 D) 9"
+    question = request.conversation.messages[0].message
+    question.role = conversation_pb2.MESSAGE_ROLE_USER
+    question.parts.add().text.text = "Which of these is a prime number? A) 4 B) 6 C) 7 D) 9"
     request.conversation.messages[0].ClearField("digest")
     chat = asyncio.run(core.route(core.validate_route(request)))
     chore = asyncio.run(core.route(core.validate_route(route("chore", conversation(new_id(), [100])))))
