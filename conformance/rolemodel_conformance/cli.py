@@ -24,6 +24,7 @@ from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check
 from rolemodel_conformance.connect import HarnessError, TransportOptions
 from rolemodel_conformance.expected_failures import load as load_expected_failures
+from rolemodel_conformance.registry import read_data
 from rolemodel_conformance.report import json_report, junit, table
 from rolemodel_conformance.runner import RunOptions, RunReport, run
 from rolemodel_conformance.verdicts import EXIT_NO_VERDICT
@@ -42,6 +43,7 @@ examples:
   rolemodel-conformance --target 127.0.0.1:50051 --report-dir reports/
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
   rolemodel-conformance --vectors
+  rolemodel-conformance --print-fixture > catalog.yaml
 """
 
 
@@ -84,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vectors", action="store_true", help="only check that the suite's arithmetic reproduces spec/vectors"
     )
+    parser.add_argument(
+        "--print-fixture", action="store_true", help="print the fixture catalog the router under test must load"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -122,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True)
     if args.vectors:
         return vectors.main(out)
+    if args.print_fixture:
+        sys.stdout.write(read_data("fixture_catalog.yaml"))
+        return 0
     try:
         options = _options(args)
         if args.report_dir is not None:
