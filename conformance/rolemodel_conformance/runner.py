@@ -145,6 +145,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
         listed = list(card.supported_versions)
         why = f"the router does not serve protocol version {options.spec_version} (it lists {listed})"
         selection = Selection((), tuple((r, why) for r in selection.scored) + selection.skipped, selection.excluded)
+        report.harness_error = f"nothing can be scored: {why}"
     run_state = RunState(card=card, claimed=claimed, ids=IdSource())
     run_state.scoped_token = read_token(options.transport, options.transport.scoped_token_file)
     probe.decision_observers.append(lambda decision, request: run_state.decisions.append((decision, request)))

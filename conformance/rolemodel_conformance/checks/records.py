@@ -64,12 +64,15 @@ def _ranks(decision: D.Decision, name: str) -> list[Problem]:
         )
     if len(set(fallbacks)) != len(fallbacks) or any(not (by_id.get(f) and by_id[f].eligible) for f in fallbacks):
         problems.append(("RM-ROUTE-007", f"{name}: fallbacks {fallbacks} repeat or include an ineligible endpoint"))
+    # A pin or a tool loop chooses without ranking, so only a ranked choice and its fallbacks must be scored.
+    unranked = {reason_name(r.code) for r in decision.reasons} & {"PINNED", "TOOL_LOOP_PINNED"}
+    ranked = fallbacks if unranked else [decision.chosen_endpoint_id, *fallbacks]
     for served in [decision.chosen_endpoint_id, *fallbacks]:
         c = by_id.get(served)
         if c is not None and c.exclusions:
             problems.append(("RM-ELIG-001", f"{name}: '{served}' is used although excluded"))
-        if c is not None and not (c.HasField("score") and c.score.components):
-            problems.append(("RM-ROUTE-004", f"{name}: '{served}' is chosen or a fallback without a scored record"))
+        if c is not None and served in ranked and not (c.HasField("score") and c.score.components):
+            problems.append(("RM-ROUTE-004", f"{name}: '{served}' was ranked without a scored record"))
     want = {decision.chosen_endpoint_id: 1, **{f: i for i, f in enumerate(fallbacks, start=2)}}
     problems += [
         ("RM-ROUTE-008", f"{name}: '{c.endpoint_id}' has rank {c.rank}, expected {want.get(c.endpoint_id, 0)}")
