@@ -10,7 +10,7 @@ keeps the raw status, its ErrorInfo and its BadRequest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -226,11 +226,9 @@ class RouterProbe:
         return status
 
 
-def describe(refusal: RouterRefusal, limit: Sequence[str] = ()) -> str:
-    """A one-line account of a refusal for reports."""
+def describe(refusal: RouterRefusal) -> str:
+    """A one-line account of a refusal for reports: code, reason, the first field paths, the message."""
     parts = [f"{refusal.code.name}", refusal.reason or "no ErrorInfo"]
     if refusal.fields:
         parts.append("fields " + ", ".join(refusal.fields[:5]))
-    if limit:
-        parts.append(" ".join(limit))
     return ", ".join(parts) + (f": {refusal.message}" if refusal.message else "")
