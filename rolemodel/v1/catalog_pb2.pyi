@@ -777,6 +777,7 @@ class Policies(_message.Message):
     DEFAULT_AFFINITY_FIELD_NUMBER: _builtins.int
     TURN_BUDGET_FIELD_NUMBER: _builtins.int
     DENY_RULES_FIELD_NUMBER: _builtins.int
+    CLIENT_MODEL_RULES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def quotas(self) -> _containers.RepeatedCompositeFieldContainer[Global___Quota]: ...
     @_builtins.property
@@ -793,6 +794,14 @@ class Policies(_message.Message):
     def deny_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___DenyRule]:
         """Rules that forbid endpoints for some requests."""
 
+    @_builtins.property
+    def client_model_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientModelRule]:
+        """Rules that give a role to the model names that unmodified clients send
+        to the HTTP front door (spec chapter 14), tried in order. Added after
+        1.0: a router that does not know the field ignores it, and its front
+        door (if any) answers such requests as having no role.
+        """
+
     def __init__(
         self,
         *,
@@ -801,14 +810,52 @@ class Policies(_message.Message):
         default_affinity: Global___AffinityPolicy | None = ...,
         turn_budget: Global___TurnBudget | None = ...,
         deny_rules: _abc.Iterable[Global___DenyRule] | None = ...,
+        client_model_rules: _abc.Iterable[Global___ClientModelRule] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["default_affinity", b"default_affinity", "turn_budget", b"turn_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_affinity", b"default_affinity", "deny_rules", b"deny_rules", "premium_share_targets", b"premium_share_targets", "quotas", b"quotas", "turn_budget", b"turn_budget"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_model_rules", b"client_model_rules", "default_affinity", b"default_affinity", "deny_rules", b"deny_rules", "premium_share_targets", b"premium_share_targets", "quotas", b"quotas", "turn_budget", b"turn_budget"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Policies: _TypeAlias = Policies  # noqa: Y015
+
+@_typing.final
+class ClientModelRule(_message.Message):
+    """Maps a model name that a client sends, such as the
+    "claude-haiku-4-5-20251001" of a coding agent's background requests, to a
+    role. The HTTP front door uses it when a request names its role neither in
+    a header nor through a model alias (spec 14.3).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_PATTERN_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    model_pattern: _builtins.str
+    """Required. Matched against the whole model name, case-sensitively: "*"
+    matches any run of characters (also none), "?" exactly one, and every
+    other character itself. "claude-haiku-*" matches every Haiku version.
+    """
+    role: _builtins.str
+    """Required. The role such requests get; the catalog must define it."""
+    description: _builtins.str
+    """Why the rule exists, for people reading the catalog."""
+    def __init__(
+        self,
+        *,
+        model_pattern: _builtins.str = ...,
+        role: _builtins.str = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "model_pattern", b"model_pattern", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientModelRule: _TypeAlias = ClientModelRule  # noqa: Y015
 
 @_typing.final
 class Quota(_message.Message):

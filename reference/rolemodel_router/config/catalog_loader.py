@@ -227,6 +227,18 @@ def _check_policies(catalog: catalog_pb2.Catalog, endpoint_ids: set[str], role_n
     return problems
 
 
+def _check_client_model_rules(catalog: catalog_pb2.Catalog, role_names: set[str]) -> list[str]:
+    """A rule must match something and give a role that exists (RM-CAT-009)."""
+    problems = []
+    for i, rule in enumerate(catalog.policies.client_model_rules):
+        path = f"policies.client_model_rules[{i}]"
+        if not rule.model_pattern:
+            problems.append(f"{path}.model_pattern: a rule needs a pattern, for example 'claude-haiku-*'")
+        if rule.role not in role_names:
+            problems.append(f"{path}.role: unknown role '{rule.role}'")
+    return problems
+
+
 def semantic_problems(catalog: catalog_pb2.Catalog) -> list[str]:
     """Every rule of spec 3.4 that the JSON Schema cannot express."""
     endpoint_ids = {e.id for e in catalog.endpoints}
@@ -234,6 +246,7 @@ def semantic_problems(catalog: catalog_pb2.Catalog) -> list[str]:
     problems = _check_endpoints(catalog)
     problems += _check_roles(catalog, endpoint_ids)
     problems += _check_policies(catalog, endpoint_ids, role_names)
+    problems += _check_client_model_rules(catalog, role_names)
     known = set(available_estimators())
     for i, role in enumerate(catalog.roles):
         if role.difficulty_estimator and role.difficulty_estimator not in known:

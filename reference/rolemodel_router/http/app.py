@@ -1,0 +1,59 @@
+"""The front door's ASGI application: its routes, over one ``FrontDoor`` (spec 14.1).
+
+| route | answers |
+|---|---|
+| ``POST /v1/chat/completions`` | OpenAI Chat Completions, through Execute |
+| ``POST /v1/messages`` | Anthropic Messages, through Execute |
+| ``GET /v1/models`` | the model aliases, in either dialect's list shape |
+| ``POST /v1/rolemodel/outcomes`` | ReportOutcome, in JSON |
+| ``GET /v1/rolemodel/card`` | GetRouterCard, in JSON |
+
+Paths without ``/v1`` are served too, because some clients are configured with a base URL that
+already ends in ``/v1`` and some without it. Unknown paths get a 404 in the OpenAI error shape,
+the shape most clients can read.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rolemodel.dialects import openai_chat
+from rolemodel_router.core import RouterCore
+from rolemodel_router.http.anthropic_routes import AnthropicMessagesCodec
+from rolemodel_router.http.discovery import Discovery
+from rolemodel_router.http.front_door import ExecuteFn, FrontDoor
+from rolemodel_router.http.generation import Generation
+from rolemodel_router.http.openai_routes import OpenAIChatCodec
+from rolemodel_router.http.outcomes import Outcomes
+from rolemodel_router.server.auth import TokenRegistry
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    detail = error.detail if isinstance(error, HTTPException) else "internal error"
+    return JSONResponse(openai_chat.encode_error(status, f"{request.method} {request.url.path}: {detail}"), status)
+
+
+def create_app(core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | None = None) -> Starlette:
+    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests."""
+    front = FrontDoor(core, execute, tokens)
+    chat = Generation(front, OpenAIChatCodec())
+    messages = Generation(front, AnthropicMessagesCodec())
+    discovery = Discovery(core)
+    outcomes = Outcomes(front)
+    routes = []
+    for prefix in ("/v1", ""):
+        routes += [
+            Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),
+            Route(f"{prefix}/messages", messages.handle, methods=["POST"]),
+            Route(f"{prefix}/models", discovery.models, methods=["GET"]),
+        ]
+    routes += [
+        Route("/v1/rolemodel/outcomes", outcomes.report, methods=["POST"]),
+        Route("/v1/rolemodel/card", discovery.card, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

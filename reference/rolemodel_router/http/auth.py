@@ -1,0 +1,49 @@
+"""Bearer tokens on the front door: the same tokens, scopes and comparison as gRPC (spec 12.2, 14.8).
+
+Clients put their API key where their provider wants it: OpenAI clients in
+``Authorization: Bearer <key>``, Anthropic clients in ``x-api-key: <key>`` (or ``Authorization``
+when configured with an auth token). The front door accepts a router token in either place, so
+that a user gives a tool a router token as its API key and changes nothing else.
+
+With authentication off, whatever key a client sends is ignored (its SDK insists on sending one).
+The token registry compares digests in constant time (RM-AUTH-004); the principal it returns goes
+into :data:`rolemodel_router.access.current_principal` so the router checks role scopes exactly as
+it does for gRPC calls (RM-AUTH-002).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rolemodel.error_reasons import ErrorReason
+from rolemodel_router.access import Principal
+from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.server.auth import TokenRegistry
+
+API_KEY_HEADER = "x-api-key"
+_BEARER = "bearer "
+
+
+def presented_token(headers: Mapping[str, str]) -> str | None:
+    """The token in ``Authorization: Bearer`` (scheme case-insensitive), else in ``x-api-key``."""
+    authorization = headers.get("authorization", "")
+    if authorization[: len(_BEARER)].lower() == _BEARER:
+        return authorization[len(_BEARER) :].strip()
+    key = headers.get(API_KEY_HEADER)
+    return key.strip() if key is not None else None
+
+
+def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str]) -> Principal | None:
+    """The caller's principal; None with authentication off; raises UNAUTHENTICATED without a valid token."""
+    if registry is None:
+        return None
+    presented = presented_token(headers)
+    principal = registry.authenticate(presented) if presented else None
+    if principal is None:
+        detail = (
+            "a bearer token is required (Authorization: Bearer <token> or x-api-key: <token>)"
+            if not presented
+            else "the bearer token is not valid"
+        )
+        raise RouterError(ErrorReason.UNAUTHENTICATED, detail)
+    return principal

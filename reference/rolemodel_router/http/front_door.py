@@ -1,0 +1,57 @@
+"""What every front-door handler shares: the router, how to execute, the tokens, the model-name rules.
+
+The front door holds no state of its own. Decisions, outcomes and every conversation's cache
+and escalation state live in the ``RouterCore`` that the gRPC service uses too, so a client may
+mix transports within one conversation (RM-HTTP-001).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from rolemodel.v1 import router_service_pb2
+from rolemodel_router.access import Principal, check_role, current_principal
+from rolemodel_router.core import RouterCore
+from rolemodel_router.http.model_names import ClientModelRules
+from rolemodel_router.server.auth import TokenRegistry
+
+#: ``RouterCore.execute``: an ExecuteRequest to its event stream (spec chapter 10).
+ExecuteFn = Callable[[router_service_pb2.ExecuteRequest], AsyncIterator[router_service_pb2.ExecuteResponse]]
+
+
+@dataclass
+class FrontDoor:
+    core: RouterCore
+    execute: ExecuteFn
+    tokens: TokenRegistry | None = None
+    rules: ClientModelRules = field(init=False)
+
+    context_windows: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        catalog = self.core.index.catalog
+        self.rules = ClientModelRules(catalog.policies.client_model_rules)
+        self.context_windows = {e.id: e.context_window_tokens for e in catalog.endpoints}
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.core.limits.max_request_bytes
+
+
+def act_as(principal: Principal | None, role: str | None = None) -> None:
+    """Run the rest of this request as ``principal`` (role scopes apply), checking ``role`` when known."""
+    current_principal.set(principal)
+    if role is not None:
+        check_role(role)
+
+
+async def close_events(events: AsyncIterator[router_service_pb2.ExecuteResponse]) -> None:
+    """Close an Execute stream that will not be read to its end, so that the router cancels the call.
+
+    Closing an async generator runs its cleanup: the executor cancels the backend call and records
+    the outcome as cancelled (RM-EXEC-013). Closing a finished stream does nothing.
+    """
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,279 @@
+"""One generation request through the front door: decode, hint, execute, answer (spec 14.1 to 14.7).
+
+The order matters and is the same for both dialects:
+
+1. authenticate and check a ``rolemodel-version`` header if one is sent, before reading the body;
+2. read and decode the body, resolve the hints (headers, then model alias, then the catalog's
+   client model rules) and check the token's role scope;
+3. start ``Execute`` and read it up to its first delta or its end. Until then nothing is sent, so
+   a refusal, or a failure of every attempt before the first token, is an ordinary HTTP error in
+   the dialect's shape, with the decision's headers when there was a decision;
+4. answer: a non-streaming request waits for ``completed``; a streaming one sends its headers
+   and then each delta as it arrives. A failure after that can only end the stream with the
+   dialect's error event.
+
+A client that goes away closes the Execute stream, so the router cancels the backend call and
+records the outcome as cancelled. Nothing here is logged with message content (RM-SEC-011).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from rolemodel.dialects.canonical import CanonicalRequest, Completion
+from rolemodel.dialects.errors import DialectError
+from rolemodel.error_reasons import ERROR_SPECS, ErrorReason
+from rolemodel.v1 import decision_pb2, router_service_pb2
+from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.http import response_headers
+from rolemodel_router.http.auth import authenticate
+from rolemodel_router.http.body import read_json
+from rolemodel_router.http.dialect import DialectCodec
+from rolemodel_router.http.errors import HttpError, error_response, internal_error
+from rolemodel_router.http.execute_request import build_execute_request
+from rolemodel_router.http.front_door import FrontDoor, act_as, close_events
+from rolemodel_router.http.hints import check_version, explain_requested, missing_role_error, resolve_hints
+from rolemodel_router.http.model_names import RoleSource, route_for_model
+
+log = logging.getLogger("rolemodel.router")
+Events = AsyncIterator[router_service_pb2.ExecuteResponse]
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@dataclass
+class Head:
+    """The start of an Execute stream: its decision, the attempts that failed, and the event after them."""
+
+    decision: decision_pb2.Decision
+    failures: list[router_service_pb2.AttemptFailed]
+    event: router_service_pb2.ExecuteResponse
+
+    @property
+    def kind(self) -> str | None:
+        return self.event.WhichOneof("event")
+
+
+@dataclass
+class Turn:
+    """One decoded request, ready to execute."""
+
+    codec: DialectCodec
+    canonical: CanonicalRequest
+    body: Mapping[str, Any]
+    execute_request: router_service_pb2.ExecuteRequest
+    role_source: RoleSource | None
+    explain: bool
+
+
+def decode(codec: DialectCodec, body: object) -> CanonicalRequest:
+    """The canonical request; a body the dialect does not allow is REQUEST_INVALID at its path."""
+    try:
+        if not isinstance(body, Mapping):
+            raise DialectError("a request body is a JSON object")
+        return codec.decode(body)
+    except DialectError as error:
+        where = error.path or "body"
+        raise RouterError(
+            ErrorReason.REQUEST_INVALID,
+            f"the request body is not valid for this API: {error}",
+            {"violation_count": "1"},
+            Violations.single(where, error.reason),
+        ) from None
+
+
+def failure_error(
+    failed: router_service_pb2.ExecuteFailed, attempts: int, decision: decision_pb2.Decision
+) -> RouterError:
+    """The RouterError of an Execute ``failed`` event, with the metadata the registry lists for its reason."""
+    try:
+        reason = ErrorReason(failed.reason)
+    except ValueError:
+        reason = ErrorReason.INTERNAL_ERROR
+    known = {
+        "attempts": str(attempts),
+        "endpoint_id": failed.served_endpoint_id,
+        "max_cost_picos": str(decision.policy.turn_budget_picos),
+    }
+    metadata = {key: known.get(key, "") for key in ERROR_SPECS[reason].metadata_keys}
+    return RouterError(reason, failed.detail or f"the call failed ({reason.value})", metadata)
+
+
+async def read_head(events: Events) -> Head:
+    """Read up to the first event after ``started`` and any ``attempt_failed`` events.
+
+    Raises the RouterError that validation raised; a stream that breaks its contract (no
+    ``started`` first, no end) is an internal error.
+    """
+    first = await anext(events, None)
+    if first is None or first.WhichOneof("event") != "started":
+        raise internal_error()
+    failures: list[router_service_pb2.AttemptFailed] = []
+    async for event in events:
+        if event.WhichOneof("event") == "attempt_failed":
+            failures.append(event.attempt_failed)
+            continue
+        return Head(first.started.decision, failures, event)
+    raise internal_error()
+
+
+class Generation:
+    """The handler of one dialect's generation endpoint."""
+
+    def __init__(self, front: FrontDoor, codec: DialectCodec) -> None:
+        self.front = front
+        self.codec = codec
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            turn = await self._prepare(request)
+        except RouterError as error:
+            return self._refuse(error)
+        events = self.front.execute(turn.execute_request)
+        try:
+            head = await read_head(events)
+        except RouterError as error:
+            await close_events(events)
+            return self._refuse(error)
+        except Exception:
+            log.exception("http internal error", extra={"dialect": self.codec.dialect.value})
+            await close_events(events)
+            return self._refuse(internal_error())
+        endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
+        headers = response_headers.decision_headers(head.decision, endpoint, turn.role_source)
+        if head.kind == "failed":
+            await close_events(events)
+            return self._refuse(failure_error(head.event.failed, len(head.failures), head.decision), headers)
+        if turn.canonical.stream:
+            return StreamingResponse(
+                self._stream(turn, head, events),
+                media_type="text/event-stream",
+                headers={**SSE_HEADERS, **headers},
+            )
+        return await self._answer(request, turn, head, events, headers)
+
+    async def _prepare(self, request: Request) -> Turn:
+        headers = request.headers
+        principal = authenticate(self.front.tokens, headers)
+        check_version(headers)
+        body = await read_json(request, self.front.max_request_bytes)
+        canonical = decode(self.codec, body)
+        resolved = resolve_hints(headers, route_for_model(canonical.model, self.front.rules))
+        if not resolved.hints.role:
+            raise missing_role_error(canonical.model)
+        act_as(principal, resolved.hints.role)
+        return Turn(
+            codec=self.codec,
+            canonical=canonical,
+            body=body,
+            execute_request=build_execute_request(canonical, resolved.hints, headers),
+            role_source=resolved.role_source,
+            explain=explain_requested(headers),
+        )
+
+    def _refuse(self, error: RouterError, headers: dict[str, str] | None = None) -> JSONResponse:
+        log.info(
+            "http refused",
+            extra={"dialect": self.codec.dialect.value, "reason": error.reason.value, "detail": error.message},
+        )
+        return error_response(self.codec.dialect, error, headers)
+
+    async def _answer(
+        self, request: Request, turn: Turn, head: Head, events: Events, headers: dict[str, str]
+    ) -> Response:
+        """Wait for the whole answer, giving up (and cancelling the call) if the client goes away."""
+        final: router_service_pb2.ExecuteResponse | Exception | None = None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, request, group.cancel_scope)
+                try:
+                    final = await _last_event(head, events)
+                except Exception as error:  # handled below, outside the task group
+                    final = error
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await close_events(events)
+        if final is None:  # the client left; nobody reads this
+            return Response(status_code=499)
+        if isinstance(final, RouterError):
+            return self._refuse(final, headers)
+        if isinstance(final, Exception):
+            log.error("http internal error", exc_info=final, extra={"dialect": self.codec.dialect.value})
+            return self._refuse(internal_error(), headers)
+        if final.WhichOneof("event") == "failed":
+            return self._refuse(failure_error(final.failed, len(head.failures), head.decision), headers)
+        completed = final.completed
+        completion = Completion(
+            message=completed.message,
+            finish_reason=completed.finish_reason,
+            usage=completed.usage,
+            model=turn.canonical.model,
+            response_id=turn.codec.response_id(head.decision.decision_id),
+        )
+        try:
+            body = turn.codec.encode(completion)
+        except DialectError:
+            log.exception("http answer not encodable", extra={"dialect": self.codec.dialect.value})
+            return self._refuse(internal_error(), headers)
+        body["rolemodel"] = _summary(completed, head.decision if turn.explain else None)
+        return JSONResponse(body, headers={**headers, **response_headers.completion_headers(completed)})
+
+    async def _stream(self, turn: Turn, head: Head, events: Events) -> AsyncIterator[bytes]:
+        """The SSE body: opening frames, each delta as it comes, then the closing or error frames."""
+        writer = turn.codec.writer(turn.codec.response_id(head.decision.decision_id), turn.canonical.model, turn.body)
+        try:
+            yield writer.opening({"decision": response_headers.proto_json(head.decision)} if turn.explain else None)
+            event: router_service_pb2.ExecuteResponse | None = head.event
+            while event is not None:
+                kind = event.WhichOneof("event")
+                if kind == "delta":
+                    yield writer.delta(event.delta)
+                elif kind == "completed":
+                    yield writer.closing(event.completed, _summary(event.completed, None))
+                    return
+                elif kind == "failed":
+                    error = failure_error(event.failed, len(head.failures), head.decision)
+                    yield writer.error(HttpError.of(error))
+                    return
+                event = await anext(events, None)
+            yield writer.error(HttpError.of(internal_error()))
+        except (RouterError, DialectError) as error:
+            log.exception("http stream failed", extra={"dialect": self.codec.dialect.value})
+            failure = error if isinstance(error, RouterError) else internal_error()
+            yield writer.error(HttpError.of(failure))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await close_events(events)
+
+
+async def _last_event(head: Head, events: Events) -> router_service_pb2.ExecuteResponse:
+    """The ``completed`` or ``failed`` event that ends the stream."""
+    event: router_service_pb2.ExecuteResponse | None = head.event
+    while event is not None:
+        if event.WhichOneof("event") in ("completed", "failed"):
+            return event
+        event = await anext(events, None)
+    raise internal_error()
+
+
+async def _cancel_on_disconnect(request: Request, scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` when the client closes the connection (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
+
+
+def _summary(completed: router_service_pb2.ExecuteCompleted, decision: decision_pb2.Decision | None) -> dict[str, Any]:
+    summary = response_headers.completion_summary(completed)
+    if decision is not None:
+        summary["decision"] = response_headers.proto_json(decision)
+    return summary
