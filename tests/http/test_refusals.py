@@ -186,3 +186,12 @@ def test_outcome_refusals_are_google_rpc_statuses(http: httpx.Client) -> None:
     assert {"outcome.decision_id", "outcome.served_endpoint_id", "outcome.idempotency_key"} <= fields
     anonymous = httpx.post(http.base_url.join("/v1/rolemodel/outcomes"), json={})
     assert anonymous.status_code == 401
+
+
+def test_count_tokens_answers_with_the_normative_estimate(http: httpx.Client) -> None:
+    body = {"model": "claude-sonnet-4-6", "system": "abcd" * 10, "messages": [{"role": "user", "content": "12345678"}]}
+    counted = http.post("/v1/messages/count_tokens", json=body)
+    assert counted.status_code == 200
+    assert counted.json() == {"input_tokens": (4 + 10) + (4 + 2)}
+    refused = http.post("/v1/messages/count_tokens", json={"messages": []})
+    assert refused.status_code == 400 and refused.json()["error"]["type"] == "invalid_request_error"

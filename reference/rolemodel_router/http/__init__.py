@@ -16,7 +16,8 @@ Modules, one job each:
 - :mod:`.response_headers` what a response says about its decision; :mod:`.errors` the one
   error boundary, in each dialect's shape; :mod:`.auth` bearer tokens; :mod:`.body` bounded
   request bodies;
-- :mod:`.outcomes` ReportOutcome over HTTP; :mod:`.discovery` the model list and the card.
+- :mod:`.outcomes` ReportOutcome over HTTP; :mod:`.discovery` the model list and the card;
+  :mod:`.count_tokens` Anthropic's token count, estimated.
 """
 
 from rolemodel_router.http.app import create_app

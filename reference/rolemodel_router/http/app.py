@@ -4,6 +4,7 @@
 |---|---|
 | ``POST /v1/chat/completions`` | OpenAI Chat Completions, through Execute |
 | ``POST /v1/messages`` | Anthropic Messages, through Execute |
+| ``POST /v1/messages/count_tokens`` | the normative token estimate of a Messages request |
 | ``GET /v1/models`` | the model aliases, in either dialect's list shape |
 | ``POST /v1/rolemodel/outcomes`` | ReportOutcome, in JSON |
 | ``GET /v1/rolemodel/card`` | GetRouterCard, in JSON |
@@ -24,6 +25,7 @@ from starlette.routing import Route
 from rolemodel.dialects import openai_chat
 from rolemodel_router.core import RouterCore
 from rolemodel_router.http.anthropic_routes import AnthropicMessagesCodec
+from rolemodel_router.http.count_tokens import CountTokens
 from rolemodel_router.http.discovery import Discovery
 from rolemodel_router.http.front_door import ExecuteFn, FrontDoor
 from rolemodel_router.http.generation import Generation
@@ -45,11 +47,13 @@ def create_app(core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | Non
     messages = Generation(front, AnthropicMessagesCodec())
     discovery = Discovery(core)
     outcomes = Outcomes(front)
+    count_tokens = CountTokens(front)
     routes = []
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),
             Route(f"{prefix}/messages", messages.handle, methods=["POST"]),
+            Route(f"{prefix}/messages/count_tokens", count_tokens.handle, methods=["POST"]),
             Route(f"{prefix}/models", discovery.models, methods=["GET"]),
         ]
     routes += [
