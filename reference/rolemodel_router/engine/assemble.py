@@ -11,8 +11,10 @@ from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.eligibility import Candidate, turn_budget
 from rolemodel_router.engine.quota import Need, quota_state_fields
+from rolemodel_router.handoff import HandoffTarget, apply_handoff
 
 D = decision_pb2
+_KIND_PREFIX = "HANDOFF_TRANSFORM_KIND_"
 
 
 def timestamp(ms: int) -> timestamp_pb2.Timestamp:
@@ -60,7 +62,7 @@ def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
         action = D.HANDOFF_ACTION_CONTINUE
     else:
         action = D.HANDOFF_ACTION_SWITCH
-    return D.HandoffPlan(
+    plan = D.HandoffPlan(
         action=action,
         from_endpoint_id=current,
         to_endpoint_id=chosen.endpoint_id,
@@ -70,6 +72,21 @@ def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
         cache_write_tokens=turn.cache_write_tokens,
         merge_back=merge_back,
     )
+    if ctx.request.messages:
+        handoff = apply_handoff(
+            ctx.request.messages, HandoffTarget.of(chosen.index.endpoint), ctx.request.role.role.handoff
+        )
+        if handoff.transforms:
+            plan.transforms.extend(handoff.transforms)
+            names = ",".join(D.HandoffTransformKind.Name(t.kind).removeprefix(_KIND_PREFIX) for t in handoff.transforms)
+            ctx.reasons.add(
+                D.REASON_CODE_HANDOFF_TRANSFORMED,
+                f"the conversation is adapted for '{chosen.endpoint_id}': {names.lower().replace(',', ', ')}",
+                transforms=names,
+            )
+        if ctx.request.include_handoff:
+            plan.messages.extend(handoff.messages)
+    return plan
 
 
 def _quotas(ctx: DecisionContext, chosen: Candidate | None) -> list[dict[str, Any]]:
