@@ -7,7 +7,7 @@ async with AsyncRouterClient("127.0.0.1:50051") as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
 import grpc
@@ -88,7 +88,8 @@ class AsyncRouterClient:
 
     async def execute(
         self, request: router_service_pb2.ExecuteRequest, timeout_s: float | None = None
-    ) -> AsyncIterator[router_service_pb2.ExecuteResponse]:
+    ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
+        """Stream an Execute call's events; ``aclose()`` cancels the call. Not retried: the router falls back."""
         call = self._stub.Execute(
             request, timeout=timeout_s or self.options.timeout_s, metadata=self.options.metadata()
         )

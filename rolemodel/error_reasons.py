@@ -35,6 +35,7 @@ class ErrorReason(enum.StrEnum):
     STATE_STORE_UNAVAILABLE = "STATE_STORE_UNAVAILABLE"
     BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
     BACKEND_STREAM_INTERRUPTED = "BACKEND_STREAM_INTERRUPTED"
+    BACKEND_REJECTED = "BACKEND_REJECTED"
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
     DEADLINE_TOO_SHORT = "DEADLINE_TOO_SHORT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -70,6 +71,7 @@ ERROR_SPECS: dict[ErrorReason, ErrorSpec] = {
     ErrorReason.STATE_STORE_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ()),
     ErrorReason.BACKEND_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ("attempts",)),
     ErrorReason.BACKEND_STREAM_INTERRUPTED: ErrorSpec(grpc.StatusCode.UNAVAILABLE, False, False, ("endpoint_id",)),
+    ErrorReason.BACKEND_REJECTED: ErrorSpec(grpc.StatusCode.INVALID_ARGUMENT, False, False, ("endpoint_id",)),
     ErrorReason.BUDGET_EXHAUSTED: ErrorSpec(grpc.StatusCode.FAILED_PRECONDITION, False, False, ("max_cost_picos",)),
     ErrorReason.DEADLINE_TOO_SHORT: ErrorSpec(grpc.StatusCode.DEADLINE_EXCEEDED, True, False, ("remaining_ms",)),
     ErrorReason.INTERNAL_ERROR: ErrorSpec(grpc.StatusCode.INTERNAL, False, False, ()),

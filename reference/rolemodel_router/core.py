@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from rolemodel.error_reasons import ErrorReason
@@ -26,6 +26,7 @@ from rolemodel_router.engine.limits import Limits
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimator
+from rolemodel_router.execute import ExecuteSettings, Executor
 from rolemodel_router.state.store import RouteKeys, StateStore
 
 ROUTER_NAME = "rolemodel-reference-router"
@@ -37,6 +38,8 @@ CLAIMED_CAPABILITIES = (
     card_pb2.ROUTER_CAPABILITY_SIDE_REQUESTS,
     card_pb2.ROUTER_CAPABILITY_SHARE_TARGET,
     card_pb2.ROUTER_CAPABILITY_DRY_RUN,
+    card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES,
+    card_pb2.ROUTER_CAPABILITY_EXECUTE,
 )
 
 
@@ -58,12 +61,30 @@ class RouterCore:
     estimators: dict[str, DifficultyEstimator] = field(default_factory=dict)
     clock: Callable[[], int] = wall_clock_ms
     capabilities: tuple[card_pb2.RouterCapability.ValueType, ...] = CLAIMED_CAPABILITIES
+    execute_settings: ExecuteSettings = field(default_factory=ExecuteSettings)
+    executor: Executor = field(init=False)
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
         for name, role in self.index.roles.items():
             if name not in self.estimators:
                 self.estimators[name] = load_estimator(role.role.difficulty_estimator or self.default_estimator)
+        self.executor = Executor(self, self.execute_settings)
+
+    def execute(
+        self, request: router_service_pb2.ExecuteRequest, *, deadline_s: float | None = None
+    ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
+        """Execute's events (spec chapter 10); validation errors raise RouterError before the first one.
+
+        ``deadline_s`` is the time the caller allows from now. Close the iterator early (``aclose``)
+        to cancel: the backend call is closed and the outcome recorded as cancelled.
+        """
+        self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
+        return self.executor.execute(request, deadline_s=deadline_s)
+
+    async def aclose(self) -> None:
+        """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
+        await self.executor.aclose()
 
     def _require(self, capability: card_pb2.RouterCapability.ValueType) -> None:
         if capability not in self.capabilities:

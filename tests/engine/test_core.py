@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2
+from rolemodel.v1 import card_pb2, common_pb2, conversation_pb2, decision_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog, parse_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -216,3 +216,22 @@ def test_each_role_uses_the_estimator_its_catalog_entry_names() -> None:
 
     with pytest.raises(CatalogError, match=r"roles\[1\]\.difficulty_estimator: unknown estimator 'no-such-estimator'"):
         parse_catalog(data, "fixture")
+
+
+def test_a_capability_the_router_does_not_claim_is_refused_before_anything_happens() -> None:
+    """A router may claim less than the reference does; what it does not claim it refuses precisely."""
+    store = InProcessStore(quotas=FIXTURE.quotas)
+    core = RouterCore(FIXTURE, store, capabilities=(card_pb2.ROUTER_CAPABILITY_QUOTA,))
+    handoff = route("chat", conversation(new_id(), [10]))
+    handoff.include_handoff = True
+    dry = route("chat", conversation(new_id(), [10]))
+    dry.dry_run = True
+    for request, capability in ((handoff, "ROUTER_CAPABILITY_HANDOFF_MESSAGES"), (dry, "ROUTER_CAPABILITY_DRY_RUN")):
+        with pytest.raises(RouterError) as refused:
+            core.validate_route(request)
+        assert refused.value.reason == ErrorReason.CAPABILITY_NOT_SUPPORTED
+        assert refused.value.metadata == {"capability": capability}
+    execute = router_service_pb2.ExecuteRequest(conversation=conversation(new_id(), [10]))
+    with pytest.raises(RouterError) as refused:
+        core.execute(execute)
+    assert refused.value.metadata == {"capability": "ROUTER_CAPABILITY_EXECUTE"}

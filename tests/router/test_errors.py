@@ -170,18 +170,6 @@ def test_outcome_errors(router: RouterProcess, client: RouterClient) -> None:
     assert {"outcome.idempotency_key", "outcome.usage"} <= set(fields)
 
 
-def test_capability_not_claimed(router: RouterProcess) -> None:
-    request = router_service_pb2.ExecuteRequest(
-        conversation=conversation(new_id(), [10]), hints=hints_pb2.RoutingHints(role="chat")
-    )
-    error = raw_error(router.address, lambda s: list(s.Execute(request, metadata=VERSION)))
-    assert_reason(error, ErrorReason.CAPABILITY_NOT_SUPPORTED)
-    handoff = route("chat", conversation(new_id(), [10]))
-    handoff.include_handoff = True
-    error = raw_error(router.address, lambda s: s.Route(handoff, metadata=VERSION))
-    assert_reason(error, ErrorReason.CAPABILITY_NOT_SUPPORTED)
-
-
 def test_request_too_large() -> None:
     with RouterProcess(extra=["--max-request-bytes", "4096"]) as small:
         conv = conversation(new_id(), [10])

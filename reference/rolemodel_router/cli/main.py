@@ -17,6 +17,7 @@ from typing import Any
 from rolemodel_router.cli import client_commands, serve_command
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
+from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.state.store import Retention
 
 
@@ -59,6 +60,21 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     )
     security.add_argument(
         "--tokens-env", metavar="NAME", help="read the bearer tokens document from this environment variable"
+    )
+    execute = serve.add_argument_group("execute (the router calls the models itself)")
+    execute.add_argument(
+        "--execute-max-attempts",
+        type=int,
+        default=ExecuteSettings.max_attempts,
+        help="endpoints one Execute call may try, the chosen one included (default: %(default)s)",
+    )
+    execute.add_argument(
+        "--execute-stall-timeout",
+        type=float,
+        default=ExecuteSettings.stall_timeout_s,
+        metavar="SECONDS",
+        help="longest wait for a backend's first token or next piece; before the first token the next "
+        "fallback is tried (default: %(default)s)",
     )
     observe = serve.add_argument_group("observability")
     observe.add_argument("--metrics", metavar="HOST:PORT", help="expose Prometheus metrics at http://HOST:PORT/metrics")

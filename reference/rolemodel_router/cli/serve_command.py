@@ -15,6 +15,7 @@ from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import EstimatorError
+from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
@@ -91,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
     except (TokenError, OSError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    try:
+        execute = ExecuteSettings(max_attempts=args.execute_max_attempts, stall_timeout_s=args.execute_stall_timeout)
+    except ValueError as error:
+        print(f"rolemodel serve: execute options: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     settings = ServeSettings(
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
@@ -103,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         prune_every_s=args.prune_every,
         default_estimator=args.default_estimator,
+        execute=execute,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,

@@ -40,6 +40,10 @@ MAX_KEY = 128
 MAX_DETAIL_BYTES = 1024
 #: Turns of failure history kept per conversation.
 FAILED_TURNS_KEPT = 8
+#: Execute records its outcomes under this key prefix (rolemodel_router.execute.recording).
+EXECUTE_KEY_PREFIX = "execute:"
+#: A client's judgement of an answer that Execute already recorded as served.
+VERDICT_CLASSES = frozenset({OC.OUTCOME_CLASS_TASK_FAILED, OC.OUTCOME_CLASS_QUALITY_REJECTED})
 
 
 def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) -> None:
@@ -220,6 +224,49 @@ def _reconciled(
     )
 
 
+def is_verdict_on_execution(record: DecisionRecord, outcome: outcome_pb2.Outcome) -> bool:
+    """RM-EXEC-005: Execute recorded the call; the client may still judge the answer, once."""
+    return (
+        bool(record.executed_served)
+        and record.executed_served == outcome.served_endpoint_id
+        and record.outcome_key.startswith(EXECUTE_KEY_PREFIX)
+        and outcome.outcome_class in VERDICT_CLASSES
+    )
+
+
+def _verdict(
+    index: CatalogIndex, snapshot: OutcomeSnapshot, record: DecisionRecord, outcome: outcome_pb2.Outcome, now_ms: int
+) -> OutcomePlan:
+    """A client's verdict on an executed answer: escalation only; usage, cache and quotas were settled by Execute."""
+    conversation = snapshot.conversation
+    if record.main_turn:
+        escalation = dict(conversation.escalation)
+        escalation[record.role] = _escalation(conversation, record, outcome, index)
+        conversation = replace(conversation, escalation=escalation, updated_at_ms=now_ms)
+    state = conversation.escalation.get(record.role, EscalationState())
+    served = outcome.served_endpoint_id
+    entry = conversation.cache.get(served)
+    response = router_service_pb2.ReportOutcomeResponse(
+        replayed=False,
+        effects=outcome_pb2.OutcomeEffects(
+            served_endpoint_id=served,
+            escalation_level=state.level,
+            consecutive_successes=state.successes,
+            cached_prefix_tokens=entry.held_tokens if entry is not None else 0,
+        ),
+    )
+    return OutcomePlan(
+        response=response,
+        replayed=False,
+        record=replace(record, outcome_key=outcome.idempotency_key),
+        outcome=OutcomeRecord(
+            outcome.idempotency_key, record.decision_id, fingerprint(outcome), response.SerializeToString()
+        ),
+        conversation=conversation if record.main_turn else None,
+        served_endpoint_id=served,
+    )
+
+
 def apply_outcome(
     index: CatalogIndex, snapshot: OutcomeSnapshot, outcome: outcome_pb2.Outcome, now_ms: int
 ) -> OutcomePlan:
@@ -252,6 +299,8 @@ def apply_outcome(
             Violations.single("outcome.served_endpoint_id", "not the chosen endpoint nor a fallback"),
         )
     if record.outcome_key:
+        if is_verdict_on_execution(record, outcome):
+            return _verdict(index, snapshot, record, outcome, now_ms)
         raise RouterError(
             ErrorReason.OUTCOME_ALREADY_REPORTED,
             f"decision '{record.decision_id}' already has an outcome",
@@ -282,7 +331,14 @@ def apply_outcome(
     return OutcomePlan(
         response=response,
         replayed=False,
-        record=replace(record, outcome_key=outcome.idempotency_key),
+        record=replace(
+            record,
+            outcome_key=outcome.idempotency_key,
+            executed_served=served
+            if outcome.idempotency_key.startswith(EXECUTE_KEY_PREFIX)
+            and outcome.outcome_class == OC.OUTCOME_CLASS_SUCCESS
+            else "",
+        ),
         outcome=OutcomeRecord(
             outcome.idempotency_key, record.decision_id, fingerprint(outcome), response.SerializeToString()
         ),

@@ -313,9 +313,21 @@ def _accounting(
     return tuple(digests), tuple(cumulative), tools_tokens, estimated
 
 
-def build_route_input(request: router_service_pb2.RouteRequest, index: CatalogIndex, limits: Limits) -> RouteInput:
-    """Validate and resolve a RouteRequest; raises RouterError (spec 5.2 and 4.2)."""
-    v = Violations()
+def build_route_input(
+    request: router_service_pb2.RouteRequest,
+    index: CatalogIndex,
+    limits: Limits,
+    *,
+    require_content: bool = False,
+    violations: Violations | None = None,
+) -> RouteInput:
+    """Validate and resolve a RouteRequest; raises RouterError (spec 5.2 and 4.2).
+
+    ``require_content`` is Execute's rule (RM-EXEC-004): each message without content is a
+    violation of its own. ``violations`` may already hold the caller's own findings, so that one
+    error reports every problem of the request.
+    """
+    v = violations if violations is not None else Violations()
     conv = request.conversation
     has_images: bool = False
     facts: list[MessageFacts] = []
@@ -328,7 +340,11 @@ def build_route_input(request: router_service_pb2.RouteRequest, index: CatalogIn
     else:
         _validate_hints(v, request.hints, index, limits)
     all_content = bool(facts) and all(message is not None for _, _, message in facts)
-    if request.include_handoff and not all_content:
+    if require_content:
+        for i, (_, _, message) in enumerate(facts):
+            if message is None:
+                v.add(f"conversation.messages[{i}]", "Execute needs the content of every message")
+    elif request.include_handoff and not all_content:
         v.add("include_handoff", "needs the content of every message")
     v.raise_if_any()
 

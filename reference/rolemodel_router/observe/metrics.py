@@ -63,6 +63,12 @@ class Metrics:
             buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+        self.attempt_failures = Counter(
+            "rolemodel_execute_attempt_failures",
+            "Execute attempts that failed, by endpoint and outcome class",
+            ["endpoint", "class"],
+            registry=r,
+        )
         self.errors = Counter("rolemodel_errors", "Refused or failed calls by error reason", ["reason"], registry=r)
         self.store_errors = Counter("rolemodel_state_store_errors", "State-store failures", ["store"], registry=r)
 
@@ -104,6 +110,28 @@ class Metrics:
         self.reported_cost.labels(served).inc(response.effects.reported_cost.total_picos / PICOS_PER_USD)
         for quota in response.effects.quota_states:
             self._quota(quota)
+
+    def execute_event(self, event: router_service_pb2.ExecuteResponse) -> None:
+        """Execute records its own outcome; count it here as a reported one would be."""
+        kind = event.WhichOneof("event")
+        if kind == "attempt_failed":
+            failed = event.attempt_failed
+            self.attempt_failures.labels(
+                failed.endpoint_id, _name(common_pb2.OutcomeClass, failed.outcome_class, "OUTCOME_CLASS_")
+            ).inc()
+        elif kind == "completed":
+            done = event.completed
+            self.outcome(
+                outcome_pb2.Outcome(
+                    served_endpoint_id=done.served_endpoint_id, outcome_class=common_pb2.OUTCOME_CLASS_SUCCESS
+                ),
+                router_service_pb2.ReportOutcomeResponse(effects=done.effects),
+            )
+        elif kind == "failed":
+            self.outcomes.labels(
+                event.failed.served_endpoint_id,
+                _name(common_pb2.OutcomeClass, event.failed.outcome_class, "OUTCOME_CLASS_"),
+            ).inc()
 
     def error(self, reason: str) -> None:
         self.errors.labels(reason).inc()

@@ -21,6 +21,7 @@ from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
+from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
@@ -51,6 +52,7 @@ class ServeSettings:
     otel: str | None = None
     prune_every_s: float = PRUNE_EVERY_S
     default_estimator: str = DEFAULT_ESTIMATOR
+    execute: ExecuteSettings = field(default_factory=ExecuteSettings)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class RunningRouter:
         self.pruner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.pruner
+        await self.core.aclose()
         await self.store.close()
         if self.tracing is not None:
             self.tracing.shutdown()
@@ -119,7 +122,13 @@ async def start_router(
     if core_factory is not None:
         core = core_factory(index, store)
     else:
-        core = RouterCore(index, store, settings.limits, default_estimator=settings.default_estimator)
+        core = RouterCore(
+            index,
+            store,
+            settings.limits,
+            default_estimator=settings.default_estimator,
+            execute_settings=settings.execute,
+        )
     interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
     if settings.tokens is not None:
         interceptors.insert(0, AuthInterceptor(settings.tokens))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import nullcontext
+from contextlib import aclosing, nullcontext
 from typing import Any, TypeVar
 
 import grpc
@@ -24,6 +24,7 @@ from rolemodel.v1 import decision_pb2, router_service_pb2, router_service_pb2_gr
 from rolemodel_router.access import check_role
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.registration import reject_malformed
@@ -53,6 +54,52 @@ def deadline_guard(context: Context) -> Callable[[], None]:
 
 def _reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
     return decision_pb2.ReasonCode.Name(code).removeprefix("REASON_CODE_")
+
+
+def _log_decision(decision: decision_pb2.Decision) -> None:
+    log.info(
+        "decision",
+        extra={
+            "decision_id": decision.decision_id,
+            "conversation_id": decision.conversation_id,
+            "role": decision.role,
+            "endpoint": decision.chosen_endpoint_id,
+            "reasons": [_reason_name(r.code) for r in decision.reasons],
+        },
+    )
+
+
+def _log_execute_event(event: router_service_pb2.ExecuteResponse) -> None:
+    """Counts and ids only: never the content of a message."""
+    kind = event.WhichOneof("event")
+    if kind == "started":
+        _log_decision(event.started.decision)
+    elif kind == "attempt_failed":
+        failed = event.attempt_failed
+        log.info("attempt failed", extra={"endpoint": failed.endpoint_id, "outcome_class": failed.outcome_class})
+    elif kind == "completed":
+        done = event.completed
+        log.info(
+            "executed",
+            extra={
+                "decision_id": done.decision_id,
+                "endpoint": done.served_endpoint_id,
+                "input_tokens": done.usage.input_tokens,
+                "cache_read_tokens": done.usage.cache_read_tokens,
+                "output_tokens": done.usage.output_tokens,
+                "ttft_ms": done.ttft_ms,
+            },
+        )
+    elif kind == "failed":
+        failed_call = event.failed
+        log.info(
+            "execute failed",
+            extra={
+                "decision_id": failed_call.decision_id,
+                "endpoint": failed_call.served_endpoint_id,
+                "reason": failed_call.reason,
+            },
+        )
 
 
 class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
@@ -132,18 +179,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             check_role(request.hints.role)
             route_input = self.core.validate_route(request)
             decision = await self.core.route(route_input, deadline_guard(context))
-            log.info(
-                "decision",
-                extra={
-                    "decision_id": decision.decision_id,
-                    "conversation_id": decision.conversation_id,
-                    "role": decision.role,
-                    "endpoint": decision.chosen_endpoint_id,
-                    "reasons": [
-                        decision_pb2.ReasonCode.Name(r.code).removeprefix("REASON_CODE_") for r in decision.reasons
-                    ],
-                },
-            )
+            _log_decision(decision)
             return router_service_pb2.RouteResponse(decision=decision)
 
         return await self._boundary("Route", context, work, self._observe_decision)
@@ -178,10 +214,48 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     async def Execute(
         self, request: router_service_pb2.ExecuteRequest, context: Context
     ) -> AsyncIterator[router_service_pb2.ExecuteResponse]:
-        rich = build_status(
-            ErrorReason.CAPABILITY_NOT_SUPPORTED,
-            "this router does not claim ROUTER_CAPABILITY_EXECUTE",
-            {"capability": "ROUTER_CAPABILITY_EXECUTE"},
-        )
-        await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
-        yield router_service_pb2.ExecuteResponse()  # pragma: no cover - abort raises
+        """Relays the executor's events; a ``failed`` event is followed by its status (RM-EXEC-011, -012)."""
+        started = time.perf_counter()
+        attempts = 0
+        budget = 0
+        try:
+            reject_malformed(request)
+            self._check_size(request)
+            check_role(request.hints.role)
+            events = self.core.execute(request, deadline_s=context.time_remaining())
+            async with aclosing(events):
+                async for event in events:
+                    kind = event.WhichOneof("event")
+                    if kind == "started":
+                        budget = event.started.decision.policy.turn_budget_picos
+                        self._observe_decision(
+                            router_service_pb2.RouteResponse(decision=event.started.decision),
+                            time.perf_counter() - started,
+                            None,
+                        )
+                    elif kind == "attempt_failed":
+                        attempts += 1
+                    if kind != "delta":
+                        _log_execute_event(event)
+                        if self.metrics is not None:
+                            self.metrics.execute_event(event)
+                    yield event
+                    if kind == "failed":
+                        failed = event.failed
+                        raise failed_event_error(
+                            failed.reason,
+                            failed.detail,
+                            attempts=attempts,
+                            endpoint_id=failed.served_endpoint_id,
+                            budget_picos=budget,
+                        )
+        except RouterError as error:
+            log.info("refused", extra={"rpc": "Execute", "reason": error.reason.value, "detail": error.message})
+            self._failed(None, error.reason.value)
+            rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
+            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+        except Exception:
+            log.exception("internal error", extra={"rpc": "Execute"})
+            self._failed(None, ErrorReason.INTERNAL_ERROR.value)
+            rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly while executing")
+            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)

@@ -107,6 +107,7 @@ def dump_decision(r: DecisionRecord) -> str:
             "prev_cur_dec": r.previous_current_decision_id,
             "res": [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
             "key": r.outcome_key,
+            "xs": r.executed_served,
         },
         separators=(",", ":"),
     )
@@ -131,6 +132,7 @@ def load_decision(text: str) -> DecisionRecord:
         previous_current_decision_id=d["prev_cur_dec"],
         reservations=tuple(Reservation(q, a, b, c) for q, a, b, c in d["res"]),
         outcome_key=d["key"],
+        executed_served=d.get("xs", ""),
     )
 
 

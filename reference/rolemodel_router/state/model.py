@@ -110,6 +110,8 @@ class DecisionRecord:
     previous_current_decision_id: str
     reservations: tuple[Reservation, ...]
     outcome_key: str = ""
+    # The endpoint that served when Execute recorded a served outcome; a client's verdict may follow (RM-EXEC-005).
+    executed_served: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""One attempt: a single HTTP call to one endpoint, streamed back as canonical deltas.
+
+The attempt knows nothing about fallbacks. It yields the deltas the backend sends and, when it
+fails, raises one :class:`AttemptFailure` that says whether any delta had been yielded: that one
+bit decides whether the executor may still try elsewhere (RM-EXEC-010, RM-EXEC-011).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+
+from rolemodel.dialects.canonical import Completion
+from rolemodel.dialects.deltas import message_to_deltas
+from rolemodel.dialects.errors import DialectError, ProviderStreamError
+from rolemodel.dialects.json_fields import loads_object
+from rolemodel.v1 import common_pb2, router_service_pb2
+from rolemodel_router.execute.dialect import Dialect
+from rolemodel_router.execute.failures import AttemptFailure, from_exception, from_status
+from rolemodel_router.execute.settings import ExecuteSettings
+
+HTTP_OK = 200
+_TRANSPORT_ERRORS = (httpx.HTTPError, DialectError, ProviderStreamError, TimeoutError)
+
+
+class BackendAttempt:
+    """Iterate :meth:`deltas`; then :attr:`completion` holds the whole answer and :attr:`ttft_ms` its first token."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        dialect: Dialect,
+        body: dict[str, Any],
+        api_key: str | None,
+        settings: ExecuteSettings,
+        time_limit_s: float,
+    ) -> None:
+        self._http = http
+        self._dialect = dialect
+        self._body = body
+        self._api_key = api_key
+        self._settings = settings
+        self._time_limit_s = time_limit_s
+        self.completion: Completion | None = None
+        self.ttft_ms = 0
+        self.delta_count = 0
+
+    def _timeout(self, started: float) -> httpx.Timeout:
+        """Each read waits at most the stall timeout, and never past the call's time limit."""
+        left = self._time_limit_s - (time.perf_counter() - started)
+        if left <= 0:
+            raise TimeoutError("the call's time limit passed")
+        read = min(self._settings.stall_timeout_s, left)
+        return httpx.Timeout(read, connect=min(self._settings.connect_timeout_s, left))
+
+    async def deltas(self) -> AsyncGenerator[router_service_pb2.ContentDelta, None]:
+        started = time.perf_counter()
+        responded = False
+        try:
+            request = self._http.build_request(
+                "POST",
+                self._dialect.url,
+                json=self._body,
+                headers=self._dialect.headers(self._api_key),
+                timeout=self._timeout(started),
+            )
+            response = await self._http.send(request, stream=True)
+            try:
+                if response.status_code != HTTP_OK:
+                    error_body = await response.aread()
+                    raise from_status(self._dialect.decode_error(response.status_code, error_body), response.headers)
+                responded = True
+                if self._dialect.streams:
+                    async with aclosing(self._stream(response, started)) as stream:
+                        async for delta in stream:
+                            yield delta
+                else:
+                    body = loads_object(await response.aread(), "response")
+                    self.completion = self._dialect.decode_response(body)
+                    self._first_token(started)
+                    for delta in message_to_deltas(self.completion.message):
+                        self.delta_count += 1
+                        yield delta
+            finally:
+                await response.aclose()
+        except _TRANSPORT_ERRORS as error:
+            raise from_exception(error, responded=responded, after_first_token=self.delta_count > 0) from None
+
+    async def _stream(
+        self, response: httpx.Response, started: float
+    ) -> AsyncGenerator[router_service_pb2.ContentDelta, None]:
+        decoder = self._dialect.stream_decoder()
+        async for chunk in response.aiter_bytes():
+            for delta in decoder.feed_bytes(chunk):
+                if self.delta_count == 0:
+                    self._first_token(started)
+                self.delta_count += 1
+                yield delta
+            if time.perf_counter() - started > self._time_limit_s:
+                raise TimeoutError("the call's time limit passed")
+        self.completion = decoder.completion()
+
+    def _first_token(self, started: float) -> None:
+        self.ttft_ms = max(1, round((time.perf_counter() - started) * 1000))
+
+
+def encode_failure(error: DialectError) -> AttemptFailure:
+    """The request cannot be written in this endpoint's dialect: no call is made, and the endpoint is not to blame."""
+    return AttemptFailure(
+        common_pb2.OUTCOME_CLASS_SERVER_ERROR,
+        f"the conversation cannot be sent in this endpoint's dialect: {error}",
+        blames_endpoint=False,
+    )

@@ -1,0 +1,371 @@
+"""Execute (spec chapter 10): route, hand off, call the backend, fall back, stream, record.
+
+One :class:`Executor` per router holds the HTTP connection pool. Each call is a :class:`_Call`
+that walks the decision's chosen endpoint and fallbacks in order. The rules that keep a call
+bounded and honest:
+
+- deltas reach the client only from the attempt that is streaming; an attempt that fails before
+  its first delta leaves no trace but an ``attempt_failed`` event, so the next one can start clean;
+- once a delta has gone out, nothing is retried elsewhere (the client would see two answers);
+- no endpoint is tried twice, at most ``max_attempts`` are tried, and an attempt that may have
+  been billed counts against the turn budget;
+- whatever happens, the decision's outcome is recorded once, also when the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, Coroutine
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from rolemodel.dialects.accumulator import StreamAccumulator
+from rolemodel.dialects.canonical import CanonicalRequest
+from rolemodel.dialects.errors import DialectError
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
+from rolemodel_router.execute.dialect import Dialect
+from rolemodel_router.execute.failures import AttemptFailure
+from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
+from rolemodel_router.execute.request_check import build_execute_input
+from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
+from rolemodel_router.handoff import HandoffTarget, apply_handoff
+
+if TYPE_CHECKING:
+    from rolemodel_router.core import RouterCore
+
+log = logging.getLogger("rolemodel.execute")
+E = router_service_pb2
+
+
+class Executor:
+    def __init__(self, core: RouterCore, settings: ExecuteSettings) -> None:
+        self.core = core
+        self.settings = settings
+        self._http: httpx.AsyncClient | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """One pool for every backend, opened on first use so that it belongs to the serving loop."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=512, max_keepalive_connections=64), follow_redirects=False
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Waits for outcomes still being recorded, then closes the pool."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Runs ``work`` to completion even though the call that started it is being torn down."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("recording an Execute outcome failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def execute(
+        self, request: E.ExecuteRequest, *, deadline_s: float | None = None
+    ) -> AsyncGenerator[E.ExecuteResponse, None]:
+        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
+        deadline = None if deadline_s is None else time.monotonic() + deadline_s
+        _, route_input = build_execute_input(request, self.core.index, self.core.limits)
+
+        def before_commit() -> None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RouterError(ErrorReason.DEADLINE_TOO_SHORT, "the call's deadline passed before routing finished")
+
+        decision = await self.core.route(route_input, before_commit)
+        call = _Call(self, request, route_input, decision, deadline)
+        announced = E.ExecuteResponse()
+        announced.started.decision.CopyFrom(decision)
+        announced.started.decision.handoff.ClearField("messages")  # the client has them; the plan lists what changed
+        yield announced
+        async with aclosing(call.run()) as events:
+            async for event in events:
+                yield event
+
+
+class _Call:
+    """One Execute call in progress."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        request: E.ExecuteRequest,
+        route_input: RouteInput,
+        decision: decision_pb2.Decision,
+        deadline: float | None,
+    ) -> None:
+        self.executor = executor
+        self.core = executor.core
+        self.settings = executor.settings
+        self.request = request
+        self.route_input = route_input
+        self.decision = decision
+        self.deadline = deadline
+        self.started = time.perf_counter()
+        self.failures: list[tuple[str, AttemptFailure]] = []
+        self.current = decision.chosen_endpoint_id
+        self.partial = StreamAccumulator()
+        self.outcome_reported = False
+        self.candidates = {c.endpoint_id: c for c in decision.candidates}
+
+    # -- the attempts --------------------------------------------------------------------------
+
+    async def run(self) -> AsyncGenerator[E.ExecuteResponse, None]:
+        """The events after ``started``; closing it early (cancellation, a client gone) closes the backend call."""
+        async with aclosing(self._attempts()) as events:
+            try:
+                async for event in events:
+                    yield event
+            except (asyncio.CancelledError, GeneratorExit):
+                self._record_abandoned()
+                raise
+
+    async def _attempts(self) -> AsyncGenerator[E.ExecuteResponse, None]:
+        order = [self.decision.chosen_endpoint_id, *self.decision.fallback_endpoint_ids]
+        budget = self.decision.policy.turn_budget_picos
+        spent = 0
+        overflowed_at: int | None = None
+        reason = ErrorReason.BACKEND_UNAVAILABLE
+        for endpoint_id in order:
+            if len(self.failures) >= self.settings.max_attempts:
+                break
+            window = self.core.index.endpoints[endpoint_id].endpoint.context_window_tokens
+            if overflowed_at is not None and window <= overflowed_at:
+                continue  # a context overflow is only worth retrying on a larger window
+            estimate = self._estimate(endpoint_id)
+            if budget and spent + estimate > budget:
+                reason = ErrorReason.BUDGET_EXHAUSTED
+                break
+            self.current = endpoint_id
+            attempt: BackendAttempt | None = None
+            try:
+                attempt = self._attempt(endpoint_id)
+                async with aclosing(attempt.deltas()) as deltas:
+                    async for delta in deltas:
+                        self.partial.add(delta)
+                        yield E.ExecuteResponse(delta=delta)
+            except AttemptFailure as failure:
+                if failure.after_first_token:
+                    yield await self._interrupted(endpoint_id, failure)
+                    return
+                self.failures.append((endpoint_id, failure))
+                yield E.ExecuteResponse(
+                    attempt_failed=E.AttemptFailed(
+                        attempt=len(self.failures),
+                        endpoint_id=endpoint_id,
+                        outcome_class=failure.outcome_class,
+                        detail=failure.detail,
+                    )
+                )
+                spent += estimate if failure.billed else 0
+                if failure.outcome_class == common_pb2.OUTCOME_CLASS_CONTEXT_OVERFLOW:
+                    overflowed_at = window
+                if not failure.retryable:
+                    reason = ErrorReason.BACKEND_REJECTED
+                    break
+                continue
+            yield await self._completed(endpoint_id, attempt)
+            return
+        yield await self._all_failed(reason)
+
+    def _attempt(self, endpoint_id: str) -> BackendAttempt:
+        """The call to one endpoint, with the handoff for that endpoint; raises AttemptFailure if it cannot start."""
+        endpoint = self.core.index.endpoints[endpoint_id].endpoint
+        if endpoint_id == self.decision.chosen_endpoint_id:
+            messages: list[conversation_pb2.Message] = list(self.decision.handoff.messages)
+        else:
+            handoff = apply_handoff(
+                self.route_input.messages, HandoffTarget.of(endpoint), self.route_input.role.role.handoff
+            )
+            messages = list(handoff.messages)
+        connection = endpoint.connection
+        if not connection.base_url:
+            raise AttemptFailure(common_pb2.OUTCOME_CLASS_SERVER_ERROR, "the catalog gives no base_url for it")
+        api_key = None
+        if connection.api_key_env:
+            api_key = self.settings.environ.get(connection.api_key_env)
+            if not api_key:
+                raise AttemptFailure(
+                    common_pb2.OUTCOME_CLASS_SERVER_ERROR,
+                    f"the environment variable {connection.api_key_env} that holds its API key is not set",
+                )
+        dialect = Dialect.of(endpoint)
+        canonical = CanonicalRequest(
+            model=endpoint.model,
+            messages=messages,
+            tools=list(self.request.conversation.tools),
+            params=self.request.params,
+            stream=dialect.streams,
+        )
+        try:
+            body = dialect.encode(canonical)
+        except DialectError as error:
+            raise encode_failure(error) from None
+        limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
+        if self.deadline is not None:
+            limit = min(limit, self.deadline - time.monotonic())
+        return BackendAttempt(self.executor.http, dialect, body, api_key, self.settings, limit)
+
+    def _estimate(self, endpoint_id: str) -> int:
+        candidate = self.candidates.get(endpoint_id)
+        return candidate.cost.total_picos if candidate is not None else 0
+
+    def _prompt_tokens(self, endpoint_id: str) -> int:
+        candidate = self.candidates.get(endpoint_id)
+        if candidate is not None and candidate.cost.prompt_tokens:
+            return candidate.cost.prompt_tokens
+        return self.route_input.prompt_tokens
+
+    def _elapsed_ms(self) -> int:
+        return round((time.perf_counter() - self.started) * 1000)
+
+    # -- endings -------------------------------------------------------------------------------
+
+    async def _record_earlier_failures(self, *, all_counted: bool) -> None:
+        now = self.core.clock()
+        for number, (endpoint_id, failure) in enumerate(self.failures):
+            counted = all_counted or number < len(self.failures) - 1
+            await record_failed_attempt(self.core.store, endpoint_id, failure, now, count=counted)
+
+    async def _report(self, outcome: outcome_pb2.Outcome) -> outcome_pb2.OutcomeEffects:
+        """Records the outcome through ReportOutcome's own path (RM-EXEC-003); a store failure is logged, not raised."""
+        self.outcome_reported = True
+        try:
+            response = await self.core.report(outcome)
+        except RouterError as error:
+            log.warning(
+                "the outcome of an executed decision was not recorded",
+                extra={"decision_id": outcome.decision_id, "reason": error.reason.value},
+            )
+            return outcome_pb2.OutcomeEffects(served_endpoint_id=outcome.served_endpoint_id)
+        return response.effects
+
+    def _outcome(
+        self,
+        endpoint_id: str,
+        outcome_class: common_pb2.OutcomeClass.ValueType,
+        usage: outcome_pb2.Usage,
+        ttft_ms: int,
+        detail: str,
+    ) -> outcome_pb2.Outcome:
+        return outcome_pb2.Outcome(
+            decision_id=self.decision.decision_id,
+            served_endpoint_id=endpoint_id,
+            usage=usage,
+            ttft_ms=ttft_ms,
+            latency_ms=self._elapsed_ms(),
+            outcome_class=outcome_class,
+            idempotency_key=idempotency_key(self.decision.decision_id),
+            detail=detail[:1000],
+        )
+
+    async def _completed(self, endpoint_id: str, attempt: BackendAttempt | None) -> E.ExecuteResponse:
+        if attempt is None or attempt.completion is None:
+            raise RuntimeError("an attempt that ended without failing always has its completion")
+        completion = attempt.completion
+        message = completion.message
+        message.origin_endpoint_id = endpoint_id
+        usage, estimated = usage_or_estimate(completion.usage, self._prompt_tokens(endpoint_id), message)
+        detail = "the provider reported no usage; it is estimated" if estimated else ""
+        await self._record_earlier_failures(all_counted=True)
+        effects = await self._report(
+            self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
+        )
+        return E.ExecuteResponse(
+            completed=E.ExecuteCompleted(
+                decision_id=self.decision.decision_id,
+                served_endpoint_id=endpoint_id,
+                message=message,
+                usage=usage,
+                reported_cost=effects.reported_cost,
+                ttft_ms=attempt.ttft_ms,
+                latency_ms=self._elapsed_ms(),
+                finish_reason=completion.finish_reason,
+                effects=effects,
+            )
+        )
+
+    def _partial_usage(self, endpoint_id: str) -> outcome_pb2.Usage:
+        usage, _ = usage_or_estimate(None, self._prompt_tokens(endpoint_id), self.partial.message())
+        return usage
+
+    async def _interrupted(self, endpoint_id: str, failure: AttemptFailure) -> E.ExecuteResponse:
+        """RM-EXEC-011: after the first token, the call ends here; the partial answer is not resumed elsewhere."""
+        await self._record_earlier_failures(all_counted=True)
+        await self._report(
+            self._outcome(endpoint_id, failure.outcome_class, self._partial_usage(endpoint_id), 0, failure.detail)
+        )
+        return E.ExecuteResponse(
+            failed=E.ExecuteFailed(
+                decision_id=self.decision.decision_id,
+                outcome_class=failure.outcome_class,
+                reason=ErrorReason.BACKEND_STREAM_INTERRUPTED.value,
+                detail=f"'{endpoint_id}' failed after the answer had started: {failure.detail}",
+                after_first_token=True,
+                served_endpoint_id=endpoint_id,
+            )
+        )
+
+    async def _all_failed(self, reason: ErrorReason) -> E.ExecuteResponse:
+        """RM-EXEC-012: each allowed attempt failed before its first token, or the budget or a rejection ended them."""
+        if self.failures:
+            endpoint_id, last = self.failures[-1]
+            await self._record_earlier_failures(all_counted=False)
+            await self._report(self._outcome(endpoint_id, last.outcome_class, outcome_pb2.Usage(), 0, last.detail))
+            outcome_class = last.outcome_class
+        else:
+            endpoint_id, outcome_class = self.decision.chosen_endpoint_id, common_pb2.OUTCOME_CLASS_SERVER_ERROR
+        tried = ", ".join(f"'{e}' ({f.detail})" for e, f in self.failures) or "nothing"
+        if reason == ErrorReason.BUDGET_EXHAUSTED:
+            detail = f"the next fallback would exceed the turn budget; tried {tried}"
+        elif reason == ErrorReason.BACKEND_REJECTED:
+            detail = f"the endpoint rejected the request itself: {tried}"
+        else:
+            detail = f"{len(self.failures)} attempt(s) failed before the first token: {tried}"
+        return E.ExecuteResponse(
+            failed=E.ExecuteFailed(
+                decision_id=self.decision.decision_id,
+                outcome_class=outcome_class,
+                reason=reason.value,
+                detail=detail,
+                after_first_token=False,
+                served_endpoint_id=endpoint_id,
+            )
+        )
+
+    def _record_abandoned(self) -> None:
+        """RM-EXEC-013: the client went away or the deadline passed; the backend call is already being closed."""
+        if self.outcome_reported:
+            return
+        self.outcome_reported = True
+        timed_out = self.deadline is not None and time.monotonic() >= self.deadline
+        outcome_class = common_pb2.OUTCOME_CLASS_TIMEOUT if timed_out else common_pb2.OUTCOME_CLASS_CANCELLED
+        why = "the call's deadline passed" if timed_out else "the client cancelled the call"
+        outcome = self._outcome(self.current, outcome_class, self._partial_usage(self.current), 0, why)
+
+        async def record() -> None:
+            await self._record_earlier_failures(all_counted=True)
+            await self._report(outcome)
+
+        self.executor.in_background(record())

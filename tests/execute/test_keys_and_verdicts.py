@@ -1,0 +1,118 @@
+"""API keys from the environment (RM-EXEC-020), a client's verdict after Execute (RM-EXEC-005), text handoffs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rolemodel import ClientOptions, RetryPolicy, RouterClient
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2
+from rolemodel_router.backends.scripted import Reply, ScriptedBackend
+from tests.execute.catalog import CLAUDE_MODEL, KEY_ENV, LOCAL_MODEL, MINI_MODEL
+from tests.execute.conftest import router_process
+from tests.execute.events import execute_request, run, user
+from tests.requests import new_id
+
+C = conversation_pb2
+D = decision_pb2
+SECRET = "sk-test-3f9a1c5e7b"
+
+
+def test_the_api_key_comes_from_the_environment_and_goes_nowhere_else(tmp_path: Path) -> None:
+    with ScriptedBackend(api_key=SECRET) as backend:
+        backend.configure(CLAUDE_MODEL)
+        backend.script(CLAUDE_MODEL, [Reply(text="Authorised.")])
+        process = router_process(backend, tmp_path, env={KEY_ENV: SECRET}, claude_key_env=KEY_ENV)
+        process.log_level = "debug"
+        with (
+            process as router,
+            RouterClient(router.address, ClientOptions(retry=RetryPolicy(max_attempts=1))) as client,
+        ):
+            result = run(client, execute_request([user("Hello?")], pin="ex-claude"))
+            card = client.get_router_card()
+            logs = router.logs()
+    assert result.completed.served_endpoint_id == "ex-claude"
+    assert backend.requests_for(CLAUDE_MODEL)[0].headers["x-api-key"] == SECRET
+    assert SECRET not in str(result.events) and SECRET not in str(card)
+    assert '"endpoint": "ex-claude"' in logs or "ex-claude" in logs, "the debug log did record the call"
+    assert SECRET not in logs
+
+
+def test_a_missing_key_fails_the_attempt_and_is_never_sent(backend: ScriptedBackend, tmp_path: Path) -> None:
+    """An endpoint without its key is unusable: it counts as failed, so that repeated misses cool it down."""
+    with (
+        router_process(backend, tmp_path, claude_key_env="EXECUTE_TEST_UNSET_KEY") as router,
+        RouterClient(router.address, ClientOptions(retry=RetryPolicy(max_attempts=1))) as client,
+    ):
+        result = run(client, execute_request([user("Hello?")], pin="ex-claude"))
+        card = client.get_router_card()
+    (failed,) = result.attempts_failed
+    assert "EXECUTE_TEST_UNSET_KEY" in failed.detail
+    assert backend.requests_for(CLAUDE_MODEL) == []
+    (status,) = [p.status for p in card.endpoints if p.endpoint.id == "ex-claude"]
+    assert status.observed_failure_rate == 1.0
+
+
+def test_a_failing_chore_escalates_after_the_client_reports_its_verdict(
+    client: RouterClient, backend: ScriptedBackend
+) -> None:
+    conversation = new_id("chore")
+    backend.script(LOCAL_MODEL, [Reply(text="Formatted the files.")])
+    backend.script(CLAUDE_MODEL, [Reply(text="Fixed the failing test.")])
+    first = run(client, execute_request([user("Run the formatter.")], role="chore", conversation_id=conversation))
+    assert first.completed.served_endpoint_id == "ex-local"
+
+    verdict = client.report_outcome(
+        outcome_pb2.Outcome(
+            decision_id=first.completed.decision_id,
+            served_endpoint_id="ex-local",
+            outcome_class=common_pb2.OUTCOME_CLASS_TASK_FAILED,
+            idempotency_key=new_id("tests-failed"),
+            detail="the test suite failed after formatting",
+        )
+    )
+    assert verdict.effects.escalation_level == 1
+    history = [user("Run the formatter."), first.completed.message, user("The tests fail now. Fix them.")]
+    second = run(client, execute_request(history, role="chore", conversation_id=conversation, turn_index=1))
+
+    decision = second.decision.decision
+    assert decision.chosen_endpoint_id == "ex-claude"
+    escalated = [r for r in decision.reasons if r.code == D.REASON_CODE_ESCALATED]
+    assert escalated and escalated[0].attributes["triggering_decision_id"] == first.completed.decision_id
+    assert second.completed.served_endpoint_id == "ex-claude"
+
+
+def test_foreign_reasoning_is_kept_as_text_when_the_role_says_so(
+    client: RouterClient, backend: ScriptedBackend
+) -> None:
+    conversation = new_id("text")
+    backend.script(CLAUDE_MODEL, [Reply(text="Four.", reasoning="Two plus two is four.")])
+    backend.script(MINI_MODEL, [Reply(text="Eight.")])
+    role = "x-test.text-reasoning"
+    first = run(client, execute_request([user("2+2?")], role=role, conversation_id=conversation, pin="ex-claude"))
+    history = [user("2+2?"), first.completed.message, user("Double it?")]
+    second = run(client, execute_request(history, role=role, conversation_id=conversation, turn_index=1, pin="ex-mini"))
+
+    kinds = [t.kind for t in second.decision.decision.handoff.transforms]
+    assert D.HANDOFF_TRANSFORM_KIND_REASONING_TO_TEXT in kinds
+    sent = backend.requests_for(MINI_MODEL)[0].json()
+    assistant = sent["messages"][1]
+    assert "Two plus two is four." in str(assistant["content"])
+
+
+def test_an_image_reaches_a_text_only_endpoint_as_its_description(
+    client: RouterClient, backend: ScriptedBackend
+) -> None:
+    backend.script(MINI_MODEL, [Reply(text="A cat on a mat.")])
+    picture = C.Message(
+        role=C.MESSAGE_ROLE_USER,
+        parts=[
+            C.ContentPart(text=C.TextPart(text="What is this?")),
+            C.ContentPart(image=C.ImagePart(media_type="image/png", data=b"\x89PNG", description="a cat on a mat")),
+        ],
+    )
+    result = run(client, execute_request([picture], role="x-test.text-reasoning", pin="ex-mini"))
+    assert result.completed.served_endpoint_id == "ex-mini"
+    kinds = [t.kind for t in result.decision.decision.handoff.transforms]
+    assert D.HANDOFF_TRANSFORM_KIND_IMAGE_PLACEHOLDER in kinds
+    sent = backend.requests_for(MINI_MODEL)[0].json()
+    assert "[image: a cat on a mat]" in str(sent["messages"][0]["content"])
