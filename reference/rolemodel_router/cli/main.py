@@ -1,5 +1,6 @@
 """The `rolemodel` command.
 
+rolemodel demo                  the router on the example catalog with scripted models, end to end
 rolemodel serve                 serve the reference router (bundled example catalog)
 rolemodel card                  show a router's endpoints and roles
 rolemodel route --role chore --text "run the linters"
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rolemodel_router.cli import client_commands, serve_command
+from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
@@ -30,8 +32,9 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     serve = sub.add_parser(
         "serve",
         help="serve the reference router",
-        description="Serve the reference router over gRPC until SIGTERM or Ctrl-C, then drain in-flight "
-        "calls and exit 0. An invalid catalog is reported with the path of every problem, and the router exits 2.",
+        description="Serve the reference router over gRPC (and, with --http, over the HTTP front door) until "
+        "SIGTERM or Ctrl-C, then drain in-flight calls and exit 0. An invalid catalog is reported with the path "
+        "of every problem, and the router exits 2.",
     )
     serve.add_argument("--catalog", type=Path, help="catalog file, YAML or JSON (default: the bundled example catalog)")
     serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT to listen on; port 0 picks a free one")
@@ -41,6 +44,12 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         "(default: SQLite in the user's state directory)",
     )
     serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight calls on SIGTERM")
+    serve.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="also serve the HTTP front door there: the OpenAI Chat Completions and Anthropic Messages APIs, "
+        "for tools that cannot speak gRPC; same router, TLS and tokens (see docs/clients.md)",
+    )
     serve.add_argument(
         "--state-outage",
         choices=["fail-closed", "degrade"],
@@ -154,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     card.set_defaults(run=client_commands.card)
 
     _add_route(sub)
+    demo_run.add_parser(sub)
 
     check = sub.add_parser("check-catalog", help="validate a catalog file", description="Validate a catalog file.")
     check.add_argument("catalog", type=Path)
