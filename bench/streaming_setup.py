@@ -1,0 +1,148 @@
+"""What the streaming-overhead benchmarks share: one scripted model, a router in front of it, samples.
+
+``bench/execute_overhead.py`` and ``bench/http_overhead.py`` both compare a path through the router
+with calling the scripted backend directly; they must stream the same answer, to the same prompt,
+from the same kind of backend process, or the comparison means nothing. This module is that
+common ground.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+MODEL = "bench-model"
+ENDPOINT = "bench"
+ANSWER = (
+    "The failing test expects the parser to accept a trailing comma. The grammar rejects it because "
+    "the list rule ends at the last element. Allow an optional comma before the closing bracket, and "
+    "add a test for an empty list with a comma, which must still be refused. Nothing else changes."
+)
+SYSTEM = "You are a careful coding agent. " * 60  # about 500 tokens of a system prompt
+
+
+def user_text(n: int) -> str:
+    return f"Request {n}: the parser test fails on a trailing comma. Fix it."
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Samples:
+    ttft_ms: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
+
+    def add(self, ttft_ms: float, total_ms: float) -> None:
+        self.ttft_ms.append(ttft_ms)
+        self.total_ms.append(total_ms)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "ttft_p50_ms": round(statistics.median(self.ttft_ms), 3),
+            "ttft_p90_ms": round(quantile(self.ttft_ms, 0.9), 3),
+            "total_p50_ms": round(statistics.median(self.total_ms), 3),
+            "total_p90_ms": round(quantile(self.total_ms, 0.9), 3),
+        }
+
+
+def catalog(base_url: str) -> dict[str, Any]:
+    """One free, uncached, local endpoint on the scripted model, the only one of role chat."""
+    return {
+        "name": "streaming-overhead",
+        "endpoints": [
+            {
+                "id": ENDPOINT,
+                "provider_kind": "PROVIDER_KIND_OPENAI_COMPATIBLE",
+                "model": MODEL,
+                "locality": "LOCALITY_LOCAL",
+                "capabilities": ["CAPABILITY_STREAMING", "CAPABILITY_TOOLS"],
+                "context_window_tokens": 32768,
+                "max_output_tokens": 4096,
+                "pricing": {"currency": "USD", "input_per_mtok": "0", "output_per_mtok": "0"},
+                "caching": {"mode": "CACHE_MODE_NONE"},
+                "connection": {"base_url": f"{base_url}/v1", "api_dialect": "API_DIALECT_OPENAI_CHAT"},
+            }
+        ],
+        "roles": [{"name": "chat", "ladder": [{"endpoint_ids": [ENDPOINT]}], "default_strategy": "STRATEGY_COST"}],
+    }
+
+
+def start(command: list[str], lines: int) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start a server and read its first ``lines`` lines of output, which hold its addresses."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    stdout = process.stdout
+    read = [stdout.readline() for _ in range(lines)] if stdout is not None else []
+    if len(read) < lines or not all(read):
+        process.kill()
+        raise RuntimeError(f"server did not start: {read!r}")
+    return process, read
+
+
+def start_backend(directory: Path) -> tuple[subprocess.Popen[str], str]:
+    """The scripted backend as its own process; its one model streams ANSWER in 16-character pieces."""
+    script = directory / "script.json"
+    reply = {"text": ANSWER, "chunk_chars": 16}
+    script.write_text(json.dumps({"models": {MODEL: {"cache": "none", "default": reply}}}))
+    command = [sys.executable, "-m", "rolemodel_router.backends.scripted", "--script", str(script)]
+    process, (line,) = start(command, 1)
+    return process, line.strip()
+
+
+def start_router(directory: Path, backend_url: str, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """The reference router on :func:`catalog`; returns its lines of output that name addresses."""
+    path = directory / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog(backend_url)))
+    command = [
+        sys.executable, "-m", "rolemodel_router.cli.main", "serve", "--catalog", str(path),
+        "--listen", "127.0.0.1:0", "--state", "memory:", "--no-sample", "--log-level", "error", *extra,
+    ]  # fmt: skip
+    return start(command, 2 if "--http" in extra else 1)
+
+
+def stop(*processes: subprocess.Popen[str] | None) -> None:
+    for process in processes:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def chat_body(model: str, n: int) -> dict[str, Any]:
+    return {
+        "model": model,
+        "stream": True,
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user_text(n)}],
+    }
+
+
+def timed_chat_stream(client: httpx.Client, url: str, payload: dict[str, Any]) -> tuple[float, float]:
+    """(time to the first chunk with answer text, time to ``[DONE]``), in milliseconds."""
+    started = time.perf_counter()
+    first = 0.0
+    with client.stream("POST", url, json=payload) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            data = line[6:]
+            if data == "[DONE]":
+                return first, (time.perf_counter() - started) * 1000
+            if not first:
+                chunk = json.loads(data)
+                choices = chunk.get("choices") or [{}]
+                if choices[0].get("delta", {}).get("content"):
+                    first = (time.perf_counter() - started) * 1000
+    raise RuntimeError(f"the stream from {url} ended without [DONE]")
