@@ -8,9 +8,10 @@
 - A prefix cache per model with TTLs (:class:`CacheRules`: automatic, explicit or none, minimum
   size, granularity, TTL, refresh on hit) decides the cached tokens it reports
   (see :mod:`.prefix_cache`).
-- Faults on demand: 429 with Retry-After, 5xx, context overflow, a hang, a cut after N deltas,
-  invalid JSON, and an error event in the middle of a stream.
-- Every request is recorded for assertions (:class:`RecordedRequest`).
+- Faults on demand: 429 with Retry-After, 5xx, context overflow, a rejected request (400, 413,
+  422), a hang, a cut after N deltas, invalid JSON, and an error event in the middle of a stream.
+- Every request is recorded for assertions (:class:`RecordedRequest`), including whether its
+  client gave up on a hang; ``/_scripted/*`` offers the same to other processes.
 
 All wire translation goes through the SDK codecs in :mod:`rolemodel.dialects`.
 """

@@ -1,7 +1,9 @@
 """The scripted backend's HTTP application: the two dialects, the model list, and a small control API.
 
-``/_scripted/*`` lets a test in another process script the backend, read what it received and
-move its clock, the same things the in-process API offers.
+``/_scripted/*`` lets a test in another process script the backend (``POST /_scripted/script``),
+read what it received (``GET /_scripted/requests``: each request's summary, body included), start
+a scenario afresh (``POST /_scripted/reset``) and move its clock (``POST /_scripted/clock``), the
+same things the in-process API offers.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def create_app(state: BackendState, stopping: threading.Event) -> Starlette:
     async def list_requests(request: Request) -> Response:
         return JSONResponse([r.summary() for r in state.requests()])
 
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"models": state.models()})
+
     async def advance_clock(request: Request) -> Response:
         try:
             seconds = float(json.loads(await request.body())["advance_seconds"])
@@ -69,6 +75,7 @@ def create_app(state: BackendState, stopping: threading.Event) -> Starlette:
             Route("/v1/models", models, methods=["GET"]),
             Route("/_scripted/script", load_script, methods=["POST"]),
             Route("/_scripted/requests", list_requests, methods=["GET"]),
+            Route("/_scripted/reset", reset, methods=["POST"]),
             Route("/_scripted/clock", advance_clock, methods=["POST"]),
         ]
     )

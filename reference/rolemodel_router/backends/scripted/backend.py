@@ -118,6 +118,10 @@ class ScriptedBackend:
     def requests_for(self, model: str) -> list[RecordedRequest]:
         return [r for r in self.state.requests() if r.model == model]
 
+    def reset(self) -> None:
+        """Forget the remaining steps, the recorded requests and the cache; models keep their setup."""
+        self.state.reset()
+
     def remaining(self, model: str) -> int:
         """Steps of ``model``'s script not yet consumed."""
         return self.state.remaining(model)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +30,8 @@ from rolemodel_router.backends.scripted.responses import CutBodyResponse, Hangin
 from rolemodel_router.backends.scripted.script import Fault, FaultKind, Reply
 from rolemodel_router.backends.scripted.state import BackendState, ModelSetup
 from rolemodel_router.backends.scripted.wire import Wire
+
+_REJECTED_MESSAGE = "Invalid request: the scripted backend was told to reject this request."
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,14 @@ class Generation:
             raise _Refused(429, "Rate limit reached for requests", code="rate_limit_exceeded", headers=retry)
         if fault.kind == FaultKind.SERVER_ERROR:
             raise _Refused(fault.status, "The server had an error while processing your request.")
+        if fault.kind == FaultKind.REJECTED:
+            raise _Refused(fault.status, _REJECTED_MESSAGE, code="invalid_request_error")
         if fault.kind == FaultKind.CONTEXT_OVERFLOW:
             tokens = call.layout.prompt_tokens
             window = call.setup.context_window_tokens or max(tokens - 1, 0)
             raise _Refused(400, call.wire.context_overflow_message(tokens, window), code="context_length_exceeded")
         self._state.record(call.record)
-        return HangingResponse(self._stopping)
+        return HangingResponse(self._stopping, self._abandoned(call.record.sequence))
 
     async def _answer(self, step: Reply | Fault, call: _Call) -> Response:
         reply = step if isinstance(step, Reply) else step.reply
@@ -170,6 +174,7 @@ class Generation:
                 error_frame=call.wire.stream_error_frame(fault.status if fault is not None else 500),
                 headers=call.headers,
                 stopping=self._stopping,
+                on_abandoned=self._abandoned(sequence),
             )
         if reply.first_token_delay > 0:
             await asyncio.sleep(reply.first_token_delay)
@@ -183,4 +188,8 @@ class Generation:
             return CutBodyResponse(body, call.headers)
         if fault.kind == FaultKind.INVALID_JSON:
             return Response(body[: len(body) // 2], media_type="application/json", headers=dict(call.headers))
-        return HangingResponse(self._stopping)
+        return HangingResponse(self._stopping, self._abandoned(sequence))
+
+    def _abandoned(self, sequence: int) -> Callable[[], None]:
+        """Marks request ``sequence`` as given up by its client (it disconnected while the backend hung)."""
+        return lambda: self._state.mark_abandoned(sequence)

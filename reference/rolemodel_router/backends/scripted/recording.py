@@ -19,7 +19,8 @@ class RecordedRequest:
     ``request`` is the decoded canonical request (``None`` when the body did not decode);
     ``step`` the scripted reply or fault it consumed (``None`` when it was refused before, for
     example an unknown model); ``status`` the HTTP status sent; ``usage`` the usage reported, in
-    the canonical convention, with the cache simulation's read and write tokens.
+    the canonical convention, with the cache simulation's read and write tokens; ``abandoned``
+    whether the client disconnected while the response hung (a scripted hang).
     """
 
     sequence: int
@@ -35,6 +36,7 @@ class RecordedRequest:
     prompt_tokens: int = 0
     usage: outcome_pb2.Usage | None = None
     error: str = ""
+    abandoned: bool = False
 
     @property
     def model(self) -> str:
@@ -70,4 +72,13 @@ class RecordedRequest:
                 "output_tokens": usage.output_tokens,
             },
             "error": self.error,
+            "abandoned": self.abandoned,
+            "body": self._document(),
         }
+
+    def _document(self) -> Any:
+        """The request body as JSON, or None when it was not JSON."""
+        try:
+            return self.json()
+        except ValueError:
+            return None

@@ -2,14 +2,16 @@
 
 A cut is a real cut: the response ends without its final chunk, so the server closes the
 connection and the client sees an incomplete body (httpx raises ``RemoteProtocolError``). A hang
-is a real hang: nothing more is sent until the client disconnects or the backend stops.
+is a real hang: nothing more is sent until the client disconnects or the backend stops; a client
+that gives up is reported through ``on_abandoned``, so that a test can tell that its client really
+cancelled the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -50,14 +52,18 @@ def _headers(content_type: str, extra: Mapping[str, str], length: int | None = N
 class HangingResponse(Response):
     """Sends nothing at all until the client gives up; answers 503 if the backend stops first."""
 
-    def __init__(self, stopping: threading.Event) -> None:
+    def __init__(self, stopping: threading.Event, on_abandoned: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._stopping = stopping
+        self._on_abandoned = on_abandoned
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not await wait_until_abandoned(receive, self._stopping):
-            await send({"type": "http.response.start", "status": 503, "headers": _headers("text/plain", {})})
-            await send({"type": "http.response.body", "body": b"the scripted backend is stopping"})
+        if await wait_until_abandoned(receive, self._stopping):
+            if self._on_abandoned is not None:
+                self._on_abandoned()
+            return
+        await send({"type": "http.response.start", "status": 503, "headers": _headers("text/plain", {})})
+        await send({"type": "http.response.body", "body": b"the scripted backend is stopping"})
 
 
 class CutBodyResponse(Response):
@@ -87,8 +93,10 @@ class ScriptedStreamResponse(Response):
         error_frame: bytes,
         headers: Mapping[str, str],
         stopping: threading.Event,
+        on_abandoned: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_abandoned = on_abandoned
         self._plan = plan
         self._reply = reply
         self._fault = fault
@@ -109,7 +117,8 @@ class ScriptedStreamResponse(Response):
                 if fault.kind == FaultKind.CUT:
                     return
                 if fault.kind == FaultKind.HANG:
-                    await wait_until_abandoned(receive, self._stopping)
+                    if await wait_until_abandoned(receive, self._stopping) and self._on_abandoned is not None:
+                        self._on_abandoned()
                     return
                 if fault.kind == FaultKind.STREAM_ERROR:
                     await send({"type": "http.response.body", "body": self._error_frame, "more_body": False})

@@ -60,8 +60,11 @@ class FaultKind(StrEnum):
     CUT = "cut"
     INVALID_JSON = "invalid_json"
     STREAM_ERROR = "stream_error"
+    REJECTED = "rejected"
 
 
+#: The statuses with which a provider rejects a request itself (spec 10.2: not worth a fallback).
+REJECTION_STATUSES = (400, 413, 422)
 _CUT_REPLY = Reply(text="This answer is cut off in the middle of a sentence, as if the connection")
 
 
@@ -100,6 +103,13 @@ class Fault:
         return cls(FaultKind.CONTEXT_OVERFLOW, status=400)
 
     @classmethod
+    def rejected(cls, status: int = 400) -> Fault:
+        """The request itself refused (400, 413 or 422) in the dialect's invalid-request shape, not an overflow."""
+        if status not in REJECTION_STATUSES:
+            raise ValueError(f"a rejection has the status 400, 413 or 422, not {status}")
+        return cls(FaultKind.REJECTED, status=status)
+
+    @classmethod
     def hang(cls, after_deltas: int | None = None, reply: Reply = _CUT_REPLY) -> Fault:
         """No response until the client gives up; with ``after_deltas``, a stream that stalls after that many."""
         return cls(FaultKind.HANG, after_deltas=after_deltas, reply=reply)
@@ -124,7 +134,12 @@ class Fault:
     @property
     def before_generation(self) -> bool:
         """Whether the fault strikes before the provider would have processed the prompt."""
-        if self.kind in (FaultKind.RATE_LIMITED, FaultKind.SERVER_ERROR, FaultKind.CONTEXT_OVERFLOW):
+        if self.kind in (
+            FaultKind.RATE_LIMITED,
+            FaultKind.SERVER_ERROR,
+            FaultKind.CONTEXT_OVERFLOW,
+            FaultKind.REJECTED,
+        ):
             return True
         return self.kind == FaultKind.HANG and self.after_deltas is None
 

@@ -15,6 +15,7 @@
             {"fault": "rate_limited", "retry_after": 1},
             {"fault": "server_error", "status": 503},
             {"fault": "context_overflow"},
+            {"fault": "rejected", "status": 422},
             {"fault": "hang"},
             {"fault": "cut", "after_deltas": 3, "reply": {"text": "..."}},
             {"fault": "invalid_json", "after_deltas": 2},
@@ -125,6 +126,11 @@ def parse_step(value: object, where: str) -> Step:
             raise ScriptError(f"{where}.status: {exc}") from None
     if kind == FaultKind.CONTEXT_OVERFLOW:
         return Fault.context_overflow()
+    if kind == FaultKind.REJECTED:
+        try:
+            return Fault.rejected(_typed(obj.get("status", 400), int, f"{where}.status"))
+        except ValueError as exc:
+            raise ScriptError(f"{where}.status: {exc}") from None
     if kind == FaultKind.HANG:
         return Fault.hang(after, **extra)
     if kind == FaultKind.CUT:

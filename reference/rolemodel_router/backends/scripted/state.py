@@ -117,3 +117,21 @@ class BackendState:
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
+
+    def mark_abandoned(self, sequence: int) -> None:
+        """Note that the client of request ``sequence`` disconnected while its response hung."""
+        with self._lock:
+            self._requests = [replace(r, abandoned=True) if r.sequence == sequence else r for r in self._requests]
+
+    def reset(self) -> None:
+        """Forget every model's remaining steps, the recorded requests and the cache.
+
+        Models keep their setup (cache rules, context window, default answer) and the API key
+        stays, so that a test in another process can start each scenario from a known state.
+        Request numbers keep counting, so that request ids stay unique.
+        """
+        with self._lock:
+            for setup in self._models.values():
+                setup.steps.clear()
+            self._requests.clear()
+            self._cache.clear()
