@@ -112,6 +112,24 @@ def catalog(base_url: str, *, claude_key_env: str = "", unreachable_local: str =
                 "affinity": {"horizon_turns": 1},
             },
             {
+                "name": "x-test.tail",
+                "description": "Long conversations reach the small local model as a tail window.",
+                "ladder": [{"endpoint_ids": ["ex-local"]}],
+                "handoff": {"compaction": "COMPACTION_STRATEGY_TAIL_WINDOW"},
+            },
+            {
+                "name": "x-test.summary",
+                "description": "Long conversations reach the small local model with a summary of what was left out.",
+                "ladder": [{"endpoint_ids": ["ex-local"]}],
+                "handoff": {"compaction": "COMPACTION_STRATEGY_SUMMARY"},
+            },
+            {
+                "name": "summarize",
+                "description": "Summaries, as isolated side requests.",
+                "ladder": [{"endpoint_ids": ["ex-mini"]}],
+                "side_requests": {"merge_back": False},
+            },
+            {
                 "name": "x-test.text-reasoning",
                 "description": "Foreign reasoning is kept as text.",
                 "ladder": [{"endpoint_ids": ["ex-mini", "ex-claude"]}],

@@ -178,6 +178,17 @@ def _check_roles(catalog: catalog_pb2.Catalog, endpoint_ids: set[str]) -> list[s
     return problems
 
 
+def _check_handoff(catalog: catalog_pb2.Catalog) -> list[str]:
+    """A summary compaction needs a summarize role to make the summary."""
+    if any(r.name == "summarize" for r in catalog.roles):
+        return []
+    return [
+        f"roles[{i}].handoff.compaction: COMPACTION_STRATEGY_SUMMARY needs a role named 'summarize' to make the summary"
+        for i, role in enumerate(catalog.roles)
+        if role.handoff.compaction == catalog_pb2.COMPACTION_STRATEGY_SUMMARY
+    ]
+
+
 def _amount_problem(path: str, text: str) -> list[str]:
     if not text:
         return []
@@ -245,6 +256,7 @@ def semantic_problems(catalog: catalog_pb2.Catalog) -> list[str]:
     role_names = {r.name for r in catalog.roles}
     problems = _check_endpoints(catalog)
     problems += _check_roles(catalog, endpoint_ids)
+    problems += _check_handoff(catalog)
     problems += _check_policies(catalog, endpoint_ids, role_names)
     problems += _check_client_model_rules(catalog, role_names)
     known = set(available_estimators())

@@ -22,9 +22,9 @@ def timestamp(ms: int) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=seconds, nanos=millis * 1_000_000)
 
 
-def reservation(chosen: Candidate, prompt_tokens: int) -> Need:
+def reservation(chosen: Candidate) -> Need:
     """What a decision reserves on the chosen endpoint's quotas: one request, P + O tokens, the myopic cost."""
-    return Need(1, prompt_tokens + chosen.output_tokens, chosen.myopic)
+    return Need(1, chosen.prompt_tokens + chosen.output_tokens, chosen.myopic)
 
 
 def _candidate_fields(ctx: DecisionContext, c: Candidate) -> dict[str, Any]:
@@ -74,7 +74,10 @@ def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
     )
     if ctx.request.messages:
         handoff = apply_handoff(
-            ctx.request.messages, HandoffTarget.of(chosen.index.endpoint), ctx.request.role.role.handoff
+            ctx.request.messages,
+            HandoffTarget.of(chosen.index.endpoint),
+            ctx.request.role.role.handoff,
+            chosen.compaction,
         )
         if handoff.transforms:
             plan.transforms.extend(handoff.transforms)
@@ -97,7 +100,7 @@ def _quotas(ctx: DecisionContext, chosen: Candidate | None) -> list[dict[str, An
             continue
         for quota_id in c.index.quota_ids:
             reserving = chosen is c and not ctx.request.dry_run
-            need = reservation(c, ctx.request.prompt_tokens) if reserving else None
+            need = reservation(c) if reserving else None
             exhausted = any(code == D.EXCLUSION_CODE_QUOTA_EXHAUSTED for code, _ in c.exclusions)
             states.append(quota_state_fields(ctx.index.quotas[quota_id], ctx.windows[quota_id], need, exhausted))
     return sorted(states, key=lambda s: str(s["quota_id"]))

@@ -17,6 +17,7 @@ from rolemodel_router.engine.components import Component
 from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.quota import Need, Window, admits, describe_exhaustion, empty_window
 from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.handoff.compaction import COMPACTING, Compaction, compaction_for
 from rolemodel_router.state.model import CacheEntry
 
 X = decision_pb2
@@ -46,6 +47,8 @@ class Candidate:
     rank: int = 0
     amortized: int = 0  # set with ``costing``; every candidate is costed before it is compared
     myopic: int = 0
+    prompt_tokens: int = 0  # the prompt this endpoint would get: the request's, or its compaction's
+    compaction: Compaction | None = None
 
     def exclude(self, code: decision_pb2.ExclusionCode.ValueType, detail: str) -> None:
         self.exclusions.append((code, detail))
@@ -102,9 +105,17 @@ def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: in
         if not c.expired:
             cached = cost.cacheable_tokens(econ, c.matched_tokens)
     c.output_tokens = cost.expected_output_tokens(econ, request.expected_output_tokens)
+    c.prompt_tokens = request.prompt_tokens
+    c.compaction = compaction_for(c.index.endpoint, request, c.output_tokens)
+    if c.compaction is not None:
+        # The compacted prompt shares only its leading system messages with what any cache holds.
+        c.prompt_tokens = c.compaction.prompt_tokens
+        shared = c.compaction.shared_prefix_messages
+        c.matched_tokens = min(c.matched_tokens, request.cumulative_tokens[shared - 1] if shared else 0)
+        cached = cost.cacheable_tokens(econ, c.matched_tokens) if cached else 0
     c.costing = costing = cost.amortized_cost(
         econ,
-        prompt_tokens=request.prompt_tokens,
+        prompt_tokens=c.prompt_tokens,
         cached_tokens=cached,
         new_tokens=request.new_tokens,
         output_tokens=c.output_tokens,
@@ -134,11 +145,16 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
         names = sorted(_MODALITY_NAMES[m] for m in unsupported)
         c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
     window = e.context_window_tokens
-    needed = request.prompt_tokens + c.output_tokens
+    needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:
         c.exclude(
             X.EXCLUSION_CODE_CONTEXT_WINDOW_EXCEEDED,
-            f"needs {needed} tokens ({request.prompt_tokens} prompt + {c.output_tokens} output), window is {window}",
+            f"needs {needed} tokens ({c.prompt_tokens} prompt + {c.output_tokens} output), window is {window}"
+            + (
+                ", even compacted"
+                if c.compaction is None and request.role.role.handoff.compaction in COMPACTING
+                else ""
+            ),
         )
     elif window and request.min_context_window > window:
         c.exclude(
@@ -175,7 +191,7 @@ def _quota_and_budget(
     if c.index.quota_ids:
         if degraded:
             c.exclude(X.EXCLUSION_CODE_STATE_UNAVAILABLE, "its quota counters are in the shared state, now unavailable")
-        need = Need(1, request.prompt_tokens + c.output_tokens, c.myopic)
+        need = Need(1, c.prompt_tokens + c.output_tokens, c.myopic)
         for quota_id in c.index.quota_ids:
             quota = index.quotas[quota_id]
             if not admits(quota, windows[quota_id], need):

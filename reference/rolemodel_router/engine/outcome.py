@@ -97,6 +97,12 @@ def _reported_entry(
         holds = usage.input_tokens >= econ.min_cacheable_tokens
     if not holds:
         return None
+    if record.compacted:
+        # Only the leading system messages are known to be shared with the next full prompt.
+        return CacheEntry(
+            record.prompt_digests, record.prompt_tokens, 0, expires,
+            CACHE_REPORTED, record.decision_id, record.created_at_ms,
+        )  # fmt: skip
     return CacheEntry(
         record.prompt_digests, usage.input_tokens, usage.output_tokens, expires,
         CACHE_REPORTED, record.decision_id, record.created_at_ms,

@@ -43,11 +43,12 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
         )
         cache[chosen.endpoint_id] = replace(previous, expires_at_ms=expires)
         return replace(conv, cache=cache)
-    if econ.caches and request.prompt_tokens >= econ.min_cacheable_tokens:
+    digests, held, reply = _held_after(ctx, chosen)
+    if econ.caches and held >= econ.min_cacheable_tokens:
         cache[chosen.endpoint_id] = CacheEntry(
-            digests=request.digests,
-            held_tokens=request.prompt_tokens,
-            reply_tokens=chosen.output_tokens,
+            digests=digests,
+            held_tokens=held,
+            reply_tokens=reply,
             expires_at_ms=ctx.now_ms + econ.ttl_seconds * 1000,
             source=CACHE_PROVISIONAL,
             decision_id=ctx.decision_id,
@@ -60,6 +61,19 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
         cache=cache,
         updated_at_ms=ctx.now_ms,
     )
+
+
+def _held_after(ctx: DecisionContext, chosen: Candidate) -> tuple[tuple[bytes, ...], int, int]:
+    """What the chosen endpoint is assumed to hold after serving: digests, tokens and the reply's tokens.
+
+    A compacted prompt is known to share only its leading system messages with the conversation;
+    the router counts only those as held (it underestimates the next hit rather than overestimate it).
+    """
+    request = ctx.request
+    if chosen.compaction is None:
+        return request.digests, request.prompt_tokens, chosen.output_tokens
+    shared = chosen.compaction.shared_prefix_messages
+    return request.digests[:shared], request.cumulative_tokens[shared - 1] if shared else 0, 0
 
 
 def _share(ctx: DecisionContext, chosen: Candidate) -> ShareState | None:
@@ -77,7 +91,8 @@ def plan(
     """The plan a store applies atomically for a recorded decision."""
     request = ctx.request
     conv = ctx.snapshot.conversation
-    need = reservation(chosen, request.prompt_tokens)
+    need = reservation(chosen)
+    digests, held, reply = _held_after(ctx, chosen)
     reservations = tuple(Reservation(q, need.requests, need.tokens, need.cost_picos) for q in chosen.index.quota_ids)
     events = {
         r.quota_id: QuotaEvent(ctx.decision_id, ctx.now_ms, r.requests, r.tokens, r.cost_picos) for r in reservations
@@ -91,9 +106,10 @@ def plan(
         fallback_endpoint_ids=tuple(c.endpoint_id for c in fallbacks),
         created_at_ms=ctx.now_ms,
         main_turn=not request.isolated,
-        prompt_digests=request.digests,
-        prompt_tokens=request.prompt_tokens,
-        output_tokens=chosen.output_tokens,
+        prompt_digests=digests,
+        prompt_tokens=held,
+        output_tokens=reply,
+        compacted=chosen.compaction is not None,
         previous_entry=conv.cache.get(chosen.endpoint_id),
         previous_current_endpoint_id=conv.current_endpoint_id,
         previous_current_decision_id=conv.current_decision_id,

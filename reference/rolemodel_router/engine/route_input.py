@@ -53,6 +53,7 @@ class RouteInput:
     turn_index: int
     digests: tuple[bytes, ...]
     cumulative_tokens: tuple[int, ...]  # through each message, tools included
+    tools_tokens: int
     prompt_tokens: int
     new_tokens: int
     estimated_messages: int
@@ -371,6 +372,7 @@ def build_route_input(
         turn_index=conv.turn_index,
         digests=digests,
         cumulative_tokens=cumulative,
+        tools_tokens=tools_tokens,
         prompt_tokens=prompt_tokens,
         new_tokens=cumulative[-1] - (cumulative[-2] if len(cumulative) > 1 else tools_tokens),
         estimated_messages=estimated,

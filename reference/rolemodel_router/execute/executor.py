@@ -27,7 +27,7 @@ from rolemodel.dialects.accumulator import StreamAccumulator
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
@@ -37,12 +37,25 @@ from rolemodel_router.execute.recording import idempotency_key, record_failed_at
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
 from rolemodel_router.handoff import HandoffTarget, apply_handoff
+from rolemodel_router.handoff.compaction import compaction_for
 
 if TYPE_CHECKING:
     from rolemodel_router.core import RouterCore
 
 log = logging.getLogger("rolemodel.execute")
 E = router_service_pb2
+SUMMARIZE_ROLE = "summarize"
+SUMMARY_INSTRUCTION = (
+    "Summarise the conversation above for the assistant that continues it: the goal, decisions made, "
+    "facts established, files and names involved, and what is still open. Be complete and brief."
+)
+SUMMARY_PREFIX = "[Summary of the earlier conversation]"
+
+
+def _text(role: conversation_pb2.MessageRole.ValueType, text: str) -> conversation_pb2.Message:
+    return conversation_pb2.Message(
+        role=role, parts=[conversation_pb2.ContentPart(text=conversation_pb2.TextPart(text=text))]
+    )
 
 
 class Executor:
@@ -95,10 +108,7 @@ class Executor:
 
         decision = await self.core.route(route_input, before_commit)
         call = _Call(self, request, route_input, decision, deadline)
-        announced = E.ExecuteResponse()
-        announced.started.decision.CopyFrom(decision)
-        announced.started.decision.handoff.ClearField("messages")  # the client has them; the plan lists what changed
-        yield announced
+        yield E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))
         async with aclosing(call.run()) as events:
             async for event in events:
                 yield event
@@ -128,6 +138,7 @@ class _Call:
         self.partial = StreamAccumulator()
         self.outcome_reported = False
         self.candidates = {c.endpoint_id: c for c in decision.candidates}
+        self.summaries: dict[tuple[int, ...], conversation_pb2.Message | None] = {}
 
     # -- the attempts --------------------------------------------------------------------------
 
@@ -160,7 +171,7 @@ class _Call:
             self.current = endpoint_id
             attempt: BackendAttempt | None = None
             try:
-                attempt = self._attempt(endpoint_id)
+                attempt = await self._attempt(endpoint_id)
                 async with aclosing(attempt.deltas()) as deltas:
                     async for delta in deltas:
                         self.partial.add(delta)
@@ -189,16 +200,20 @@ class _Call:
             return
         yield await self._all_failed(reason)
 
-    def _attempt(self, endpoint_id: str) -> BackendAttempt:
+    async def _attempt(self, endpoint_id: str) -> BackendAttempt:
         """The call to one endpoint, with the handoff for that endpoint; raises AttemptFailure if it cannot start."""
         endpoint = self.core.index.endpoints[endpoint_id].endpoint
-        if endpoint_id == self.decision.chosen_endpoint_id:
-            messages: list[conversation_pb2.Message] = list(self.decision.handoff.messages)
-        else:
-            handoff = apply_handoff(
-                self.route_input.messages, HandoffTarget.of(endpoint), self.route_input.role.role.handoff
-            )
-            messages = list(handoff.messages)
+        candidate = self.candidates.get(endpoint_id)
+        output_tokens = candidate.cost.output_tokens if candidate is not None else 0
+        compaction = compaction_for(endpoint, self.route_input, output_tokens)
+        handoff = apply_handoff(
+            self.route_input.messages, HandoffTarget.of(endpoint), self.route_input.role.role.handoff, compaction
+        )
+        messages: list[conversation_pb2.Message] = list(handoff.messages)
+        if compaction is not None and handoff.summary_at is not None:
+            summary = await self._summary(compaction.dropped)
+            if summary is not None:
+                messages.insert(handoff.summary_at, summary)
         connection = endpoint.connection
         if not connection.base_url:
             raise AttemptFailure(common_pb2.OUTCOME_CLASS_SERVER_ERROR, "the catalog gives no base_url for it")
@@ -226,6 +241,38 @@ class _Call:
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
         return BackendAttempt(self.executor.http, dialect, body, api_key, self.settings, limit)
+
+    async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
+        """Spec 8.6: the dropped turns, summarised through the summarize role as an isolated side request.
+
+        A summary that cannot be made (no summarize role, or its call failed) leaves the tail window
+        alone, which is still a valid prompt; the side request's own decision records why.
+        """
+        if dropped in self.summaries:
+            return self.summaries[dropped]
+        messages = [self.route_input.messages[i] for i in dropped]
+        messages.append(_text(conversation_pb2.MESSAGE_ROLE_USER, SUMMARY_INSTRUCTION))
+        request = E.ExecuteRequest(
+            conversation=conversation_pb2.ConversationRef(
+                conversation_id=self.route_input.conversation_id,
+                turn_index=self.route_input.turn_index,
+                messages=[conversation_pb2.MessageRef(message=m) for m in messages],
+            ),
+            hints=hints_pb2.RoutingHints(role=SUMMARIZE_ROLE, side_request=hints_pb2.SideRequest(merge_back=False)),
+        )
+        summary: conversation_pb2.Message | None = None
+        try:
+            remaining = None if self.deadline is None else self.deadline - time.monotonic()
+            async with aclosing(self.executor.execute(request, deadline_s=remaining)) as events:
+                async for event in events:
+                    if event.HasField("completed"):
+                        text = "".join(p.text.text for p in event.completed.message.parts if p.HasField("text"))
+                        if text.strip():
+                            summary = _text(conversation_pb2.MESSAGE_ROLE_USER, f"{SUMMARY_PREFIX}\n{text.strip()}")
+        except RouterError as error:
+            log.warning("no summary for a compacted conversation", extra={"reason": error.reason.value})
+        self.summaries[dropped] = summary
+        return summary
 
     def _estimate(self, endpoint_id: str) -> int:
         candidate = self.candidates.get(endpoint_id)

@@ -41,9 +41,8 @@ def _check_params(v: Violations, params: router_service_pb2.GenerationParams, li
 
 def route_request_for(request: router_service_pb2.ExecuteRequest) -> router_service_pb2.RouteRequest:
     """The Route an Execute makes: with the handoff, and with the capabilities the call itself needs."""
-    route = router_service_pb2.RouteRequest(
-        conversation=request.conversation, hints=request.hints, include_handoff=True
-    )
+    # The decision lists the handoff's transforms; the executor applies them per attempt itself.
+    route = router_service_pb2.RouteRequest(conversation=request.conversation, hints=request.hints)
     needed = set(route.hints.requirements.capabilities)
     if request.conversation.tools:
         needed.add(common_pb2.CAPABILITY_TOOLS)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, decision_pb2
 from rolemodel_router.handoff.breakpoints import place_breakpoints
+from rolemodel_router.handoff.compaction import Compaction
 from rolemodel_router.handoff.families import provider_family
 from rolemodel_router.handoff.images import replace_images
 from rolemodel_router.handoff.reasoning import transform_reasoning
@@ -44,6 +45,7 @@ class Handoff:
 
     messages: tuple[C.Message, ...]
     transforms: tuple[D.HandoffTransform, ...]
+    summary_at: int | None = None  # where a summary of the dropped turns goes, under the summary strategy
 
 
 def _drop_response_id(message: C.Message, index: int, target_id: str, log: TransformLog) -> C.Message:
@@ -69,12 +71,13 @@ def apply_handoff(
     messages: Sequence[C.Message],
     target: HandoffTarget,
     policy: catalog_pb2.HandoffPolicy,
-    kept: Sequence[int] | None = None,
+    compaction: Compaction | None = None,
 ) -> Handoff:
     """The transformed messages for ``target`` under the role's ``policy``.
 
-    ``kept`` lists the request indexes a compaction keeps (see :mod:`.compaction`); ``None``
-    keeps every message. Messages that need no change are returned as the same objects.
+    With a ``compaction`` (see :mod:`.compaction`) only the messages it keeps are sent; under the
+    summary strategy the summary is not made here (it needs a model): :attr:`Handoff.summary_at`
+    says where Execute inserts it. Messages that need no change are returned as the same objects.
     """
     endpoint = target.endpoint
     family = provider_family(endpoint.provider_kind)
@@ -82,7 +85,20 @@ def apply_handoff(
     out: list[C.Message] = []
     origins: list[int] = []
     dropped: list[int] = []
-    for index in range(len(messages)) if kept is None else kept:
+    if compaction is not None:
+        kind = (
+            D.HANDOFF_TRANSFORM_KIND_MESSAGES_SUMMARIZED
+            if compaction.summarized
+            else D.HANDOFF_TRANSFORM_KIND_MESSAGES_DROPPED
+        )
+        why = "replaced by a summary from the summarize role" if compaction.summarized else "left out"
+        log.add_many(
+            kind,
+            list(compaction.dropped),
+            f"the conversation exceeds the window of '{endpoint.id}': older turns {why}, "
+            "keeping the system prompt and the newest turns from a user message on",
+        )
+    for index in range(len(messages)) if compaction is None else compaction.kept:
         message = _drop_response_id(messages[index], index, endpoint.id, log)
         message = transform_reasoning(message, index, family, policy.reasoning, log)
         if _is_empty_assistant(message) and messages[index].parts:
@@ -100,4 +116,5 @@ def apply_handoff(
             "assistant messages left empty once their foreign reasoning was dropped",
         )
     place_breakpoints(out, origins, endpoint.caching, log)
-    return Handoff(tuple(out), tuple(log.to_proto()))
+    summary_at = compaction.shared_prefix_messages if compaction is not None and compaction.summarized else None
+    return Handoff(tuple(out), tuple(log.to_proto()), summary_at)

@@ -108,6 +108,7 @@ def dump_decision(r: DecisionRecord) -> str:
             "res": [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
             "key": r.outcome_key,
             "xs": r.executed_served,
+            "cp": r.compacted,
         },
         separators=(",", ":"),
     )
@@ -133,6 +134,7 @@ def load_decision(text: str) -> DecisionRecord:
         reservations=tuple(Reservation(q, a, b, c) for q, a, b, c in d["res"]),
         outcome_key=d["key"],
         executed_served=d.get("xs", ""),
+        compacted=d.get("cp", False),
     )
 
 

@@ -112,6 +112,8 @@ class DecisionRecord:
     outcome_key: str = ""
     # The endpoint that served when Execute recorded a served outcome; a client's verdict may follow (RM-EXEC-005).
     executed_served: str = ""
+    # The chosen endpoint got a compacted prompt; prompt_digests and prompt_tokens cover only what it shares.
+    compacted: bool = False
 
 
 @dataclass(frozen=True)
