@@ -18,7 +18,11 @@ START_TIMEOUT_S = 30.0
 
 
 class RouterProcess:
-    """``rolemodel serve`` in a subprocess; the address comes from its first line of output."""
+    """``rolemodel serve`` in a subprocess; the address comes from its first line of output.
+
+    With ``--http`` among the extra arguments (or ``expect_http``, when a config file sets it), the
+    second line names the HTTP front door, whose base URL (``http://HOST:PORT``) is then ``http_url``.
+    """
 
     def __init__(
         self,
@@ -27,6 +31,7 @@ class RouterProcess:
         extra: list[str] | None = None,
         env: dict[str, str] | None = None,
         log_level: str = "warning",
+        expect_http: bool = False,
     ) -> None:
         self.state_url = state_url
         self.catalog = catalog
@@ -35,6 +40,9 @@ class RouterProcess:
         self.log_level = log_level
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
+        self.http_url = ""
+        self.http_line = ""
+        self.expect_http = expect_http or "--http" in self.extra
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process; closed in stop()
         self._final_log = ""
 
@@ -57,6 +65,13 @@ class RouterProcess:
             self._log.close()
             raise RuntimeError(f"router did not start: {line!r}\n{self._final_log}")
         self.address = line.split("serving on ", 1)[1].split()[0]
+        if self.expect_http:
+            http_line = self.process.stdout.readline()
+            if "HTTP front door on " not in http_line:
+                self.stop()
+                raise RuntimeError(f"the HTTP front door did not start: {http_line!r}\n{self.logs()}")
+            self.http_line = http_line.strip()
+            self.http_url = http_line.split("HTTP front door on ", 1)[1].split()[0]
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:

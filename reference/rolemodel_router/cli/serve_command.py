@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         prune_every_s=args.prune_every,
         default_estimator=args.default_estimator,
         execute=execute,
+        http_listen=args.http,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,
@@ -126,6 +127,12 @@ def run(args: argparse.Namespace) -> int:
             f"state {settings.state_url})",
             flush=True,
         )
+        if router.http_url:
+            print(
+                f"HTTP front door on {router.http_url} (OpenAI base URL {router.http_url}/v1, "
+                f"Anthropic base URL {router.http_url})",
+                flush=True,
+            )
         if router.metrics_address:
             print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
         if not args.no_sample and tls is None and tokens is None:

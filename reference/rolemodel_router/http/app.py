@@ -29,8 +29,10 @@ from rolemodel_router.http.count_tokens import CountTokens
 from rolemodel_router.http.discovery import Discovery
 from rolemodel_router.http.front_door import ExecuteFn, FrontDoor
 from rolemodel_router.http.generation import Generation
+from rolemodel_router.http.observe import Observer
 from rolemodel_router.http.openai_routes import OpenAIChatCodec
 from rolemodel_router.http.outcomes import Outcomes
+from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.server.auth import TokenRegistry
 
 
@@ -40,9 +42,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return JSONResponse(openai_chat.encode_error(status, f"{request.method} {request.url.path}: {detail}"), status)
 
 
-def create_app(core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | None = None) -> Starlette:
+def create_app(
+    core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | None = None, metrics: Metrics | None = None
+) -> Starlette:
     """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests."""
-    front = FrontDoor(core, execute, tokens)
+    front = FrontDoor(core, execute, tokens, Observer(metrics))
     chat = Generation(front, OpenAIChatCodec())
     messages = Generation(front, AnthropicMessagesCodec())
     discovery = Discovery(core)

@@ -33,6 +33,7 @@ class CountTokens:
             check_version(request.headers)
             canonical = decode(self.codec, await read_json(request, self.front.max_request_bytes))
         except RouterError as error:
+            self.front.observer.refused(error.reason.value, error.message, Dialect.ANTHROPIC.value)
             return error_response(Dialect.ANTHROPIC, error)
         tokens = sum(estimate_message_tokens(m) for m in canonical.messages) + estimate_tools_tokens(canonical.tools)
         return JSONResponse({"input_tokens": tokens})

@@ -14,6 +14,7 @@ from rolemodel.v1 import router_service_pb2
 from rolemodel_router.access import Principal, check_role, current_principal
 from rolemodel_router.core import RouterCore
 from rolemodel_router.http.model_names import ClientModelRules
+from rolemodel_router.http.observe import Observer
 from rolemodel_router.server.auth import TokenRegistry
 
 #: ``RouterCore.execute``: an ExecuteRequest to its event stream (spec chapter 10).
@@ -25,6 +26,7 @@ class FrontDoor:
     core: RouterCore
     execute: ExecuteFn
     tokens: TokenRegistry | None = None
+    observer: Observer = field(default_factory=Observer)
     rules: ClientModelRules = field(init=False)
 
     context_windows: dict[str, int] = field(init=False)

@@ -19,6 +19,7 @@ records the outcome as cancelled. Nothing here is logged with message content (R
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +30,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from rolemodel.dialects.canonical import CanonicalRequest, Completion
 from rolemodel.dialects.errors import DialectError
-from rolemodel.error_reasons import ERROR_SPECS, ErrorReason
+from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.http import response_headers
 from rolemodel_router.http.auth import authenticate
 from rolemodel_router.http.body import read_json
@@ -91,18 +93,17 @@ def decode(codec: DialectCodec, body: object) -> CanonicalRequest:
 def failure_error(
     failed: router_service_pb2.ExecuteFailed, attempts: int, decision: decision_pb2.Decision
 ) -> RouterError:
-    """The RouterError of an Execute ``failed`` event, with the metadata the registry lists for its reason."""
+    """The RouterError of an Execute ``failed`` event, as the gRPC service ends its stream with it."""
     try:
-        reason = ErrorReason(failed.reason)
-    except ValueError:
-        reason = ErrorReason.INTERNAL_ERROR
-    known = {
-        "attempts": str(attempts),
-        "endpoint_id": failed.served_endpoint_id,
-        "max_cost_picos": str(decision.policy.turn_budget_picos),
-    }
-    metadata = {key: known.get(key, "") for key in ERROR_SPECS[reason].metadata_keys}
-    return RouterError(reason, failed.detail or f"the call failed ({reason.value})", metadata)
+        return failed_event_error(
+            failed.reason,
+            failed.detail,
+            attempts=attempts,
+            endpoint_id=failed.served_endpoint_id,
+            budget_picos=decision.policy.turn_budget_picos,
+        )
+    except ValueError:  # a reason this router does not know: its executor broke the contract
+        return internal_error()
 
 
 async def read_head(events: Events) -> Head:
@@ -135,6 +136,7 @@ class Generation:
             turn = await self._prepare(request)
         except RouterError as error:
             return self._refuse(error)
+        began = time.perf_counter()
         events = self.front.execute(turn.execute_request)
         try:
             head = await read_head(events)
@@ -145,9 +147,13 @@ class Generation:
             log.exception("http internal error", extra={"dialect": self.codec.dialect.value})
             await close_events(events)
             return self._refuse(internal_error())
+        self.front.observer.decided(head.decision, time.perf_counter() - began, self.codec.dialect.value)
+        for failure in head.failures:
+            self.front.observer.event(router_service_pb2.ExecuteResponse(attempt_failed=failure))
         endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
         headers = response_headers.decision_headers(head.decision, endpoint, turn.role_source)
         if head.kind == "failed":
+            self.front.observer.event(head.event)
             await close_events(events)
             return self._refuse(failure_error(head.event.failed, len(head.failures), head.decision), headers)
         if turn.canonical.stream:
@@ -178,10 +184,7 @@ class Generation:
         )
 
     def _refuse(self, error: RouterError, headers: dict[str, str] | None = None) -> JSONResponse:
-        log.info(
-            "http refused",
-            extra={"dialect": self.codec.dialect.value, "reason": error.reason.value, "detail": error.message},
-        )
+        self.front.observer.refused(error.reason.value, error.message, self.codec.dialect.value)
         return error_response(self.codec.dialect, error, headers)
 
     async def _answer(
@@ -207,6 +210,7 @@ class Generation:
         if isinstance(final, Exception):
             log.error("http internal error", exc_info=final, extra={"dialect": self.codec.dialect.value})
             return self._refuse(internal_error(), headers)
+        self.front.observer.event(final)
         if final.WhichOneof("event") == "failed":
             return self._refuse(failure_error(final.failed, len(head.failures), head.decision), headers)
         completed = final.completed
@@ -236,10 +240,13 @@ class Generation:
                 if kind == "delta":
                     yield writer.delta(event.delta)
                 elif kind == "completed":
+                    self.front.observer.event(event)
                     yield writer.closing(event.completed, _summary(event.completed, None))
                     return
                 elif kind == "failed":
+                    self.front.observer.event(event)
                     error = failure_error(event.failed, len(head.failures), head.decision)
+                    self.front.observer.refused(error.reason.value, error.message, self.codec.dialect.value)
                     yield writer.error(HttpError.of(error))
                     return
                 event = await anext(events, None)

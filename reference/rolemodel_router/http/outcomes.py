@@ -59,11 +59,12 @@ class Outcomes:
             act_as(principal)  # the router checks the decision's role against the token's scope
             response = await self.front.core.report(outcome)
         except RouterError as error:
-            log.info("http refused", extra={"reason": error.reason.value, "detail": error.message})
+            self.front.observer.refused(error.reason.value, error.message, Dialect.ROLEMODEL.value)
             return error_response(Dialect.ROLEMODEL, error)
         except Exception:
             log.exception("http internal error", extra={"path": request.url.path})
             return error_response(Dialect.ROLEMODEL, internal_error())
+        self.front.observer.reported(outcome, response)
         log.info(
             "outcome",
             extra={

@@ -1,4 +1,7 @@
-"""Run the reference router: gRPC with health and reflection, drained on SIGTERM."""
+"""Run the reference router: gRPC with health and reflection and, with ``http_listen``, the HTTP front door.
+
+Both listeners serve the same ``RouterCore`` in one event loop, and SIGTERM drains both at once.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
@@ -53,6 +57,8 @@ class ServeSettings:
     prune_every_s: float = PRUNE_EVERY_S
     default_estimator: str = DEFAULT_ESTIMATOR
     execute: ExecuteSettings = field(default_factory=ExecuteSettings)
+    #: HOST:PORT of the HTTP front door (spec chapter 14); None serves gRPC only.
+    http_listen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,20 @@ class RunningRouter:
     pruner: asyncio.Task[None]
     tracing: Tracing | None = None
     metrics_address: str = ""
+    http: FrontDoorServer | None = None
+
+    @property
+    def http_url(self) -> str:
+        """The front door's base URL (``http://HOST:PORT``), empty when it is not served."""
+        return self.http.url if self.http is not None else ""
 
     async def stop(self, grace_s: float) -> None:
-        """Refuse new calls, let in-flight ones finish, then close the store."""
+        """Refuse new calls on both listeners, let in-flight ones finish, then close the store."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace_s)
+        draining = [self.server.stop(grace_s)]
+        if self.http is not None:
+            draining.append(self.http.stop())
+        await asyncio.gather(*draining)
         self.pruner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.pruner
@@ -104,6 +119,18 @@ async def _prune_forever(core: RouterCore, every_s: float) -> None:
                 log.info("pruned", extra={"items": dropped})
         except Exception:
             log.exception("prune failed")
+
+
+def _front_door(settings: ServeSettings, core: RouterCore, metrics: Metrics | None) -> FrontDoorServer | None:
+    """The HTTP front door over ``core``, bound but not started; with the gRPC listener's TLS and tokens."""
+    if not settings.http_listen:
+        return None
+    tls = HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
+    app = create_app(core, core.execute, settings.tokens, metrics)
+    try:
+        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=tls)
+    except ValueError as error:
+        raise OSError(f"--http: {error}") from None
 
 
 async def start_router(
@@ -152,7 +179,19 @@ async def start_router(
     if port == 0:
         await store.close()
         raise OSError(f"cannot listen on {settings.listen}")
+    try:
+        http = _front_door(settings, core, metrics)
+    except OSError:
+        await store.close()
+        raise
     await server.start()
+    if http is not None:
+        try:
+            await http.start()
+        except OSError:
+            await server.stop(0)
+            await store.close()
+            raise
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.listen.rsplit(":", 1)[0]
@@ -168,7 +207,7 @@ async def start_router(
         },
     )
     metrics_host = (settings.metrics_address or "").rpartition(":")[0]
-    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing)
+    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing, http=http)
     running.metrics_address = f"{metrics_host}:{metrics_port}" if metrics_port else ""
     return running
 

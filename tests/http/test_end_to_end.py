@@ -1,0 +1,233 @@
+"""The official SDKs against ``rolemodel serve --http``, with the scripted backend as the models.
+
+Everything is real here: the router process, its Execute, the HTTP calls to the backend in each
+endpoint's own dialect, the backend's simulated prompt caches, and the clients. The tests follow
+what a coding agent does: stream answers with tool calls in both dialects, keep a conversation
+going while the router tracks what each model holds in its cache, report that a task failed and
+see the next turn escalate, and survive a backend that fails.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from rolemodel import ClientOptions, RetryPolicy, RouterClient
+from rolemodel.v1 import common_pb2, outcome_pb2
+from rolemodel_router.backends.scripted import Reply, ScriptedBackend, ToolCall
+from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL, LOCAL_MODEL
+from tests.router.harness import RouterProcess
+
+READ_FILE_OPENAI: list[openai.types.chat.ChatCompletionToolParam] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "read_file",
+            "description": "Read a file of the repository.",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        },
+    }
+]
+READ_FILE_ANTHROPIC: list[anthropic.types.ToolParam] = [
+    {
+        "name": "read_file",
+        "description": "Read a file of the repository.",
+        "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+    }
+]
+#: A system prompt long enough to be cached by every endpoint of the catalog (about 1,500 tokens).
+SYSTEM = " ".join(f"Rule {i}: keep the change small and the tests green." for i in range(120))
+
+
+@pytest.fixture
+def oai(router: RouterProcess) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=router.http_url + "/v1", api_key="no-auth", max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture
+def ant(router: RouterProcess) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=router.http_url, api_key="no-auth", max_retries=0) as client:
+        yield client
+
+
+def opening(task: str) -> list[openai.types.chat.ChatCompletionMessageParam]:
+    """A new conversation: the shared system prompt and a first request no other test sends."""
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{task} ({uuid.uuid4().hex})"}]
+
+
+def test_openai_stream_with_tool_calls_through_execute(oai: openai.OpenAI, backend: ScriptedBackend) -> None:
+    backend.script(
+        CHEAP_MODEL,
+        [
+            Reply(
+                text="Reading both.",
+                tool_calls=[ToolCall("read_file", {"path": "a.py"}), ToolCall("read_file", {"path": "b.py"})],
+                chunk_chars=5,
+            )
+        ],
+    )
+    with oai.chat.completions.stream(
+        model="rolemodel/code.edit",
+        messages=opening("Fix the parser"),
+        tools=READ_FILE_OPENAI,
+        stream_options={"include_usage": True},
+    ) as stream:
+        final = stream.get_final_completion()
+    message = final.choices[0].message
+    assert message.content == "Reading both."
+    calls = [(c.function.name, c.function.arguments) for c in message.tool_calls or [] if c.type == "function"]
+    assert calls == [("read_file", '{"path": "a.py"}'), ("read_file", '{"path": "b.py"}')]
+    assert final.choices[0].finish_reason == "tool_calls"
+    sent = backend.requests_for(CHEAP_MODEL)[-1]
+    assert sent.request is not None and [t.name for t in sent.request.tools] == ["read_file"]
+    assert final.usage is not None and sent.usage is not None
+    assert final.usage.prompt_tokens == sent.usage.input_tokens
+
+
+def test_anthropic_stream_with_thinking_and_tool_use_through_execute(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    backend.script(
+        CLAUDE_MODEL,
+        [
+            Reply(
+                text="Let me look.",
+                reasoning="The bug is in the lexer.",
+                tool_calls=[ToolCall("read_file", {"path": "lex.py"})],
+            )
+        ],
+    )
+    with ant.messages.with_streaming_response.create(
+        model="rolemodel/code.edit@claude",
+        max_tokens=1024,
+        system=SYSTEM,
+        messages=[{"role": "user", "content": f"Why does lexing fail? {uuid.uuid4().hex}"}],
+        tools=READ_FILE_ANTHROPIC,
+        stream=True,
+    ) as response:
+        assert response.headers["x-rolemodel-endpoint"] == "claude"
+        assert response.headers["x-rolemodel-role-source"] == "alias"
+        events = list(response.parse())
+    kinds = [e.content_block.type for e in events if e.type == "content_block_start"]
+    assert kinds == ["thinking", "text", "tool_use"]
+    signatures = [
+        e.delta.signature for e in events if e.type == "content_block_delta" and e.delta.type == "signature_delta"
+    ]
+    assert signatures and signatures[0]
+    arguments = "".join(
+        e.delta.partial_json for e in events if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    )
+    assert arguments.replace(" ", "") == '{"path":"lex.py"}'
+    (delta,) = [e for e in events if e.type == "message_delta"]
+    assert delta.delta.stop_reason == "tool_use"
+    assert (delta.model_extra or {})["rolemodel"]["served_endpoint_id"] == "claude"
+
+
+def _turn(client: openai.OpenAI, history: list[Any], **headers: str) -> tuple[Any, Mapping[str, str]]:
+    raw = client.chat.completions.with_raw_response.create(
+        model="rolemodel/code.edit", messages=history, extra_headers={"x-rolemodel-explain": "1", **headers}
+    )
+    return raw.parse(), raw.headers
+
+
+def test_a_conversation_s_cache_is_tracked_turn_by_turn(oai: openai.OpenAI, backend: ScriptedBackend) -> None:
+    backend.script(CHEAP_MODEL, [Reply(text="First answer."), Reply(text="Second answer.")])
+    history = opening("Refactor the config loader")
+    _, first_headers = _turn(oai, history)
+    history += [{"role": "assistant", "content": "First answer."}, {"role": "user", "content": "Now add tests."}]
+    second, second_headers = _turn(oai, history)
+
+    assert first_headers["x-rolemodel-conversation-id"] == second_headers["x-rolemodel-conversation-id"]
+    assert first_headers["x-rolemodel-endpoint"] == second_headers["x-rolemodel-endpoint"] == "cheap"
+    assert first_headers["x-rolemodel-estimated-cached-tokens"] == "0"
+    assert first_headers["x-rolemodel-cached-tokens"] == "0"
+    predicted = int(second_headers["x-rolemodel-estimated-cached-tokens"])
+    reported = int(second_headers["x-rolemodel-cached-tokens"])
+    assert predicted > 1000 and reported > 1000
+    assert predicted == reported  # the router's cache model and the backend's cache agree
+    decision = (second.model_extra or {})["rolemodel"]["decision"]
+    assert decision["turn_index"] == 1
+    (cheap,) = [c for c in decision["candidates"] if c["endpoint_id"] == "cheap"]
+    assert cheap["cost"]["cached_tokens"] == predicted
+    assert any(r["code"] == "REASON_CODE_CACHE_WARM" for r in decision["reasons"])
+    assert float(second_headers["x-rolemodel-reported-cost"]) < float(first_headers["x-rolemodel-reported-cost"])
+
+
+def test_a_failed_task_reported_over_http_escalates_the_next_turn(
+    router: RouterProcess, oai: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    backend.script(CHEAP_MODEL, [Reply(text="Edited.")])
+    backend.script(CLAUDE_MODEL, [Reply(text="Edited properly.")])
+    history = opening("Make the flaky test pass")
+    _, headers = _turn(oai, history)
+    assert headers["x-rolemodel-endpoint"] == "cheap"
+    verdict = {
+        "decision_id": headers["x-rolemodel-decision-id"],
+        "served_endpoint_id": headers["x-rolemodel-endpoint"],
+        "outcome_class": "OUTCOME_CLASS_TASK_FAILED",
+        "idempotency_key": f"ci-{uuid.uuid4().hex}",
+        "detail": "pytest: 3 failed",
+    }
+    reported = httpx.post(router.http_url + "/v1/rolemodel/outcomes", json=verdict, timeout=10)
+    assert reported.status_code == 200, reported.text
+    assert reported.json()["effects"]["escalation_level"] == 1
+    again = httpx.post(router.http_url + "/v1/rolemodel/outcomes", json=verdict, timeout=10)
+    assert again.json()["replayed"] is True
+    history += [{"role": "assistant", "content": "Edited."}, {"role": "user", "content": "Still failing."}]
+    answer, escalated = _turn(oai, history)
+    assert escalated["x-rolemodel-endpoint"] == "claude"
+    assert answer.choices[0].message.content == "Edited properly."
+    reasons = {r["code"]: r for r in (answer.model_extra or {})["rolemodel"]["decision"]["reasons"]}
+    assert "REASON_CODE_ESCALATED" in reasons
+
+
+def test_grpc_and_http_share_one_router(router: RouterProcess, oai: openai.OpenAI, backend: ScriptedBackend) -> None:
+    """An outcome reported over gRPC on a decision made over HTTP steers the next HTTP turn."""
+    backend.script(CHEAP_MODEL, [Reply(text="Done.")])
+    backend.script(CLAUDE_MODEL, [Reply(text="Done again.")])
+    conversation = f"shared-{uuid.uuid4().hex}"
+    history = opening("Rename the module")
+    _, headers = _turn(oai, history, **{"x-rolemodel-conversation": conversation})
+    assert headers["x-rolemodel-conversation-id"] == conversation
+    with RouterClient(router.address, ClientOptions(retry=RetryPolicy(max_attempts=1))) as grpc_client:
+        effects = grpc_client.report_outcome(
+            outcome_pb2.Outcome(
+                decision_id=headers["x-rolemodel-decision-id"],
+                served_endpoint_id="cheap",
+                outcome_class=common_pb2.OUTCOME_CLASS_TASK_FAILED,
+                idempotency_key=f"grpc-{uuid.uuid4().hex}",
+            )
+        )
+    assert effects.effects.escalation_level == 1
+    history += [{"role": "assistant", "content": "Done."}, {"role": "user", "content": "Imports broke."}]
+    _, next_headers = _turn(oai, history, **{"x-rolemodel-conversation": conversation})
+    assert next_headers["x-rolemodel-endpoint"] == "claude"
+
+
+def test_a_client_that_leaves_mid_stream_cancels_the_call(router: RouterProcess, backend: ScriptedBackend) -> None:
+    backend.script(LOCAL_MODEL, [Reply(text="word " * 200, chunk_chars=5, delta_delay=0.01)])
+    body = {"model": "rolemodel/chat@local", "messages": opening("Tell a long story"), "stream": True}
+    with httpx.stream("POST", router.http_url + "/v1/chat/completions", json=body, timeout=10) as response:
+        decision_id, endpoint = response.headers["x-rolemodel-decision-id"], response.headers["x-rolemodel-endpoint"]
+        for line in response.iter_lines():
+            if line.startswith("data: ") and "word" in line:
+                break
+    # The router records the call's outcome (cancelled) by itself, at once; a report finds it there.
+    time.sleep(0.5)
+    late = {
+        "decision_id": decision_id,
+        "served_endpoint_id": endpoint,
+        "outcome_class": "OUTCOME_CLASS_SUCCESS",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    answer = httpx.post(router.http_url + "/v1/rolemodel/outcomes", json=late, timeout=10)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["details"][0]["reason"] == "OUTCOME_ALREADY_REPORTED"
