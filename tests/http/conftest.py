@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anthropic
+import openai
 import pytest
 from google.protobuf import json_format
 
@@ -31,3 +33,16 @@ def router(backend: ScriptedBackend, tmp_path_factory: pytest.TempPathFactory) -
     path = write_catalog(tmp_path_factory.mktemp("catalog"), backend.base_url)
     with RouterProcess("memory:", catalog=path, extra=["--http", "127.0.0.1:0"]) as process:
         yield process
+
+
+@pytest.fixture
+def oai(router: RouterProcess) -> Iterator[openai.OpenAI]:
+    """The official OpenAI client on the module's router (or the test's, where a module overrides ``router``)."""
+    with openai.OpenAI(base_url=router.http_url + "/v1", api_key="no-auth", max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture
+def ant(router: RouterProcess) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=router.http_url, api_key="no-auth", max_retries=0) as client:
+        yield client

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import anthropic
 import httpx
 import openai
-import pytest
 
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from rolemodel.v1 import common_pb2, outcome_pb2
@@ -44,18 +43,6 @@ READ_FILE_ANTHROPIC: list[anthropic.types.ToolParam] = [
 ]
 #: A system prompt long enough to be cached by every endpoint of the catalog (about 1,500 tokens).
 SYSTEM = " ".join(f"Rule {i}: keep the change small and the tests green." for i in range(120))
-
-
-@pytest.fixture
-def oai(router: RouterProcess) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=router.http_url + "/v1", api_key="no-auth", max_retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-def ant(router: RouterProcess) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=router.http_url, api_key="no-auth", max_retries=0) as client:
-        yield client
 
 
 def opening(task: str) -> list[openai.types.chat.ChatCompletionMessageParam]:

@@ -27,18 +27,6 @@ def router(backend: ScriptedBackend, tmp_path: Path) -> Iterator[RouterProcess]:
         yield process
 
 
-@pytest.fixture
-def oai(router: RouterProcess) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=router.http_url + "/v1", api_key="no-auth", max_retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-def ant(router: RouterProcess) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=router.http_url, api_key="no-auth", max_retries=0) as client:
-        yield client
-
-
 def opening(task: str) -> list[openai.types.chat.ChatCompletionMessageParam]:
     return [{"role": "user", "content": f"{task} ({uuid.uuid4().hex})"}]
 
