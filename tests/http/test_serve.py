@@ -19,6 +19,8 @@ from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from rolemodel.v1 import conversation_pb2, hints_pb2, router_service_pb2
 from rolemodel_router.backends.scripted import Reply, ScriptedBackend
 from tests.http.catalog import LOCAL_MODEL, write_catalog
+from tests.observe.test_metrics_and_traces import scrape
+from tests.redis_server import free_port
 from tests.router.harness import RouterProcess
 from tests.security.certs import Pki, make_pki
 
@@ -165,3 +167,23 @@ def test_the_front_door_serves_tls_and_the_same_tokens(
     assert refused.status_code == 401
     assert httpx.get(secured.http_url + "/v1/models", verify=trust, timeout=5).status_code == 200
     assert ADMIN not in secured.logs() and CHORES not in secured.logs()
+
+
+def test_front_door_requests_show_in_the_router_s_metrics(backend: ScriptedBackend, tmp_path: Path) -> None:
+    port = free_port()
+    catalog = write_catalog(tmp_path, backend.base_url)
+    backend.script(LOCAL_MODEL, [Reply(text="counted")])
+    extra = ["--http", "127.0.0.1:0", "--metrics", f"127.0.0.1:{port}"]
+    with RouterProcess("memory:", catalog=catalog, extra=extra) as router:
+        answer = httpx.post(
+            router.http_url + "/v1/chat/completions",
+            json={"model": "rolemodel/chat@local", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        refused = httpx.post(router.http_url + "/v1/chat/completions", json={"model": "x", "messages": []}, timeout=10)
+        assert refused.status_code == 400
+        series = scrape(port)
+    assert series['rolemodel_decisions_total{endpoint="local",role="chat"}'] == 1.0
+    assert series['rolemodel_outcomes_total{class="success",endpoint="local"}'] == 1.0
+    assert series['rolemodel_errors_total{reason="REQUEST_INVALID"}'] == 1.0
