@@ -22,8 +22,10 @@ import yaml
 
 from rolemodel_router.backends.scripted import Reply, ScriptedBackend
 from rolemodel_router.http.hints import SIDE_REQUEST, STRATEGIES
+from tests.http import events as ev
 from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL, LOCAL_MODEL, RULES
-from tests.router.harness import RouterProcess
+from tests.http.in_process import InProcessFrontDoor
+from tests.router.harness import EXAMPLE, RouterProcess
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
 DOC_ADDRESS = "127.0.0.1:8080"
@@ -194,3 +196,20 @@ def test_the_outcome_example(router: RouterProcess) -> None:
     reported = httpx.post(url, json=body, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10)
     assert reported.status_code == 200, reported.text
     assert reported.json()["effects"]["escalation_level"] == 1
+
+
+def test_the_bundled_catalog_routes_claude_code_unchanged() -> None:
+    """``rolemodel serve --http`` with the example catalog gives Claude Code's two models their roles."""
+    env = exports(snippet("claude-code"))
+    with (
+        InProcessFrontDoor(EXAMPLE) as door,
+        anthropic.Anthropic(base_url=door.url, auth_token=TOKEN, max_retries=0) as client,
+    ):
+        door.execute.script = lambda request, started: [ev.completed(started.decision, [])]
+        roles = [
+            client.messages.with_raw_response.create(
+                model=env[variable], max_tokens=16, messages=[{"role": "user", "content": "Summarise: ls -la"}]
+            ).headers["x-rolemodel-role"]
+            for variable in ("ANTHROPIC_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL")
+        ]
+    assert roles == ["code.edit", "background"]
