@@ -297,3 +297,22 @@ def test_a_client_that_leaves_closes_the_execute_stream(door: InProcessFrontDoor
     while len(door.execute.closed) == closed_before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert door.execute.closed[closed_before:] == [True]  # closed early, not run to the end
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_client_that_leaves_before_the_answer_closes_the_call(door: InProcessFrontDoor, stream: bool) -> None:
+    door.execute.script = answer([ev.text("too late")])
+    door.execute.delay_s = 1.0
+    closed_before = len(door.execute.closed)
+    body = {"model": "rolemodel/chat", "messages": CHAT, "stream": stream}
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(door.url + "/v1/chat/completions", json=body, timeout=httpx.Timeout(5.0, read=0.2))
+        gave_up = time.monotonic()
+        while len(door.execute.closed) == closed_before and time.monotonic() < gave_up + 5:
+            time.sleep(0.01)
+        noticed_after = time.monotonic() - gave_up
+    finally:
+        door.execute.delay_s = 0.0
+    assert door.execute.closed[closed_before:] == [True]
+    assert noticed_after < 0.5  # at once, not when the first token would have come

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -47,6 +47,9 @@ from rolemodel_router.http.model_names import RoleSource, route_for_model
 log = logging.getLogger("rolemodel.router")
 Events = AsyncIterator[router_service_pb2.ExecuteResponse]
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+#: Sent (to nobody) when the client closed the connection before the answer: nginx's convention.
+CLIENT_CLOSED_REQUEST = 499
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,17 +139,24 @@ class Generation:
             turn = await self._prepare(request)
         except RouterError as error:
             return self._refuse(error)
-        began = time.perf_counter()
-        events = self.front.execute(turn.execute_request)
-        try:
-            head = await read_head(events)
-        except RouterError as error:
-            await close_events(events)
-            return self._refuse(error)
         except Exception:
             log.exception("http internal error", extra={"dialect": self.codec.dialect.value})
-            await close_events(events)
             return self._refuse(internal_error())
+        began = time.perf_counter()
+        opened: list[Events] = []
+
+        async def start() -> tuple[Head, Events]:
+            events = self.front.execute(turn.execute_request)  # may refuse at once: a capability not claimed
+            opened.append(events)
+            return await read_head(events), events
+
+        started = await while_connected(request, start)
+        if not isinstance(started, tuple):
+            with anyio.CancelScope(shield=True):
+                for events in opened:
+                    await close_events(events)
+            return self._unfinished(started)
+        head, events = started
         self.front.observer.decided(head.decision, time.perf_counter() - began, self.codec.dialect.value)
         for failure in head.failures:
             self.front.observer.event(router_service_pb2.ExecuteResponse(attempt_failed=failure))
@@ -183,6 +193,15 @@ class Generation:
             explain=explain_requested(headers),
         )
 
+    def _unfinished(self, why: Exception | None, headers: dict[str, str] | None = None) -> Response:
+        """The answer to a call that ended in an exception, or whose client left (``why`` is None)."""
+        if why is None:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody reads it
+        if isinstance(why, RouterError):
+            return self._refuse(why, headers)
+        log.error("http internal error", exc_info=why, extra={"dialect": self.codec.dialect.value})
+        return self._refuse(internal_error(), headers)
+
     def _refuse(self, error: RouterError, headers: dict[str, str] | None = None) -> JSONResponse:
         self.front.observer.refused(error.reason.value, error.message, self.codec.dialect.value)
         return error_response(self.codec.dialect, error, headers)
@@ -191,25 +210,13 @@ class Generation:
         self, request: Request, turn: Turn, head: Head, events: Events, headers: dict[str, str]
     ) -> Response:
         """Wait for the whole answer, giving up (and cancelling the call) if the client goes away."""
-        final: router_service_pb2.ExecuteResponse | Exception | None = None
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(_cancel_on_disconnect, request, group.cancel_scope)
-                try:
-                    final = await _last_event(head, events)
-                except Exception as error:  # handled below, outside the task group
-                    final = error
-                group.cancel_scope.cancel()
+            final = await while_connected(request, lambda: _last_event(head, events))
         finally:
             with anyio.CancelScope(shield=True):
                 await close_events(events)
-        if final is None:  # the client left; nobody reads this
-            return Response(status_code=499)
-        if isinstance(final, RouterError):
-            return self._refuse(final, headers)
-        if isinstance(final, Exception):
-            log.error("http internal error", exc_info=final, extra={"dialect": self.codec.dialect.value})
-            return self._refuse(internal_error(), headers)
+        if not isinstance(final, router_service_pb2.ExecuteResponse):
+            return self._unfinished(final, headers)
         self.front.observer.event(final)
         if final.WhichOneof("event") == "failed":
             return self._refuse(failure_error(final.failed, len(head.failures), head.decision), headers)
@@ -251,7 +258,7 @@ class Generation:
                     return
                 event = await anext(events, None)
             yield writer.error(HttpError.of(internal_error()))
-        except (RouterError, DialectError) as error:
+        except Exception as error:  # the status is sent; only an error event can still say so
             log.exception("http stream failed", extra={"dialect": self.codec.dialect.value})
             failure = error if isinstance(error, RouterError) else internal_error()
             yield writer.error(HttpError.of(failure))
@@ -277,6 +284,23 @@ async def _cancel_on_disconnect(request: Request, scope: anyio.CancelScope) -> N
         if message["type"] == "http.disconnect":
             scope.cancel()
             return
+
+
+async def while_connected(request: Request, work: Callable[[], Awaitable[T]]) -> T | Exception | None:
+    """``work``'s result or the exception it raised; None when the client left first and ``work`` was cancelled.
+
+    Before a response starts nothing else notices a client that goes away, and a backend slow to
+    give its first token would keep the call going for nobody.
+    """
+    outcome: list[T | Exception] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(_cancel_on_disconnect, request, group.cancel_scope)
+        try:
+            outcome.append(await work())
+        except Exception as error:  # returned, so that it leaves the task group unwrapped
+            outcome.append(error)
+        group.cancel_scope.cancel()
+    return outcome[0] if outcome else None
 
 
 def _summary(completed: router_service_pb2.ExecuteCompleted, decision: decision_pb2.Decision | None) -> dict[str, Any]:
