@@ -218,3 +218,54 @@ def test_a_client_that_leaves_mid_stream_cancels_the_call(router: RouterProcess,
     answer = httpx.post(router.http_url + "/v1/rolemodel/outcomes", json=late, timeout=10)
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["details"][0]["reason"] == "OUTCOME_ALREADY_REPORTED"
+
+
+def test_a_claude_code_style_tool_loop_keeps_signatures_breakpoints_and_the_cache(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    """Turn 1 thinks and calls a tool; turn 2 sends both back with the result, as Claude Code does.
+
+    Like Claude Code, the client marks the system prompt and the newest message for caching, and
+    moves the second mark to the newest message every turn.
+    """
+    backend.script(
+        CLAUDE_MODEL,
+        [
+            Reply(reasoning="Check the config first.", tool_calls=[ToolCall("read_file", {"path": "app.toml"})]),
+            Reply(text="The port is wrong."),
+        ],
+    )
+    ephemeral: anthropic.types.CacheControlEphemeralParam = {"type": "ephemeral"}
+    system: list[anthropic.types.TextBlockParam] = [{"type": "text", "text": SYSTEM, "cache_control": ephemeral}]
+    words = f"Why won't it start? {uuid.uuid4().hex}"
+    pinned = "rolemodel/code.edit@claude"
+    with ant.messages.stream(
+        model=pinned,
+        max_tokens=512,
+        system=system,
+        messages=[{"role": "user", "content": [{"type": "text", "text": words, "cache_control": ephemeral}]}],
+        tools=READ_FILE_ANTHROPIC,
+    ) as stream:
+        first = stream.get_final_message()
+    thinking, call = first.content
+    assert thinking.type == "thinking" and thinking.signature and call.type == "tool_use"
+    result: anthropic.types.ToolResultBlockParam = {
+        "type": "tool_result", "tool_use_id": call.id, "content": "port = 80", "cache_control": ephemeral
+    }  # fmt: skip
+    history: list[anthropic.types.MessageParam] = [
+        {"role": "user", "content": [{"type": "text", "text": words}]},
+        {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [result]},
+    ]
+    raw = ant.messages.with_raw_response.create(
+        model=pinned, max_tokens=512, system=system, messages=history, tools=READ_FILE_ANTHROPIC
+    )
+    assert raw.parse().content[0].type == "text"
+    sent = backend.requests_for(CLAUDE_MODEL)[-1].json()
+    assert sent["system"][0]["cache_control"]["type"] == "ephemeral"
+    replayed = sent["messages"][1]["content"][0]
+    assert (replayed["type"], replayed["signature"]) == ("thinking", thinking.signature)
+    assert sent["messages"][2]["content"][0]["tool_use_id"] == sent["messages"][1]["content"][1]["id"]
+    assert sent["messages"][2]["content"][0]["cache_control"]["type"] == "ephemeral"
+    assert int(raw.headers["x-rolemodel-cached-tokens"]) > 1000
+    assert raw.headers["x-rolemodel-estimated-cached-tokens"] == raw.headers["x-rolemodel-cached-tokens"]
