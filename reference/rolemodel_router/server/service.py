@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, nullcontext
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 import grpc.aio
@@ -119,21 +119,25 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         with self.tracing.span(f"rolemodel.{rpc}") if self.tracing else nullcontext() as span:
             try:
                 result = await work()
-            except RouterError as error:
-                log.info("refused", extra={"rpc": rpc, "reason": error.reason.value, "detail": error.message})
-                self._failed(span, error.reason.value)
-                rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
-                await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
-            except Exception:
-                log.exception("internal error", extra={"rpc": rpc})
-                self._failed(span, ErrorReason.INTERNAL_ERROR.value)
-                rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly; nothing was changed")
-                await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+            except Exception as error:
+                await self._abort(rpc, context, span, error)
             seconds = time.perf_counter() - started
             if observe is not None:
                 observe(result, seconds, span)
         log.debug("served", extra={"rpc": rpc, "ms": round(seconds * 1000, 3)})
         return result
+
+    async def _abort(self, rpc: str, context: Context, span: Any, error: Exception) -> NoReturn:
+        """A RouterError becomes its rich status; anything else INTERNAL_ERROR, logged without content (RM-ERR-006)."""
+        if isinstance(error, RouterError):
+            log.info("refused", extra={"rpc": rpc, "reason": error.reason.value, "detail": error.message})
+            self._failed(span, error.reason.value)
+            rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
+        else:
+            log.error("internal error", extra={"rpc": rpc}, exc_info=error)
+            self._failed(span, ErrorReason.INTERNAL_ERROR.value)
+            rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly; nothing was changed")
+        await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
 
     def _failed(self, span: Any, reason: str) -> None:
         if self.metrics is not None:
@@ -249,13 +253,5 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                             endpoint_id=failed.served_endpoint_id,
                             budget_picos=budget,
                         )
-        except RouterError as error:
-            log.info("refused", extra={"rpc": "Execute", "reason": error.reason.value, "detail": error.message})
-            self._failed(None, error.reason.value)
-            rich = build_status(error.reason, error.message, error.metadata, error.violations, error.details)
-            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
-        except Exception:
-            log.exception("internal error", extra={"rpc": "Execute"})
-            self._failed(None, ErrorReason.INTERNAL_ERROR.value)
-            rich = build_status(ErrorReason.INTERNAL_ERROR, "the router failed unexpectedly while executing")
-            await context.abort(rich.code, rich.message, trailing_metadata=rich.trailing_metadata)
+        except Exception as error:
+            await self._abort("Execute", context, None, error)
