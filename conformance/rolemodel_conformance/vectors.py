@@ -1,10 +1,11 @@
 """The spec's test vectors, run against the arithmetic the suite itself relies on.
 
 The suite computes its cost, token and digest expectations with the rolemodel
-SDK. Before those expectations are held against a router, this module checks
-that the SDK reproduces every published vector (``spec/vectors/*.json``) field
-by field: a suite whose own arithmetic drifted from the spec must not judge
-anyone. ``rolemodel-conformance --vectors`` prints the result per vector; the
+SDK, and its handoff expectations with ``handoff_rules``. Before those
+expectations are held against a router, this module checks that they reproduce
+every published vector (``spec/vectors/*.json`` and ``spec/vectors/handoff/``)
+field by field: a suite whose own arithmetic drifted from the spec must not
+judge anyone. ``rolemodel-conformance --vectors`` prints the result per vector; the
 runner refuses to run (exit 2) when any vector fails.
 
 Implementers in other languages run the same files in their own unit tests;
@@ -27,10 +28,12 @@ from rich.console import Console
 from rolemodel import cost
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
-from rolemodel.v1 import catalog_pb2, conversation_pb2
+from rolemodel.v1 import catalog_pb2, conversation_pb2, decision_pb2
+from rolemodel_conformance.handoff_rules import expected_handoff
 from rolemodel_conformance.registry import read_data
 
-FILES = ("digest", "tokens", "cost", "expiry")
+HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept")
+FILES = ("digest", "tokens", "cost", "expiry", *(f"handoff.{name}" for name in HANDOFF_FILES))
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,25 @@ def expiry_vector(inputs: dict[str, Any]) -> dict[str, Any]:
     return {"expires_at_ms": expiries, "warm": warm}
 
 
+def handoff_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Spec chapter 8 for one vector: the transformed messages, and each transform kind in kind order."""
+    target = json_format.ParseDict(inputs["target"], catalog_pb2.Endpoint())
+    policy = json_format.ParseDict(inputs["policy"], catalog_pb2.HandoffPolicy())
+    handoff = expected_handoff(_messages(inputs["messages"]), target, policy)
+    kinds = sorted(handoff.transforms, key=lambda name: decision_pb2.HandoffTransformKind.Value(_KIND + name))
+    return {
+        "messages": [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in handoff.messages],
+        "transforms": [{"kind": _KIND + name, "message_indexes": handoff.transforms[name]} for name in kinds],
+    }
+
+
+_KIND = "HANDOFF_TRANSFORM_KIND_"
 EVALUATORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "digest": digest_vector,
     "tokens": token_vector,
     "cost": cost_vector,
     "expiry": expiry_vector,
+    **{f"handoff.{name}": handoff_vector for name in HANDOFF_FILES},
 }
 
 
@@ -167,7 +184,7 @@ def main(console: Console) -> int:
     """Print one line per vector; 0 when all reproduce, 1 otherwise."""
     for result in results():
         mark = "[green]ok[/]" if result.ok else f"[red]FAIL[/] {result.detail}"
-        console.print(f"{result.file:7} {result.id:12} {mark}")
+        console.print(f"{result.file:22} {result.id:12} {mark}")
     bad = failures()
     console.print(f"{len(results()) - len(bad)} of {len(results())} vectors reproduced")
     return 0 if not bad else 1
