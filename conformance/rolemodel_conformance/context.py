@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from rolemodel.v1 import card_pb2, decision_pb2, router_service_pb2
+from rolemodel_conformance.backends import BackendsUnavailable, ScriptedBackends
 from rolemodel_conformance.fixture import Fixture
 from rolemodel_conformance.model import CheckResult, Observation, Status
 from rolemodel_conformance.probe import RouterProbe, RouterRefusal
@@ -59,6 +60,15 @@ class RunState:
     decisions: list[tuple[decision_pb2.Decision, router_service_pb2.RouteRequest]] = field(default_factory=list)
     #: Every refusal, for the error audit.
     refusals: list[RouterRefusal] = field(default_factory=list)
+    #: The scripted model backends, started by the first check that needs them; stopped by the runner.
+    backends: ScriptedBackends | None = None
+    #: Why the backends cannot run, once a start failed (so that later checks do not try again).
+    backends_problem: str | None = None
+
+    def stop_backends(self) -> None:
+        if self.backends is not None:
+            self.backends.stop()
+            self.backends = None
 
 
 class CheckContext:
@@ -116,6 +126,24 @@ class CheckContext:
 
     def expect_equal(self, requirement: str, what: str, got: object, want: object) -> bool:
         return self.expect(requirement, got == want, f"{what}: expected {want!r}, got {got!r}")
+
+    def backends(self, *, reset: bool = True) -> ScriptedBackends:
+        """The running scripted backends, reset for a new scenario; NotObservable when they cannot run."""
+        run = self.run
+        if run.backends_problem is not None:
+            raise NotObservable(run.backends_problem)
+        try:
+            if run.backends is None:
+                started = ScriptedBackends(self.fixture)
+                started.start()
+                run.backends = started
+            if reset:
+                run.backends.reset()
+        except BackendsUnavailable as error:
+            run.backends_problem = str(error)
+            run.stop_backends()
+            raise NotObservable(run.backends_problem) from None
+        return run.backends
 
     def require_capability(self, capability: str, why: str) -> None:
         if not self.claims(capability):

@@ -192,6 +192,37 @@ class RouterProbe:
             return events, self._refused("Execute", error)
         return events, None
 
+    def execute_then_cancel(
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        cancel_after: Callable[[router_service_pb2.ExecuteResponse], bool],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> tuple[list[router_service_pb2.ExecuteResponse], bool, RouterRefusal | None]:
+        """Read an Execute stream until ``cancel_after`` says so, then cancel the call as a client would.
+
+        Returns the events, whether the suite cancelled, and the status the stream ended with when
+        it ended by itself with an error. The cancellation is the suite's own, so it is not an
+        error the router sent and is not handed to the auditors.
+        """
+        events: list[router_service_pb2.ExecuteResponse] = []
+        call = self.stub.Execute(request, timeout=timeout_s, metadata=self.metadata())
+        try:
+            for event in call:
+                events.append(event)
+                if event.HasField("started"):
+                    for observer in self.decision_observers:
+                        observer(
+                            event.started.decision,
+                            router_service_pb2.RouteRequest(conversation=request.conversation, hints=request.hints),
+                        )
+                if cancel_after(event):
+                    call.cancel()
+                    return events, True, None
+        except grpc.RpcError as error:
+            return events, False, self._refused("Execute", error)
+        return events, False, None
+
     def execute_or_raise(
         self,
         request: router_service_pb2.ExecuteRequest,

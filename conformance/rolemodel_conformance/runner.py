@@ -160,6 +160,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
             ctx = CheckContext(probe, fixture, run_state, result, scored)
             report.checks.append(_run_check(check, ctx, scored, report.profile_problems))
     finally:
+        run_state.stop_backends()
         probe.connection.channel.close()
     report.verdicts = [verdict(r, report.checks) for r in selection.scored]
     report.verdicts += [skipped(r, why) for r, why in selection.skipped]

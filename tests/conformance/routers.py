@@ -2,8 +2,10 @@
 
 The suite's own tests never run a router in-process: the suite is a black box
 over gRPC, and so are its tests. A router is ``rolemodel serve`` with the
-fixture catalog; a mutant is the same command started through
-``tests/mutants/launch.py``, which patches one function first.
+fixture catalog, in the conformance profile's environment (the test API key
+set, the variable the fixture names for a never-set key absent); a mutant is
+the same command started through ``tests/mutants/launch.py``, which patches
+one function first.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, UNSET_KEY_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "conformance" / "fixtures" / "catalog.yaml"
@@ -64,11 +68,25 @@ def serve_command(mutant: str | None = None) -> list[str]:
     return [sys.executable, "-m", "tests.mutants.launch", mutant]
 
 
+def profile_environment() -> dict[str, str]:
+    """This process's environment as the conformance profile wants it for the router (docs/conformance.md)."""
+    env = {k: v for k, v in os.environ.items() if k != UNSET_KEY_ENV}
+    return {**env, API_KEY_ENV: API_KEY, "PYTHONUNBUFFERED": "1"}
+
+
 @contextmanager
 def running_router(
-    state: str = "memory:", *, mutant: str | None = None, catalog: Path = FIXTURE, extra: tuple[str, ...] = ()
+    state: str = "memory:",
+    *,
+    mutant: str | None = None,
+    catalog: Path = FIXTURE,
+    extra: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Router]:
-    """Start a router with the fixture catalog and stop it afterwards; raises RuntimeError if it does not start."""
+    """Start a router with the fixture catalog and stop it afterwards; raises RuntimeError if it does not start.
+
+    ``env`` replaces the profile's environment (a test of a router started without the API key).
+    """
     with tempfile.TemporaryDirectory(prefix="rmc-router-") as scratch:
         out, log = Path(scratch) / "stdout", Path(scratch) / "stderr"
         command = [
@@ -87,9 +105,9 @@ def running_router(
             "2",
             *extra,
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        environment = dict(env) if env is not None else profile_environment()
         with out.open("wb") as stdout, log.open("wb") as stderr:
-            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT, env=environment)
         first = _first_line(out, process)
         if "serving on " not in first:
             process.kill()

@@ -64,7 +64,11 @@ MODULES = (
     "concurrency",
     "deadlines",
     "handoff",
+    "handoff_targets",
+    "compaction",
     "execute",
+    "execute_failures",
+    "execute_outcomes",
     "auth",
     "audit",
 )

@@ -1,0 +1,188 @@
+"""What the Execute checks share: scripted steps, one Execute call read to its end, the planned decision.
+
+A check scripts the fixture endpoints' models (``ctx.backends()``, reset for
+each check), calls Execute, and judges the stream, the status it ended with,
+and what each backend received. Two rules keep the checks independent:
+
+* A check that needs the order of attempts learns it first, from the same
+  request in a fresh conversation (a dry run when the router claims it), and
+  gives up as NOT_TESTABLE if the Execute call then decided otherwise.
+* A check that made an endpoint fail ends with one successful call to it
+  (``settle``), so that no endpoint drifts towards a cooldown (RM-OUT-021)
+  across checks or repeated runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from rolemodel.v1 import conversation_pb2, decision_pb2, hints_pb2, router_service_pb2
+from rolemodel_conformance.backends import ScriptedBackends
+from rolemodel_conformance.builders import ContentPrompt, avoid, pin, route_request, system, user
+from rolemodel_conformance.context import CheckContext, NotObservable
+from rolemodel_conformance.probe import RouterRefusal
+
+E = router_service_pb2
+Step = dict[str, Any]
+#: Long enough that an automatic cache of 64-token granularity holds part of it.
+LONG_SYSTEM = "You answer in short sentences and never invent facts. " * 40
+
+
+def reply(words: str, **more: Any) -> Step:
+    return {"text": words, **more}
+
+
+def fault(kind: str, **more: Any) -> Step:
+    return {"fault": kind, **more}
+
+
+def messages(ctx: CheckContext, question: str) -> tuple[conversation_pb2.Message, ...]:
+    return (system(LONG_SYSTEM), user(f"{question} {ctx.canary()}"))
+
+
+def request(
+    ctx: CheckContext,
+    role: str,
+    sent: Sequence[conversation_pb2.Message],
+    *,
+    conversation_id: str | None = None,
+    turn: int = 0,
+    pinned: str = "",
+    avoided: Iterable[str] = (),
+    budget_picos: int = 0,
+) -> E.ExecuteRequest:
+    hints = hints_pb2.RoutingHints(role=role)
+    if pinned:
+        hints.endpoint_choice.CopyFrom(pin(pinned))
+    elif avoided:
+        hints.endpoint_choice.CopyFrom(avoid(*avoided))
+    if budget_picos:
+        hints.limits.max_cost_picos = budget_picos
+    conversation = ContentPrompt(tuple(sent)).ref(conversation_id or ctx.ids.conversation("execute"), turn)
+    return E.ExecuteRequest(conversation=conversation, hints=hints)
+
+
+@dataclass
+class Stream:
+    """One Execute call as the client saw it."""
+
+    events: list[E.ExecuteResponse]
+    refusal: RouterRefusal | None
+    duration_s: float
+    kinds: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = [str(e.WhichOneof("event")) for e in self.events]
+
+    @property
+    def decision(self) -> decision_pb2.Decision | None:
+        return self.events[0].started.decision if self.kinds[:1] == ["started"] else None
+
+    @property
+    def attempts(self) -> list[E.AttemptFailed]:
+        return [e.attempt_failed for e in self.events if e.HasField("attempt_failed")]
+
+    @property
+    def deltas(self) -> list[E.ContentDelta]:
+        return [e.delta for e in self.events if e.HasField("delta")]
+
+    @property
+    def text(self) -> str:
+        return "".join(d.text for d in self.deltas)
+
+    @property
+    def completed(self) -> E.ExecuteCompleted | None:
+        return next((e.completed for e in self.events if e.HasField("completed")), None)
+
+    @property
+    def failed(self) -> E.ExecuteFailed | None:
+        return next((e.failed for e in self.events if e.HasField("failed")), None)
+
+    def well_formed(self) -> bool:
+        """RM-EXEC-001: started first, then exactly one completed or failed, and it is the last event."""
+        endings = [k for k in self.kinds if k in ("completed", "failed")]
+        return self.kinds[:1] == ["started"] and len(endings) == 1 and self.kinds[-1] == endings[0]
+
+    def ended_with(self, reason: str, code: grpc.StatusCode) -> bool:
+        """A failed event with ``reason`` and a final status ``code`` with the same reason."""
+        failed = self.failed
+        refusal = self.refusal
+        return (
+            failed is not None
+            and failed.reason == reason
+            and refusal is not None
+            and refusal.code == code
+            and refusal.reason == reason
+        )
+
+    def ending(self) -> str:
+        """How the stream ended, for messages."""
+        status = (
+            f"status {self.refusal.code.name}/{self.refusal.reason or 'no reason'}" if self.refusal else "status OK"
+        )
+        if self.failed is not None:
+            return f"failed {self.failed.reason} ({self.failed.detail[:160]}), {status}"
+        if self.completed is not None:
+            return f"completed by '{self.completed.served_endpoint_id}', {status}"
+        return f"events {self.kinds}, {status}"
+
+
+def execute(ctx: CheckContext, call: E.ExecuteRequest, *, timeout_s: float = 10.0) -> Stream:
+    started = time.monotonic()
+    events, refusal = ctx.probe.execute(call, timeout_s=timeout_s)
+    return Stream(events, refusal, time.monotonic() - started)
+
+
+def plan(ctx: CheckContext, call: E.ExecuteRequest) -> decision_pb2.Decision:
+    """The decision the same request gets in a fresh conversation: the order the attempts will follow."""
+    conversation = conversation_pb2.ConversationRef()
+    conversation.CopyFrom(call.conversation)
+    conversation.conversation_id = ctx.ids.conversation("plan")
+    dry = ctx.claims("ROUTER_CAPABILITY_DRY_RUN")
+    return ctx.probe.route(route_request(conversation, call.hints, dry_run=dry))
+
+
+def order(decision: decision_pb2.Decision) -> list[str]:
+    return [decision.chosen_endpoint_id, *decision.fallback_endpoint_ids]
+
+
+def expect_order(planned: decision_pb2.Decision, wanted: Sequence[str]) -> None:
+    """NotObservable unless the attempts start with ``wanted`` (the fixture's order for the check's role)."""
+    got = order(planned)
+    if got[: len(wanted)] != list(wanted):
+        raise NotObservable(f"the attempts would go to {got}; this check needs them to start with {list(wanted)}")
+
+
+def same_plan(stream: Stream, planned: decision_pb2.Decision) -> None:
+    """NotObservable when Execute decided differently from the plan the check scripted for."""
+    decision = stream.decision
+    if decision is None:
+        raise NotObservable(f"the Execute stream did not start with a decision: {stream.ending()}")
+    if order(decision) != order(planned):
+        raise NotObservable(f"Execute chose {order(decision)}, the planning route {order(planned)}")
+
+
+def requests_to(backends: ScriptedBackends, *endpoint_ids: str) -> dict[str, int]:
+    """How many requests each endpoint's model received since the check began."""
+    return {e: len(backends.received(e)) for e in endpoint_ids}
+
+
+def settle(ctx: CheckContext, failed: Mapping[str, str]) -> None:
+    """One successful call to each endpoint (endpoint id → role) this check made fail; best effort, never judged."""
+    backends = ctx.backends(reset=False)
+    for endpoint_id, role in failed.items():
+        backends.script({endpoint_id: [reply("Settled.")]})
+        try:
+            execute(ctx, request(ctx, role, messages(ctx, "Settle."), pinned=endpoint_id))
+        except RouterRefusal:
+            continue
+
+
+def describe_received(recorded: Sequence[Mapping[str, Any]]) -> str:
+    """The backend's summary of what an endpoint received, for messages."""
+    return ", ".join(f"{r.get('status')} {r.get('outcome')}" for r in recorded) or "no request"
