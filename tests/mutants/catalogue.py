@@ -301,6 +301,93 @@ def ignores_deadlines() -> None:
     wrap(service.RouterServicer, "Route", make)
 
 
+def retries_after_first_token() -> None:
+    from rolemodel_router.execute import backend_call
+
+    wrap(
+        backend_call,
+        "from_exception",
+        lambda original: (
+            lambda error, *, responded, after_first_token: original(error, responded=responded, after_first_token=False)
+        ),
+    )
+
+
+def _plan_step(name: str, replacement: Callable[..., Any]) -> None:
+    from rolemodel_router.handoff import plan
+
+    wrap(plan, name, lambda original: replacement)
+
+
+def sends_foreign_signature() -> None:
+    _plan_step("transform_reasoning", lambda message, *rest: message)
+
+
+def trusts_unlabelled_signatures() -> None:
+    from rolemodel_router.handoff import reasoning
+
+    wrap(
+        reasoning,
+        "is_foreign",
+        lambda original: lambda block, family: bool(block.provider) and block.provider != family,
+    )
+
+
+def keeps_tool_ids() -> None:
+    _plan_step("remap_tool_ids", lambda message, *rest: message)
+
+
+def no_cache_breakpoints() -> None:
+    _plan_step("place_breakpoints", lambda *args: None)
+
+
+def forgets_execute_outcome() -> None:
+    from rolemodel.v1 import outcome_pb2
+    from rolemodel_router.execute import executor
+
+    async def report(self: Any, outcome: Any) -> Any:
+        self.outcome_reported = True
+        return outcome_pb2.OutcomeEffects(served_endpoint_id=outcome.served_endpoint_id)
+
+    wrap(executor._Call, "_report", lambda original: report)
+
+
+def falls_back_after_rejection() -> None:
+    from rolemodel_router.execute import backend_call
+
+    wrap(
+        backend_call,
+        "from_status",
+        lambda original: lambda error, headers: replace(original(error, headers), retryable=True),
+    )
+
+
+def ignores_billed_attempts() -> None:
+    from rolemodel_router.execute import backend_call
+
+    def make(original: Any) -> Any:
+        def unbilled(error: Any, *, responded: bool, after_first_token: bool) -> Any:
+            return replace(original(error, responded=responded, after_first_token=after_first_token), billed=False)
+
+        return unbilled
+
+    wrap(backend_call, "from_exception", make)
+
+
+def same_handoff_for_every_attempt() -> None:
+    from rolemodel_router.execute import executor
+
+    def make(original: Any) -> Any:
+        first: dict[int, Any] = {}
+
+        def mutated(messages: Any, target: Any, *rest: Any) -> Any:
+            return original(messages, first.setdefault(id(messages), target), *rest)
+
+        return mutated
+
+    wrap(executor, "apply_handoff", make)
+
+
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -427,6 +514,69 @@ MUTANTS: dict[str, Mutant] = {
             "RM-ERR-020",
             ("RM-ERR-020",),
             ignores_deadlines,
+        ),
+        Mutant(
+            "retries_after_first_token",
+            "a stream that breaks after its first token is retried on the next fallback",
+            "RM-EXEC-011",
+            ("RM-EXEC-011",),
+            retries_after_first_token,
+        ),
+        Mutant(
+            "sends_foreign_signature",
+            "reasoning crosses providers with its signature",
+            "RM-HANDOFF-002",
+            ("RM-HANDOFF-00*",),
+            sends_foreign_signature,
+        ),
+        Mutant(
+            "trusts_unlabelled_signatures",
+            "a signed block without a provider counts as the target's own",
+            "RM-HANDOFF-006",
+            ("RM-HANDOFF-006",),
+            trusts_unlabelled_signatures,
+        ),
+        Mutant(
+            "keeps_tool_ids",
+            "tool-call ids are never remapped",
+            "RM-HANDOFF-020",
+            ("RM-HANDOFF-02*",),
+            keeps_tool_ids,
+        ),
+        Mutant(
+            "no_cache_breakpoints",
+            "explicit caching gets no breakpoints",
+            "RM-HANDOFF-040",
+            ("RM-HANDOFF-04*",),
+            no_cache_breakpoints,
+        ),
+        Mutant(
+            "forgets_execute_outcome",
+            "Execute never records the outcome of what it executed",
+            "RM-EXEC-003",
+            ("RM-EXEC-003",),
+            forgets_execute_outcome,
+        ),
+        Mutant(
+            "falls_back_after_rejection",
+            "a request the endpoint rejects is sent to the next fallback",
+            "RM-EXEC-015",
+            ("RM-EXEC-015",),
+            falls_back_after_rejection,
+        ),
+        Mutant(
+            "ignores_billed_attempts",
+            "an attempt that may have been billed costs nothing against the budget",
+            "RM-EXEC-017",
+            ("RM-EXEC-017",),
+            ignores_billed_attempts,
+        ),
+        Mutant(
+            "same_handoff_for_every_attempt",
+            "every attempt is sent the first endpoint's handoff",
+            "RM-EXEC-006",
+            ("RM-EXEC-006",),
+            same_handoff_for_every_attempt,
         ),
     )
 }
