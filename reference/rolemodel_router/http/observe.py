@@ -11,13 +11,10 @@ from __future__ import annotations
 import logging
 
 from rolemodel.v1 import decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.observe.event_log import log_decision, log_execute_event
 from rolemodel_router.observe.metrics import Metrics
 
 log = logging.getLogger("rolemodel.router")
-
-
-def _reason(code: decision_pb2.ReasonCode.ValueType) -> str:
-    return decision_pb2.ReasonCode.Name(code).removeprefix("REASON_CODE_")
 
 
 class Observer:
@@ -27,38 +24,14 @@ class Observer:
         self.metrics = metrics
 
     def decided(self, decision: decision_pb2.Decision, seconds: float, dialect: str) -> None:
-        log.info(
-            "decision",
-            extra={
-                "transport": "http",
-                "dialect": dialect,
-                "decision_id": decision.decision_id,
-                "conversation_id": decision.conversation_id,
-                "role": decision.role,
-                "endpoint": decision.chosen_endpoint_id,
-                "reasons": [_reason(r.code) for r in decision.reasons],
-            },
-        )
+        log_decision(decision, transport="http", dialect=dialect)
         if self.metrics is not None:
             self.metrics.decision(decision, seconds)
 
     def event(self, event: router_service_pb2.ExecuteResponse) -> None:
         """An Execute event other than ``started`` and deltas."""
-        kind = event.WhichOneof("event")
-        if kind == "completed":
-            done = event.completed
-            log.info(
-                "executed",
-                extra={
-                    "transport": "http",
-                    "decision_id": done.decision_id,
-                    "endpoint": done.served_endpoint_id,
-                    "input_tokens": done.usage.input_tokens,
-                    "cache_read_tokens": done.usage.cache_read_tokens,
-                    "output_tokens": done.usage.output_tokens,
-                    "ttft_ms": done.ttft_ms,
-                },
-            )
+        if event.WhichOneof("event") == "completed":
+            log_execute_event(event, transport="http")
         if self.metrics is not None:
             self.metrics.execute_event(event)
 

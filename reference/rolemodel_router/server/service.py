@@ -25,6 +25,7 @@ from rolemodel_router.access import check_role
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.execute.failures import failed_event_error
+from rolemodel_router.observe.event_log import log_decision, log_execute_event
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.registration import reject_malformed
@@ -54,52 +55,6 @@ def deadline_guard(context: Context) -> Callable[[], None]:
 
 def _reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
     return decision_pb2.ReasonCode.Name(code).removeprefix("REASON_CODE_")
-
-
-def _log_decision(decision: decision_pb2.Decision) -> None:
-    log.info(
-        "decision",
-        extra={
-            "decision_id": decision.decision_id,
-            "conversation_id": decision.conversation_id,
-            "role": decision.role,
-            "endpoint": decision.chosen_endpoint_id,
-            "reasons": [_reason_name(r.code) for r in decision.reasons],
-        },
-    )
-
-
-def _log_execute_event(event: router_service_pb2.ExecuteResponse) -> None:
-    """Counts and ids only: never the content of a message."""
-    kind = event.WhichOneof("event")
-    if kind == "started":
-        _log_decision(event.started.decision)
-    elif kind == "attempt_failed":
-        failed = event.attempt_failed
-        log.info("attempt failed", extra={"endpoint": failed.endpoint_id, "outcome_class": failed.outcome_class})
-    elif kind == "completed":
-        done = event.completed
-        log.info(
-            "executed",
-            extra={
-                "decision_id": done.decision_id,
-                "endpoint": done.served_endpoint_id,
-                "input_tokens": done.usage.input_tokens,
-                "cache_read_tokens": done.usage.cache_read_tokens,
-                "output_tokens": done.usage.output_tokens,
-                "ttft_ms": done.ttft_ms,
-            },
-        )
-    elif kind == "failed":
-        failed_call = event.failed
-        log.info(
-            "execute failed",
-            extra={
-                "decision_id": failed_call.decision_id,
-                "endpoint": failed_call.served_endpoint_id,
-                "reason": failed_call.reason,
-            },
-        )
 
 
 class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
@@ -183,7 +138,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             check_role(request.hints.role)
             route_input = self.core.validate_route(request)
             decision = await self.core.route(route_input, deadline_guard(context))
-            _log_decision(decision)
+            log_decision(decision)
             return router_service_pb2.RouteResponse(decision=decision)
 
         return await self._boundary("Route", context, work, self._observe_decision)
@@ -240,7 +195,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                     elif kind == "attempt_failed":
                         attempts += 1
                     if kind != "delta":
-                        _log_execute_event(event)
+                        log_execute_event(event)
                         if self.metrics is not None:
                             self.metrics.execute_event(event)
                     yield event
