@@ -50,7 +50,7 @@ class Observation:
     ``status`` is PASS, FAIL, NOT_TESTABLE or ERROR. A FAIL of a SHOULD
     requirement becomes WARN in the verdict; ``should_part`` marks a failed
     SHOULD clause inside a requirement the registry files as MUST (see
-    RM-OUT-021), which also only warns.
+    RM-EXEC-021 and RM-HANDOFF-051), which also only warns.
     """
 
     requirement: str

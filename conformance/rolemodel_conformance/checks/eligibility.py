@@ -9,6 +9,7 @@ that follow from the request and the catalog are compared; the dynamic ones
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import grpc
 
@@ -22,6 +23,7 @@ from rolemodel_conformance.expectations import (
     STATIC_CODES,
     Ask,
     candidate,
+    code_name,
     estimate,
     exclusion_codes,
     reasons,
@@ -37,6 +39,11 @@ def _image_prompt(ctx: CheckContext) -> ContentPrompt:
     image = C.ContentPart(image=C.ImagePart(media_type="image/png", url="https://example.invalid/cat.png"))
     text = C.ContentPart(text=C.TextPart(text=f"What is in this picture? {ctx.canary()}"))
     return ContentPrompt((C.Message(role=C.MESSAGE_ROLE_USER, parts=[text, image]),), with_counts=True)
+
+
+def _listing(candidates: Iterable[decision_pb2.Candidate]) -> str:
+    """Spec 6.3's form of the metadata exclusions: id:CODE,CODE entries joined by ';' in catalog order."""
+    return ";".join(f"{c.endpoint_id}:" + ",".join(code_name(e.code) for e in c.exclusions) for c in candidates)
 
 
 def _ask(routing: hints_pb2.RoutingHints, prompt_tokens: int, image: bool = False) -> Ask:
@@ -159,13 +166,8 @@ def nothing_eligible(ctx: CheckContext) -> None:
     ids = [c.endpoint_id for c in decision.candidates]
     ctx.expect_equal("RM-ELIG-003", "candidates of the attached decision", ids, ctx.fixture.endpoint_order)
     ctx.expect("RM-ELIG-003", not any(c.eligible for c in decision.candidates), "no candidate is marked eligible")
-    for c in decision.candidates:
-        codes = exclusion_codes(c)
-        ctx.expect(
-            "RM-ELIG-003",
-            c.endpoint_id in listing and all(code in listing for code in codes),
-            f"metadata exclusions names '{c.endpoint_id}' with {sorted(codes)}: {listing!r}",
-        )
+    what = "metadata exclusions (id:CODE,CODE;... in catalog order)"
+    ctx.expect_equal("RM-ELIG-003", what, listing, _listing(decision.candidates))
     ask = _ask(routing, decision.prompt_tokens, image=True)
     for c in decision.candidates:
         want = static_exclusions(ctx.fixture, ask, c.endpoint_id)
@@ -239,10 +241,14 @@ def pins(ctx: CheckContext) -> None:
                 metadata={"endpoint_id": routing.endpoint_choice.pinned_endpoint_id},
             )
             if refused_pin is not None and requirement == "RM-ELIG-005":
+                entry = refused_pin.metadata.get("exclusions", "")
+                name, _, codes = entry.partition(":")
+                pinned = routing.endpoint_choice.pinned_endpoint_id
                 ctx.expect(
                     requirement,
-                    code in refused_pin.metadata.get("exclusions", ""),
-                    f"pin {what}: the exclusions metadata names {code}: {refused_pin.metadata.get('exclusions')!r}",
+                    name == pinned and code in codes.split(",") and ";" not in entry,
+                    f"pin {what}: the exclusions metadata is the pinned endpoint's one entry "
+                    f"'{routing.endpoint_choice.pinned_endpoint_id}:...' naming {code}: {entry!r}",
                 )
 
 

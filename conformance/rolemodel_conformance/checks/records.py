@@ -8,11 +8,12 @@ prices behind each cost part, and the quotas that bear on the role.
 
 from __future__ import annotations
 
-from rolemodel.v1 import common_pb2, decision_pb2, router_service_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.context import CheckContext
 from rolemodel_conformance.expectations import reason, reason_name
 
 D = decision_pb2
+COMPACTING = (catalog_pb2.COMPACTION_STRATEGY_TAIL_WINDOW, catalog_pb2.COMPACTION_STRATEGY_SUMMARY)
 Problem = tuple[str, str]
 MAX_ID = 64
 
@@ -89,7 +90,9 @@ def _ranks(decision: D.Decision, name: str) -> list[Problem]:
     return problems
 
 
-def _completeness(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
+def _completeness(
+    ctx: CheckContext, decision: D.Decision, request: router_service_pb2.RouteRequest, name: str
+) -> list[Problem]:
     problems = []
     if not decision.HasField("handoff") or not decision.reasons or not decision.HasField("policy"):
         problems.append(("RM-ROUTE-005", f"{name}: the handoff plan, the reasons or the policy snapshot is missing"))
@@ -105,6 +108,7 @@ def _completeness(ctx: CheckContext, decision: D.Decision, name: str) -> list[Pr
         problems.append(("RM-ROUTE-005", f"{name}: the difficulty or the prompt tokens have no source"))
     if ctx.claims("ROUTER_CAPABILITY_QUOTA") and decision.role in ctx.fixture.roles:
         ladder = {e for rung in ctx.fixture.roles[decision.role].ladder for e in rung.endpoint_ids}
+        ladder.add(request.hints.endpoint_choice.pinned_endpoint_id)
         wanted = {q.id for q in ctx.fixture.catalog.policies.quotas if q.endpoint_id in ladder}
         listed = {s.quota_id for s in decision.quota_states}
         if not wanted <= listed:
@@ -146,12 +150,21 @@ def _tiers_and_handoff(decision: D.Decision, name: str, chosen_tier: int | None)
     return problems
 
 
+def _compacts(ctx: CheckContext, role: str) -> bool:
+    """Whether the role compacts a prompt over a window (spec 8.6), so a candidate may be priced for fewer tokens."""
+    policy = ctx.fixture.roles[role].handoff if role in ctx.fixture.roles else None
+    return policy is not None and policy.compaction in COMPACTING
+
+
 def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
     problems = []
+    compacts = _compacts(ctx, decision.role)
     for c in decision.candidates:
         if not c.HasField("cost"):
             continue
         e, econ = c.cost, ctx.fixture.economics(c.endpoint_id)
+        # A compacted prompt is priced as sent; its size is the compaction checks' business (RM-HANDOFF-050).
+        prompt_ok = e.prompt_tokens == decision.prompt_tokens or (compacts and e.prompt_tokens < decision.prompt_tokens)
         parts = (
             e.cached_tokens * econ.cache_read,
             (e.uncached_tokens - e.cache_write_tokens) * econ.input,
@@ -160,7 +173,7 @@ def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
         )
         got = (e.cache_read_picos, e.uncached_input_picos, e.cache_write_picos, e.output_picos)
         if (
-            e.prompt_tokens != decision.prompt_tokens
+            not prompt_ok
             or e.uncached_tokens != e.prompt_tokens - e.cached_tokens
             or got != parts
             or e.total_picos != sum(got)
@@ -208,7 +221,7 @@ def record_problems(
         *_identity(decision, seen, name),
         *_candidates(ctx, decision, name),
         *_ranks(decision, name),
-        *_completeness(ctx, decision, name),
+        *_completeness(ctx, decision, request, name),
         *_tiers_and_handoff(decision, name, chosen_tier),
         *_costs(ctx, decision, name),
     ]

@@ -127,20 +127,17 @@ def _gains(c: Controller, after: bool) -> list[float]:
 
 
 def _integral_problem(c: Controller) -> str | None:
-    """None when one positive gain explains every step (reading 'realised' after or before the turn)."""
-    tried: list[str] = []
-    for after in (True, False):
-        gains = _gains(c, after)
-        if len(gains) < LEAST_GAIN_SAMPLES:
-            return None if not tried else tried[0]
-        middle = sorted(gains)[len(gains) // 2]
-        if 0 < middle < 1 and all(abs(g - middle) <= CLAMP_MARGIN for g in gains):
-            return None
-        tried.append(
-            f"the threshold is not quantile + integral with one gain: gains from {min(gains):.4f} to "
-            f"{max(gains):.4f} over {len(gains)} turns"
-        )
-    return tried[0]
+    """None when one positive gain explains every step, with 'realised' including the turn (spec 9.7)."""
+    gains = _gains(c, after=True)
+    if len(gains) < LEAST_GAIN_SAMPLES:
+        return None
+    middle = sorted(gains)[len(gains) // 2]
+    if 0 < middle < 1 and all(abs(g - middle) <= CLAMP_MARGIN for g in gains):
+        return None
+    return (
+        f"the threshold is not quantile + integral with one gain on the share realised with each turn: gains from "
+        f"{min(gains):.4f} to {max(gains):.4f} over {len(gains)} turns"
+    )
 
 
 @check(

@@ -82,6 +82,15 @@ def all_violations_at_once(ctx: CheckContext) -> None:
         ctx.expect("RM-HINT-002", not empty, f"every violation has a description; these have none: {empty}")
         paths = [v.field for v in refusal.violations]
         ctx.expect("RM-HINT-002", all(p and " " not in p for p in paths), f"paths are dotted field paths: {paths}")
+    too_long = "v" * (ctx.card.limits.max_string_bytes + 1)
+    labelled = _request(ctx, hints_pb2.RoutingHints(role="chat", labels={"team": "ok", "owner": too_long}))
+    refusal = _refuse(ctx, "RM-HINT-002", "a label value over the limit", labelled, "REQUEST_INVALID")
+    if refusal is not None:
+        ctx.expect(
+            "RM-HINT-002",
+            refusal.fields == ['hints.labels["owner"]'],
+            f'a map entry is named by its key as a JSON string, hints.labels["owner"]: got {refusal.fields}',
+        )
 
 
 @check("validation", "Unknown names are listed along with other violations", ("RM-HINT-003",))

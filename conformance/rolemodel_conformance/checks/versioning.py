@@ -17,7 +17,10 @@ from rolemodel_conformance.context import CheckContext
 from rolemodel_conformance.expectations import candidate
 from rolemodel_conformance.probe import RouterRefusal
 
-MALFORMED = ("1", "v1.0", "1.0.0", "one.zero", "1.x")
+#: Outside spec 2.1's grammar: no minor, a prefix, a patch, words, leading zeros, five digits, and a long
+#: value whose echo must be cut to its first 32 characters.
+MALFORMED = ("1", "v1.0", "1.0.0", "one.zero", "1.x", "01.0", "1.00", "10000.0", "1." + "1" * 40)
+ECHOED_CHARACTERS = 32
 FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 
 
@@ -72,7 +75,7 @@ def unsupported_version(ctx: CheckContext) -> None:
             functools.partial(ctx.probe.route, _valid_route(ctx), version=version),
             FAILED_PRECONDITION,
             "UNSUPPORTED_PROTOCOL_VERSION",
-            metadata={"requested_version": version, "supported_versions": _supported(ctx)},
+            metadata={"requested_version": version[:ECHOED_CHARACTERS], "supported_versions": _supported(ctx)},
         )
 
 
