@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, UNSET_KEY_ENV, homes, setup_document
 from rolemodel_conformance.fixture import load_fixture
-from tests.conformance.routers import Router, running_router
+from tests.conformance.routers import ROOT, Router, running_router
 from tests.conformance.suite import load_report, run_suite
 
 
@@ -36,6 +36,12 @@ def test_each_port_serves_its_endpoints_models_with_their_caches_and_the_key_whe
     assert {e.connection.api_key_env for e in fixture.catalog.endpoints} == {"", API_KEY_ENV, UNSET_KEY_ENV}
 
 
+def test_the_guide_gives_the_key_the_backends_require() -> None:
+    guide = (ROOT / "docs" / "conformance.md").read_text()
+    assert f"{API_KEY_ENV}={API_KEY}" in guide
+    assert UNSET_KEY_ENV in guide
+
+
 def _port_is_free(port: int) -> bool:
     """Nothing listens on the port (it may still hold connections in TIME_WAIT)."""
     try:
@@ -50,9 +56,7 @@ def test_a_taken_port_makes_the_execute_checks_not_testable_never_passing(refere
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", 18082))
         squatter.listen(1)
-        done = run_suite(
-            "--target", reference.address, "--requirement", "RM-EXEC-01*", "--report-dir", str(tmp_path)
-        )
+        done = run_suite("--target", reference.address, "--requirement", "RM-EXEC-01*", "--report-dir", str(tmp_path))
     assert done.returncode == 1
     verdicts = {r["id"]: r for r in load_report(tmp_path)["requirements"]}
     assert {v["status"] for v in verdicts.values()} == {"NOT_TESTABLE"}
