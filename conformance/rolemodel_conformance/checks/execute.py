@@ -178,7 +178,7 @@ def _wire_view(sent: Sequence[C.Message]) -> dict[str, object]:
 @check("execute", "Each attempt is sent the handoff for its own endpoint", ("RM-EXEC-006",))
 def handoff_per_attempt(ctx: CheckContext) -> None:
     backends = ctx.backends()
-    role = "x-conformance.handoff"
+    role, first, fallback = "x-conformance.fallback", "fx-short-ttl", "fx-opus"
     thinking = C.ReasoningPart(text="Weigh both.", provider="anthropic", signature=SIGNATURE)
     tool_call = C.ToolCallPart(id=LONG_ID, name="search", arguments_json='{"q":"x"}')
     calling = C.Message(
@@ -193,11 +193,11 @@ def handoff_per_attempt(ctx: CheckContext) -> None:
     prompt = [system(f"Be careful. {ctx.canary()}"), user("Search for x."), calling, answered, user("Go on.")]
     call = request(ctx, role, prompt)
     planned = plan(ctx, call)
-    expect_order(planned, ["fx-gpt5", "fx-opus"])
-    backends.script({"fx-gpt5": [fault("server_error", status=500)], "fx-opus": [reply("Continuing.")]})
+    expect_order(planned, [first, fallback])
+    backends.script({first: [fault("server_error", status=500)], fallback: [reply("Continuing.")]})
     stream = execute(ctx, call)
     same_plan(stream, planned)
-    for endpoint_id in ("fx-gpt5", "fx-opus"):
+    for endpoint_id in (first, fallback):
         received = backends.received(endpoint_id)
         if not received:
             raise NotObservable(f"{endpoint_id} received no request ({stream.ending()}); see RM-EXEC-020 for keys")
@@ -210,7 +210,7 @@ def handoff_per_attempt(ctx: CheckContext) -> None:
             f"the attempt on {endpoint_id} ({common_pb2.ProviderKind.Name(endpoint.provider_kind)}) gets its own "
             f"handoff: expected {want}, received {got}",
         )
-    settle(ctx, {"fx-gpt5": role})
+    settle(ctx, {first: "x-conformance.execute"})
 
 
 def _everything_seen(ctx: CheckContext, stream: Stream) -> bytes:
