@@ -51,9 +51,15 @@ def placeholder_text(image: C.ImagePart) -> str:
     return f"[image: {description}]" if description else "[image: no description was given]"
 
 
+#: Families that take reasoning only with their own signature (RM-HANDOFF-006).
+SIGNATURE_ONLY_FAMILIES = frozenset({"anthropic"})
+
+
 def is_foreign(reasoning: C.ReasoningPart, family: str) -> bool:
-    """RM-HANDOFF-006: another family's block, or an unlabelled block that carries a signature."""
-    return reasoning.provider != family if reasoning.provider else bool(reasoning.signature)
+    """RM-HANDOFF-006: another family's block; an unlabelled signed block; any unlabelled block for Anthropic."""
+    if reasoning.provider:
+        return reasoning.provider != family
+    return bool(reasoning.signature) or family in SIGNATURE_ONLY_FAMILIES
 
 
 @dataclass

@@ -74,7 +74,10 @@ def pinned_choice(ctx: DecisionContext) -> Candidate:
             ErrorReason.PINNED_ENDPOINT_INELIGIBLE,
             f"the pinned endpoint '{ctx.request.pinned}' is not eligible: "
             + "; ".join(d for _, d in (pinned.exclusions if pinned else [])),
-            {"endpoint_id": ctx.request.pinned, "exclusions": exclusion_names(pinned) if pinned else ""},
+            {
+                "endpoint_id": ctx.request.pinned,
+                "exclusions": f"{pinned.endpoint_id}:{exclusion_names(pinned)}" if pinned else "",
+            },
         )
     pinned.exclusions.clear()
     ctx.reasons.add(D.REASON_CODE_PINNED, f"the hints pin '{pinned.endpoint_id}'", endpoint_id=pinned.endpoint_id)

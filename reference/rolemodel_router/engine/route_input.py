@@ -8,6 +8,7 @@ the effective requirements.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -242,7 +243,8 @@ def _validate_labels(v: Violations, hints: hints_pb2.RoutingHints, limits: Limit
         return
     for key, value in hints.labels.items():
         if len(key.encode()) > s or len(value.encode()) > s:
-            v.add(f"hints.labels[{key[:32]!r}]", f"key and value are limited to {s} bytes")
+            field = f"hints.labels[{json.dumps(key[:32], ensure_ascii=False)}]"
+            v.add(field, f"key and value are limited to {s} bytes")
 
 
 def _validate_numbers(v: Violations, hints: hints_pb2.RoutingHints) -> None:

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("rolemodel.execute")
 E = router_service_pb2
 SUMMARIZE_ROLE = "summarize"
+#: A cancellation this close to the deadline is recorded as a timeout (RM-EXEC-013).
+DEADLINE_TOLERANCE_S = 0.1
 SUMMARY_INSTRUCTION = (
     "Summarise the conversation above for the assistant that continues it: the goal, decisions made, "
     "facts established, files and names involved, and what is still open. Be complete and brief."
@@ -406,7 +408,9 @@ class _Call:
         if self.outcome_reported:
             return
         self.outcome_reported = True
-        timed_out = self.deadline is not None and time.monotonic() >= self.deadline
+        # The call's own deadline fires a moment before the one computed from time_remaining() at
+        # its start, so a cancellation that close to it is the deadline, not the client.
+        timed_out = self.deadline is not None and time.monotonic() >= self.deadline - DEADLINE_TOLERANCE_S
         outcome_class = common_pb2.OUTCOME_CLASS_TIMEOUT if timed_out else common_pb2.OUTCOME_CLASS_CANCELLED
         why = "the call's deadline passed" if timed_out else "the client cancelled the call"
         outcome = self._outcome(self.current, outcome_class, self._partial_usage(self.current), 0, why)

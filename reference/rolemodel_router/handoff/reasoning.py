@@ -13,16 +13,21 @@ from rolemodel_router.handoff.transforms import TransformLog
 C = conversation_pb2
 
 
+#: Families that accept a reasoning block only with a signature of their own.
+SIGNATURE_ONLY_FAMILIES = frozenset({"anthropic"})
+
+
 def is_foreign(reasoning: C.ReasoningPart, family: str) -> bool:
     """Whether the block must not reach ``family`` as it is.
 
     An unlabelled block (empty ``provider``) without a signature carries nothing provider-specific,
-    so every family may read it; an unlabelled signed block is foreign everywhere, because nobody
-    can tell which provider would accept the signature.
+    so a family that takes plain reasoning text may read it; a family that takes only its own
+    signed blocks (Anthropic) cannot. An unlabelled signed block is foreign everywhere, because
+    nobody can tell which provider would accept the signature.
     """
     if reasoning.provider:
         return reasoning.provider != family
-    return bool(reasoning.signature)
+    return bool(reasoning.signature) or family in SIGNATURE_ONLY_FAMILIES
 
 
 def transform_reasoning(
