@@ -19,23 +19,28 @@ noisy; the two paths are measured interleaved in one run so that they see the sa
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.streaming_setup import MODEL, Samples, chat_body, start_backend, start_router, stop, timed_chat_stream
+from bench.streaming_setup import (
+    MODEL,
+    Samples,
+    chat_body,
+    command_line,
+    comparison,
+    report,
+    start_backend,
+    start_router,
+    stop,
+    timed_chat_stream,
+)
 
 ALIAS = "rolemodel/chat"
 TARGET_ADDED_TTFT_MS = 3.0
@@ -67,50 +72,15 @@ def measure(requests: int, warmup: int) -> dict[str, Any]:
                         progress.advance(task)
         finally:
             stop(router, backend)
-    d, h = direct.summary(), front.summary()
-    return {
-        "direct_ttft_p50_ms": d["ttft_p50_ms"],
-        "http_ttft_p50_ms": h["ttft_p50_ms"],
-        "added_ttft_p50_ms": round(h["ttft_p50_ms"] - d["ttft_p50_ms"], 3),
-        "direct_total_p50_ms": d["total_p50_ms"],
-        "http_total_p50_ms": h["total_p50_ms"],
-        "direct_ttft_p90_ms": d["ttft_p90_ms"],
-        "http_ttft_p90_ms": h["ttft_p90_ms"],
-        "direct_total_p90_ms": d["total_p90_ms"],
-        "http_total_p90_ms": h["total_p90_ms"],
-        "requests_per_path": requests,
-        "target_added_ttft_p50_ms": TARGET_ADDED_TTFT_MS,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
-    }
+    return comparison(direct, front, "http", requests, TARGET_ADDED_TTFT_MS)
 
 
-def report(results: dict[str, Any]) -> None:
-    table = Table(title=f"Streaming chat completions, {results['requests_per_path']} per path, interleaved")
-    for column in ("path", "TTFT p50 ms", "TTFT p90 ms", "total p50 ms", "total p90 ms"):
-        table.add_column(column, justify="right" if column != "path" else "left")
-    for label, key in (("backend, direct", "direct"), ("front door", "http")):
-        table.add_row(
-            label, *(f"{results[f'{key}_{m}_ms']:.3f}" for m in ("ttft_p50", "ttft_p90", "total_p50", "total_p90"))
-        )
-    console = Console()
-    console.print(table)
-    added = results["added_ttft_p50_ms"]
-    verdict = "within" if added <= TARGET_ADDED_TTFT_MS else "MISSES"
-    console.print(f"added time to first token at p50: {added:.3f} ms, {verdict} the {TARGET_ADDED_TTFT_MS} ms target")
+def show(results: dict[str, Any]) -> None:
+    report(results, "http", "through the front door", "Streaming chat completions")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=300, help="measured requests per path (default: %(default)s)")
-    parser.add_argument(
-        "--warmup", type=int, default=30, help="unmeasured requests per path first (default: %(default)s)"
-    )
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args()
-    results = measure(args.requests, args.warmup)
-    report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    command_line(__doc__ or "", measure, show)
 
 
 if __name__ == "__main__":

@@ -8,17 +8,23 @@ common ground.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from rich.console import Console
+from rich.table import Table
 
 MODEL = "bench-model"
 ENDPOINT = "bench"
@@ -146,3 +152,54 @@ def timed_chat_stream(client: httpx.Client, url: str, payload: dict[str, Any]) -
                 if choices[0].get("delta", {}).get("content"):
                     first = (time.perf_counter() - started) * 1000
     raise RuntimeError(f"the stream from {url} ended without [DONE]")
+
+
+def comparison(direct: Samples, routed: Samples, key: str, requests: int, target_ms: float) -> dict[str, Any]:
+    """The results document: ``direct_*`` and ``<key>_*`` percentiles, the added TTFT, the target, the machine."""
+    d, r = direct.summary(), routed.summary()
+    results: dict[str, Any] = {
+        "direct_ttft_p50_ms": d["ttft_p50_ms"],
+        f"{key}_ttft_p50_ms": r["ttft_p50_ms"],
+        "added_ttft_p50_ms": round(r["ttft_p50_ms"] - d["ttft_p50_ms"], 3),
+        "direct_total_p50_ms": d["total_p50_ms"],
+        f"{key}_total_p50_ms": r["total_p50_ms"],
+    }
+    for name in ("ttft_p90_ms", "total_p90_ms"):
+        results[f"direct_{name}"] = d[name]
+        results[f"{key}_{name}"] = r[name]
+    results["requests_per_path"] = requests
+    results["target_added_ttft_p50_ms"] = target_ms
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+    return results
+
+
+def report(results: dict[str, Any], key: str, label: str, title: str) -> None:
+    table = Table(title=f"{title}, {results['requests_per_path']} per path, interleaved")
+    for column in ("path", "TTFT p50 ms", "TTFT p90 ms", "total p50 ms", "total p90 ms"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for name, prefix in (("scripted backend, direct", "direct"), (label, key)):
+        table.add_row(
+            name, *(f"{results[f'{prefix}_{m}_ms']:.3f}" for m in ("ttft_p50", "ttft_p90", "total_p50", "total_p90"))
+        )
+    console = Console()
+    console.print(table)
+    added, target = results["added_ttft_p50_ms"], results["target_added_ttft_p50_ms"]
+    verdict = "within" if added <= target else "MISSES"
+    console.print(f"added time to first token at p50: {added:.3f} ms, {verdict} the {target} ms target")
+
+
+def command_line(
+    description: str, measure: Callable[[int, int], dict[str, Any]], show: Callable[[dict[str, Any]], None]
+) -> None:
+    """The benchmarks' shared command line: --requests, --warmup, --json."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per path (default: %(default)s)")
+    parser.add_argument(
+        "--warmup", type=int, default=30, help="unmeasured requests per path first (default: %(default)s)"
+    )
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    results = measure(args.requests, args.warmup)
+    show(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
