@@ -72,7 +72,7 @@ def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:
         cache_write_tokens=turn.cache_write_tokens,
         merge_back=merge_back,
     )
-    if ctx.request.messages:
+    if ctx.request.plan_handoff and ctx.request.messages:
         handoff = apply_handoff(
             ctx.request.messages,
             HandoffTarget.of(chosen.index.endpoint),

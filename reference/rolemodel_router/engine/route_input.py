@@ -80,6 +80,7 @@ class RouteInput:
     max_cost_picos: int
     latency_target_ms: int
     include_handoff: bool
+    plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
     messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
 
@@ -400,6 +401,7 @@ def build_route_input(
         max_cost_picos=hints.limits.max_cost_picos,
         latency_target_ms=hints.limits.latency_target_ms,
         include_handoff=request.include_handoff,
+        plan_handoff=request.include_handoff or require_content,
         dry_run=request.dry_run,
         messages=messages,
     )

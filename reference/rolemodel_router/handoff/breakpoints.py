@@ -16,10 +16,6 @@ from rolemodel_router.handoff.transforms import TransformLog
 C = conversation_pb2
 
 
-def _has_breakpoint(messages: Sequence[C.Message]) -> bool:
-    return any(part.HasField("cache_breakpoint") for message in messages for part in message.parts)
-
-
 def breakpoint_indexes(messages: Sequence[C.Message]) -> list[int]:
     """The messages that get a breakpoint on their last part: the last leading system message and the last message."""
     indexes = []
@@ -36,8 +32,11 @@ def breakpoint_indexes(messages: Sequence[C.Message]) -> list[int]:
 def place_breakpoints(
     messages: list[C.Message], origins: Sequence[int], caching: catalog_pb2.CachingBehavior, log: TransformLog
 ) -> None:
-    """Adds the breakpoints in place; ``origins[i]`` is the request index of ``messages[i]``."""
-    if caching.mode != catalog_pb2.CACHE_MODE_EXPLICIT or _has_breakpoint(messages):
+    """Adds the breakpoints in place; ``origins[i]`` is the request index of ``messages[i]``.
+
+    The caller has checked that no message carries a breakpoint of the client's (RM-HANDOFF-041).
+    """
+    if caching.mode != catalog_pb2.CACHE_MODE_EXPLICIT:
         return
     for position in breakpoint_indexes(messages):
         marked = C.Message()

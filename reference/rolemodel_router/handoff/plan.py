@@ -63,6 +63,10 @@ def _drop_response_id(message: C.Message, index: int, target_id: str, log: Trans
     return changed
 
 
+_MAY_HOLD_IMAGES = frozenset({"image", "tool_result"})
+_MAY_HOLD_TOOL_IDS = frozenset({"tool_call", "tool_result"})
+
+
 def _is_empty_assistant(message: C.Message) -> bool:
     return message.role == C.MESSAGE_ROLE_ASSISTANT and not message.parts
 
@@ -98,15 +102,26 @@ def apply_handoff(
             f"the conversation exceeds the window of '{endpoint.id}': older turns {why}, "
             "keeping the system prompt and the newest turns from a user message on",
         )
+    placeholders = not target.accepts_images and policy.images == catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER
+    client_breakpoint = False
     for index in range(len(messages)) if compaction is None else compaction.kept:
-        message = _drop_response_id(messages[index], index, endpoint.id, log)
-        message = transform_reasoning(message, index, family, policy.reasoning, log)
-        if _is_empty_assistant(message) and messages[index].parts:
-            dropped.append(index)  # held nothing but foreign reasoning; an empty turn is invalid everywhere
-            continue
-        if not target.accepts_images and policy.images == catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER:
+        message = messages[index]
+        # One pass over the parts says which rules can apply; most messages are plain text and skip them all.
+        kinds = set()
+        for part in message.parts:
+            kinds.add(part.WhichOneof("kind"))
+            client_breakpoint = client_breakpoint or part.HasField("cache_breakpoint")
+        if message.provider_response_id:
+            message = _drop_response_id(message, index, endpoint.id, log)
+        if "reasoning" in kinds:
+            message = transform_reasoning(message, index, family, policy.reasoning, log)
+            if _is_empty_assistant(message):
+                dropped.append(index)  # held nothing but foreign reasoning; an empty turn is invalid everywhere
+                continue
+        if placeholders and kinds & _MAY_HOLD_IMAGES:
             message = replace_images(message, index, log)
-        message = remap_tool_ids(message, index, endpoint.provider_kind, log)
+        if kinds & _MAY_HOLD_TOOL_IDS:
+            message = remap_tool_ids(message, index, endpoint.provider_kind, log)
         out.append(message)
         origins.append(index)
     if dropped:
@@ -115,6 +130,7 @@ def apply_handoff(
             dropped,
             "assistant messages left empty once their foreign reasoning was dropped",
         )
-    place_breakpoints(out, origins, endpoint.caching, log)
+    if not client_breakpoint:
+        place_breakpoints(out, origins, endpoint.caching, log)
     summary_at = compaction.shared_prefix_messages if compaction is not None and compaction.summarized else None
     return Handoff(tuple(out), tuple(log.to_proto()), summary_at)
