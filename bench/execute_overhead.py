@@ -23,12 +23,10 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,9 +34,11 @@ from bench.streaming_setup import (
     MODEL,
     SYSTEM,
     Samples,
+    TimedPath,
     chat_body,
     command_line,
     comparison,
+    interleaved,
     report,
     start_backend,
     start_router,
@@ -89,23 +89,13 @@ def measure(requests: int, warmup: int) -> dict[str, Any]:
             router, (line,) = start_router(Path(tmp), backend_url)
             address = line.split("serving on ", 1)[1].split()[0]
             options = ClientOptions(retry=RetryPolicy(max_attempts=1), timeout_s=30.0)
-            with (
-                httpx.Client(timeout=30.0) as http,
-                RouterClient(address, options) as client,
-                Progress(transient=True) as progress,
-            ):
+            with httpx.Client(timeout=30.0) as http, RouterClient(address, options) as client:
                 url = f"{backend_url}/v1/chat/completions"
-                paths: list[tuple[Samples, Callable[[int], tuple[float, float]]]] = [
+                paths: list[TimedPath] = [
                     (direct, lambda n: timed_chat_stream(http, url, chat_body(MODEL, n))),
                     (executed, lambda n: timed_execute(client, execute_request(n))),
                 ]
-                task = progress.add_task("streaming requests", total=(warmup + requests) * 2)
-                for n in range(warmup + requests):
-                    for samples, call in paths if n % 2 else reversed(paths):
-                        ttft, total = call(n)
-                        if n >= warmup:
-                            samples.add(ttft, total)
-                        progress.advance(task)
+                interleaved(paths, requests, warmup)
         finally:
             stop(router, backend)
     return comparison(direct, executed, "execute", requests, TARGET_ADDED_TTFT_MS)

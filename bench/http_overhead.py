@@ -25,16 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.streaming_setup import (
     MODEL,
     Samples,
+    TimedPath,
     chat_body,
     command_line,
     comparison,
+    interleaved,
     report,
     start_backend,
     start_router,
@@ -58,18 +59,14 @@ def measure(requests: int, warmup: int) -> dict[str, Any]:
         router = None
         try:
             router, lines = start_router(Path(tmp), backend_url, "--http", "127.0.0.1:0")
-            paths = (
-                (direct, f"{backend_url}/v1/chat/completions", MODEL),
-                (front, f"{front_door_url(lines)}/v1/chat/completions", ALIAS),
-            )
-            with httpx.Client(timeout=30.0) as client, Progress(transient=True) as progress:
-                task = progress.add_task("streaming requests", total=(warmup + requests) * 2)
-                for n in range(warmup + requests):
-                    for samples, url, model in paths if n % 2 else reversed(paths):
-                        ttft, total = timed_chat_stream(client, url, chat_body(model, n))
-                        if n >= warmup:
-                            samples.add(ttft, total)
-                        progress.advance(task)
+            direct_url = f"{backend_url}/v1/chat/completions"
+            front_url = f"{front_door_url(lines)}/v1/chat/completions"
+            with httpx.Client(timeout=30.0) as client:
+                paths: list[TimedPath] = [
+                    (direct, lambda n: timed_chat_stream(client, direct_url, chat_body(MODEL, n))),
+                    (front, lambda n: timed_chat_stream(client, front_url, chat_body(ALIAS, n))),
+                ]
+                interleaved(paths, requests, warmup)
         finally:
             stop(router, backend)
     return comparison(direct, front, "http", requests, TARGET_ADDED_TTFT_MS)

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import yaml
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 MODEL = "bench-model"
@@ -152,6 +153,22 @@ def timed_chat_stream(client: httpx.Client, url: str, payload: dict[str, Any]) -
                 if choices[0].get("delta", {}).get("content"):
                     first = (time.perf_counter() - started) * 1000
     raise RuntimeError(f"the stream from {url} ended without [DONE]")
+
+
+#: A path under test: where its samples go, and one timed request (request number -> TTFT, total).
+TimedPath = tuple[Samples, Callable[[int], tuple[float, float]]]
+
+
+def interleaved(paths: list[TimedPath], requests: int, warmup: int) -> None:
+    """Alternates the paths request by request (and which goes first), so that both see the same noise."""
+    with Progress(transient=True) as progress:
+        task = progress.add_task("streaming requests", total=(warmup + requests) * len(paths))
+        for n in range(warmup + requests):
+            for samples, call in paths if n % 2 else reversed(paths):
+                ttft, total = call(n)
+                if n >= warmup:
+                    samples.add(ttft, total)
+                progress.advance(task)
 
 
 def comparison(direct: Samples, routed: Samples, key: str, requests: int, target_ms: float) -> dict[str, Any]:

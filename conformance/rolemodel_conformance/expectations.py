@@ -161,7 +161,8 @@ def estimate(
     return cost.to_proto(amortized.turn, econ.currency, amortized)
 
 
-COST_FIELDS = (
+#: The fields of one turn's CostEstimate (spec 7.2); a reported cost has only these.
+TURN_COST_FIELDS = (
     "currency",
     "prompt_tokens",
     "cached_tokens",
@@ -173,10 +174,9 @@ COST_FIELDS = (
     "cache_write_picos",
     "output_picos",
     "total_picos",
-    "horizon_turns",
-    "steady_turn_picos",
-    "amortized_picos",
 )
+#: A candidate's estimate adds the amortisation (spec 7.5).
+COST_FIELDS = (*TURN_COST_FIELDS, "horizon_turns", "steady_turn_picos", "amortized_picos")
 
 
 def cost_differences(

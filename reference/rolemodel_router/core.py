@@ -120,8 +120,13 @@ class RouterCore:
         return plan.decision
 
     async def report(
-        self, outcome: outcome_pb2.Outcome, before_commit: Callable[[], None] | None = None
+        self,
+        outcome: outcome_pb2.Outcome,
+        before_commit: Callable[[], None] | None = None,
+        *,
+        executed: bool = False,
     ) -> router_service_pb2.ReportOutcomeResponse:
+        """Record an outcome; ``executed`` marks one that Execute itself records, which a verdict may follow."""
         outcome_engine.validate(outcome, self.index, self.limits)
 
         now = self.clock()
@@ -129,7 +134,7 @@ class RouterCore:
         def run(snapshot: OutcomeSnapshot) -> OutcomePlan:
             if snapshot.record is not None:
                 check_role(snapshot.record.role)
-            plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, now)
+            plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, now, executed=executed)
             if before_commit is not None and not plan.replayed:
                 before_commit()
             return plan

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rolemodel import ClientOptions, RetryPolicy, RouterClient
-from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2
+import pytest
+
+from rolemodel import ClientOptions, RetryPolicy, RoleModelError, RouterClient
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.backends.scripted import Reply, ScriptedBackend
 from tests.execute.catalog import CLAUDE_MODEL, KEY_ENV, LOCAL_MODEL, MINI_MODEL
 from tests.execute.conftest import router_process
@@ -61,16 +64,21 @@ def test_a_failing_chore_escalates_after_the_client_reports_its_verdict(
     first = run(client, execute_request([user("Run the formatter.")], role="chore", conversation_id=conversation))
     assert first.completed.served_endpoint_id == "ex-local"
 
-    verdict = client.report_outcome(
-        outcome_pb2.Outcome(
-            decision_id=first.completed.decision_id,
-            served_endpoint_id="ex-local",
-            outcome_class=common_pb2.OUTCOME_CLASS_TASK_FAILED,
-            idempotency_key=new_id("tests-failed"),
-            detail="the test suite failed after formatting",
-        )
+    first_verdict = outcome_pb2.Outcome(
+        decision_id=first.completed.decision_id,
+        served_endpoint_id="ex-local",
+        outcome_class=common_pb2.OUTCOME_CLASS_TASK_FAILED,
+        idempotency_key=new_id("tests-failed"),
+        detail="the test suite failed after formatting",
     )
+    verdict = client.report_outcome(first_verdict)
     assert verdict.effects.escalation_level == 1
+    again = outcome_pb2.Outcome()
+    again.CopyFrom(first_verdict)
+    again.idempotency_key = new_id("tests-failed-again")
+    with pytest.raises(RoleModelError) as refused:
+        client.report_outcome(again)
+    assert refused.value.reason == ErrorReason.OUTCOME_ALREADY_REPORTED, "one verdict per executed answer"
     history = [user("Run the formatter."), first.completed.message, user("The tests fail now. Fix them.")]
     second = run(client, execute_request(history, role="chore", conversation_id=conversation, turn_index=1))
 
@@ -116,3 +124,27 @@ def test_an_image_reaches_a_text_only_endpoint_as_its_description(
     assert D.HANDOFF_TRANSFORM_KIND_IMAGE_PLACEHOLDER in kinds
     sent = backend.requests_for(MINI_MODEL)[0].json()
     assert "[image: a cat on a mat]" in str(sent["messages"][0]["content"])
+
+
+def test_only_an_outcome_execute_recorded_accepts_a_verdict(client: RouterClient) -> None:
+    """A client's own SUCCESS for a routed decision is final, whatever its idempotency key looks like."""
+    decision = client.route(execute_route(role="chore"))
+    recorded = outcome_pb2.Outcome(
+        decision_id=decision.decision_id,
+        served_endpoint_id=decision.chosen_endpoint_id,
+        outcome_class=common_pb2.OUTCOME_CLASS_SUCCESS,
+        idempotency_key=f"execute:{decision.decision_id}",
+    )
+    client.report_outcome(recorded)
+    verdict = outcome_pb2.Outcome()
+    verdict.CopyFrom(recorded)
+    verdict.outcome_class = common_pb2.OUTCOME_CLASS_TASK_FAILED
+    verdict.idempotency_key = new_id("verdict")
+    with pytest.raises(RoleModelError) as refused:
+        client.report_outcome(verdict)
+    assert refused.value.reason == ErrorReason.OUTCOME_ALREADY_REPORTED
+
+
+def execute_route(role: str) -> router_service_pb2.RouteRequest:
+    request = execute_request([user("Run the formatter.")], role=role)
+    return router_service_pb2.RouteRequest(conversation=request.conversation, hints=request.hints)

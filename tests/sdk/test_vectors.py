@@ -14,6 +14,7 @@ from rolemodel import cost
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, conversation_pb2
+from rolemodel_conformance.vectors import cost_vector
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 SCHEMA = json.loads((VECTORS / "vectors.schema.json").read_text())
@@ -60,65 +61,16 @@ def test_token_estimate(vector: dict[str, Any]) -> None:
         assert estimate_tools_tokens(tools) == vector["expected"]["tools_tokens"]
 
 
-def evaluate_cost_vector(inputs: dict[str, Any]) -> dict[str, int]:
-    """Compute a turn-cost vector's outputs with the SDK, following spec chapter 7."""
-    endpoint = json_format.ParseDict(inputs["endpoint"], catalog_pb2.Endpoint())
-    econ = cost.economics_from_endpoint(endpoint)
-    prompt = inputs["prompt"]
-    cumulative: list[int] = []
-    running = prompt["tools_tokens"]
-    for tokens in prompt["message_tokens"]:
-        running += tokens
-        cumulative.append(running)
-    held = inputs["cache"]
-    matched = 0
-    cached = 0
-    if held is not None:
-        held_messages = held["held_messages"]
-        matched = cost.matched_prefix_tokens(
-            cumulative,
-            matched_messages=held.get("matched_messages", held_messages),
-            held_messages=held_messages,
-            reply_tokens=held["reply_tokens"],
-            includes_output=econ.includes_output,
-        )
-        cached = 0 if held["expired"] else cost.cacheable_tokens(econ, matched)
-    output = cost.expected_output_tokens(econ, inputs["output_tokens"])
-    amortized = cost.amortized_cost(
-        econ,
-        prompt_tokens=cumulative[-1],
-        cached_tokens=cached,
-        new_tokens=prompt["message_tokens"][-1],
-        output_tokens=output,
-        horizon_turns=inputs["horizon_turns"],
-    )
-    turn = amortized.turn
-    return {
-        "matched_tokens": matched,
-        "cached_tokens": turn.cached_tokens,
-        "uncached_tokens": turn.uncached_tokens,
-        "cache_write_tokens": turn.cache_write_tokens,
-        "output_tokens": turn.output_tokens,
-        "cache_read_picos": turn.cache_read_picos,
-        "uncached_input_picos": turn.uncached_input_picos,
-        "cache_write_picos": turn.cache_write_picos,
-        "output_picos": turn.output_picos,
-        "total_picos": turn.total_picos,
-        "steady_turn_picos": amortized.steady.total_picos,
-        "amortized_picos": amortized.amortized_picos,
-    }
-
-
 @pytest.mark.parametrize("vector", vectors("cost.json"))
 def test_turn_cost(vector: dict[str, Any]) -> None:
-    assert evaluate_cost_vector(vector["input"]) == vector["expected"]
+    assert cost_vector(vector["input"]) == vector["expected"]
 
 
 @pytest.mark.parametrize("comparison", load("cost.json")["comparisons"], ids=lambda c: c["id"])
 def test_cost_comparisons(comparison: dict[str, Any]) -> None:
     by_id = {v["id"]: v for v in load("cost.json")["vectors"]}
-    a = evaluate_cost_vector(by_id[comparison["a"]]["input"])[comparison["by"]]
-    b = evaluate_cost_vector(by_id[comparison["b"]]["input"])[comparison["by"]]
+    a = cost_vector(by_id[comparison["a"]]["input"])[comparison["by"]]
+    b = cost_vector(by_id[comparison["b"]]["input"])[comparison["by"]]
     cheaper = comparison["a"] if a < b else comparison["b"]
     assert cheaper == comparison["cheaper"]
 

@@ -38,23 +38,10 @@ from rolemodel_conformance.checks.execute_support import (
 from rolemodel_conformance.checks.health import wait_until_healthy
 from rolemodel_conformance.checks.helpers import expect_refusal
 from rolemodel_conformance.context import CheckContext, NotObservable
-from rolemodel_conformance.expectations import candidate, cost_differences
+from rolemodel_conformance.expectations import TURN_COST_FIELDS, candidate, cost_differences
 from rolemodel_conformance.handoff_rules import expected_handoff
 
 C = conversation_pb2
-COST_FIELDS = (
-    "currency",
-    "prompt_tokens",
-    "cached_tokens",
-    "uncached_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "cache_read_picos",
-    "uncached_input_picos",
-    "cache_write_picos",
-    "output_picos",
-    "total_picos",
-)
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 SIGNATURE = "sig-conformance-anthropic-execute"
 HTTP_OK = 200
@@ -98,7 +85,7 @@ def _judge_answer(
     )
     econ = ctx.fixture.economics(completed.served_endpoint_id)
     want = cost.to_proto(cost.cost_of_usage(econ, completed.usage), econ.currency)
-    wrong = cost_differences(completed.reported_cost, want, COST_FIELDS)
+    wrong = cost_differences(completed.reported_cost, want, TURN_COST_FIELDS)
     ctx.expect("RM-EXEC-002", not wrong, f"{what}: the cost of that usage: " + ("; ".join(wrong) or "exact"))
     return completed
 

@@ -15,7 +15,7 @@ from rolemodel_conformance.checks.escalation import Ladder
 from rolemodel_conformance.checks.health import wait_until_healthy
 from rolemodel_conformance.checks.helpers import expect_refusal, route
 from rolemodel_conformance.context import CheckContext
-from rolemodel_conformance.expectations import D, cost_differences, reasons
+from rolemodel_conformance.expectations import TURN_COST_FIELDS, D, cost_differences, reasons
 from rolemodel_conformance.probe import RouterRefusal
 
 OC = common_pb2
@@ -188,20 +188,7 @@ def effects(ctx: CheckContext) -> None:
     got = response.effects
     econ = ctx.fixture.economics("fx-gpt5")
     want = cost.to_proto(cost.cost_of_usage(econ, used), econ.currency)
-    fields = (
-        "currency",
-        "prompt_tokens",
-        "cached_tokens",
-        "uncached_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        "cache_read_picos",
-        "uncached_input_picos",
-        "cache_write_picos",
-        "output_picos",
-        "total_picos",
-    )
-    wrong = cost_differences(got.reported_cost, want, fields)
+    wrong = cost_differences(got.reported_cost, want, TURN_COST_FIELDS)
     ctx.expect("RM-OUT-009", not wrong, "reported_cost from the usage: " + ("; ".join(wrong) or "exact"))
     ctx.expect_equal("RM-OUT-009", "served_endpoint_id", got.served_endpoint_id, "fx-gpt5")
     ctx.expect_equal(

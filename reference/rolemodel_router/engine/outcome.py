@@ -40,8 +40,6 @@ MAX_KEY = 128
 MAX_DETAIL_BYTES = 1024
 #: Turns of failure history kept per conversation.
 FAILED_TURNS_KEPT = 8
-#: Execute records its outcomes under this key prefix (rolemodel_router.execute.recording).
-EXECUTE_KEY_PREFIX = "execute:"
 #: A client's judgement of an answer that Execute already recorded as served.
 VERDICT_CLASSES = frozenset({OC.OUTCOME_CLASS_TASK_FAILED, OC.OUTCOME_CLASS_QUALITY_REJECTED})
 
@@ -235,8 +233,19 @@ def is_verdict_on_execution(record: DecisionRecord, outcome: outcome_pb2.Outcome
     return (
         bool(record.executed_served)
         and record.executed_served == outcome.served_endpoint_id
-        and record.outcome_key.startswith(EXECUTE_KEY_PREFIX)
         and outcome.outcome_class in VERDICT_CLASSES
+    )
+
+
+def _effects(conversation: ConversationState, record: DecisionRecord, served: str) -> outcome_pb2.OutcomeEffects:
+    """What every acknowledged outcome reports (RM-OUT-009), before its cost and quotas."""
+    escalation = conversation.escalation.get(record.role, EscalationState())
+    entry = conversation.cache.get(served)
+    return outcome_pb2.OutcomeEffects(
+        served_endpoint_id=served,
+        escalation_level=escalation.level,
+        consecutive_successes=escalation.successes,
+        cached_prefix_tokens=entry.held_tokens if entry is not None else 0,
     )
 
 
@@ -249,22 +258,12 @@ def _verdict(
         escalation = dict(conversation.escalation)
         escalation[record.role] = _escalation(conversation, record, outcome, index)
         conversation = replace(conversation, escalation=escalation, updated_at_ms=now_ms)
-    state = conversation.escalation.get(record.role, EscalationState())
     served = outcome.served_endpoint_id
-    entry = conversation.cache.get(served)
-    response = router_service_pb2.ReportOutcomeResponse(
-        replayed=False,
-        effects=outcome_pb2.OutcomeEffects(
-            served_endpoint_id=served,
-            escalation_level=state.level,
-            consecutive_successes=state.successes,
-            cached_prefix_tokens=entry.held_tokens if entry is not None else 0,
-        ),
-    )
+    response = router_service_pb2.ReportOutcomeResponse(effects=_effects(conversation, record, served))
     return OutcomePlan(
         response=response,
         replayed=False,
-        record=replace(record, outcome_key=outcome.idempotency_key),
+        record=replace(record, outcome_key=outcome.idempotency_key, executed_served=""),  # one verdict only
         outcome=OutcomeRecord(
             outcome.idempotency_key, record.decision_id, fingerprint(outcome), response.SerializeToString()
         ),
@@ -274,9 +273,18 @@ def _verdict(
 
 
 def apply_outcome(
-    index: CatalogIndex, snapshot: OutcomeSnapshot, outcome: outcome_pb2.Outcome, now_ms: int
+    index: CatalogIndex,
+    snapshot: OutcomeSnapshot,
+    outcome: outcome_pb2.Outcome,
+    now_ms: int,
+    *,
+    executed: bool = False,
 ) -> OutcomePlan:
-    """The plan for a validated outcome; raises RouterError for the refusals of spec 9.1."""
+    """The plan for a validated outcome; raises RouterError for the refusals of spec 9.1.
+
+    ``executed``: Execute records this outcome itself; when it is a success, a client's verdict
+    may follow (RM-EXEC-005).
+    """
     previous = snapshot.previous_report
     if previous is not None:
         if previous.fingerprint != fingerprint(outcome):
@@ -321,29 +329,17 @@ def apply_outcome(
         quota_state(index.quotas[q], _reconciled(index, snapshot, record, q, events[q], now_ms), None, False)
         for q in index.endpoints[served].quota_ids
     ]
-    escalation = conversation.escalation.get(record.role, EscalationState())
-    entry = conversation.cache.get(served)
-    response = router_service_pb2.ReportOutcomeResponse(
-        replayed=False,
-        effects=outcome_pb2.OutcomeEffects(
-            served_endpoint_id=served,
-            escalation_level=escalation.level,
-            consecutive_successes=escalation.successes,
-            cached_prefix_tokens=entry.held_tokens if entry is not None else 0,
-            reported_cost=cost.to_proto(used, index.currency),
-            quota_states=quota_states,
-        ),
-    )
+    effects = _effects(conversation, record, served)
+    effects.reported_cost.CopyFrom(cost.to_proto(used, index.currency))
+    effects.quota_states.extend(quota_states)
+    response = router_service_pb2.ReportOutcomeResponse(effects=effects)
     return OutcomePlan(
         response=response,
         replayed=False,
         record=replace(
             record,
             outcome_key=outcome.idempotency_key,
-            executed_served=served
-            if outcome.idempotency_key.startswith(EXECUTE_KEY_PREFIX)
-            and outcome.outcome_class == OC.OUTCOME_CLASS_SUCCESS
-            else "",
+            executed_served=served if executed and outcome.outcome_class == OC.OUTCOME_CLASS_SUCCESS else "",
         ),
         outcome=OutcomeRecord(
             outcome.idempotency_key, record.decision_id, fingerprint(outcome), response.SerializeToString()

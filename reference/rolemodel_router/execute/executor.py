@@ -301,7 +301,7 @@ class _Call:
         """Records the outcome through ReportOutcome's own path (RM-EXEC-003); a store failure is logged, not raised."""
         self.outcome_reported = True
         try:
-            response = await self.core.report(outcome)
+            response = await self.core.report(outcome, executed=True)
         except RouterError as error:
             log.warning(
                 "the outcome of an executed decision was not recorded",

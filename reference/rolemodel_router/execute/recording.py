@@ -12,15 +12,14 @@ from dataclasses import replace
 from rolemodel.tokens import estimate_message_tokens
 from rolemodel.v1 import conversation_pb2, outcome_pb2
 from rolemodel_router.engine.health import record_attempt
-from rolemodel_router.engine.outcome import EXECUTE_KEY_PREFIX
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.state.model import EndpointHealth
 from rolemodel_router.state.store import StateStore
 
 
 def idempotency_key(decision_id: str) -> str:
-    """The key Execute reports under; its prefix lets a client's verdict follow (RM-EXEC-005)."""
-    return f"{EXECUTE_KEY_PREFIX}{decision_id}"
+    """The key Execute reports under: one per decision, so a repeated recording is a replay."""
+    return f"execute:{decision_id}"
 
 
 def usage_or_estimate(
