@@ -241,6 +241,13 @@ class _ApiDialectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApiDialect
     """POST /v1/chat/completions."""
     API_DIALECT_ANTHROPIC_MESSAGES: _ApiDialect.ValueType  # 2
     """POST /v1/messages."""
+    API_DIALECT_LLAMA_CPP: _ApiDialect.ValueType  # 3
+    """POST /v1/chat/completions on a llama.cpp server (llama-server), with its
+    extensions: the request pins the conversation's slot (`id_slot`) and
+    keeps its prompt cached (`cache_prompt`); the answer's `timings` report
+    cached tokens and prefill and decode speeds (spec 10.4). Added after
+    1.0: a router that does not know it refuses such a catalog.
+    """
 
 class ApiDialect(_ApiDialect, metaclass=_ApiDialectEnumTypeWrapper):
     """The wire dialect an endpoint speaks."""
@@ -250,4 +257,11 @@ API_DIALECT_OPENAI_CHAT: ApiDialect.ValueType  # 1
 """POST /v1/chat/completions."""
 API_DIALECT_ANTHROPIC_MESSAGES: ApiDialect.ValueType  # 2
 """POST /v1/messages."""
+API_DIALECT_LLAMA_CPP: ApiDialect.ValueType  # 3
+"""POST /v1/chat/completions on a llama.cpp server (llama-server), with its
+extensions: the request pins the conversation's slot (`id_slot`) and
+keeps its prompt cached (`cache_prompt`); the answer's `timings` report
+cached tokens and prefill and decode speeds (spec 10.4). Added after
+1.0: a router that does not know it refuses such a catalog.
+"""
 Global___ApiDialect: _TypeAlias = ApiDialect  # noqa: Y015

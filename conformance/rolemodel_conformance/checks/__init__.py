@@ -53,6 +53,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "local_cache",
     "affinity",
     "side_requests",
     "dry_run",

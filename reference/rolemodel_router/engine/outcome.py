@@ -9,6 +9,7 @@ report under a new key, and outcomes that arrive after a later decision.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from rolemodel import cost
@@ -38,6 +39,8 @@ SERVED_CLASSES = frozenset({OC.OUTCOME_CLASS_SUCCESS, OC.OUTCOME_CLASS_TASK_FAIL
 _KNOWN_CLASSES = frozenset(OC.OutcomeClass.values()) - {OC.OUTCOME_CLASS_UNSPECIFIED}
 MAX_KEY = 128
 MAX_DETAIL_BYTES = 1024
+#: The fastest speed an outcome may report: far beyond any server, so that a typo cannot poison the profile.
+MAX_TOKENS_PER_SECOND = 1e9
 #: Turns of failure history kept per conversation.
 FAILED_TURNS_KEPT = 8
 #: A client's judgement of an answer that Execute already recorded as served.
@@ -66,6 +69,10 @@ def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) 
         v.add("outcome.usage", "cache_read_tokens plus cache_write_tokens exceed input_tokens")
     if len(outcome.detail.encode()) > MAX_DETAIL_BYTES:
         v.add("outcome.detail", f"longer than {MAX_DETAIL_BYTES} bytes")
+    for name in ("prefill_tokens_per_second", "output_tokens_per_second"):
+        speed = getattr(outcome, name)
+        if not (math.isfinite(speed) and 0.0 <= speed <= MAX_TOKENS_PER_SECOND):
+            v.add(f"outcome.{name}", f"a speed in tokens per second, 0 (unknown) to {MAX_TOKENS_PER_SECOND:g}")
     v.raise_if_any()
 
 
@@ -324,7 +331,12 @@ def apply_outcome(
     used = cost.cost_of_usage(econ, outcome.usage)
     conversation = _conversation(index, snapshot.conversation, record, outcome, now_ms)
     events = _quota_events(index, record, outcome, used)
-    health = observe(snapshot.health.get(served, EndpointHealth()), outcome, now_ms)
+    health = observe(
+        snapshot.health.get(served, EndpointHealth()),
+        outcome,
+        now_ms,
+        declared_prefill_tokens_per_second=index.endpoints[served].endpoint.latency.prefill_tokens_per_second,
+    )
     quota_states = [
         quota_state(index.quotas[q], _reconciled(index, snapshot, record, q, events[q], now_ms), None, False)
         for q in index.endpoints[served].quota_ids

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from rolemodel.cache_capacity import Resident
 from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota import Window
@@ -36,6 +37,7 @@ class Changes:
     quota_events: list[tuple[str, QuotaEvent]] = field(default_factory=list)
     health: list[tuple[str, EndpointHealth]] = field(default_factory=list)
     shares: list[tuple[str, ShareState]] = field(default_factory=list)
+    occupancy: list[tuple[str, tuple[Resident, ...]]] = field(default_factory=list)
     deleted_conversations: list[str] = field(default_factory=list)
     deleted_decisions: list[str] = field(default_factory=list)
     deleted_outcomes: list[str] = field(default_factory=list)
@@ -61,6 +63,7 @@ class InProcessStore:
         self.outcomes: dict[str, OutcomeRecord] = {}
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
+        self.occupancy: dict[str, tuple[Resident, ...]] = {}
 
     async def start(self) -> None:
         return None
@@ -104,6 +107,7 @@ class InProcessStore:
             health=self.health_by_endpoint,
             share=self.shares.get(keys.role),
             previous_decision=self._decision(keys.previous_decision_id) if keys.previous_decision_id else None,
+            occupancy=self.occupancy,
         )
         plan = decide(snapshot)
         changes = Changes()
@@ -118,6 +122,9 @@ class InProcessStore:
         if plan.share is not None:
             self.shares[keys.role] = plan.share
             changes.shares.append((keys.role, plan.share))
+        for endpoint_id, residents in plan.occupancy.items():
+            self.occupancy[endpoint_id] = residents
+            changes.occupancy.append((endpoint_id, residents))
         if changes:
             await self._persist(changes)
         return plan

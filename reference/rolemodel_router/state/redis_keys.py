@@ -54,6 +54,9 @@ class Keys:
     def health(self, endpoint_id: str) -> str:
         return f"{self.prefix}health:{endpoint_id}"
 
+    def occupancy(self, endpoint_id: str) -> str:
+        return f"{self.prefix}occupancy:{endpoint_id}"
+
     def share(self, role: str) -> str:
         return f"{self.prefix}share:{role}"
 

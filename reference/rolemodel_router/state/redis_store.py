@@ -86,6 +86,8 @@ class RedisStore:
         self._commit_outcome = self.redis.register_script(COMMIT_OUTCOME)
         self.endpoint_ids = list(index.endpoint_order)
         self.quota_ids = list(index.quotas)
+        # Endpoints whose cache capacity is shared by all conversations (spec 7.7).
+        self.capacity_ids = [e for e in self.endpoint_ids if index.endpoints[e].capacity.limited]
 
     async def start(self) -> None:
         try:
@@ -212,6 +214,8 @@ class RedisStore:
         target = role.share_target if role else None
 
         def extra(pipe: Any) -> None:
+            if self.capacity_ids:
+                pipe.mget([self.keys.occupancy(e) for e in self.capacity_ids])
             if keys.previous_decision_id:
                 pipe.get(self.keys.decision(keys.previous_decision_id))
             if target is not None:
@@ -219,6 +223,8 @@ class RedisStore:
                 pipe.get(self.keys.share_integral(keys.role))
 
         conversation, version, windows, health, rest = await self._read(keys.conversation_id, keys.now_ms, extra)
+        stored = dict(zip(self.capacity_ids, rest.pop(0), strict=True)) if self.capacity_ids else {}
+        occupancy = {e: codec.load_residents(_text(v)) for e, v in stored.items() if v}
         previous = None
         if keys.previous_decision_id:
             raw = rest.pop(0)
@@ -228,7 +234,7 @@ class RedisStore:
             entries, integral = rest[0], rest[1]
             window = tuple((float(e[0]), bool(e[1]), int(e[2])) for e in (json.loads(x) for x in reversed(entries)))
             share = ShareState(window=window, integral=float(integral or 0.0))
-        snapshot = RouteSnapshot(conversation, windows, health, share, previous)
+        snapshot = RouteSnapshot(conversation, windows, health, share, previous, occupancy=occupancy)
         plan = decide(snapshot)
         if plan.record is None and plan.conversation is None:
             return plan
@@ -254,6 +260,11 @@ class RedisStore:
         }
         if plan.record is not None and plan.record.main_turn:
             ops["version"] = [self.keys.version(keys.conversation_id), version]
+        # Compare and set: another replica's decision on the same endpoint since the read is a conflict.
+        ops["occupancy"] = [
+            [self.keys.occupancy(e), _text(stored.get(e) or ""), codec.dump_residents(residents)]
+            for e, residents in plan.occupancy.items()
+        ]
         if plan.share is not None and target is not None:
             d, premium, at = plan.share.window[-1]
             ops["share"] = {

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS quota_events (
 );
 CREATE TABLE IF NOT EXISTS endpoint_health (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS share_state (role TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -75,6 +76,7 @@ def _statements(changes: Changes) -> list[tuple[str, tuple[object, ...]]]:
     ]
     out += [(upsert.format("endpoint_health"), (eid, codec.dump_health(h))) for eid, h in changes.health]
     out += [(upsert.format("share_state"), (role, codec.dump_share(s))) for role, s in changes.shares]
+    out += [(upsert.format("endpoint_occupancy"), (eid, codec.dump_residents(r))) for eid, r in changes.occupancy]
     out += [("DELETE FROM conversations WHERE id = ?", (cid,)) for cid in changes.deleted_conversations]
     out += [("DELETE FROM decisions WHERE id = ?", (did,)) for did in changes.deleted_decisions]
     out += [("DELETE FROM outcomes WHERE key = ?", (key,)) for key in changes.deleted_outcomes]
@@ -265,6 +267,8 @@ class SqliteStore(InProcessStore):
             self.health_by_endpoint[endpoint_id] = codec.load_health(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):
             self.shares[role] = codec.load_share(body)
+        for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
+            self.occupancy[endpoint_id] = codec.load_residents(body)
 
     async def _persist(self, changes: Changes) -> None:
         if self._writer is None:
