@@ -195,6 +195,62 @@ def two_slot_evictions(ctx: CheckContext) -> None:
     )
 
 
+def _time_switch(ctx: CheckContext, role: str, first: str) -> None:
+    """Turn 1 pinned to ``first``; turn 2 free: switching between the free pool must save time (RM-AFF-006)."""
+    conversation_id = ctx.ids.conversation("pool-affinity")
+    prompt = Prompt.of([3000])
+    route(ctx, conversation_id, prompt, hints_pb2.RoutingHints(role=role, endpoint_choice=pin(first)))
+    decision = route(ctx, conversation_id, prompt.extend([300, 100]), hints_pb2.RoutingHints(role=role), turn=1)
+    scored = [c for c in decision.candidates if c.HasField("score") and c.HasField("latency")]
+    current = candidate(decision, first)
+    if current is None or len(scored) < 2 or not current.HasField("latency"):  # noqa: PLR2004
+        raise NotObservable(f"{role} did not score both pool endpoints with a latency")
+    best = max(scored, key=lambda c: (round(c.score.total, 9), -c.cost.amortized_picos))
+    if best.endpoint_id == first:
+        raise NotObservable(f"{first} is also the strategy's best under {role}; no affinity rule applies")
+    saving = current.latency.total_ms - best.latency.total_ms
+    switch = saving > 0  # the fixture's min_saving_ratio is 0
+    want, name = (best.endpoint_id, "AFFINITY_SWITCHED_SAVING") if switch else (first, "AFFINITY_KEPT")
+    said = reason(decision, name)
+    ctx.expect(
+        "RM-AFF-006",
+        decision.chosen_endpoint_id == want
+        and said is not None
+        and said.attributes.get("saving_ms") == str(round(saving)),
+        f"from {first} ({current.latency.total_ms:.0f} ms) with best {best.endpoint_id} "
+        f"({best.latency.total_ms:.0f} ms): expected {want} with {name} saving_ms={round(saving)}, "
+        f"got {decision.chosen_endpoint_id}" + (f" with {dict(said.attributes)}" if said else f" without {name}"),
+    )
+
+
+@check(
+    "affinity",
+    "Between free servers with a capacity, a switch must save time; side requests go where time is least",
+    ("RM-AFF-006", "RM-SIDE-006"),
+)
+def pool_of_two(ctx: CheckContext) -> None:
+    _time_switch(ctx, POOL_ROLE, "fx-pool-big")
+    _time_switch(ctx, "x-conformance.pool-quality", SMALL)
+    side = hints_pb2.RoutingHints(role=POOL_ROLE, side_request=hints_pb2.SideRequest(merge_back=False))
+    decision = route(ctx, ctx.ids.conversation("pool-side"), Prompt.of([600]), side)
+    timed = sorted(
+        (c for c in decision.candidates if c.eligible and c.HasField("latency")),
+        key=lambda c: (c.latency.total_ms, c.rank or 1 << 30),
+    )
+    said = reason(decision, "SIDE_REQUEST_ISOLATED")
+    ctx.expect(
+        "RM-SIDE-006",
+        bool(timed)
+        and decision.chosen_endpoint_id == timed[0].endpoint_id
+        and said is not None
+        and "least" in said.detail,
+        "an isolated side request goes to the least total time: "
+        + ", ".join(f"{c.endpoint_id} {c.latency.total_ms:.0f} ms" for c in timed)
+        + f"; chose {decision.chosen_endpoint_id}"
+        + (f" ({said.detail})" if said else ""),
+    )
+
+
 def _decayed(previous: float, sample: float) -> float:
     return previous + DECAY * (sample - previous) if previous > 0 else sample
 

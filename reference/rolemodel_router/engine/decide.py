@@ -91,6 +91,9 @@ def _strategic_choice(ctx: DecisionContext) -> tuple[Candidate, list[Candidate]]
         f"amortised {format_picos(best.amortized, ctx.index.currency)} over {horizon} turn(s)",
         strategy=STRATEGY_NAMES[ctx.strategy],
     )
+    placed = choice.least_time_for_side_request(ctx, order)
+    if placed is not best:
+        best, order = placed, [placed, *(c for c in order if c is not placed)]
     chosen = choice.affinity_choice(ctx, best, admissible)
     if not chosen.components:
         score([chosen], ctx.index, ctx.request, ctx.snapshot, ctx.strategy)
@@ -153,7 +156,8 @@ def _closing_reasons(ctx: DecisionContext, chosen: Candidate) -> None:
     if request.side_request and request.isolated:
         ctx.reasons.add(
             D.REASON_CODE_SIDE_REQUEST_ISOLATED,
-            "a side request without merge-back: cheapest capable endpoint, conversation state untouched",
+            "a side request without merge-back: cheapest capable endpoint, conversation state untouched"
+            + ctx.side_placement,
         )
     elif request.side_request:
         ctx.reasons.add(D.REASON_CODE_SIDE_REQUEST_MERGED, "a side request with merge-back: routed as a main turn")
