@@ -33,6 +33,7 @@ class Dialect:
 
     endpoint: catalog_pb2.Endpoint
     anthropic: bool
+    llama_cpp: bool = False  # Chat Completions with llama.cpp's slot and cache extensions (spec 10.4)
 
     @classmethod
     def of(cls, endpoint: catalog_pb2.Endpoint) -> Dialect:
@@ -41,7 +42,7 @@ class Dialect:
             anthropic = endpoint.provider_kind == common_pb2.PROVIDER_KIND_ANTHROPIC
         else:
             anthropic = dialect == common_pb2.API_DIALECT_ANTHROPIC_MESSAGES
-        return cls(endpoint, anthropic)
+        return cls(endpoint, anthropic, dialect == common_pb2.API_DIALECT_LLAMA_CPP)
 
     @property
     def family(self) -> str:
@@ -70,8 +71,13 @@ class Dialect:
             headers["authorization"] = f"Bearer {api_key}"
         return headers
 
-    def encode(self, request: CanonicalRequest) -> dict[str, Any]:
-        """The request body; raises DialectError for content this dialect cannot carry."""
+    def encode(self, request: CanonicalRequest, *, slot: int | None = None) -> dict[str, Any]:
+        """The request body; raises DialectError for content this dialect cannot carry.
+
+        On a llama.cpp server the prompt stays cached (``cache_prompt``) and, when the decision
+        gave the conversation a slot, the request is pinned to it (``id_slot``), so that the
+        server's cache follows the router's residents (spec 7.7) instead of its own slot choice.
+        """
         if self.anthropic:
             return anthropic_messages.encode_request(
                 request,
@@ -79,9 +85,14 @@ class Dialect:
                 reasoning_provider=self.family,
             )
         official = self.endpoint.provider_kind == common_pb2.PROVIDER_KIND_OPENAI
-        return openai_chat.encode_request(
+        body = openai_chat.encode_request(
             request, max_tokens_field="max_completion_tokens" if official else "max_tokens", include_usage=True
         )
+        if self.llama_cpp:
+            body["cache_prompt"] = True
+            if slot is not None:
+                body["id_slot"] = slot
+        return body
 
     def stream_decoder(self) -> StreamDecoder:
         if self.anthropic:

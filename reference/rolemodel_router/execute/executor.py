@@ -33,7 +33,13 @@ from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.dialect import Dialect
 from rolemodel_router.execute.failures import AttemptFailure
-from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
+from rolemodel_router.execute.recording import (
+    add_measured_speeds,
+    idempotency_key,
+    record_failed_attempt,
+    usage_from_timings,
+    usage_or_estimate,
+)
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
 from rolemodel_router.handoff import HandoffTarget, apply_handoff
@@ -235,8 +241,9 @@ class _Call:
             params=self.request.params,
             stream=dialect.streams,
         )
+        slot = candidate.cache.slot if candidate is not None and candidate.cache.HasField("slot") else None
         try:
-            body = dialect.encode(canonical)
+            body = dialect.encode(canonical, slot=slot)
         except DialectError as error:
             raise encode_failure(error) from None
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
@@ -335,12 +342,12 @@ class _Call:
         completion = attempt.completion
         message = completion.message
         message.origin_endpoint_id = endpoint_id
-        usage, estimated = usage_or_estimate(completion.usage, self._prompt_tokens(endpoint_id), message)
+        usage, estimated = usage_or_estimate(usage_from_timings(completion), self._prompt_tokens(endpoint_id), message)
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)
-        effects = await self._report(
-            self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
-        )
+        outcome = self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
+        add_measured_speeds(outcome, completion.timings)
+        effects = await self._report(outcome)
         return E.ExecuteResponse(
             completed=E.ExecuteCompleted(
                 decision_id=self.decision.decision_id,
