@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rolemodel import SUPPORTED_VERSIONS
+from rolemodel_router import __version__
 from rolemodel_router.cli import client_commands, serve_command
 from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
@@ -153,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="The reference router of the role-model protocol (rolemodel.v1).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run 'rolemodel COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__} (protocol rolemodel.v1, versions {', '.join(SUPPORTED_VERSIONS)})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
