@@ -8,6 +8,7 @@
 | ``GET /v1/models`` | the model aliases, in either dialect's list shape |
 | ``POST /v1/rolemodel/outcomes`` | ReportOutcome, in JSON |
 | ``GET /v1/rolemodel/card`` | GetRouterCard, in JSON |
+| ``GET /ui/...`` | the dashboard and its read API (``rolemodel_router.dashboard.api``) |
 
 Paths without ``/v1`` are served too, because some clients are configured with a base URL that
 already ends in ``/v1`` and some without it. Unknown paths get a 404 in the OpenAI error shape,
@@ -16,11 +17,13 @@ the shape most clients can read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from rolemodel.dialects import openai_chat
 from rolemodel_router.core import RouterCore
@@ -43,16 +46,23 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(
-    core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | None = None, metrics: Metrics | None = None
+    core: RouterCore,
+    execute: ExecuteFn,
+    tokens: TokenRegistry | None = None,
+    metrics: Metrics | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests."""
+    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests.
+
+    ``extra_routes`` are served beside it: the dashboard's, under ``/ui``.
+    """
     front = FrontDoor(core, execute, tokens, Observer(metrics))
     chat = Generation(front, OpenAIChatCodec())
     messages = Generation(front, AnthropicMessagesCodec())
     discovery = Discovery(core)
     outcomes = Outcomes(front)
     count_tokens = CountTokens(front)
-    routes = []
+    routes: list[BaseRoute] = list(extra_routes)
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),
