@@ -30,6 +30,7 @@ from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
+from rolemodel_router.server.binding import NO_PORT_SHARING, add_grpc_port, cannot_listen, check_address, why_unbindable
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
@@ -64,6 +65,8 @@ class ServeSettings:
     ui_listen: str | None = None
     #: Serve the dashboard under /ui on the front door (and on ``ui_listen``).
     dashboard: bool = True
+    #: Create a SQLite database's missing directory (true for the default location only).
+    create_state_directory: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,22 +152,26 @@ def _front_door(
         return None
     routes = dashboard.api.routes() if dashboard is not None else []
     app = create_app(core, core.execute, settings.tokens, metrics, routes)
+    host, port = check_address(settings.http_listen, "--http")
     try:
         return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings))
-    except ValueError as error:
-        raise OSError(f"--http: {error}") from None
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.http_listen, "--http", reason) from None
 
 
 def _dashboard_listener(settings: ServeSettings, dashboard: Dashboard | None) -> FrontDoorServer | None:
     """The dashboard alone on ``--ui``, bound but not started; with the same TLS and tokens."""
     if not settings.ui_listen or dashboard is None:
         return None
+    host, port = check_address(settings.ui_listen, "--ui")
     try:
         return FrontDoorServer(
             dashboard_app(dashboard), settings.ui_listen, grace_s=settings.grace_s, tls=_http_tls(settings)
         )
-    except ValueError as error:
-        raise OSError(f"--ui: {error}") from None
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.ui_listen, "--ui", reason) from None
 
 
 @dataclass
@@ -213,6 +220,7 @@ async def start_router(
         settings.retention,
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
+        create_directory=settings.create_state_directory,
     )
     await store.start()
     if core_factory is not None:
@@ -232,7 +240,11 @@ async def start_router(
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
         interceptors=interceptors,
-        options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
+        options=[
+            ("grpc.max_receive_message_length", transport),
+            ("grpc.max_send_message_length", transport),
+            *NO_PORT_SHARING,
+        ],
     )
     metrics = Metrics() if settings.metrics_address else None
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
@@ -241,13 +253,11 @@ async def start_router(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    if settings.tls is not None:
-        port = server.add_secure_port(settings.listen, settings.tls.credentials())
-    else:
-        port = server.add_insecure_port(settings.listen)
-    if port == 0:
+    try:
+        port = add_grpc_port(server, settings.listen, settings.tls.credentials() if settings.tls else None)
+    except OSError:
         await store.close()
-        raise OSError(f"cannot listen on {settings.listen}")
+        raise
     listeners = await _start_listeners(settings, core, store, metrics, server)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
