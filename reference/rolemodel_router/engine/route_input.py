@@ -83,6 +83,8 @@ class RouteInput:
     plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
     messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
+    #: Endpoints Execute cannot call, because the key their connection names is not set (set by Execute only).
+    unconfigured: frozenset[str] = frozenset()
 
     @property
     def isolated(self) -> bool:

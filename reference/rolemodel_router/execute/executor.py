@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Coroutine
 from contextlib import aclosing
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -31,6 +32,7 @@ from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, 
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
+from rolemodel_router.execute.credentials import unconfigured_endpoints
 from rolemodel_router.execute.dialect import Dialect
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
@@ -102,7 +104,9 @@ class Executor:
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
         """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, route_input = build_execute_input(request, self.core.index, self.core.limits)
+        _, checked = build_execute_input(request, self.core.index, self.core.limits)
+        unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
+        route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
         def before_commit() -> None:
             if deadline is not None and time.monotonic() >= deadline:
