@@ -97,9 +97,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "failed chore that escalates, and a fallback. Each turn shows the endpoint, the reasons, the cached "
         "tokens and the cost. The router keeps serving afterwards until Ctrl-C, unless --once.",
     )
-    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router (default: %(default)s)")
-    demo.add_argument("--state", default="memory:", help="state store URL (default: %(default)s)")
+    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router")
+    demo.add_argument("--state", default="memory:", help="state store URL, as for serve")
     demo.add_argument("--once", action="store_true", help="exit after the session instead of serving on")
     demo.add_argument("--json", action="store_true", help="print the session as JSON instead of tables")
-    demo.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    demo.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe structured log line written to stderr",
+    )
     demo.set_defaults(run=run)
