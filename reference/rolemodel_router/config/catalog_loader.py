@@ -82,7 +82,8 @@ def _friendly(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        return _unknown_fields(error.instance, sorted(error.schema.get("properties", {})))
+        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        return _unknown_fields(error.instance, sorted(properties))
     return error.message
 
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from rolemodel import AsyncRouterClient, ClientOptions, RetryPolicy
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.demo.backends import endpoint_names, running_backends
 from rolemodel_router.demo.conversation import TURNS
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
         help="serve the router on the example catalog with scripted models, and play a session through Execute",
