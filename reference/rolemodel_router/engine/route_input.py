@@ -83,6 +83,7 @@ class RouteInput:
     plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
     messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
+    hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
 
     @property
     def isolated(self) -> bool:
@@ -404,4 +405,5 @@ def build_route_input(
         plan_handoff=request.include_handoff or require_content,
         dry_run=request.dry_run,
         messages=messages,
+        hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
     )
