@@ -44,6 +44,11 @@ class _ExclusionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Exclusi
     EXCLUSION_CODE_FAILED_THIS_TURN: _ExclusionCode.ValueType  # 12
     EXCLUSION_CODE_BELOW_REQUIRED_TIER: _ExclusionCode.ValueType  # 13
     EXCLUSION_CODE_STATE_UNAVAILABLE: _ExclusionCode.ValueType  # 14
+    EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: _ExclusionCode.ValueType  # 15
+    """Execute only: the endpoint is called with the client's own credential
+    (EndpointConnection.client_credential_headers) and the call carries
+    none, or not all of its headers. Added after 1.0.
+    """
 
 class ExclusionCode(_ExclusionCode, metaclass=_ExclusionCodeEnumTypeWrapper):
     """Why an endpoint is not eligible. Each value is described in
@@ -65,6 +70,11 @@ EXCLUSION_CODE_UNHEALTHY: ExclusionCode.ValueType  # 11
 EXCLUSION_CODE_FAILED_THIS_TURN: ExclusionCode.ValueType  # 12
 EXCLUSION_CODE_BELOW_REQUIRED_TIER: ExclusionCode.ValueType  # 13
 EXCLUSION_CODE_STATE_UNAVAILABLE: ExclusionCode.ValueType  # 14
+EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 15
+"""Execute only: the endpoint is called with the client's own credential
+(EndpointConnection.client_credential_headers) and the call carries
+none, or not all of its headers. Added after 1.0.
+"""
 Global___ExclusionCode: _TypeAlias = ExclusionCode  # noqa: Y015
 
 class _ScoreMetric:
