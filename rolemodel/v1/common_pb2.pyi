@@ -241,6 +241,11 @@ class _ApiDialectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApiDialect
     """POST /v1/chat/completions."""
     API_DIALECT_ANTHROPIC_MESSAGES: _ApiDialect.ValueType  # 2
     """POST /v1/messages."""
+    API_DIALECT_OPENAI_RESPONSES: _ApiDialect.ValueType  # 3
+    """POST /v1/responses (the OpenAI Responses API). Added after 1.0: a router
+    that does not know it cannot call such an endpoint and treats it like
+    an unknown dialect.
+    """
 
 class ApiDialect(_ApiDialect, metaclass=_ApiDialectEnumTypeWrapper):
     """The wire dialect an endpoint speaks."""
@@ -250,4 +255,9 @@ API_DIALECT_OPENAI_CHAT: ApiDialect.ValueType  # 1
 """POST /v1/chat/completions."""
 API_DIALECT_ANTHROPIC_MESSAGES: ApiDialect.ValueType  # 2
 """POST /v1/messages."""
+API_DIALECT_OPENAI_RESPONSES: ApiDialect.ValueType  # 3
+"""POST /v1/responses (the OpenAI Responses API). Added after 1.0: a router
+that does not know it cannot call such an endpoint and treats it like
+an unknown dialect.
+"""
 Global___ApiDialect: _TypeAlias = ApiDialect  # noqa: Y015

@@ -44,7 +44,12 @@ class _ExclusionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Exclusi
     EXCLUSION_CODE_FAILED_THIS_TURN: _ExclusionCode.ValueType  # 12
     EXCLUSION_CODE_BELOW_REQUIRED_TIER: _ExclusionCode.ValueType  # 13
     EXCLUSION_CODE_STATE_UNAVAILABLE: _ExclusionCode.ValueType  # 14
-    EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: _ExclusionCode.ValueType  # 15
+    EXCLUSION_CODE_TOOL_UNSUPPORTED: _ExclusionCode.ValueType  # 15
+    """The request offers a hosted tool (ToolDefinition of kind
+    TOOL_KIND_HOSTED) that the endpoint does not declare in
+    Endpoint.hosted_tools. Added after 1.0.
+    """
+    EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: _ExclusionCode.ValueType  # 16
     """Execute only: the endpoint is called with the client's own credential
     (EndpointConnection.client_credential_headers) and the call carries
     none, or not all of its headers. Added after 1.0.
@@ -70,7 +75,12 @@ EXCLUSION_CODE_UNHEALTHY: ExclusionCode.ValueType  # 11
 EXCLUSION_CODE_FAILED_THIS_TURN: ExclusionCode.ValueType  # 12
 EXCLUSION_CODE_BELOW_REQUIRED_TIER: ExclusionCode.ValueType  # 13
 EXCLUSION_CODE_STATE_UNAVAILABLE: ExclusionCode.ValueType  # 14
-EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 15
+EXCLUSION_CODE_TOOL_UNSUPPORTED: ExclusionCode.ValueType  # 15
+"""The request offers a hosted tool (ToolDefinition of kind
+TOOL_KIND_HOSTED) that the endpoint does not declare in
+Endpoint.hosted_tools. Added after 1.0.
+"""
+EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 16
 """Execute only: the endpoint is called with the client's own credential
 (EndpointConnection.client_credential_headers) and the call carries
 none, or not all of its headers. Added after 1.0.

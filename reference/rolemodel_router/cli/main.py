@@ -15,11 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rolemodel import SUPPORTED_VERSIONS
+from rolemodel_router import __version__
 from rolemodel_router.cli import client_commands, serve_command
 from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.state.factory import default_state_url, describe_state_url
 from rolemodel_router.state.store import Retention
 
 
@@ -40,8 +43,9 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT to listen on; port 0 picks a free one")
     serve.add_argument(
         "--state",
-        help="state store: memory:, sqlite:///PATH or redis://HOST:PORT/DB "
-        "(default: SQLite in the user's state directory)",
+        help="state store: memory:, sqlite:///PATH (relative to the current directory; sqlite:////PATH for an "
+        "absolute path) or redis://HOST:PORT/DB (default: SQLite in the user's state directory, "
+        f"{describe_state_url(default_state_url()).removeprefix('SQLite ')})",
     )
     serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain in-flight calls on SIGTERM")
     serve.add_argument(
@@ -153,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="The reference router of the role-model protocol (rolemodel.v1).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run 'rolemodel COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__} (protocol rolemodel.v1, versions {', '.join(SUPPORTED_VERSIONS)})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

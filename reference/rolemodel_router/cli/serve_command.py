@@ -19,8 +19,8 @@ from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
-from rolemodel_router.state.factory import StateUrlError, default_state_url
-from rolemodel_router.state.sqlite import StoreLockedError
+from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
+from rolemodel_router.state.sqlite import StoreOpenError
 from rolemodel_router.state.store import Retention
 
 EXIT_BAD_CONFIG = 2
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
         state_url=args.state or default_state_url(),
+        create_state_directory=args.state is None,
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
         retention=Retention(
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"rolemodel router serving on {router.address}{secure} "
             f"(catalog '{router.core.index.catalog.name}', {len(router.core.index.endpoints)} endpoints, "
-            f"state {settings.state_url})",
+            f"state {describe_state_url(settings.state_url)})",
             flush=True,
         )
         if router.http_url:
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
-    except (StateUrlError, StoreLockedError, OSError, EstimatorError) as error:
+    except (StateUrlError, StoreOpenError, OSError, EstimatorError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
 

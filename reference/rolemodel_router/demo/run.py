@@ -19,6 +19,8 @@ from rolemodel_router.demo.render import as_json, print_turn, summary_table
 from rolemodel_router.demo.session import Session
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import ServeSettings, start_router
+from rolemodel_router.state.factory import StateUrlError, describe_state_url
+from rolemodel_router.state.sqlite import StoreOpenError
 
 
 async def _until_stopped() -> None:
@@ -39,7 +41,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
             if not args.json:
                 out.print(
                     f"rolemodel router serving on {router.address} "
-                    f"(catalog '{router.core.index.catalog.name}', {len(names)} endpoints, state {args.state})\n"
+                    f"(catalog '{router.core.index.catalog.name}', {len(names)} endpoints, "
+                    f"state {describe_state_url(args.state)})\n"
                     f"scripted backends stand in for the models: local server {backends.local.base_url}, "
                     f"cloud providers {backends.cloud.base_url}\n"
                 )
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="rolemodel-demo-") as directory:
         try:
             return asyncio.run(_demo(args, Path(directory)))
-        except OSError as error:
+        except (OSError, StateUrlError, StoreOpenError) as error:
             print(f"rolemodel demo: {error}", file=sys.stderr)
             return 1
 

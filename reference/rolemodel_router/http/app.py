@@ -8,25 +8,33 @@
 | ``GET /v1/models`` | the model aliases, in either dialect's list shape |
 | ``POST /v1/rolemodel/outcomes`` | ReportOutcome, in JSON |
 | ``GET /v1/rolemodel/card`` | GetRouterCard, in JSON |
+| ``GET /``, ``HEAD /`` | 200 and the router's name: clients and load balancers probe the base URL |
 
 Paths without ``/v1`` are served too, because some clients are configured with a base URL that
 already ends in ``/v1`` and some without it. Unknown paths get a 404 in the OpenAI error shape,
-the shape most clients can read.
+the shape most clients can read, with ``x-should-retry: false`` like every other client error.
+Every request, whatever its fate, gets one access-log line (:mod:`.access_log`).
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rolemodel.dialects import openai_chat
-from rolemodel_router.core import RouterCore
+from rolemodel_router import __version__
+from rolemodel_router.core import ROUTER_NAME, RouterCore
+from rolemodel_router.http.access_log import AccessLog
 from rolemodel_router.http.anthropic_routes import AnthropicMessagesCodec
 from rolemodel_router.http.count_tokens import CountTokens
 from rolemodel_router.http.discovery import Discovery
+from rolemodel_router.http.errors import SHOULD_RETRY_HEADER
 from rolemodel_router.http.front_door import ExecuteFn, FrontDoor
 from rolemodel_router.http.generation import Generation
 from rolemodel_router.http.observe import Observer
@@ -37,9 +45,18 @@ from rolemodel_router.server.auth import TokenRegistry
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
+    """An error Starlette raised before any handler (unknown path, wrong method): a client error, never retried."""
     status = error.status_code if isinstance(error, HTTPException) else 500
     detail = error.detail if isinstance(error, HTTPException) else "internal error"
-    return JSONResponse(openai_chat.encode_error(status, f"{request.method} {request.url.path}: {detail}"), status)
+    body = openai_chat.encode_error(status, f"{request.method} {request.url.path}: {detail}")
+    headers = dict(error.headers or {}) if isinstance(error, HTTPException) else {}
+    headers[SHOULD_RETRY_HEADER] = "false" if status < HTTPStatus.INTERNAL_SERVER_ERROR else "true"
+    return JSONResponse(body, status, headers=headers)
+
+
+async def _root(request: Request) -> Response:
+    """What a probe of the base URL learns: that a rolemodel router answers here."""
+    return PlainTextResponse(f"{ROUTER_NAME} {__version__}\n")
 
 
 def create_app(
@@ -63,5 +80,6 @@ def create_app(
     routes += [
         Route("/v1/rolemodel/outcomes", outcomes.report, methods=["POST"]),
         Route("/v1/rolemodel/card", discovery.card, methods=["GET"]),
+        Route("/", _root, methods=["GET", "HEAD"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, middleware=[Middleware(AccessLog)])

@@ -29,6 +29,7 @@ from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
+from rolemodel_router.server.binding import NO_PORT_SHARING, add_grpc_port, cannot_listen, check_address, why_unbindable
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
@@ -59,6 +60,8 @@ class ServeSettings:
     execute: ExecuteSettings = field(default_factory=ExecuteSettings)
     #: HOST:PORT of the HTTP front door (spec chapter 14); None serves gRPC only.
     http_listen: str | None = None
+    #: Create a SQLite database's missing directory (true for the default location only).
+    create_state_directory: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,12 @@ def _front_door(settings: ServeSettings, core: RouterCore, metrics: Metrics | No
         return None
     tls = HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
     app = create_app(core, core.execute, settings.tokens, metrics)
+    host, port = check_address(settings.http_listen, "--http")
     try:
         return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=tls)
-    except ValueError as error:
-        raise OSError(f"--http: {error}") from None
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.http_listen, "--http", reason) from None
 
 
 async def start_router(
@@ -144,6 +149,7 @@ async def start_router(
         settings.retention,
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
+        create_directory=settings.create_state_directory,
     )
     await store.start()
     if core_factory is not None:
@@ -163,7 +169,11 @@ async def start_router(
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
         interceptors=interceptors,
-        options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
+        options=[
+            ("grpc.max_receive_message_length", transport),
+            ("grpc.max_send_message_length", transport),
+            *NO_PORT_SHARING,
+        ],
     )
     metrics = Metrics() if settings.metrics_address else None
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
@@ -172,13 +182,11 @@ async def start_router(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    if settings.tls is not None:
-        port = server.add_secure_port(settings.listen, settings.tls.credentials())
-    else:
-        port = server.add_insecure_port(settings.listen)
-    if port == 0:
+    try:
+        port = add_grpc_port(server, settings.listen, settings.tls.credentials() if settings.tls else None)
+    except OSError:
         await store.close()
-        raise OSError(f"cannot listen on {settings.listen}")
+        raise
     try:
         http = _front_door(settings, core, metrics)
     except OSError:
