@@ -25,8 +25,8 @@ from rolemodel_conformance.checks.execute_support import (
     reply,
     request,
     same_plan,
-    settle,
 )
+from rolemodel_conformance.checks.health import wait_until_healthy
 from rolemodel_conformance.context import CheckContext, NotObservable
 
 ROLE = "x-conformance.subscription"
@@ -108,7 +108,17 @@ def client_credential(ctx: CheckContext) -> None:
         not any(value.removeprefix("Bearer ") in seen for value in credential.values()),
         "the client's credential appears in no event, decision, error or card the suite received",
     )
-    settle(ctx, {SUBSCRIPTION: ROLE})
+    _settle(ctx, credential)
+
+
+def _settle(ctx: CheckContext, credential: Mapping[str, str]) -> None:
+    """Wait out the 429's Retry-After, then one success, so that fx-subscription drifts towards no cooldown.
+
+    The shared ``settle`` cannot do it: its call carries no credential, so fx-subscription is excluded.
+    """
+    wait_until_healthy(ctx, SUBSCRIPTION)
+    ctx.backends(reset=False).script({SUBSCRIPTION: [reply("Settled.")]})
+    execute(ctx, request(ctx, ROLE, messages(ctx, "Settle."), pinned=SUBSCRIPTION), credential=credential)
 
 
 @check(
@@ -124,9 +134,9 @@ def credential_missing(ctx: CheckContext) -> None:
     codes = _codes(stream.decision, SUBSCRIPTION)
     ctx.expect(
         "RM-SEC-022",
-        codes == [MISSING],
+        MISSING in codes,
         f"a call that carries authorization but not x-conformance-account: {SUBSCRIPTION} is excluded with "
-        f"CLIENT_CREDENTIAL_MISSING only; got {codes}",
+        f"CLIENT_CREDENTIAL_MISSING; got {codes}",
     )
     ctx.expect(
         "RM-SEC-022",
