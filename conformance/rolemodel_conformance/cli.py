@@ -24,7 +24,7 @@ from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check
 from rolemodel_conformance.connect import HarnessError, TransportOptions
 from rolemodel_conformance.expected_failures import load as load_expected_failures
-from rolemodel_conformance.registry import read_data
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, fixture_text, parse_backend_ports
 from rolemodel_conformance.report import json_report, junit, table
 from rolemodel_conformance.runner import RunOptions, RunReport, run
 from rolemodel_conformance.verdicts import EXIT_NO_VERDICT
@@ -44,6 +44,8 @@ examples:
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
   rolemodel-conformance --vectors
   rolemodel-conformance --print-fixture > catalog.yaml
+  rolemodel-conformance --print-fixture --backend-ports 19081,19082,19083 > catalog-19081.yaml
+  rolemodel-conformance --target 127.0.0.1:50052 --backend-ports 19081,19082,19083
 """
 
 
@@ -89,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--print-fixture", action="store_true", help="print the fixture catalog the router under test must load"
     )
+    parser.add_argument(
+        "--backend-ports",
+        metavar="A,B,C",
+        default=",".join(str(p) for p in DEFAULT_BACKEND_PORTS),
+        help="loopback ports of the suite's three scripted model backends (default: %(default)s); give the same "
+        "value to --print-fixture for the router's catalog, so that two runs can share one machine",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -118,7 +127,15 @@ def _options(args: argparse.Namespace) -> RunOptions:
         requirement_globs=tuple(args.requirement),
         expected_failures=expected,
         wait_s=args.wait,
+        backend_ports=_backend_ports(args),
     )
+
+
+def _backend_ports(args: argparse.Namespace) -> tuple[int, int, int]:
+    try:
+        return parse_backend_ports(args.backend_ports)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True)
     if args.vectors:
         return vectors.main(out)
-    if args.print_fixture:
-        sys.stdout.write(read_data("fixture_catalog.yaml"))
-        return 0
     try:
+        if args.print_fixture:
+            sys.stdout.write(fixture_text(_backend_ports(args)))
+            return 0
         options = _options(args)
         if args.report_dir is not None:
             args.report_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check, all_checks
 from rolemodel_conformance.connect import HarnessError, TransportOptions, open_channel, read_token, wait_until_serving
 from rolemodel_conformance.context import CheckContext, IdSource, NotObservable, RunState
-from rolemodel_conformance.fixture import load_fixture, profile_differences
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, load_fixture, profile_differences
 from rolemodel_conformance.model import CheckResult, Exclusion, Observation, RequirementVerdict, Status
 from rolemodel_conformance.probe import Connection, RouterProbe, RouterRefusal, describe
 from rolemodel_conformance.registry import out_of_scope, requirements
@@ -39,6 +39,8 @@ class RunOptions:
     requirement_globs: tuple[str, ...] = ()
     expected_failures: frozenset[str] = frozenset()
     wait_s: float = 30.0
+    #: Where the scripted backends listen; the router must load the fixture printed for the same ports.
+    backend_ports: tuple[int, int, int] = DEFAULT_BACKEND_PORTS
 
 
 @dataclass
@@ -131,7 +133,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
         report.harness_error = "the router claims ROUTER_CAPABILITY_AUTH: pass its bearer token with --token-file"
         report.finished_at = datetime.now(UTC)
         return report
-    fixture = load_fixture()
+    fixture = load_fixture(options.backend_ports)
     report.profile_problems = profile_differences(card, fixture)
     registry = requirements()
     selection: Selection = select(

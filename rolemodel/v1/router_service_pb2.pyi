@@ -638,18 +638,24 @@ class ReasoningSummaryDelta(_message.Message):
 
     SUMMARY_INDEX_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
     summary_index: _builtins.int
     """Which summary part it extends, from 0; a new index starts a new part."""
     text: _builtins.str
+    item_id: _builtins.str
+    """The provider's id of the reasoning item (ReasoningPart.item_id), on the
+    first delta of a reasoning part.
+    """
     def __init__(
         self,
         *,
         summary_index: _builtins.int = ...,
         text: _builtins.str = ...,
+        item_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["summary_index", b"summary_index", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "summary_index", b"summary_index", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

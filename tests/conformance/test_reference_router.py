@@ -34,9 +34,7 @@ def _assert_clean(directory: Path) -> None:
 def test_the_reference_router_passes_every_must_and_should(store: str, tmp_path: Path) -> None:
     state = "memory:" if store == "memory" else f"sqlite:///{tmp_path / 'router.db'}"
     with running_router(state) as router:
-        done = run_suite(
-            "--target", router.address, "--expected-failures", str(EXPECTED), "--report-dir", str(tmp_path)
-        )
+        done = run_suite(*router.target_args, "--expected-failures", str(EXPECTED), "--report-dir", str(tmp_path))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     _assert_clean(tmp_path)
     assert load_report(tmp_path)["duration_s"] < 180
@@ -56,8 +54,7 @@ def test_over_tls_with_bearer_tokens_and_a_scoped_token(tmp_path: Path) -> None:
     serve = ("--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key), "--tokens-file", str(tokens))
     with running_router(extra=serve) as router:
         done = run_suite(
-            "--target",
-            router.address,
+            *router.target_args,
             "--tls",
             "--ca-file",
             str(pki.ca),
@@ -78,7 +75,7 @@ def test_over_tls_with_bearer_tokens_and_a_scoped_token(tmp_path: Path) -> None:
             "--report-dir",
             str(tmp_path / "reports"),
         )
-        without_token = run_suite("--target", router.address, "--tls", "--ca-file", str(pki.ca), "--wait", "5")
+        without_token = run_suite(*router.target_args, "--tls", "--ca-file", str(pki.ca), "--wait", "5")
     assert done.returncode == 0, done.stdout[-4000:]
     statuses = {r["id"]: r["status"] for r in load_report(tmp_path / "reports")["requirements"]}
     assert {statuses[f"RM-AUTH-00{i}"] for i in (1, 2, 3)} == {"PASS"}
