@@ -182,6 +182,11 @@ class _HandoffTransformKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     HANDOFF_TRANSFORM_KIND_MESSAGES_SUMMARIZED: _HandoffTransformKind.ValueType  # 6
     HANDOFF_TRANSFORM_KIND_CACHE_BREAKPOINT_PLACED: _HandoffTransformKind.ValueType  # 7
     HANDOFF_TRANSFORM_KIND_RESPONSE_ID_DROPPED: _HandoffTransformKind.ValueType  # 8
+    HANDOFF_TRANSFORM_KIND_HOSTED_TOOL_DROPPED: _HandoffTransformKind.ValueType  # 9
+    """An item of a tool the provider ran itself (HostedToolPart) was left
+    out: only endpoints of the family that ran it, speaking the dialect
+    that carries it, can read it. Added after 1.0.
+    """
 
 class HandoffTransformKind(_HandoffTransformKind, metaclass=_HandoffTransformKindEnumTypeWrapper):
     """A kind of change a handoff makes."""
@@ -195,6 +200,11 @@ HANDOFF_TRANSFORM_KIND_MESSAGES_DROPPED: HandoffTransformKind.ValueType  # 5
 HANDOFF_TRANSFORM_KIND_MESSAGES_SUMMARIZED: HandoffTransformKind.ValueType  # 6
 HANDOFF_TRANSFORM_KIND_CACHE_BREAKPOINT_PLACED: HandoffTransformKind.ValueType  # 7
 HANDOFF_TRANSFORM_KIND_RESPONSE_ID_DROPPED: HandoffTransformKind.ValueType  # 8
+HANDOFF_TRANSFORM_KIND_HOSTED_TOOL_DROPPED: HandoffTransformKind.ValueType  # 9
+"""An item of a tool the provider ran itself (HostedToolPart) was left
+out: only endpoints of the family that ran it, speaking the dialect
+that carries it, can read it. Added after 1.0.
+"""
 Global___HandoffTransformKind: _TypeAlias = HandoffTransformKind  # noqa: Y015
 
 class _ReasonCode:

@@ -144,6 +144,9 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     if unsupported:
         names = sorted(_MODALITY_NAMES[m] for m in unsupported)
         c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
+    not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
+    if not_hosted:
+        c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
     window = e.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:

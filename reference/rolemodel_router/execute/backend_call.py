@@ -48,6 +48,12 @@ class BackendAttempt:
         self.completion: Completion | None = None
         self.ttft_ms = 0
         self.delta_count = 0
+        #: The backend's response headers once it answered (rate-limit and usage-window headers live there).
+        self.response_headers: httpx.Headers | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
 
     def _timeout(self, started: float) -> httpx.Timeout:
         """Each read waits at most the stall timeout, and never past the call's time limit."""
@@ -69,6 +75,7 @@ class BackendAttempt:
                 timeout=self._timeout(started),
             )
             response = await self._http.send(request, stream=True)
+            self.response_headers = response.headers
             try:
                 if response.status_code != HTTP_OK:
                     error_body = await response.aread()

@@ -32,7 +32,7 @@ from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
-from rolemodel_router.execute.dialect import Dialect
+from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
 from rolemodel_router.execute.request_check import build_execute_input
@@ -148,6 +148,7 @@ class _Call:
         self.outcome_reported = False
         self.candidates = {c.endpoint_id: c for c in decision.candidates}
         self.summaries: dict[tuple[int, ...], conversation_pb2.Message | None] = {}
+        self.namespaces = namespace_of_calls(list(request.conversation.tools))
 
     # -- the attempts --------------------------------------------------------------------------
 
@@ -181,8 +182,13 @@ class _Call:
             attempt: BackendAttempt | None = None
             try:
                 attempt = await self._attempt(endpoint_id)
+                restore = bool(self.namespaces) and not attempt.dialect.responses
                 async with aclosing(attempt.deltas()) as deltas:
                     async for delta in deltas:
+                        if restore and delta.HasField("tool_call"):
+                            delta.tool_call.namespace = delta.tool_call.namespace or self.namespaces.get(
+                                delta.tool_call.name, ""
+                            )
                         self.partial.add(delta)
                         yield E.ExecuteResponse(delta=delta)
             except AttemptFailure as failure:
@@ -354,6 +360,10 @@ class _Call:
         completion = attempt.completion
         message = completion.message
         message.origin_endpoint_id = endpoint_id
+        if not attempt.dialect.responses:
+            for part in message.parts:
+                if part.HasField("tool_call") and not part.tool_call.namespace:
+                    part.tool_call.namespace = self.namespaces.get(part.tool_call.name, "")
         usage, estimated = usage_or_estimate(completion.usage, self._prompt_tokens(endpoint_id), message)
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)
