@@ -107,7 +107,7 @@ def _read_json(stream: Any) -> str:
 
 def test_with_http_the_demo_serves_the_clients_it_prints_set_ups_for() -> None:
     """``--http`` needs no API key: the printed model names route on the scripted models."""
-    command = [*COMMAND, "--http", "127.0.0.1:0", "--json"]
+    command = [*COMMAND, "--http", "127.0.0.1:0", "--ui", "", "--json"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

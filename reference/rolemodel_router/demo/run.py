@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from rolemodel import AsyncRouterClient, ClientOptions, RetryPolicy
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.demo.backends import endpoint_names, running_backends
 from rolemodel_router.demo.client_config import client_configs, render_client_configs
@@ -36,10 +37,14 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     out = console()
     with running_backends(directory) as backends:
         settings = ServeSettings(
-            catalog=backends.catalog_path, listen=args.listen, state_url=args.state, http_listen=args.http
+            catalog=backends.catalog_path,
+            listen=args.listen,
+            state_url=args.state,
+            ui_listen=args.ui or None,
+            http_listen=args.http,
         )
         router = await start_router(settings)
-        http_url = router.http.url if router.http is not None else ""
+        http_url = router.http_url
         names = endpoint_names(router.core.index.catalog)
         try:
             if not args.json:
@@ -49,6 +54,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                     f"state {describe_state_url(args.state)})\n"
                     f"scripted backends stand in for the models: local server {backends.local.base_url}, "
                     f"cloud providers {backends.cloud.base_url}\n"
+                    + (f"dashboard at {router.ui_url}\n" if router.ui_url else "")
                 )
             options = ClientOptions(retry=RetryPolicy(max_attempts=1), timeout_s=60.0)
             async with AsyncRouterClient(router.address, options) as client:
@@ -64,7 +70,11 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                         out.print(decision_text(result.decision))
                     print_turn(out, result, names)
             if args.json:
-                document: dict[str, object] = {"address": router.address, "turns": as_json(results)}
+                document: dict[str, object] = {
+                    "address": router.address,
+                    "dashboard": router.ui_url,
+                    "turns": as_json(results),
+                }
                 if http_url:
                     document["http"] = http_url
                     document["clients"] = {c.client: "\n".join(c.lines) for c in client_configs(http_url)}
@@ -79,7 +89,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                     f"\nThe router keeps serving on {router.address} with the scripted backends. Try\n"
                     f"  rolemodel route --target {router.address} --role chat --text 'hello'\n"
                     f"  rolemodel card --target {router.address}\n"
-                    "Ctrl-C stops it."
+                    + (f"and open the dashboard at {router.ui_url}\n" if router.ui_url else "")
+                    + "Ctrl-C stops it."
                 )
                 await _until_stopped()
         finally:
@@ -97,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
         help="serve the router on the example catalog with scripted models, and play a session through Execute",
@@ -107,8 +118,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "failed chore that escalates, and a fallback. Each turn shows the endpoint, the reasons, the cached "
         "tokens and the cost. The router keeps serving afterwards until Ctrl-C, unless --once.",
     )
-    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router (default: %(default)s)")
-    demo.add_argument("--state", default="memory:", help="state store URL (default: %(default)s)")
+    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router")
+    demo.add_argument(
+        "--ui",
+        default="127.0.0.1:50052",
+        metavar="HOST:PORT",
+        help="serve the dashboard there (an empty value turns it off)",
+    )
+    demo.add_argument("--state", default="memory:", help="state store URL, as for serve")
     demo.add_argument(
         "--http",
         nargs="?",
@@ -119,5 +136,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     demo.add_argument("--once", action="store_true", help="exit after the session instead of serving on")
     demo.add_argument("--json", action="store_true", help="print the session as JSON instead of tables")
-    demo.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    demo.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe structured log line written to stderr",
+    )
     demo.set_defaults(run=run)

@@ -1,37 +1,57 @@
-"""Which endpoints Execute can call: a key variable that is not set leaves an endpoint out (spec 10.3).
+"""The client's own credential, held for one Execute call and shown to nobody (spec 12.4).
 
-A missing key is a fact of the router's set-up, not a failure of the endpoint, so it never reaches
-the backend-failure path (attempt failed, cooldown). The router reports it once per endpoint when
-it starts, and each Execute decision excludes the endpoint with ``NOT_CONFIGURED``. The set is
-read from the environment on every call, which costs one lookup per keyed endpoint and keeps
-Execute right if the operator's environment changes under a running router (tests do that).
+A subscription endpoint (``EndpointConnection.client_credential_headers``) is called with the
+headers the client sent, not with a key of the router's. :class:`ClientCredential` carries those
+values from the transport (gRPC metadata, the front door's request headers) to the one place
+that writes them onto a backend request, :meth:`ClientCredential.headers_for`. It never prints
+its values: its ``repr`` lists header names only, so a log line, a traceback or an error detail
+that mentions it reveals nothing. The engine sees only the names (``RouteInput``), which is
+enough to exclude an endpoint whose credential is missing.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from rolemodel.v1 import catalog_pb2
-
-log = logging.getLogger("rolemodel.router")
+from rolemodel.credentials import credential_from_metadata
 
 
-def unconfigured_endpoints(catalog: catalog_pb2.Catalog, environ: Mapping[str, str]) -> frozenset[str]:
-    """The ids of endpoints whose connection names a key variable that is unset or empty."""
-    return frozenset(
-        e.id for e in catalog.endpoints if e.connection.api_key_env and not environ.get(e.connection.api_key_env)
-    )
+class ClientCredential:
+    """Header values by lower-case name; empty values count as absent."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        self._values = {name.lower(): value for name, value in (headers or {}).items() if value}
+
+    @classmethod
+    def from_metadata(cls, metadata: Iterable[tuple[str, str | bytes]] | None) -> ClientCredential:
+        """The ``rolemodel-credential-<name>`` entries of a gRPC call's metadata."""
+        return cls(credential_from_metadata(metadata or ()))
+
+    @classmethod
+    def from_http(
+        cls, headers: Mapping[str, str], wanted: Iterable[str], router_token_header: str | None
+    ) -> ClientCredential:
+        """The ``wanted`` headers of a front-door request, minus the one that carried the router's own token."""
+        return cls(
+            {name: value for name in wanted if name != router_token_header and (value := headers.get(name)) is not None}
+        )
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._values)
+
+    def headers_for(self, declared: Sequence[str]) -> dict[str, str] | None:
+        """The declared headers with the client's values, or None when any is missing."""
+        if not declared or any(name not in self._values for name in declared):
+            return None
+        return {name: self._values[name] for name in declared}
+
+    def __repr__(self) -> str:
+        return f"ClientCredential(names={sorted(self._values)})"
+
+    __str__ = __repr__
 
 
-def report_unconfigured(catalog: catalog_pb2.Catalog, environ: Mapping[str, str]) -> list[str]:
-    """Log one warning per endpoint without its key, naming the variable (never a value); returns the lines."""
-    missing = unconfigured_endpoints(catalog, environ)
-    lines = []
-    for endpoint in catalog.endpoints:
-        if endpoint.id in missing:
-            variable = endpoint.connection.api_key_env
-            line = f"endpoint '{endpoint.id}' is not configured: {variable} is not set; Execute leaves it out"
-            log.warning(line, extra={"endpoint": endpoint.id, "api_key_env": variable})
-            lines.append(line)
-    return lines
+NO_CREDENTIAL = ClientCredential()
