@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from rolemodel import AsyncRouterClient, ClientOptions, RetryPolicy
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.demo.backends import endpoint_names, running_backends
 from rolemodel_router.demo.conversation import TURNS
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
         help="serve the router on the example catalog with scripted models, and play a session through Execute",
@@ -102,15 +103,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "failed chore that escalates, and a fallback. Each turn shows the endpoint, the reasons, the cached "
         "tokens and the cost. The router keeps serving afterwards until Ctrl-C, unless --once.",
     )
-    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router (default: %(default)s)")
+    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router")
     demo.add_argument(
         "--ui",
         default="127.0.0.1:50052",
         metavar="HOST:PORT",
-        help="serve the dashboard there (default: %(default)s; an empty value turns it off)",
+        help="serve the dashboard there (an empty value turns it off)",
     )
-    demo.add_argument("--state", default="memory:", help="state store URL (default: %(default)s)")
+    demo.add_argument("--state", default="memory:", help="state store URL, as for serve")
     demo.add_argument("--once", action="store_true", help="exit after the session instead of serving on")
     demo.add_argument("--json", action="store_true", help="print the session as JSON instead of tables")
-    demo.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    demo.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe structured log line written to stderr",
+    )
     demo.set_defaults(run=run)
