@@ -28,6 +28,7 @@ from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnap
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimator
 from rolemodel_router.execute import ExecuteSettings, Executor
+from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.state.store import RouteKeys, StateStore
 
 if TYPE_CHECKING:
@@ -78,15 +79,20 @@ class RouterCore:
         self.executor = Executor(self, self.execute_settings)
 
     def execute(
-        self, request: router_service_pb2.ExecuteRequest, *, deadline_s: float | None = None
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        *,
+        deadline_s: float | None = None,
+        credential: ClientCredential = NO_CREDENTIAL,
     ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
         """Execute's events (spec chapter 10); validation errors raise RouterError before the first one.
 
         ``deadline_s`` is the time the caller allows from now. Close the iterator early (``aclose``)
-        to cancel: the backend call is closed and the outcome recorded as cancelled.
+        to cancel: the backend call is closed and the outcome recorded as cancelled. ``credential``
+        is the client's own login, sent only to the endpoints that declare it (spec 12.4).
         """
         self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
-        return self.executor.execute(request, deadline_s=deadline_s)
+        return self.executor.execute(request, deadline_s=deadline_s, credential=credential)
 
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""

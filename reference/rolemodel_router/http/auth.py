@@ -33,6 +33,16 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
     return key.strip() if key is not None else None
 
 
+def token_header(registry: TokenRegistry | None, headers: Mapping[str, str]) -> str | None:
+    """The header that carries the router's own token, which is never forwarded to a backend (spec 12.4)."""
+    if registry is None:
+        return None
+    authorization = headers.get("authorization", "")
+    if authorization[: len(_BEARER)].lower() == _BEARER:
+        return "authorization"
+    return API_KEY_HEADER if API_KEY_HEADER in headers else None
+
+
 def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str], scope: str = "route") -> Principal | None:
     """The caller's principal; None with authentication off.
 
