@@ -12,6 +12,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_router.config.catalog_loader import CatalogError, LoadedCatalog, load_catalog
 
 EXIT_BAD_CONFIG = 2
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     init = sub.add_parser(
         "init",
         help="write a commented starter catalog",
