@@ -49,6 +49,11 @@ class _ExclusionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Exclusi
     TOOL_KIND_HOSTED) that the endpoint does not declare in
     Endpoint.hosted_tools. Added after 1.0.
     """
+    EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: _ExclusionCode.ValueType  # 16
+    """Execute only: the endpoint is called with the client's own credential
+    (EndpointConnection.client_credential_headers) and the call carries
+    none, or not all of its headers. Added after 1.0.
+    """
 
 class ExclusionCode(_ExclusionCode, metaclass=_ExclusionCodeEnumTypeWrapper):
     """Why an endpoint is not eligible. Each value is described in
@@ -74,6 +79,11 @@ EXCLUSION_CODE_TOOL_UNSUPPORTED: ExclusionCode.ValueType  # 15
 """The request offers a hosted tool (ToolDefinition of kind
 TOOL_KIND_HOSTED) that the endpoint does not declare in
 Endpoint.hosted_tools. Added after 1.0.
+"""
+EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 16
+"""Execute only: the endpoint is called with the client's own credential
+(EndpointConnection.client_credential_headers) and the call carries
+none, or not all of its headers. Added after 1.0.
 """
 Global___ExclusionCode: _TypeAlias = ExclusionCode  # noqa: Y015
 

@@ -84,6 +84,10 @@ class RouteInput:
     dry_run: bool
     messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
     hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
+    # Execute only: the router calls the model, so an endpoint that needs the client's own credential
+    # is eligible only when the call carries every header it names (spec 12.4). Names, never values.
+    executes: bool = False
+    credential_names: frozenset[str] = frozenset()
 
     @property
     def isolated(self) -> bool:

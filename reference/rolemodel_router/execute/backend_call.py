@@ -35,14 +35,14 @@ class BackendAttempt:
         http: httpx.AsyncClient,
         dialect: Dialect,
         body: dict[str, Any],
-        api_key: str | None,
+        headers: dict[str, str],
         settings: ExecuteSettings,
         time_limit_s: float,
     ) -> None:
         self._http = http
         self._dialect = dialect
         self._body = body
-        self._api_key = api_key
+        self._headers = headers  # holds a key or the client's credential: never logged
         self._settings = settings
         self._time_limit_s = time_limit_s
         self.completion: Completion | None = None
@@ -71,7 +71,7 @@ class BackendAttempt:
                 "POST",
                 self._dialect.url,
                 json=self._body,
-                headers=self._dialect.headers(self._api_key),
+                headers=self._headers,
                 timeout=self._timeout(started),
             )
             response = await self._http.send(request, stream=True)
