@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
 from rolemodel_router.access import check_role
@@ -80,6 +80,7 @@ class RouterCore:
         to cancel: the backend call is closed and the outcome recorded as cancelled.
         """
         self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
+        self._require_for_hints(request.hints)
         return self.executor.execute(request, deadline_s=deadline_s)
 
     async def aclose(self) -> None:
@@ -93,12 +94,20 @@ class RouterCore:
                 ErrorReason.CAPABILITY_NOT_SUPPORTED, f"this router does not claim {name}", {"capability": name}
             )
 
+    def _require_for_hints(self, hints: hints_pb2.RoutingHints) -> None:
+        """The hints that need a capability (spec 1.3): a side request, a forced escalation level."""
+        if hints.HasField("side_request"):
+            self._require(card_pb2.ROUTER_CAPABILITY_SIDE_REQUESTS)
+        if hints.escalation.HasField("force_level"):
+            self._require(card_pb2.ROUTER_CAPABILITY_ESCALATION)
+
     def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
         """Validation only: raises RouterError before any state is read."""
         if request.include_handoff:
             self._require(card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES)
         if request.dry_run:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
+        self._require_for_hints(request.hints)
         return build_route_input(request, self.index, self.limits)
 
     async def route(
