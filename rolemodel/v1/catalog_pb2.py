@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from rolemodel.v1 import common_pb2 as rolemodel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arolemodel/v1/catalog.proto\x12\x0crolemodel.v1\x1a\x19rolemodel/v1/common.proto\"\x8f\x01\n\x07\x43\x61talog\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\tendpoints\x18\x02 \x03(\x0b\x32\x16.rolemodel.v1.Endpoint\x12!\n\x05roles\x18\x03 \x03(\x0b\x32\x12.rolemodel.v1.Role\x12(\n\x08policies\x18\x04 \x01(\x0b\x32\x16.rolemodel.v1.Policies\"\xb4\x05\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\rprovider_kind\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.ProviderKind\x12\r\n\x05model\x18\x03 \x01(\t\x12(\n\x08locality\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.Locality\x12.\n\x0c\x63\x61pabilities\x18\x05 \x03(\x0e\x32\x18.rolemodel.v1.Capability\x12\x30\n\x10input_modalities\x18\x06 \x03(\x0e\x32\x16.rolemodel.v1.Modality\x12\x1d\n\x15\x63ontext_window_tokens\x18\x07 \x01(\r\x12\x19\n\x11max_output_tokens\x18\x08 \x01(\r\x12.\n\x07pricing\x18\t \x01(\x0b\x32\x1d.rolemodel.v1.EndpointPricing\x12.\n\x07\x63\x61\x63hing\x18\n \x01(\x0b\x32\x1d.rolemodel.v1.CachingBehavior\x12=\n\x0crole_quality\x18\x0b \x03(\x0b\x32\'.rolemodel.v1.Endpoint.RoleQualityEntry\x12\x1c\n\x0f\x64\x65\x66\x61ult_quality\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12-\n\x07latency\x18\r \x01(\x0b\x32\x1c.rolemodel.v1.LatencyProfile\x12\x34\n\nconnection\x18\x0e \x01(\x0b\x32 .rolemodel.v1.EndpointConnection\x12\x14\n\x0c\x64isplay_name\x18\x0f \x01(\t\x12\x14\n\x0chosted_tools\x18\x10 \x03(\t\x1a\x32\n\x10RoleQualityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x12\n\x10_default_quality\"\xb3\x01\n\x0f\x45ndpointPricing\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0einput_per_mtok\x18\x02 \x01(\t\x12\x17\n\x0foutput_per_mtok\x18\x03 \x01(\t\x12\x1b\n\x13\x63\x61\x63he_read_per_mtok\x18\x04 \x01(\t\x12\x1f\n\x17\x63\x61\x63he_write_5m_per_mtok\x18\x05 \x01(\t\x12\x1f\n\x17\x63\x61\x63he_write_1h_per_mtok\x18\x06 \x01(\t\"\xb8\x01\n\x0f\x43\x61\x63hingBehavior\x12%\n\x04mode\x18\x01 \x01(\x0e\x32\x17.rolemodel.v1.CacheMode\x12\x1c\n\x14min_cacheable_tokens\x18\x02 \x01(\r\x12\x1a\n\x12granularity_tokens\x18\x03 \x01(\r\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\r\x12\x16\n\x0erefresh_on_hit\x18\x05 \x01(\x08\x12\x17\n\x0fincludes_output\x18\x06 \x01(\x08\"C\n\x0eLatencyProfile\x12\x0f\n\x07ttft_ms\x18\x01 \x01(\r\x12 \n\x18output_tokens_per_second\x18\x02 \x01(\x01\"~\n\x12\x45ndpointConnection\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12-\n\x0b\x61pi_dialect\x18\x02 \x01(\x0e\x32\x18.rolemodel.v1.ApiDialect\x12\x13\n\x0b\x61pi_key_env\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\"\xea\x03\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\"\n\x06ladder\x18\x03 \x03(\x0b\x32\x12.rolemodel.v1.Tier\x12\x30\n\x10\x64\x65\x66\x61ult_strategy\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.Strategy\x12\x37\n\x15required_capabilities\x18\x05 \x03(\x0e\x32\x18.rolemodel.v1.Capability\x12\x32\n\nescalation\x18\x06 \x01(\x0b\x32\x1e.rolemodel.v1.EscalationPolicy\x12\x38\n\rside_requests\x18\x07 \x01(\x0b\x32!.rolemodel.v1.SideRequestDefaults\x12.\n\x08\x61\x66\x66inity\x18\x08 \x01(\x0b\x32\x1c.rolemodel.v1.AffinityPolicy\x12\x17\n\x0f\x61llow_downgrade\x18\t \x01(\x08\x12-\n\x0bturn_budget\x18\n \x01(\x0b\x32\x18.rolemodel.v1.TurnBudget\x12,\n\x07handoff\x18\x0b \x01(\x0b\x32\x1b.rolemodel.v1.HandoffPolicy\x12\x1c\n\x14\x64ifficulty_estimator\x18\x0c \x01(\t\"Z\n\x04Tier\x12\x14\n\x0c\x65ndpoint_ids\x18\x01 \x03(\t\x12\x1b\n\x0emin_difficulty\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04name\x18\x03 \x01(\tB\x11\n\x0f_min_difficulty\"p\n\x10\x45scalationPolicy\x12/\n\x0b\x65scalate_on\x18\x01 \x03(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x11\n\tmax_level\x18\x02 \x01(\r\x12\x18\n\x10\x64\x65\x65scalate_after\x18\x03 \x01(\r\")\n\x13SideRequestDefaults\x12\x12\n\nmerge_back\x18\x01 \x01(\x08\"\xa0\x01\n\x0e\x41\x66\x66inityPolicy\x12\x12\n\nmin_saving\x18\x01 \x01(\t\x12\x18\n\x10min_saving_ratio\x18\x02 \x01(\x01\x12\x18\n\x10min_quality_gain\x18\x03 \x01(\x01\x12/\n\ttool_loop\x18\x04 \x01(\x0e\x32\x1c.rolemodel.v1.ToolLoopPolicy\x12\x15\n\rhorizon_turns\x18\x05 \x01(\r\"\x1e\n\nTurnBudget\x12\x10\n\x08max_cost\x18\x01 \x01(\t\"\xa4\x01\n\rHandoffPolicy\x12\x31\n\treasoning\x18\x01 \x01(\x0e\x32\x1e.rolemodel.v1.ReasoningHandoff\x12*\n\x06images\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.ImageHandoff\x12\x34\n\ncompaction\x18\x03 \x01(\x0e\x32 .rolemodel.v1.CompactionStrategy\"\xbe\x02\n\x08Policies\x12#\n\x06quotas\x18\x01 \x03(\x0b\x32\x13.rolemodel.v1.Quota\x12?\n\x15premium_share_targets\x18\x02 \x03(\x0b\x32 .rolemodel.v1.PremiumShareTarget\x12\x36\n\x10\x64\x65\x66\x61ult_affinity\x18\x03 \x01(\x0b\x32\x1c.rolemodel.v1.AffinityPolicy\x12-\n\x0bturn_budget\x18\x04 \x01(\x0b\x32\x18.rolemodel.v1.TurnBudget\x12*\n\ndeny_rules\x18\x05 \x03(\x0b\x32\x16.rolemodel.v1.DenyRule\x12\x39\n\x12\x63lient_model_rules\x18\x06 \x03(\x0b\x32\x1d.rolemodel.v1.ClientModelRule\"K\n\x0f\x43lientModelRule\x12\x15\n\rmodel_pattern\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xb0\x01\n\x05Quota\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x32\n\x0bwindow_kind\x18\x03 \x01(\x0e\x32\x1d.rolemodel.v1.QuotaWindowKind\x12\x16\n\x0ewindow_seconds\x18\x04 \x01(\r\x12\x14\n\x0cmax_requests\x18\x05 \x01(\x04\x12\x12\n\nmax_tokens\x18\x06 \x01(\x04\x12\x10\n\x08max_cost\x18\x07 \x01(\t\"h\n\x12PremiumShareTarget\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x14\n\x0ctarget_share\x18\x02 \x01(\x01\x12\x17\n\x0fwindow_requests\x18\x03 \x01(\r\x12\x15\n\rpace_quota_id\x18\x04 \x01(\t\"\xdd\x01\n\x08\x44\x65nyRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x32\n\x06labels\x18\x03 \x03(\x0b\x32\".rolemodel.v1.DenyRule.LabelsEntry\x12\x14\n\x0c\x65ndpoint_ids\x18\x04 \x03(\t\x12(\n\x08locality\x18\x05 \x01(\x0e\x32\x16.rolemodel.v1.Locality\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*o\n\tCacheMode\x12\x1a\n\x16\x43\x41\x43HE_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41\x43HE_MODE_AUTOMATIC\x10\x01\x12\x17\n\x13\x43\x41\x43HE_MODE_EXPLICIT\x10\x02\x12\x13\n\x0f\x43\x41\x43HE_MODE_NONE\x10\x03*g\n\x0eToolLoopPolicy\x12 \n\x1cTOOL_LOOP_POLICY_UNSPECIFIED\x10\x00\x12\x18\n\x14TOOL_LOOP_POLICY_PIN\x10\x01\x12\x19\n\x15TOOL_LOOP_POLICY_FREE\x10\x02*p\n\x10ReasoningHandoff\x12!\n\x1dREASONING_HANDOFF_UNSPECIFIED\x10\x00\x12\x1a\n\x16REASONING_HANDOFF_DROP\x10\x01\x12\x1d\n\x19REASONING_HANDOFF_TO_TEXT\x10\x02*g\n\x0cImageHandoff\x12\x1d\n\x19IMAGE_HANDOFF_UNSPECIFIED\x10\x00\x12\x19\n\x15IMAGE_HANDOFF_EXCLUDE\x10\x01\x12\x1d\n\x19IMAGE_HANDOFF_PLACEHOLDER\x10\x02*\xa0\x01\n\x12\x43ompactionStrategy\x12#\n\x1f\x43OMPACTION_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43OMPACTION_STRATEGY_EXCLUDE\x10\x01\x12#\n\x1f\x43OMPACTION_STRATEGY_TAIL_WINDOW\x10\x02\x12\x1f\n\x1b\x43OMPACTION_STRATEGY_SUMMARY\x10\x03*p\n\x0fQuotaWindowKind\x12!\n\x1dQUOTA_WINDOW_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17QUOTA_WINDOW_KIND_FIXED\x10\x01\x12\x1d\n\x19QUOTA_WINDOW_KIND_ROLLING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arolemodel/v1/catalog.proto\x12\x0crolemodel.v1\x1a\x19rolemodel/v1/common.proto\"\x8f\x01\n\x07\x43\x61talog\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\tendpoints\x18\x02 \x03(\x0b\x32\x16.rolemodel.v1.Endpoint\x12!\n\x05roles\x18\x03 \x03(\x0b\x32\x12.rolemodel.v1.Role\x12(\n\x08policies\x18\x04 \x01(\x0b\x32\x16.rolemodel.v1.Policies\"\xb4\x05\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\rprovider_kind\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.ProviderKind\x12\r\n\x05model\x18\x03 \x01(\t\x12(\n\x08locality\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.Locality\x12.\n\x0c\x63\x61pabilities\x18\x05 \x03(\x0e\x32\x18.rolemodel.v1.Capability\x12\x30\n\x10input_modalities\x18\x06 \x03(\x0e\x32\x16.rolemodel.v1.Modality\x12\x1d\n\x15\x63ontext_window_tokens\x18\x07 \x01(\r\x12\x19\n\x11max_output_tokens\x18\x08 \x01(\r\x12.\n\x07pricing\x18\t \x01(\x0b\x32\x1d.rolemodel.v1.EndpointPricing\x12.\n\x07\x63\x61\x63hing\x18\n \x01(\x0b\x32\x1d.rolemodel.v1.CachingBehavior\x12=\n\x0crole_quality\x18\x0b \x03(\x0b\x32\'.rolemodel.v1.Endpoint.RoleQualityEntry\x12\x1c\n\x0f\x64\x65\x66\x61ult_quality\x18\x0c \x01(\x01H\x00\x88\x01\x01\x12-\n\x07latency\x18\r \x01(\x0b\x32\x1c.rolemodel.v1.LatencyProfile\x12\x34\n\nconnection\x18\x0e \x01(\x0b\x32 .rolemodel.v1.EndpointConnection\x12\x14\n\x0c\x64isplay_name\x18\x0f \x01(\t\x12\x14\n\x0chosted_tools\x18\x10 \x03(\t\x1a\x32\n\x10RoleQualityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x12\n\x10_default_quality\"\xb3\x01\n\x0f\x45ndpointPricing\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0einput_per_mtok\x18\x02 \x01(\t\x12\x17\n\x0foutput_per_mtok\x18\x03 \x01(\t\x12\x1b\n\x13\x63\x61\x63he_read_per_mtok\x18\x04 \x01(\t\x12\x1f\n\x17\x63\x61\x63he_write_5m_per_mtok\x18\x05 \x01(\t\x12\x1f\n\x17\x63\x61\x63he_write_1h_per_mtok\x18\x06 \x01(\t\"\xb8\x01\n\x0f\x43\x61\x63hingBehavior\x12%\n\x04mode\x18\x01 \x01(\x0e\x32\x17.rolemodel.v1.CacheMode\x12\x1c\n\x14min_cacheable_tokens\x18\x02 \x01(\r\x12\x1a\n\x12granularity_tokens\x18\x03 \x01(\r\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\r\x12\x16\n\x0erefresh_on_hit\x18\x05 \x01(\x08\x12\x17\n\x0fincludes_output\x18\x06 \x01(\x08\"C\n\x0eLatencyProfile\x12\x0f\n\x07ttft_ms\x18\x01 \x01(\r\x12 \n\x18output_tokens_per_second\x18\x02 \x01(\x01\"\xa1\x01\n\x12\x45ndpointConnection\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12-\n\x0b\x61pi_dialect\x18\x02 \x01(\x0e\x32\x18.rolemodel.v1.ApiDialect\x12\x13\n\x0b\x61pi_key_env\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\x12!\n\x19\x63lient_credential_headers\x18\x05 \x03(\t\"\xea\x03\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\"\n\x06ladder\x18\x03 \x03(\x0b\x32\x12.rolemodel.v1.Tier\x12\x30\n\x10\x64\x65\x66\x61ult_strategy\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.Strategy\x12\x37\n\x15required_capabilities\x18\x05 \x03(\x0e\x32\x18.rolemodel.v1.Capability\x12\x32\n\nescalation\x18\x06 \x01(\x0b\x32\x1e.rolemodel.v1.EscalationPolicy\x12\x38\n\rside_requests\x18\x07 \x01(\x0b\x32!.rolemodel.v1.SideRequestDefaults\x12.\n\x08\x61\x66\x66inity\x18\x08 \x01(\x0b\x32\x1c.rolemodel.v1.AffinityPolicy\x12\x17\n\x0f\x61llow_downgrade\x18\t \x01(\x08\x12-\n\x0bturn_budget\x18\n \x01(\x0b\x32\x18.rolemodel.v1.TurnBudget\x12,\n\x07handoff\x18\x0b \x01(\x0b\x32\x1b.rolemodel.v1.HandoffPolicy\x12\x1c\n\x14\x64ifficulty_estimator\x18\x0c \x01(\t\"Z\n\x04Tier\x12\x14\n\x0c\x65ndpoint_ids\x18\x01 \x03(\t\x12\x1b\n\x0emin_difficulty\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04name\x18\x03 \x01(\tB\x11\n\x0f_min_difficulty\"p\n\x10\x45scalationPolicy\x12/\n\x0b\x65scalate_on\x18\x01 \x03(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x11\n\tmax_level\x18\x02 \x01(\r\x12\x18\n\x10\x64\x65\x65scalate_after\x18\x03 \x01(\r\")\n\x13SideRequestDefaults\x12\x12\n\nmerge_back\x18\x01 \x01(\x08\"\xa0\x01\n\x0e\x41\x66\x66inityPolicy\x12\x12\n\nmin_saving\x18\x01 \x01(\t\x12\x18\n\x10min_saving_ratio\x18\x02 \x01(\x01\x12\x18\n\x10min_quality_gain\x18\x03 \x01(\x01\x12/\n\ttool_loop\x18\x04 \x01(\x0e\x32\x1c.rolemodel.v1.ToolLoopPolicy\x12\x15\n\rhorizon_turns\x18\x05 \x01(\r\"\x1e\n\nTurnBudget\x12\x10\n\x08max_cost\x18\x01 \x01(\t\"\xa4\x01\n\rHandoffPolicy\x12\x31\n\treasoning\x18\x01 \x01(\x0e\x32\x1e.rolemodel.v1.ReasoningHandoff\x12*\n\x06images\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.ImageHandoff\x12\x34\n\ncompaction\x18\x03 \x01(\x0e\x32 .rolemodel.v1.CompactionStrategy\"\xbe\x02\n\x08Policies\x12#\n\x06quotas\x18\x01 \x03(\x0b\x32\x13.rolemodel.v1.Quota\x12?\n\x15premium_share_targets\x18\x02 \x03(\x0b\x32 .rolemodel.v1.PremiumShareTarget\x12\x36\n\x10\x64\x65\x66\x61ult_affinity\x18\x03 \x01(\x0b\x32\x1c.rolemodel.v1.AffinityPolicy\x12-\n\x0bturn_budget\x18\x04 \x01(\x0b\x32\x18.rolemodel.v1.TurnBudget\x12*\n\ndeny_rules\x18\x05 \x03(\x0b\x32\x16.rolemodel.v1.DenyRule\x12\x39\n\x12\x63lient_model_rules\x18\x06 \x03(\x0b\x32\x1d.rolemodel.v1.ClientModelRule\"K\n\x0f\x43lientModelRule\x12\x15\n\rmodel_pattern\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"\xb0\x01\n\x05Quota\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x32\n\x0bwindow_kind\x18\x03 \x01(\x0e\x32\x1d.rolemodel.v1.QuotaWindowKind\x12\x16\n\x0ewindow_seconds\x18\x04 \x01(\r\x12\x14\n\x0cmax_requests\x18\x05 \x01(\x04\x12\x12\n\nmax_tokens\x18\x06 \x01(\x04\x12\x10\n\x08max_cost\x18\x07 \x01(\t\"h\n\x12PremiumShareTarget\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x14\n\x0ctarget_share\x18\x02 \x01(\x01\x12\x17\n\x0fwindow_requests\x18\x03 \x01(\r\x12\x15\n\rpace_quota_id\x18\x04 \x01(\t\"\xdd\x01\n\x08\x44\x65nyRule\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x32\n\x06labels\x18\x03 \x03(\x0b\x32\".rolemodel.v1.DenyRule.LabelsEntry\x12\x14\n\x0c\x65ndpoint_ids\x18\x04 \x03(\t\x12(\n\x08locality\x18\x05 \x01(\x0e\x32\x16.rolemodel.v1.Locality\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*o\n\tCacheMode\x12\x1a\n\x16\x43\x41\x43HE_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41\x43HE_MODE_AUTOMATIC\x10\x01\x12\x17\n\x13\x43\x41\x43HE_MODE_EXPLICIT\x10\x02\x12\x13\n\x0f\x43\x41\x43HE_MODE_NONE\x10\x03*g\n\x0eToolLoopPolicy\x12 \n\x1cTOOL_LOOP_POLICY_UNSPECIFIED\x10\x00\x12\x18\n\x14TOOL_LOOP_POLICY_PIN\x10\x01\x12\x19\n\x15TOOL_LOOP_POLICY_FREE\x10\x02*p\n\x10ReasoningHandoff\x12!\n\x1dREASONING_HANDOFF_UNSPECIFIED\x10\x00\x12\x1a\n\x16REASONING_HANDOFF_DROP\x10\x01\x12\x1d\n\x19REASONING_HANDOFF_TO_TEXT\x10\x02*g\n\x0cImageHandoff\x12\x1d\n\x19IMAGE_HANDOFF_UNSPECIFIED\x10\x00\x12\x19\n\x15IMAGE_HANDOFF_EXCLUDE\x10\x01\x12\x1d\n\x19IMAGE_HANDOFF_PLACEHOLDER\x10\x02*\xa0\x01\n\x12\x43ompactionStrategy\x12#\n\x1f\x43OMPACTION_STRATEGY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43OMPACTION_STRATEGY_EXCLUDE\x10\x01\x12#\n\x1f\x43OMPACTION_STRATEGY_TAIL_WINDOW\x10\x02\x12\x1f\n\x1b\x43OMPACTION_STRATEGY_SUMMARY\x10\x03*p\n\x0fQuotaWindowKind\x12!\n\x1dQUOTA_WINDOW_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17QUOTA_WINDOW_KIND_FIXED\x10\x01\x12\x1d\n\x19QUOTA_WINDOW_KIND_ROLLING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +36,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENDPOINT_ROLEQUALITYENTRY']._serialized_options = b'8\001'
   _globals['_DENYRULE_LABELSENTRY']._loaded_options = None
   _globals['_DENYRULE_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_CACHEMODE']._serialized_start=3489
-  _globals['_CACHEMODE']._serialized_end=3600
-  _globals['_TOOLLOOPPOLICY']._serialized_start=3602
-  _globals['_TOOLLOOPPOLICY']._serialized_end=3705
-  _globals['_REASONINGHANDOFF']._serialized_start=3707
-  _globals['_REASONINGHANDOFF']._serialized_end=3819
-  _globals['_IMAGEHANDOFF']._serialized_start=3821
-  _globals['_IMAGEHANDOFF']._serialized_end=3924
-  _globals['_COMPACTIONSTRATEGY']._serialized_start=3927
-  _globals['_COMPACTIONSTRATEGY']._serialized_end=4087
-  _globals['_QUOTAWINDOWKIND']._serialized_start=4089
-  _globals['_QUOTAWINDOWKIND']._serialized_end=4201
+  _globals['_CACHEMODE']._serialized_start=3525
+  _globals['_CACHEMODE']._serialized_end=3636
+  _globals['_TOOLLOOPPOLICY']._serialized_start=3638
+  _globals['_TOOLLOOPPOLICY']._serialized_end=3741
+  _globals['_REASONINGHANDOFF']._serialized_start=3743
+  _globals['_REASONINGHANDOFF']._serialized_end=3855
+  _globals['_IMAGEHANDOFF']._serialized_start=3857
+  _globals['_IMAGEHANDOFF']._serialized_end=3960
+  _globals['_COMPACTIONSTRATEGY']._serialized_start=3963
+  _globals['_COMPACTIONSTRATEGY']._serialized_end=4123
+  _globals['_QUOTAWINDOWKIND']._serialized_start=4125
+  _globals['_QUOTAWINDOWKIND']._serialized_end=4237
   _globals['_CATALOG']._serialized_start=72
   _globals['_CATALOG']._serialized_end=215
   _globals['_ENDPOINT']._serialized_start=218
@@ -60,32 +60,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CACHINGBEHAVIOR']._serialized_end=1279
   _globals['_LATENCYPROFILE']._serialized_start=1281
   _globals['_LATENCYPROFILE']._serialized_end=1348
-  _globals['_ENDPOINTCONNECTION']._serialized_start=1350
-  _globals['_ENDPOINTCONNECTION']._serialized_end=1476
-  _globals['_ROLE']._serialized_start=1479
-  _globals['_ROLE']._serialized_end=1969
-  _globals['_TIER']._serialized_start=1971
-  _globals['_TIER']._serialized_end=2061
-  _globals['_ESCALATIONPOLICY']._serialized_start=2063
-  _globals['_ESCALATIONPOLICY']._serialized_end=2175
-  _globals['_SIDEREQUESTDEFAULTS']._serialized_start=2177
-  _globals['_SIDEREQUESTDEFAULTS']._serialized_end=2218
-  _globals['_AFFINITYPOLICY']._serialized_start=2221
-  _globals['_AFFINITYPOLICY']._serialized_end=2381
-  _globals['_TURNBUDGET']._serialized_start=2383
-  _globals['_TURNBUDGET']._serialized_end=2413
-  _globals['_HANDOFFPOLICY']._serialized_start=2416
-  _globals['_HANDOFFPOLICY']._serialized_end=2580
-  _globals['_POLICIES']._serialized_start=2583
-  _globals['_POLICIES']._serialized_end=2901
-  _globals['_CLIENTMODELRULE']._serialized_start=2903
-  _globals['_CLIENTMODELRULE']._serialized_end=2978
-  _globals['_QUOTA']._serialized_start=2981
-  _globals['_QUOTA']._serialized_end=3157
-  _globals['_PREMIUMSHARETARGET']._serialized_start=3159
-  _globals['_PREMIUMSHARETARGET']._serialized_end=3263
-  _globals['_DENYRULE']._serialized_start=3266
-  _globals['_DENYRULE']._serialized_end=3487
-  _globals['_DENYRULE_LABELSENTRY']._serialized_start=3442
-  _globals['_DENYRULE_LABELSENTRY']._serialized_end=3487
+  _globals['_ENDPOINTCONNECTION']._serialized_start=1351
+  _globals['_ENDPOINTCONNECTION']._serialized_end=1512
+  _globals['_ROLE']._serialized_start=1515
+  _globals['_ROLE']._serialized_end=2005
+  _globals['_TIER']._serialized_start=2007
+  _globals['_TIER']._serialized_end=2097
+  _globals['_ESCALATIONPOLICY']._serialized_start=2099
+  _globals['_ESCALATIONPOLICY']._serialized_end=2211
+  _globals['_SIDEREQUESTDEFAULTS']._serialized_start=2213
+  _globals['_SIDEREQUESTDEFAULTS']._serialized_end=2254
+  _globals['_AFFINITYPOLICY']._serialized_start=2257
+  _globals['_AFFINITYPOLICY']._serialized_end=2417
+  _globals['_TURNBUDGET']._serialized_start=2419
+  _globals['_TURNBUDGET']._serialized_end=2449
+  _globals['_HANDOFFPOLICY']._serialized_start=2452
+  _globals['_HANDOFFPOLICY']._serialized_end=2616
+  _globals['_POLICIES']._serialized_start=2619
+  _globals['_POLICIES']._serialized_end=2937
+  _globals['_CLIENTMODELRULE']._serialized_start=2939
+  _globals['_CLIENTMODELRULE']._serialized_end=3014
+  _globals['_QUOTA']._serialized_start=3017
+  _globals['_QUOTA']._serialized_end=3193
+  _globals['_PREMIUMSHARETARGET']._serialized_start=3195
+  _globals['_PREMIUMSHARETARGET']._serialized_end=3299
+  _globals['_DENYRULE']._serialized_start=3302
+  _globals['_DENYRULE']._serialized_end=3523
+  _globals['_DENYRULE_LABELSENTRY']._serialized_start=3478
+  _globals['_DENYRULE_LABELSENTRY']._serialized_end=3523
 # @@protoc_insertion_point(module_scope)

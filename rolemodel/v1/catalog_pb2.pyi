@@ -480,6 +480,7 @@ class EndpointConnection(_message.Message):
     API_DIALECT_FIELD_NUMBER: _builtins.int
     API_KEY_ENV_FIELD_NUMBER: _builtins.int
     TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    CLIENT_CREDENTIAL_HEADERS_FIELD_NUMBER: _builtins.int
     base_url: _builtins.str
     """The API base URL, for example "https://api.openai.com/v1"."""
     api_dialect: _common_pb2.ApiDialect.ValueType
@@ -492,6 +493,18 @@ class EndpointConnection(_message.Message):
     """Timeout for the whole call, in milliseconds; 0 means the router's
     default.
     """
+    @_builtins.property
+    def client_credential_headers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The request headers that carry the client's own credential, in lower
+        case, such as ["authorization", "chatgpt-account-id"] for a ChatGPT
+        subscription used through Codex. When set, the endpoint is a
+        subscription: Execute calls it with these headers as the client sent
+        them, never with a key of the router's (api_key_env stays empty), and
+        no other endpoint ever gets them (spec 12.4). Added after 1.0: a router
+        that does not know the field calls the endpoint with api_key_env, which
+        is empty, so the provider refuses the call.
+        """
+
     def __init__(
         self,
         *,
@@ -499,10 +512,11 @@ class EndpointConnection(_message.Message):
         api_dialect: _common_pb2.ApiDialect.ValueType = ...,
         api_key_env: _builtins.str = ...,
         timeout_ms: _builtins.int = ...,
+        client_credential_headers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_dialect", b"api_dialect", "api_key_env", b"api_key_env", "base_url", b"base_url", "timeout_ms", b"timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_dialect", b"api_dialect", "api_key_env", b"api_key_env", "base_url", b"base_url", "client_credential_headers", b"client_credential_headers", "timeout_ms", b"timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

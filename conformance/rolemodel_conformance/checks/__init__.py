@@ -69,6 +69,7 @@ MODULES = (
     "execute",
     "execute_failures",
     "execute_outcomes",
+    "credentials",
     "auth",
     "audit",
 )

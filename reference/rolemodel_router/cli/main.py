@@ -100,6 +100,13 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     observe = serve.add_argument_group("observability")
     observe.add_argument("--metrics", metavar="HOST:PORT", help="expose Prometheus metrics at http://HOST:PORT/metrics")
     observe.add_argument("--otel", choices=["console", "otlp"], help="emit OpenTelemetry spans for every call")
+    observe.add_argument(
+        "--ui",
+        metavar="HOST:PORT",
+        help="serve the dashboard there (read-only: decisions, savings, quotas, endpoints); with --http it is "
+        "also on the front door under /ui; tokens need the 'ui' scope (see docs/dashboard.md)",
+    )
+    observe.add_argument("--no-ui", action="store_true", help="do not serve the dashboard on the front door")
     serve.add_argument(
         "--config",
         type=Path,

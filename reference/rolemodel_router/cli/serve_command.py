@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     except (TokenError, OSError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if args.no_ui and args.ui:
+        print("rolemodel serve: --ui and --no-ui contradict each other; choose one", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         execute = ExecuteSettings(max_attempts=args.execute_max_attempts, stall_timeout_s=args.execute_stall_timeout)
     except ValueError as error:
@@ -118,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         default_estimator=args.default_estimator,
         execute=execute,
         http_listen=args.http,
+        ui_listen=args.ui,
+        dashboard=not args.no_ui,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,
@@ -141,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
                 f"Anthropic base URL {router.http_url})",
                 flush=True,
             )
+        if router.ui_url:
+            print(f"dashboard at {router.ui_url}", flush=True)
         if router.metrics_address:
             print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
         if not args.no_sample and tls is None and tokens is None:

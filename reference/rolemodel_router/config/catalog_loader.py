@@ -102,6 +102,15 @@ def _duplicates(label: str, items: Iterable[tuple[str, str]]) -> list[str]:
     return problems
 
 
+#: A header name as HTTP/2 and gRPC metadata write it (RFC 9110 token, lower case).
+CREDENTIAL_HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9!#$%&'*+.^_`|~-]{0,63}")
+#: Headers the router writes itself for every backend call, or that describe the connection, not the caller.
+RESERVED_HEADER_NAMES = frozenset(
+    {"accept", "anthropic-version", "connection", "content-length", "content-type", "host", "te", "transfer-encoding"}
+)
+RESERVED_HEADER_PREFIXES = ("rolemodel-", "x-rolemodel-", ":")
+
+
 def _check_endpoints(catalog: catalog_pb2.Catalog) -> list[str]:
     problems = _duplicates("endpoint id", ((f"endpoints[{i}].id", e.id) for i, e in enumerate(catalog.endpoints)))
     currencies = {e.pricing.currency for e in catalog.endpoints}
@@ -135,6 +144,28 @@ def _check_endpoints(catalog: catalog_pb2.Catalog) -> list[str]:
             and caching.ttl_seconds == 0
         ):
             problems.append(f"endpoints[{i}].caching.ttl_seconds: a caching endpoint needs a TTL above 0")
+        problems += _check_client_credential(f"endpoints[{i}].connection", endpoint.connection)
+    return problems
+
+
+def _check_client_credential(path: str, connection: catalog_pb2.EndpointConnection) -> list[str]:
+    """Spec 12.4: a subscription endpoint names plain request headers, and no key of the router's."""
+    names = list(connection.client_credential_headers)
+    if not names:
+        return []
+    problems = _duplicates(
+        "client credential header", ((f"{path}.client_credential_headers[{k}]", n) for k, n in enumerate(names))
+    )
+    for k, name in enumerate(names):
+        where = f"{path}.client_credential_headers[{k}]"
+        if not CREDENTIAL_HEADER_NAME.fullmatch(name):
+            problems.append(f"{where}: '{name}' is not a lower-case header name")
+        elif name in RESERVED_HEADER_NAMES or name.startswith(RESERVED_HEADER_PREFIXES):
+            problems.append(f"{where}: '{name}' is set by the router itself and cannot carry a client's credential")
+    if connection.api_key_env:
+        problems.append(
+            f"{path}.api_key_env: an endpoint called with the client's own credential takes no key of the router's"
+        )
     return problems
 
 

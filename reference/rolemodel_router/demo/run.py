@@ -34,7 +34,9 @@ async def _until_stopped() -> None:
 async def _demo(args: argparse.Namespace, directory: Path) -> int:
     out = console()
     with running_backends(directory) as backends:
-        settings = ServeSettings(catalog=backends.catalog_path, listen=args.listen, state_url=args.state)
+        settings = ServeSettings(
+            catalog=backends.catalog_path, listen=args.listen, state_url=args.state, ui_listen=args.ui or None
+        )
         router = await start_router(settings)
         names = endpoint_names(router.core.index.catalog)
         try:
@@ -45,6 +47,7 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                     f"state {describe_state_url(args.state)})\n"
                     f"scripted backends stand in for the models: local server {backends.local.base_url}, "
                     f"cloud providers {backends.cloud.base_url}\n"
+                    + (f"dashboard at {router.ui_url}\n" if router.ui_url else "")
                 )
             options = ClientOptions(retry=RetryPolicy(max_attempts=1), timeout_s=60.0)
             async with AsyncRouterClient(router.address, options) as client:
@@ -60,7 +63,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                         out.print(decision_text(result.decision))
                     print_turn(out, result, names)
             if args.json:
-                print(json.dumps({"address": router.address, "turns": as_json(results)}, indent=2))
+                document = {"address": router.address, "dashboard": router.ui_url, "turns": as_json(results)}
+                print(json.dumps(document, indent=2))
             else:
                 out.print(summary_table(results))
             if not args.once:
@@ -69,7 +73,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                     f"\nThe router keeps serving on {router.address} with the scripted backends. Try\n"
                     f"  rolemodel route --target {router.address} --role chat --text 'hello'\n"
                     f"  rolemodel card --target {router.address}\n"
-                    "Ctrl-C stops it."
+                    + (f"and open the dashboard at {router.ui_url}\n" if router.ui_url else "")
+                    + "Ctrl-C stops it."
                 )
                 await _until_stopped()
         finally:
@@ -98,6 +103,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "tokens and the cost. The router keeps serving afterwards until Ctrl-C, unless --once.",
     )
     demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router (default: %(default)s)")
+    demo.add_argument(
+        "--ui",
+        default="127.0.0.1:50052",
+        metavar="HOST:PORT",
+        help="serve the dashboard there (default: %(default)s; an empty value turns it off)",
+    )
     demo.add_argument("--state", default="memory:", help="state store URL (default: %(default)s)")
     demo.add_argument("--once", action="store_true", help="exit after the session instead of serving on")
     demo.add_argument("--json", action="store_true", help="print the session as JSON instead of tables")

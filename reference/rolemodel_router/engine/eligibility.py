@@ -144,6 +144,9 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     if unsupported:
         names = sorted(_MODALITY_NAMES[m] for m in unsupported)
         c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
+    not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
+    if not_hosted:
+        c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
     window = e.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:
@@ -166,6 +169,14 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
             X.EXCLUSION_CODE_LOCALITY_MISMATCH,
             f"is {_LOCALITY_NAMES[e.locality]}, the hints ask for {_LOCALITY_NAMES[request.locality]}",
         )
+    declared = e.connection.client_credential_headers
+    if request.executes and declared:
+        absent = [name for name in declared if name not in request.credential_names]
+        if absent:
+            c.exclude(
+                X.EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING,
+                f"is called with the client's own credential, and the call carries no {', '.join(absent)}",
+            )
 
 
 def _operational_filters(

@@ -11,35 +11,26 @@ from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.quota import empty_window
 from rolemodel_router.engine.reasons import Reasons
 from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.engine.turn_signals import read_turn
 from rolemodel_router.state.model import ShareState
 
 D = decision_pb2
-
-
-def newest_text(request: RouteInput) -> str:
-    """The text of the newest message that has any, for estimators."""
-    for message in reversed(request.messages):
-        pieces = [p.text.text for p in message.parts if p.WhichOneof("kind") == "text"]
-        pieces += [
-            c.text.text for p in message.parts if p.WhichOneof("kind") == "tool_result" for c in p.tool_result.content
-        ]
-        if pieces:
-            return "\n".join(pieces)
-    return ""
 
 
 def difficulty(request: RouteInput, estimator: DifficultyEstimator) -> D.Difficulty:
     """The hint's difficulty (declared), else the estimator's (estimated)."""
     if request.difficulty is not None:
         return D.Difficulty(value=request.difficulty, source=common_pb2.VALUE_SOURCE_DECLARED)
+    turn = read_turn(request.messages) if request.messages else None
     query = DifficultyQuery(
         role=request.role.role.name,
         task=request.hints.task,
-        text=newest_text(request),
+        text=turn.user_text if turn is not None else "",
         new_tokens=request.new_tokens,
         prompt_tokens=request.prompt_tokens,
         message_count=len(request.digests),
         tool_call_pending=request.tool_call_pending,
+        turn=turn,
     )
     value = min(1.0, max(0.0, float(estimator.estimate(query))))
     return D.Difficulty(

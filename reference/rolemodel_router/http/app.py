@@ -9,6 +9,7 @@
 | ``POST /v1/rolemodel/outcomes`` | ReportOutcome, in JSON |
 | ``GET /v1/rolemodel/card`` | GetRouterCard, in JSON |
 | ``GET /``, ``HEAD /`` | 200 and the router's name: clients and load balancers probe the base URL |
+| ``GET /ui/...`` | the dashboard and its read API (``rolemodel_router.dashboard.api``) |
 
 Paths without ``/v1`` are served too, because some clients are configured with a base URL that
 already ends in ``/v1`` and some without it. Unknown paths get a 404 in the OpenAI error shape,
@@ -18,6 +19,7 @@ Every request, whatever its fate, gets one access-log line (:mod:`.access_log`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from starlette.applications import Starlette
@@ -25,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from rolemodel.dialects import openai_chat
 from rolemodel_router import __version__
@@ -60,16 +62,23 @@ async def _root(request: Request) -> Response:
 
 
 def create_app(
-    core: RouterCore, execute: ExecuteFn, tokens: TokenRegistry | None = None, metrics: Metrics | None = None
+    core: RouterCore,
+    execute: ExecuteFn,
+    tokens: TokenRegistry | None = None,
+    metrics: Metrics | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests."""
+    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests.
+
+    ``extra_routes`` are served beside it: the dashboard's, under ``/ui``.
+    """
     front = FrontDoor(core, execute, tokens, Observer(metrics))
     chat = Generation(front, OpenAIChatCodec())
     messages = Generation(front, AnthropicMessagesCodec())
     discovery = Discovery(core)
     outcomes = Outcomes(front)
     count_tokens = CountTokens(front)
-    routes = []
+    routes: list[BaseRoute] = list(extra_routes)
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from rolemodel.v1 import card_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
+from rolemodel_router.dashboard.serving import Dashboard, dashboard_app, start_dashboard
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -61,6 +62,10 @@ class ServeSettings:
     execute: ExecuteSettings = field(default_factory=ExecuteSettings)
     #: HOST:PORT of the HTTP front door (spec chapter 14); None serves gRPC only.
     http_listen: str | None = None
+    #: HOST:PORT of a listener that serves only the dashboard (for a router without a front door).
+    ui_listen: str | None = None
+    #: Serve the dashboard under /ui on the front door (and on ``ui_listen``).
+    dashboard: bool = True
     #: Create a SQLite database's missing directory (true for the default location only).
     create_state_directory: bool = False
     #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
@@ -94,19 +99,30 @@ class RunningRouter:
     tracing: Tracing | None = None
     metrics_address: str = ""
     http: FrontDoorServer | None = None
+    dashboard: Dashboard | None = None
+    ui: FrontDoorServer | None = None
 
     @property
     def http_url(self) -> str:
         """The front door's base URL (``http://HOST:PORT``), empty when it is not served."""
         return self.http.url if self.http is not None else ""
 
+    @property
+    def ui_url(self) -> str:
+        """The dashboard's address (``http://HOST:PORT/ui/``), empty when it is not served."""
+        if self.dashboard is None:
+            return ""
+        server = self.ui or self.http
+        return f"{server.url}/ui/" if server is not None else ""
+
     async def stop(self, grace_s: float) -> None:
         """Refuse new calls on both listeners, let in-flight ones finish, then close the store."""
         await self.health.enter_graceful_shutdown()
         draining = [self.server.stop(grace_s)]
-        if self.http is not None:
-            draining.append(self.http.stop())
+        draining += [listener.stop() for listener in (self.http, self.ui) if listener is not None]
         await asyncio.gather(*draining)
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         self.pruner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.pruner
@@ -127,18 +143,73 @@ async def _prune_forever(core: RouterCore, every_s: float) -> None:
             log.exception("prune failed")
 
 
-def _front_door(settings: ServeSettings, core: RouterCore, metrics: Metrics | None) -> FrontDoorServer | None:
+def _http_tls(settings: ServeSettings) -> HttpTls | None:
+    return HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
+
+
+def _front_door(
+    settings: ServeSettings, core: RouterCore, metrics: Metrics | None, dashboard: Dashboard | None
+) -> FrontDoorServer | None:
     """The HTTP front door over ``core``, bound but not started; with the gRPC listener's TLS and tokens."""
     if not settings.http_listen:
         return None
-    tls = HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
-    app = create_app(core, core.execute, settings.tokens, metrics)
+    routes = dashboard.api.routes() if dashboard is not None else []
+    app = create_app(core, core.execute, settings.tokens, metrics, routes)
     host, port = check_address(settings.http_listen, "--http")
     try:
-        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=tls)
+        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings))
     except OSError:
         reason = why_unbindable(host, port) or "the address could not be bound"
         raise cannot_listen(settings.http_listen, "--http", reason) from None
+
+
+def _dashboard_listener(settings: ServeSettings, dashboard: Dashboard | None) -> FrontDoorServer | None:
+    """The dashboard alone on ``--ui``, bound but not started; with the same TLS and tokens."""
+    if not settings.ui_listen or dashboard is None:
+        return None
+    host, port = check_address(settings.ui_listen, "--ui")
+    try:
+        return FrontDoorServer(
+            dashboard_app(dashboard), settings.ui_listen, grace_s=settings.grace_s, tls=_http_tls(settings)
+        )
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.ui_listen, "--ui", reason) from None
+
+
+@dataclass
+class _Listeners:
+    dashboard: Dashboard | None = None
+    http: FrontDoorServer | None = None
+    ui: FrontDoorServer | None = None
+
+
+async def _start_listeners(
+    settings: ServeSettings, core: RouterCore, store: StateStore, metrics: Metrics | None, server: grpc.aio.Server
+) -> _Listeners:
+    """Start gRPC, then the front door and the dashboard's listener; on a failure undo all and close the store."""
+    serves_dashboard = settings.dashboard and bool(settings.http_listen or settings.ui_listen)
+    listeners = _Listeners(start_dashboard(core, store, settings.tokens) if serves_dashboard else None)
+    started = False
+    try:
+        listeners.http = _front_door(settings, core, metrics, listeners.dashboard)
+        listeners.ui = _dashboard_listener(settings, listeners.dashboard)
+        await server.start()
+        started = True
+        for listener in (listeners.http, listeners.ui):
+            if listener is not None:
+                await listener.start()
+    except OSError:
+        if started:
+            await server.stop(0)
+        for listener in (listeners.http, listeners.ui):
+            if listener is not None:
+                await listener.stop()
+        if listeners.dashboard is not None:
+            await listeners.dashboard.stop()
+        await store.close()
+        raise
+    return listeners
 
 
 async def start_router(
@@ -191,19 +262,7 @@ async def start_router(
     except OSError:
         await store.close()
         raise
-    try:
-        http = _front_door(settings, core, metrics)
-    except OSError:
-        await store.close()
-        raise
-    await server.start()
-    if http is not None:
-        try:
-            await http.start()
-        except OSError:
-            await server.stop(0)
-            await store.close()
-            raise
+    listeners = await _start_listeners(settings, core, store, metrics, server)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.listen.rsplit(":", 1)[0]
@@ -219,7 +278,7 @@ async def start_router(
         },
     )
     metrics_host = (settings.metrics_address or "").rpartition(":")[0]
-    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing, http=http)
+    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing, **vars(listeners))
     running.metrics_address = f"{metrics_host}:{metrics_port}" if metrics_port else ""
     return running
 
