@@ -54,6 +54,11 @@ class _ExclusionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Exclusi
     (EndpointConnection.client_credential_headers) and the call carries
     none, or not all of its headers. Added after 1.0.
     """
+    EXCLUSION_CODE_NOT_CONFIGURED: _ExclusionCode.ValueType  # 17
+    """Execute only: the router cannot call the endpoint because the key
+    variable its connection names (api_key_env) is not set. Not a failure
+    of the endpoint: it never starts a cooldown. Added after 1.0.
+    """
 
 class ExclusionCode(_ExclusionCode, metaclass=_ExclusionCodeEnumTypeWrapper):
     """Why an endpoint is not eligible. Each value is described in
@@ -84,6 +89,11 @@ EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 16
 """Execute only: the endpoint is called with the client's own credential
 (EndpointConnection.client_credential_headers) and the call carries
 none, or not all of its headers. Added after 1.0.
+"""
+EXCLUSION_CODE_NOT_CONFIGURED: ExclusionCode.ValueType  # 17
+"""Execute only: the router cannot call the endpoint because the key
+variable its connection names (api_key_env) is not set. Not a failure
+of the endpoint: it never starts a cooldown. Added after 1.0.
 """
 Global___ExclusionCode: _TypeAlias = ExclusionCode  # noqa: Y015
 

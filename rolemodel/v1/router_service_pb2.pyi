@@ -347,6 +347,26 @@ class GenerationParams(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class PassthroughEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     MAX_OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
     TEMPERATURE_FIELD_NUMBER: _builtins.int
     STOP_FIELD_NUMBER: _builtins.int
@@ -361,6 +381,7 @@ class GenerationParams(_message.Message):
     SERVICE_TIER_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CLIENT_METADATA_FIELD_NUMBER: _builtins.int
+    PASSTHROUGH_FIELD_NUMBER: _builtins.int
     max_output_tokens: _builtins.int
     """0 means the expected output tokens, or the endpoint's maximum."""
     temperature: _builtins.float
@@ -407,6 +428,18 @@ class GenerationParams(_message.Message):
         which Codex sends), passed to endpoints whose dialect has it.
         """
 
+    @_builtins.property
+    def passthrough(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Request fields and headers of the client's dialect that have no
+        canonical form, sent unchanged to endpoints that speak the same
+        dialect and to no other. The key is the dialect's short name, a colon
+        and the field's name ("anthropic_messages:context_management"), or
+        "header:" and the header's lower-case name for a header
+        ("anthropic_messages:header:anthropic-beta"); the value is the field's
+        JSON text, or the header's value. Added after 1.0: a router that does
+        not know the field sends none of them.
+        """
+
     def __init__(
         self,
         *,
@@ -424,10 +457,11 @@ class GenerationParams(_message.Message):
         service_tier: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         client_metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        passthrough: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls", "_seed", b"_seed", "_temperature", b"_temperature", "_top_p", b"_top_p", "parallel_tool_calls", b"parallel_tool_calls", "reasoning", b"reasoning", "seed", b"seed", "temperature", b"temperature", "tool_choice", b"tool_choice", "top_p", b"top_p"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls", "_seed", b"_seed", "_temperature", b"_temperature", "_top_p", b"_top_p", "client_metadata", b"client_metadata", "max_output_tokens", b"max_output_tokens", "metadata", b"metadata", "parallel_tool_calls", b"parallel_tool_calls", "prompt_cache_key", b"prompt_cache_key", "reasoning", b"reasoning", "response_json_schema", b"response_json_schema", "seed", b"seed", "service_tier", b"service_tier", "stop", b"stop", "temperature", b"temperature", "tool_choice", b"tool_choice", "top_p", b"top_p", "verbosity", b"verbosity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls", "_seed", b"_seed", "_temperature", b"_temperature", "_top_p", b"_top_p", "client_metadata", b"client_metadata", "max_output_tokens", b"max_output_tokens", "metadata", b"metadata", "parallel_tool_calls", b"parallel_tool_calls", "passthrough", b"passthrough", "prompt_cache_key", b"prompt_cache_key", "reasoning", b"reasoning", "response_json_schema", b"response_json_schema", "seed", b"seed", "service_tier", b"service_tier", "stop", b"stop", "temperature", b"temperature", "tool_choice", b"tool_choice", "top_p", b"top_p", "verbosity", b"verbosity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__parallel_tool_calls: _TypeAlias = _typing.Literal["parallel_tool_calls"]  # noqa: Y015
     _WhichOneofArgType__parallel_tool_calls: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls"]  # noqa: Y015

@@ -64,7 +64,7 @@ def test_serve_with_the_front_door_on_a_busy_port(busy_port: int) -> None:
 
 
 def test_demo_on_a_busy_port(busy_port: int) -> None:
-    done = rolemodel("demo", "--once", "--listen", f"127.0.0.1:{busy_port}")
+    done = rolemodel("demo", "--once", "--ui", "", "--listen", f"127.0.0.1:{busy_port}")
     assert done.code == EXIT_DEMO_FAILED
     assert done.one_line() == (
         f"rolemodel demo: cannot listen on 127.0.0.1:{busy_port} (--listen): address already in use; "

@@ -38,7 +38,7 @@ def test_an_unknown_scheme() -> None:
 
 
 def test_the_demo_refuses_the_same_way(tmp_path: Path) -> None:
-    done = rolemodel("demo", "--once", "--state", "sqlite:///proc/nope/x.db", cwd=tmp_path)
+    done = rolemodel("demo", "--once", "--ui", "", "--state", "sqlite:///proc/nope/x.db", cwd=tmp_path)
     assert done.code == 1
     assert done.one_line().startswith("rolemodel demo: --state sqlite:///proc/nope/x.db: no directory ")
 

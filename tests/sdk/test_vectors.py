@@ -109,3 +109,10 @@ def test_cache_expiry(vector: dict[str, Any]) -> None:
         got_warm.append(expires > now)
     assert got_expiry == vector["expected"]["expires_at_ms"]
     assert got_warm == vector["expected"]["warm"]
+
+
+@pytest.mark.parametrize("vector", vectors("pacing.json"))
+def test_pacing_vectors(vector: dict[str, Any]) -> None:
+    from rolemodel_conformance.vectors import pacing_vector
+
+    assert pacing_vector(vector["input"]) == vector["expected"]

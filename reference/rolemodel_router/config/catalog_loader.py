@@ -9,6 +9,7 @@ them at once: ``roles[2].ladder[1].endpoint_ids[0]: unknown endpoint 'gpt-x'``.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -80,9 +81,20 @@ def _friendly(error: jsonschema.ValidationError) -> str:
         return f'{error.instance!r} is not {kind}: use a non-negative decimal with at most 6 decimals, like "1.25"'
     if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
-    if error.validator == "additionalProperties":
-        return f"{error.message} (check the spelling against spec/schemas/catalog.schema.json)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        return _unknown_fields(error.instance, sorted(properties))
     return error.message
+
+
+def _unknown_fields(instance: dict[str, Any], known: list[str]) -> str:
+    """Each misspelt field with the nearest real one, or the fields that exist there (the schema is in the wheel)."""
+    problems = []
+    for name in (key for key in instance if key not in known):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"the fields here are {', '.join(known)}"
+        problems.append(f"unknown field {name!r}: {hint}")
+    return "; ".join(problems)
 
 
 def _schema_problems(data: Any) -> list[str]:

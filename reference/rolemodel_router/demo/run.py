@@ -12,8 +12,10 @@ import tempfile
 from pathlib import Path
 
 from rolemodel import AsyncRouterClient, ClientOptions, RetryPolicy
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_router.cli.render import console, decision_text
 from rolemodel_router.demo.backends import endpoint_names, running_backends
+from rolemodel_router.demo.client_config import client_configs, render_client_configs
 from rolemodel_router.demo.conversation import TURNS
 from rolemodel_router.demo.render import as_json, print_turn, summary_table
 from rolemodel_router.demo.session import Session
@@ -35,9 +37,14 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
     out = console()
     with running_backends(directory) as backends:
         settings = ServeSettings(
-            catalog=backends.catalog_path, listen=args.listen, state_url=args.state, ui_listen=args.ui or None
+            catalog=backends.catalog_path,
+            listen=args.listen,
+            state_url=args.state,
+            ui_listen=args.ui or None,
+            http_listen=args.http,
         )
         router = await start_router(settings)
+        http_url = router.http_url
         names = endpoint_names(router.core.index.catalog)
         try:
             if not args.json:
@@ -63,10 +70,19 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                         out.print(decision_text(result.decision))
                     print_turn(out, result, names)
             if args.json:
-                document = {"address": router.address, "dashboard": router.ui_url, "turns": as_json(results)}
+                document: dict[str, object] = {
+                    "address": router.address,
+                    "dashboard": router.ui_url,
+                    "turns": as_json(results),
+                }
+                if http_url:
+                    document["http"] = http_url
+                    document["clients"] = {c.client: "\n".join(c.lines) for c in client_configs(http_url)}
                 print(json.dumps(document, indent=2))
             else:
                 out.print(summary_table(results))
+                if http_url:
+                    out.print("\n" + render_client_configs(http_url), markup=False, highlight=False, soft_wrap=True)
             if not args.once:
                 notice = console(stderr=True) if args.json else out
                 notice.print(
@@ -92,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo",
         help="serve the router on the example catalog with scripted models, and play a session through Execute",
@@ -102,15 +118,28 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "failed chore that escalates, and a fallback. Each turn shows the endpoint, the reasons, the cached "
         "tokens and the cost. The router keeps serving afterwards until Ctrl-C, unless --once.",
     )
-    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router (default: %(default)s)")
+    demo.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT for the router")
     demo.add_argument(
         "--ui",
         default="127.0.0.1:50052",
         metavar="HOST:PORT",
-        help="serve the dashboard there (default: %(default)s; an empty value turns it off)",
+        help="serve the dashboard there (an empty value turns it off)",
     )
-    demo.add_argument("--state", default="memory:", help="state store URL (default: %(default)s)")
+    demo.add_argument("--state", default="memory:", help="state store URL, as for serve")
+    demo.add_argument(
+        "--http",
+        nargs="?",
+        const="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="also serve the HTTP front door (OpenAI and Anthropic APIs) on the scripted models, and print the "
+        "set-up for Claude Code, Codex and aider; no API keys needed (default address: %(const)s)",
+    )
     demo.add_argument("--once", action="store_true", help="exit after the session instead of serving on")
     demo.add_argument("--json", action="store_true", help="print the session as JSON instead of tables")
-    demo.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    demo.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe structured log line written to stderr",
+    )
     demo.set_defaults(run=run)

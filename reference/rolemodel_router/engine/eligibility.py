@@ -196,6 +196,15 @@ def _operational_filters(
         c.exclude(X.EXCLUSION_CODE_FAILED_THIS_TURN, "already failed on this turn")
 
 
+def _configuration_filter(c: Candidate, request: RouteInput) -> None:
+    if c.endpoint_id in request.unconfigured:
+        variable = c.index.endpoint.connection.api_key_env
+        c.exclude(
+            X.EXCLUSION_CODE_NOT_CONFIGURED,
+            f"not configured: the environment variable {variable} that holds its API key is not set",
+        )
+
+
 def _quota_and_budget(
     c: Candidate, index: CatalogIndex, request: RouteInput, windows: dict[str, Window], degraded: bool, budget: int
 ) -> None:
@@ -248,6 +257,7 @@ def evaluate(
         _role_filters(c, request)
         _capability_filters(c, request)
         _operational_filters(c, rules, snapshot, now_ms, failed)
+        _configuration_filter(c, request)
         _quota_and_budget(c, index, request, windows, snapshot.degraded, budget)
         candidates.append(c)
     return candidates

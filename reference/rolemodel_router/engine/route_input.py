@@ -88,6 +88,8 @@ class RouteInput:
     # is eligible only when the call carries every header it names (spec 12.4). Names, never values.
     executes: bool = False
     credential_names: frozenset[str] = frozenset()
+    #: Execute only: endpoints whose key variable (connection.api_key_env) is not set (spec 10.3).
+    unconfigured: frozenset[str] = frozenset()
 
     @property
     def isolated(self) -> bool:

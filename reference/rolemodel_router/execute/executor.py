@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Coroutine
 from contextlib import aclosing
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,6 +35,7 @@ from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
+from rolemodel_router.execute.key_variables import unconfigured_endpoints
 from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
@@ -107,7 +109,9 @@ class Executor:
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
         """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, route_input = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
+        route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
         def before_commit() -> None:
             if deadline is not None and time.monotonic() >= deadline:

@@ -26,6 +26,7 @@ from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.execute.key_variables import report_unconfigured
 from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
@@ -212,6 +213,15 @@ async def _start_listeners(
     return listeners
 
 
+def _interceptors(settings: ServeSettings, core: RouterCore) -> list[grpc.aio.ServerInterceptor]:
+    """The version check, behind the token check when the router has tokens (then it claims AUTH)."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
+    if settings.tokens is not None:
+        interceptors.insert(0, AuthInterceptor(settings.tokens))
+        core.capabilities = (*core.capabilities, card_pb2.ROUTER_CAPABILITY_AUTH)
+    return interceptors
+
+
 async def start_router(
     settings: ServeSettings, core_factory: Callable[[CatalogIndex, StateStore], RouterCore] | None = None
 ) -> RunningRouter:
@@ -237,10 +247,9 @@ async def start_router(
             execute_settings=settings.execute,
         )
     core.capabilities = claimed(core.capabilities, settings.withheld)
-    interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
-    if settings.tokens is not None:
-        interceptors.insert(0, AuthInterceptor(settings.tokens))
-        core.capabilities = (*core.capabilities, card_pb2.ROUTER_CAPABILITY_AUTH)
+    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+        report_unconfigured(index.catalog, settings.execute.environ)
+    interceptors = _interceptors(settings, core)
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
         interceptors=interceptors,
