@@ -2,11 +2,15 @@
 
     python -m bench.estimator_latency --json bench/results/estimator-latency.json
 
-The budget is 0.2 ms per request at p99 on the project's 2-core machine. Each estimator is timed
-call by call with ``time.perf_counter_ns`` over several corpora: synthetic texts that need no data
-(empty, a chat line, a multiple-choice question, a 2 kB prompt, a 100 kB paste of code) and,
-when the shared data folder is present, every test prompt of the routing data sets. It is a
-benchmark, not a test: timings on a shared, noisy machine vary, so nothing here fails a build.
+The budget is 0.1 ms per request at p99 for a 6 kB prompt on the project's 2-core machine. Each
+estimator is timed call by call with ``time.perf_counter_ns`` over several corpora: synthetic
+texts that need no data (empty, a chat line, a multiple-choice question, a 2 kB and a 6 kB
+prompt, a 100 kB paste of code), two agent turns timed with the reading of the turn included (a
+coding agent's first turn under a 112 kB system prompt and 24 tools, and a turn whose tool result
+is a 6 kB test log), and, when the shared data folder is present, every test prompt of the
+routing data sets. It is a benchmark, not a test: timings on a shared, noisy machine vary, so
+nothing here fails a build. The JSON holds, per estimator and corpus, the call count, mean, p50,
+p90, p99 and maximum in microseconds.
 """
 
 from __future__ import annotations
@@ -19,24 +23,38 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.agent_turns import FAILING_PYTEST, after_test_run_body, first_turn_body, route_request
 from bench.routing_data import (
     DATASET_NAMES,
     DataMissingError,
     default_data_dir,
     load_dataset,
-    query_for_prompt,
     split_dataset,
 )
-from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
+from rolemodel_router.config.catalog_loader import load_catalog
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.difficulty import DifficultyEstimator
+from rolemodel_router.engine.limits import Limits
+from rolemodel_router.engine.route_input import RouteInput, build_route_input
+from rolemodel_router.engine.tiering import difficulty
 from rolemodel_router.estimators.registry import available_estimators, load_estimator
 
-BUDGET_P99_MS = 0.2
+BUDGET_P99_MS = 0.1
+BUDGET_CORPUS = "6 kB prompt"
+CATALOG = Path(__file__).resolve().parent.parent / "examples" / "catalog.yaml"
+SIX_KB = (
+    "We run a small web shop on a single server. Orders arrive through a form, a worker writes them to "
+    "the database and sends a confirmation mail; last week two orders were lost when the mail server "
+    "timed out. Explain what could have happened and how you would make the flow reliable, with the "
+    "trade-offs of a queue against a retry loop.\n"
+) * 17
 
 SYNTHETIC: dict[str, str] = {
     "empty": "",
     "chat line": "Can you suggest a name for my cat? She is grey and very lazy.",
     "multiple choice": ("Which of the following is NOT a prime number?\nA. 2\nB. 3\nC. 9\nD. 11\nAnswer:"),
     "2 kB prompt": "Please review the design below and explain the trade-offs step by step. " * 28,
+    BUDGET_CORPUS: SIX_KB[:6000],
     "100 kB code": "def handler(event):\n    return {'status': 200, 'body': event['body']};\n" * 1400,
 }
 
@@ -47,17 +65,21 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def time_calls(estimator: DifficultyEstimator, queries: Sequence[DifficultyQuery], rounds: int) -> dict[str, float]:
-    """Latency statistics in microseconds over ``rounds`` passes through ``queries``, after a warm-up pass."""
-    for query in queries:
-        estimator.estimate(query)
+def time_calls(estimator: DifficultyEstimator, requests: Sequence[RouteInput], rounds: int) -> dict[str, float]:
+    """Latency statistics in microseconds over ``rounds`` passes through ``requests``, after a warm-up pass.
+
+    Each call is the router's whole difficulty step: reading the turn (when the request carries
+    its messages) and the estimate.
+    """
+    for request in requests:
+        difficulty(request, estimator)
     gc.collect()
     timings: list[float] = []
     clock = time.perf_counter_ns
     for _ in range(rounds):
-        for query in queries:
+        for request in requests:
             start = clock()
-            estimator.estimate(query)
+            difficulty(request, estimator)
             timings.append((clock() - start) / 1000.0)
     timings.sort()
     return {
@@ -70,16 +92,29 @@ def time_calls(estimator: DifficultyEstimator, queries: Sequence[DifficultyQuery
     }
 
 
-def corpora(data_dir: Path) -> dict[str, list[DifficultyQuery]]:
-    found = {name: [query_for_prompt(text)] * 200 for name, text in SYNTHETIC.items()}
+def corpora(data_dir: Path) -> dict[str, list[RouteInput]]:
+    index = CatalogIndex(load_catalog(CATALOG))
+
+    def chat(text: str) -> RouteInput:
+        return build_route_input(route_request(chat_body(text), role="chat"), index, Limits())
+
+    found = {name: [chat(text)] * 200 for name, text in SYNTHETIC.items()}
+    found["agent first turn"] = [build_route_input(route_request(first_turn_body()), index, Limits())] * 200
+    log = (FAILING_PYTEST * 8)[:6000]
+    found["agent 6 kB test log"] = [build_route_input(route_request(after_test_run_body(log)), index, Limits())] * 200
     for name in DATASET_NAMES:
         try:
             split = split_dataset(load_dataset(name, data_dir))
         except DataMissingError as error:
             print(f"skipped {name}: {error}", file=sys.stderr)
             continue
-        found[f"{name} test prompts"] = [query_for_prompt(e.prompt) for e in split.test]
+        found[f"{name} test prompts"] = [chat(e.prompt) for e in split.test if e.prompt]
     return found
+
+
+def chat_body(text: str) -> dict[str, object]:
+    """A one-message Messages API body carrying ``text`` (an empty text becomes a single space)."""
+    return {"model": "chat", "max_tokens": 1024, "messages": [{"role": "user", "content": text or " "}]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,9 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{name:<12} {corpus:<22} {int(stats['calls']):>7} {stats['mean_us']:>8.1f} {stats['p50_us']:>8.1f} "
                 f"{stats['p90_us']:>8.1f} {stats['p99_us']:>8.1f} {stats['max_us']:>8.1f}"
             )
+        budget = report[name][BUDGET_CORPUS]["p99_us"]
+        verdict = "within" if budget <= BUDGET_P99_MS * 1000 else "OVER"
         worst = max(stats["p99_us"] for stats in report[name].values())
-        verdict = "within" if worst <= BUDGET_P99_MS * 1000 else "OVER"
-        print(f"{name:<12} worst p99 {worst:.1f} us: {verdict} the {BUDGET_P99_MS} ms budget\n")
+        print(
+            f"{name:<12} {BUDGET_CORPUS} p99 {budget:.1f} us: {verdict} the {BUDGET_P99_MS} ms budget; "
+            f"worst p99 {worst:.1f} us\n"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -24,4 +24,6 @@ __all__ = [
     "text_message",
 ]
 
-__version__ = "0.1.0"
+#: The distribution's version, the one source for the package metadata and both programs: MAJOR.MINOR follow
+#: the newest protocol version served (CURRENT_VERSION), PATCH counts fixes; see docs/releasing.md.
+__version__ = "1.0.0.dev0"

@@ -7,13 +7,14 @@ async with AsyncRouterClient("127.0.0.1:50051") as client:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import grpc
 import grpc.aio
 
 from rolemodel.client_options import ClientOptions, with_idempotency_key
+from rolemodel.credentials import credential_metadata
 from rolemodel.errors import error_from_rpc_error
 from rolemodel.v1 import card_pb2, decision_pb2, outcome_pb2, router_service_pb2, router_service_pb2_grpc
 
@@ -87,11 +88,22 @@ class AsyncRouterClient:
         return response
 
     async def execute(
-        self, request: router_service_pb2.ExecuteRequest, timeout_s: float | None = None
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        timeout_s: float | None = None,
+        *,
+        client_credential: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
-        """Stream an Execute call's events; ``aclose()`` cancels the call. Not retried: the router falls back."""
+        """Stream an Execute call's events; ``aclose()`` cancels the call. Not retried: the router falls back.
+
+        ``client_credential`` holds the headers of the caller's own login (spec 12.4), such as
+        ``{"authorization": "Bearer …", "chatgpt-account-id": "…"}``; the router sends them only to
+        endpoints whose catalog entry asks for them.
+        """
         call = self._stub.Execute(
-            request, timeout=timeout_s or self.options.timeout_s, metadata=self.options.metadata()
+            request,
+            timeout=timeout_s or self.options.timeout_s,
+            metadata=(*self.options.metadata(), *credential_metadata(client_credential or {})),
         )
         try:
             async for event in call:

@@ -11,12 +11,13 @@ when the error registry marks the failure retryable.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 import grpc
 
 from rolemodel.client_options import ClientOptions, with_idempotency_key
+from rolemodel.credentials import credential_metadata
 from rolemodel.errors import RoleModelError, error_from_rpc_error
 from rolemodel.v1 import card_pb2, decision_pb2, outcome_pb2, router_service_pb2, router_service_pb2_grpc
 
@@ -93,11 +94,22 @@ class RouterClient:
         )
 
     def execute(
-        self, request: router_service_pb2.ExecuteRequest, timeout_s: float | None = None
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        timeout_s: float | None = None,
+        *,
+        client_credential: Mapping[str, str] | None = None,
     ) -> Iterator[router_service_pb2.ExecuteResponse]:
-        """Stream an Execute call's events. Not retried: the router already falls back."""
+        """Stream an Execute call's events. Not retried: the router already falls back.
+
+        ``client_credential`` holds the headers of the caller's own login (spec 12.4), such as
+        ``{"authorization": "Bearer …", "chatgpt-account-id": "…"}``; the router sends them only to
+        endpoints whose catalog entry asks for them.
+        """
         stream = self._stub.Execute(
-            request, timeout=timeout_s or self.options.timeout_s, metadata=self.options.metadata()
+            request,
+            timeout=timeout_s or self.options.timeout_s,
+            metadata=(*self.options.metadata(), *credential_metadata(client_credential or {})),
         )
         try:
             yield from stream

@@ -11,7 +11,8 @@ The canonical form is a JSON object with every key present, keys sorted,
 no insignificant whitespace, non-ASCII characters as raw UTF-8, and only the
 escapes JSON requires (RFC 8785 for documents without numbers). Fields that do
 not reach the model (origin endpoint, response id, cache breakpoints, image
-descriptions) are left out, so that they never change a digest.
+descriptions, provider item ids) are left out, so that they never change a digest. Keys added
+after 1.0 (a custom call's kind, a call's namespace, a reasoning summary) appear only when set.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def _part(part: conversation_pb2.ContentPart) -> dict[str, Any]:
         return _image(part.image)
     if kind == "tool_call":
         call = part.tool_call
-        return {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments_json}
+        document = {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments_json}
+        if call.kind == conversation_pb2.TOOL_KIND_CUSTOM:
+            document["kind"] = "custom"  # keys added after 1.0 appear only when set, so 1.0 digests hold
+        if call.namespace:
+            document["namespace"] = call.namespace
+        return document
     if kind == "tool_result":
         result = part.tool_result
         content: list[dict[str, Any]] = []
@@ -76,7 +82,11 @@ def _part(part: conversation_pb2.ContentPart) -> dict[str, Any]:
             "provider": r.provider,
             "signature": r.signature,
             "redacted": r.redacted,
+            **({"summary": list(r.summary)} if r.summary else {}),
         }
+    if kind == "hosted_tool":
+        h = part.hosted_tool
+        return {"type": "hosted_tool", "provider": h.provider, "tool_type": h.type, "item": h.item_json}
     raise ValueError("content part has no kind set")
 
 

@@ -50,6 +50,8 @@ def estimate_part_tokens(part: conversation_pb2.ContentPart) -> int:
     if kind == "reasoning":
         r = part.reasoning
         return estimate_text_tokens(r.signature if r.redacted else r.text)
+    if kind == "hosted_tool":
+        return TOOL_OVERHEAD_TOKENS + estimate_text_tokens(part.hosted_tool.item_json)
     return 0
 
 
@@ -58,6 +60,13 @@ def estimate_message_tokens(message: conversation_pb2.Message) -> int:
 
 
 def estimate_tools_tokens(tools: Iterable[conversation_pb2.ToolDefinition]) -> int:
-    return sum(
-        TOOL_OVERHEAD_TOKENS + estimate_text_tokens(t.name + t.description + t.parameters_json_schema) for t in tools
-    )
+    """Function tools by name, description and schema; other kinds by their definition; namespaces by their tools."""
+    total = 0
+    for t in tools:
+        if t.kind == conversation_pb2.TOOL_KIND_NAMESPACE:
+            total += estimate_tools_tokens(t.tools)  # as many as when a dialect offers its tools one by one
+        elif t.kind in (conversation_pb2.TOOL_KIND_CUSTOM, conversation_pb2.TOOL_KIND_HOSTED):
+            total += TOOL_OVERHEAD_TOKENS + estimate_text_tokens(t.name + t.description + t.definition_json)
+        else:
+            total += TOOL_OVERHEAD_TOKENS + estimate_text_tokens(t.name + t.description + t.parameters_json_schema)
+    return total

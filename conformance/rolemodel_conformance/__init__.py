@@ -6,4 +6,6 @@ requirement of ``spec/registry/requirements.yaml`` (spec chapter 13): PASS,
 FAIL, WARN, SKIP, NOT_TESTABLE or ERROR. See ``docs/conformance.md``.
 """
 
-__version__ = "0.1.0"
+from rolemodel import __version__
+
+__all__ = ["__version__"]

@@ -20,11 +20,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rolemodel.cli_help import ArgumentParser
 from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check
 from rolemodel_conformance.connect import HarnessError, TransportOptions
 from rolemodel_conformance.expected_failures import load as load_expected_failures
-from rolemodel_conformance.registry import read_data
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, fixture_text, parse_backend_ports
 from rolemodel_conformance.report import json_report, junit, table
 from rolemodel_conformance.runner import RunOptions, RunReport, run
 from rolemodel_conformance.verdicts import EXIT_NO_VERDICT
@@ -34,25 +35,27 @@ exit codes:
   0  every applicable MUST requirement passed
   1  a MUST failed, was NOT_TESTABLE or ERROR, or an expected failure is stale
   2  no verdict: the harness failed (unreachable router, bad options) or nothing was scored
+  3  the conformance extra is not installed: pip install 'rolemodel-protocol[conformance]'
 
 statuses: PASS, FAIL (MUST violated), WARN (SHOULD violated), SKIP (capability not
 claimed, or a later protocol version), NOT_TESTABLE and ERROR (both count as failures).
 
 examples:
-  rolemodel serve --catalog conformance/fixtures/catalog.yaml --state memory: --listen 127.0.0.1:50051
+  rolemodel-conformance --print-fixture > catalog.yaml
+  rolemodel serve --catalog catalog.yaml --state memory: --listen 127.0.0.1:50051
   rolemodel-conformance --target 127.0.0.1:50051 --report-dir reports/
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
   rolemodel-conformance --vectors
-  rolemodel-conformance --print-fixture > catalog.yaml
+  rolemodel-conformance --print-fixture --backend-ports 19081,19082,19083 > catalog-19081.yaml
+  rolemodel-conformance --target 127.0.0.1:50052 --backend-ports 19081,19082,19083
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="rolemodel-conformance",
         description="Check a rolemodel.v1 router against the spec over gRPC, and report a verdict per requirement. "
-        "The router must run the fixture catalog conformance/fixtures/catalog.yaml.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "The router must run the suite's fixture catalog, which --print-fixture writes (see docs/conformance.md).",
         epilog=EPILOG,
     )
     parser.add_argument("--target", help="HOST:PORT of the router under test")
@@ -80,14 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--expected-failures", type=Path, metavar="FILE", help="requirement ids known to fail")
     parser.add_argument("--report-dir", type=Path, metavar="DIR", help="write report.json and junit.xml here")
-    parser.add_argument("--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for SERVING")
+    parser.add_argument(
+        "--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for the router to report SERVING"
+    )
     parser.add_argument("--json", action="store_true", help="print report.json to stdout instead of the tables")
     parser.add_argument("--verbose", action="store_true", help="list every requirement, passed ones included")
     parser.add_argument(
-        "--vectors", action="store_true", help="only check that the suite's arithmetic reproduces spec/vectors"
+        "--vectors",
+        action="store_true",
+        help="only check that the suite's arithmetic reproduces the published test vectors",
     )
     parser.add_argument(
         "--print-fixture", action="store_true", help="print the fixture catalog the router under test must load"
+    )
+    parser.add_argument(
+        "--backend-ports",
+        metavar="A,B,C",
+        default=",".join(str(p) for p in DEFAULT_BACKEND_PORTS),
+        help="loopback ports of the suite's three scripted model backends (default: %(default)s); give the same "
+        "value to --print-fixture for the router's catalog, so that two runs can share one machine",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -118,7 +132,15 @@ def _options(args: argparse.Namespace) -> RunOptions:
         requirement_globs=tuple(args.requirement),
         expected_failures=expected,
         wait_s=args.wait,
+        backend_ports=_backend_ports(args),
     )
+
+
+def _backend_ports(args: argparse.Namespace) -> tuple[int, int, int]:
+    try:
+        return parse_backend_ports(args.backend_ports)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True)
     if args.vectors:
         return vectors.main(out)
-    if args.print_fixture:
-        sys.stdout.write(read_data("fixture_catalog.yaml"))
-        return 0
     try:
+        if args.print_fixture:
+            sys.stdout.write(fixture_text(_backend_ports(args)))
+            return 0
         options = _options(args)
         if args.report_dir is not None:
             args.report_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ card must publish exactly the fixture's endpoints and roles.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -58,10 +59,39 @@ class Fixture:
         return [q for q in self.catalog.policies.quotas if q.endpoint_id == endpoint_id]
 
 
+#: The loopback ports of the three scripted backends as the shipped fixture names them.
+DEFAULT_BACKEND_PORTS: tuple[int, int, int] = (18081, 18082, 18083)
+MAX_PORT = 65535
+_BACKEND_ADDRESS = re.compile(r"127\.0\.0\.1:(1808[123])\b")
+
+
+def parse_backend_ports(text: str) -> tuple[int, int, int]:
+    """``A,B,C`` → three distinct TCP ports; ValueError with a sentence a user can act on otherwise."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != len(DEFAULT_BACKEND_PORTS) or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--backend-ports takes three ports separated by commas, like 19081,19082,19083: {text!r}")
+    ports = tuple(int(p) for p in parts)
+    if not all(1 <= p <= MAX_PORT for p in ports) or len(set(ports)) != len(ports):
+        raise ValueError(f"--backend-ports needs three different ports between 1 and {MAX_PORT}; got {text!r}")
+    return ports[0], ports[1], ports[2]
+
+
+def fixture_text(ports: tuple[int, int, int] = DEFAULT_BACKEND_PORTS) -> str:
+    """The fixture catalog with its backends on ``ports``: what the router under test must load.
+
+    Only the loopback addresses of the three backends change (in the
+    connections and in the comment that lists them), in one pass, so that any
+    permutation of ports maps correctly. A card never shows ``connection``, so
+    a router started with the moved catalog still runs the conformance profile.
+    """
+    moved = dict(zip(DEFAULT_BACKEND_PORTS, ports, strict=True))
+    return _BACKEND_ADDRESS.sub(lambda m: f"127.0.0.1:{moved[int(m.group(1))]}", read_data("fixture_catalog.yaml"))
+
+
 @functools.cache
-def load_fixture() -> Fixture:
-    """The fixture as shipped with the suite; raises ValueError if the file does not parse as a Catalog."""
-    data = yaml.safe_load(read_data("fixture_catalog.yaml"))
+def load_fixture(ports: tuple[int, int, int] = DEFAULT_BACKEND_PORTS) -> Fixture:
+    """The fixture as shipped with the suite, its backends on ``ports``; ValueError if it does not parse."""
+    data = yaml.safe_load(fixture_text(ports))
     catalog = json_format.ParseDict(data, catalog_pb2.Catalog())
     return Fixture(catalog)
 

@@ -10,7 +10,7 @@ keeps the raw status, its ErrorInfo and its BadRequest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ from google.protobuf import message as protobuf_message
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from rolemodel.credentials import credential_metadata
 from rolemodel.status import status_from_trailers, unpack_details
 from rolemodel.v1 import card_pb2, decision_pb2, outcome_pb2, router_service_pb2, router_service_pb2_grpc
 from rolemodel.versions import METADATA_KEY
@@ -173,12 +174,18 @@ class RouterProbe:
         version: str | None = DEFAULT_VERSION,
         token: bool = True,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        credential: Mapping[str, str] | None = None,
     ) -> tuple[list[router_service_pb2.ExecuteResponse], RouterRefusal | None]:
-        """Every event of an Execute stream, and the status it ended with when that was not OK."""
+        """Every event of an Execute stream, and the status it ended with when that was not OK.
+
+        ``credential`` is a client's own login for subscription endpoints (spec 12.4), sent as
+        ``rolemodel-credential-<header>`` metadata.
+        """
         events: list[router_service_pb2.ExecuteResponse] = []
+        metadata = (*self.metadata(version, token), *credential_metadata(credential or {}))
         try:
             stream: Iterator[router_service_pb2.ExecuteResponse] = self.stub.Execute(
-                request, timeout=timeout_s, metadata=self.metadata(version, token)
+                request, timeout=timeout_s, metadata=metadata
             )
             for event in stream:
                 events.append(event)

@@ -24,6 +24,7 @@ import pytest
 
 from rolemodel_conformance.connect import HarnessError, TransportOptions
 from rolemodel_conformance.expected_failures import load as load_expected_failures
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, parse_backend_ports
 from rolemodel_conformance.model import RequirementVerdict, Status
 from rolemodel_conformance.registry import Requirement, out_of_scope, requirements
 from rolemodel_conformance.report import json_report, junit
@@ -49,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rolemodel-expected-failures", type=Path, help="requirement ids known to fail")
     group.addoption("--rolemodel-report-dir", type=Path, help="also write report.json and junit.xml here")
     group.addoption("--rolemodel-wait", type=float, default=30.0, help="seconds to wait for the router to serve")
+    group.addoption(
+        "--rolemodel-backend-ports",
+        metavar="A,B,C",
+        default=",".join(str(p) for p in DEFAULT_BACKEND_PORTS),
+        help="loopback ports of the scripted model backends (the router's catalog must name the same)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,7 +77,15 @@ def _options(config: pytest.Config) -> RunOptions:
         requirement_globs=tuple(config.getoption("rolemodel_requirement")),
         expected_failures=load_expected_failures(expected_file) if expected_file else frozenset(),
         wait_s=config.getoption("rolemodel_wait"),
+        backend_ports=_backend_ports(config.getoption("rolemodel_backend_ports")),
     )
+
+
+def _backend_ports(text: str) -> tuple[int, int, int]:
+    try:
+        return parse_backend_ports(text)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
 
 
 def _report(config: pytest.Config) -> RunReport:

@@ -26,15 +26,24 @@ import jsonschema
 from google.protobuf import json_format
 from rich.console import Console
 
-from rolemodel import cache_capacity, cost, latency
+from rolemodel import cache_capacity, cost, latency, pacing
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, conversation_pb2, decision_pb2
 from rolemodel_conformance.handoff_rules import expected_handoff
 from rolemodel_conformance.registry import read_data
 
-HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept")
-FILES = ("digest", "tokens", "cost", "expiry", "latency", "capacity", *(f"handoff.{name}" for name in HANDOFF_FILES))
+HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept", "responses")
+FILES = (
+    "digest",
+    "tokens",
+    "cost",
+    "expiry",
+    "pacing",
+    "latency",
+    "capacity",
+    *(f"handoff.{name}" for name in HANDOFF_FILES),
+)
 #: Latency vectors hold milliseconds as floats; everything else compares exactly.
 RELATIVE_TOLERANCE = 1e-9
 
@@ -186,12 +195,56 @@ def handoff_vector(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _round(value: float) -> float:
+    """Pacing vectors publish six decimals: enough to tell every rule apart, robust to float order."""
+    return round(value, 6)
+
+
+def pacing_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Replay each window's events from an empty state, then pace at ``now_ms`` (spec 9.8)."""
+    states, rules = [], []
+    for window in inputs["windows"]:
+        rule = window["rule"]
+        rules.append(pacing.WindowRule(rule["prior_per_turn"], rule["window_seconds"], rule["target"]))
+        state = pacing.UsageWindowState()
+        for event in window["events"]:
+            if event["kind"] == "turns":
+                for _ in range(event["count"]):
+                    state = pacing.record_turn(state, event["at_ms"])
+            elif event["kind"] == "routable":
+                for _ in range(event["count"]):
+                    state = pacing.record_routable(state, event["at_ms"])
+            elif event["kind"] == "report":
+                state = pacing.record_report(state, event["used"], event["resets_at_ms"], event["at_ms"])
+            else:
+                raise ValueError(f"unknown event kind {event['kind']!r}")
+        states.append(state)
+    rate = inputs["turns_per_hour"]
+    result = pacing.pace(states, rules, inputs["now_ms"], rate / 3_600_000 if rate else None)
+    return {
+        "share": _round(result.share),
+        "binding": result.binding,
+        "hard_stop": result.hard_stop,
+        "windows": [
+            {
+                "share": _round(w.share),
+                "used_estimate": _round(w.used_estimate),
+                "per_turn": _round(w.per_turn),
+                "backed": w.backed,
+                "hard_stop": w.hard_stop,
+            }
+            for w in result.windows
+        ],
+    }
+
+
 _KIND = "HANDOFF_TRANSFORM_KIND_"
 EVALUATORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "digest": digest_vector,
     "tokens": token_vector,
     "cost": cost_vector,
     "expiry": expiry_vector,
+    "pacing": pacing_vector,
     "latency": latency_vector,
     "capacity": capacity_vector,
     **{f"handoff.{name}": handoff_vector for name in HANDOFF_FILES},

@@ -1,3 +1,5 @@
 """The reference router of the role-model protocol (rolemodel.v1)."""
 
-__version__ = "0.1.0"
+from rolemodel import __version__
+
+__all__ = ["__version__"]

@@ -11,9 +11,10 @@ import secrets
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
 from rolemodel_router.access import check_role
@@ -27,7 +28,11 @@ from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnap
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimator
 from rolemodel_router.execute import ExecuteSettings, Executor
+from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.state.store import RouteKeys, StateStore
+
+if TYPE_CHECKING:
+    from rolemodel_router.dashboard.feed import ActivityFeed
 
 ROUTER_NAME = "rolemodel-reference-router"
 CLAIMED_CAPABILITIES = (
@@ -63,6 +68,8 @@ class RouterCore:
     capabilities: tuple[card_pb2.RouterCapability.ValueType, ...] = CLAIMED_CAPABILITIES
     execute_settings: ExecuteSettings = field(default_factory=ExecuteSettings)
     executor: Executor = field(init=False)
+    #: The dashboard's feed, when the router serves the dashboard: told of every recorded decision and outcome.
+    activity: ActivityFeed | None = None
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
@@ -72,15 +79,21 @@ class RouterCore:
         self.executor = Executor(self, self.execute_settings)
 
     def execute(
-        self, request: router_service_pb2.ExecuteRequest, *, deadline_s: float | None = None
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        *,
+        deadline_s: float | None = None,
+        credential: ClientCredential = NO_CREDENTIAL,
     ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
         """Execute's events (spec chapter 10); validation errors raise RouterError before the first one.
 
         ``deadline_s`` is the time the caller allows from now. Close the iterator early (``aclose``)
-        to cancel: the backend call is closed and the outcome recorded as cancelled.
+        to cancel: the backend call is closed and the outcome recorded as cancelled. ``credential``
+        is the client's own login, sent only to the endpoints that declare it (spec 12.4).
         """
         self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
-        return self.executor.execute(request, deadline_s=deadline_s)
+        self._require_for_hints(request.hints)
+        return self.executor.execute(request, deadline_s=deadline_s, credential=credential)
 
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
@@ -93,12 +106,20 @@ class RouterCore:
                 ErrorReason.CAPABILITY_NOT_SUPPORTED, f"this router does not claim {name}", {"capability": name}
             )
 
+    def _require_for_hints(self, hints: hints_pb2.RoutingHints) -> None:
+        """The hints that need a capability (spec 1.3): a side request, a forced escalation level."""
+        if hints.HasField("side_request"):
+            self._require(card_pb2.ROUTER_CAPABILITY_SIDE_REQUESTS)
+        if hints.escalation.HasField("force_level"):
+            self._require(card_pb2.ROUTER_CAPABILITY_ESCALATION)
+
     def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
         """Validation only: raises RouterError before any state is read."""
         if request.include_handoff:
             self._require(card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES)
         if request.dry_run:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
+        self._require_for_hints(request.hints)
         return build_route_input(request, self.index, self.limits)
 
     async def route(
@@ -117,6 +138,8 @@ class RouterCore:
 
         keys = RouteKeys(request.conversation_id, request.role.role.name, request.previous_decision_id, now)
         plan = await self.store.route(keys, run)
+        if self.activity is not None and not plan.decision.dry_run:
+            self.activity.decided(plan.decision)
         return plan.decision
 
     async def report(
@@ -140,6 +163,8 @@ class RouterCore:
             return plan
 
         plan = await self.store.report(outcome.idempotency_key, outcome.decision_id, now, run)
+        if self.activity is not None and not plan.replayed:
+            self.activity.reported(outcome, plan.response, now)
         return plan.response
 
     async def card(self) -> card_pb2.RouterCard:

@@ -10,6 +10,11 @@ stream codec follows so that accumulating inverts :func:`~rolemodel.dialects.del
 - ``reasoning_signature`` completes the open reasoning part with its signature and closes it, so
   the next ``reasoning_text`` starts a new part. A signature with no open reasoning part is a
   redacted block (Anthropic's ``redacted_thinking``): its data travels as the signature.
+- ``reasoning_summary`` appends to summary part ``summary_index`` of the open reasoning part, or
+  starts one; ``reasoning_done`` closes the open reasoning part and replaces it by the whole part
+  it carries (or adds that part when none is open), keeping the open part's text when the done
+  part has none;
+- ``hosted_tool`` adds its part as it is;
 - ``tool_call`` deltas are grouped by ``index`` (the call's position among the answer's tool
   calls, from 0): the first delta of an index starts a call and names it, later ones append
   argument fragments, wherever other parts came in between.
@@ -41,6 +46,8 @@ class _Reasoning:
     signature: str = ""
     closed: bool = False
     redacted: bool = False
+    summary: list[list[str]] = field(default_factory=list)
+    done: conversation_pb2.ReasoningPart | None = None
 
 
 @dataclass
@@ -48,9 +55,12 @@ class _ToolCall:
     id: str
     name: str
     arguments: list[str] = field(default_factory=list)
+    item_id: str = ""
+    kind: int = 0
+    namespace: str = ""
 
 
-_Part = _Text | _Reasoning | _ToolCall
+_Part = _Text | _Reasoning | _ToolCall | conversation_pb2.HostedToolPart
 
 
 class StreamAccumulator:
@@ -77,6 +87,12 @@ class StreamAccumulator:
             self._add_signature(delta.reasoning_signature)
         elif kind == "tool_call":
             self._add_tool_call(delta.tool_call)
+        elif kind == "reasoning_summary":
+            self._add_summary(delta.reasoning_summary)
+        elif kind == "reasoning_done":
+            self._add_reasoning_done(delta.reasoning_done)
+        elif kind == "hosted_tool":
+            self._parts.append(delta.hosted_tool)
 
     def extend(self, deltas: Iterable[router_service_pb2.ContentDelta]) -> None:
         for delta in deltas:
@@ -114,15 +130,37 @@ class StreamAccumulator:
             current.signature = signature
             current.closed = True
 
+    def _add_summary(self, delta: router_service_pb2.ReasoningSummaryDelta) -> None:
+        current = self._open_reasoning()
+        if current is None:
+            current = _Reasoning()
+            self._parts.append(current)
+        while len(current.summary) <= delta.summary_index:
+            current.summary.append([])
+        current.summary[delta.summary_index].append(delta.text)
+
+    def _add_reasoning_done(self, done: conversation_pb2.ReasoningPart) -> None:
+        current = self._open_reasoning()
+        if current is None:
+            current = _Reasoning()
+            self._parts.append(current)
+        current.done = done
+        current.closed = True
+
     def _add_tool_call(self, delta: router_service_pb2.ToolCallDelta) -> None:
         call = self._calls.get(delta.index)
         if call is None:
-            call = _ToolCall(id=delta.id, name=delta.name)
+            call = _ToolCall(
+                id=delta.id, name=delta.name, item_id=delta.item_id, kind=delta.kind, namespace=delta.namespace
+            )
             self._calls[delta.index] = call
             self._parts.append(call)
         else:
             call.id = call.id or delta.id
             call.name = call.name or delta.name
+            call.item_id = call.item_id or delta.item_id
+            call.kind = call.kind or delta.kind
+            call.namespace = call.namespace or delta.namespace
         if delta.arguments_json_delta:
             call.arguments.append(delta.arguments_json_delta)
 
@@ -133,16 +171,32 @@ class StreamAccumulator:
             if isinstance(part, _Text):
                 message.parts.add().text.text = "".join(part.pieces)
             elif isinstance(part, _Reasoning):
-                message.parts.add().reasoning.CopyFrom(
-                    conversation_pb2.ReasoningPart(
-                        text="".join(part.pieces),
-                        provider=self._reasoning_provider,
-                        signature=part.signature,
-                        redacted=part.redacted,
+                message.parts.add().reasoning.CopyFrom(self._reasoning(part))
+            elif isinstance(part, _ToolCall):
+                message.parts.add().tool_call.CopyFrom(
+                    conversation_pb2.ToolCallPart(
+                        id=part.id,
+                        name=part.name,
+                        arguments_json="".join(part.arguments),
+                        item_id=part.item_id,
+                        kind=part.kind,  # type: ignore[arg-type]
+                        namespace=part.namespace,
                     )
                 )
             else:
-                message.parts.add().tool_call.CopyFrom(
-                    conversation_pb2.ToolCallPart(id=part.id, name=part.name, arguments_json="".join(part.arguments))
-                )
+                message.parts.add().hosted_tool.CopyFrom(part)
         return message
+
+    def _reasoning(self, part: _Reasoning) -> conversation_pb2.ReasoningPart:
+        built = conversation_pb2.ReasoningPart(
+            text="".join(part.pieces),
+            provider=self._reasoning_provider,
+            signature=part.signature,
+            redacted=part.redacted,
+            summary=["".join(pieces) for pieces in part.summary],
+        )
+        if part.done is not None:
+            text = built.text
+            built.CopyFrom(part.done)
+            built.text = built.text or text
+        return built

@@ -26,7 +26,8 @@ class CanonicalRequest:
     """A generation request in canonical form: what a codec decodes from a request body.
 
     ``messages`` keeps the system prompt as leading ``MESSAGE_ROLE_SYSTEM`` messages in every
-    dialect, so that digests and token counts do not depend on where a dialect puts it.
+    dialect, so that digests and token counts do not depend on where a dialect puts it. A system
+    message later in the conversation stays at its place (spec 4.1).
     """
 
     model: str

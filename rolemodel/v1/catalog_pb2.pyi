@@ -259,6 +259,7 @@ class Endpoint(_message.Message):
     LATENCY_FIELD_NUMBER: _builtins.int
     CONNECTION_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    HOSTED_TOOLS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Required. Stable identifier, unique in the catalog:
     [a-z0-9][a-z0-9._:/-]{0,127}.
@@ -312,6 +313,15 @@ class Endpoint(_message.Message):
         router card.
         """
 
+    @_builtins.property
+    def hosted_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Hosted tools the endpoint runs itself, by the type its dialect gives
+        them (for example "web_search" on an OpenAI Responses endpoint). A
+        request that offers a hosted tool excludes every endpoint that does not
+        list it (EXCLUSION_CODE_TOOL_UNSUPPORTED). Added after 1.0: a router
+        that does not know the field offers no hosted tools to any endpoint.
+        """
+
     def __init__(
         self,
         *,
@@ -330,10 +340,11 @@ class Endpoint(_message.Message):
         latency: Global___LatencyProfile | None = ...,
         connection: Global___EndpointConnection | None = ...,
         display_name: _builtins.str = ...,
+        hosted_tools: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_default_quality", b"_default_quality", "caching", b"caching", "connection", b"connection", "default_quality", b"default_quality", "latency", b"latency", "pricing", b"pricing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_quality", b"_default_quality", "caching", b"caching", "capabilities", b"capabilities", "connection", b"connection", "context_window_tokens", b"context_window_tokens", "default_quality", b"default_quality", "display_name", b"display_name", "id", b"id", "input_modalities", b"input_modalities", "latency", b"latency", "locality", b"locality", "max_output_tokens", b"max_output_tokens", "model", b"model", "pricing", b"pricing", "provider_kind", b"provider_kind", "role_quality", b"role_quality"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_quality", b"_default_quality", "caching", b"caching", "capabilities", b"capabilities", "connection", b"connection", "context_window_tokens", b"context_window_tokens", "default_quality", b"default_quality", "display_name", b"display_name", "hosted_tools", b"hosted_tools", "id", b"id", "input_modalities", b"input_modalities", "latency", b"latency", "locality", b"locality", "max_output_tokens", b"max_output_tokens", "model", b"model", "pricing", b"pricing", "provider_kind", b"provider_kind", "role_quality", b"role_quality"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__default_quality: _TypeAlias = _typing.Literal["default_quality"]  # noqa: Y015
     _WhichOneofArgType__default_quality: _TypeAlias = _typing.Literal["_default_quality", b"_default_quality"]  # noqa: Y015
@@ -521,6 +532,7 @@ class EndpointConnection(_message.Message):
     API_DIALECT_FIELD_NUMBER: _builtins.int
     API_KEY_ENV_FIELD_NUMBER: _builtins.int
     TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    CLIENT_CREDENTIAL_HEADERS_FIELD_NUMBER: _builtins.int
     base_url: _builtins.str
     """The API base URL, for example "https://api.openai.com/v1"."""
     api_dialect: _common_pb2.ApiDialect.ValueType
@@ -533,6 +545,18 @@ class EndpointConnection(_message.Message):
     """Timeout for the whole call, in milliseconds; 0 means the router's
     default.
     """
+    @_builtins.property
+    def client_credential_headers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The request headers that carry the client's own credential, in lower
+        case, such as ["authorization", "chatgpt-account-id"] for a ChatGPT
+        subscription used through Codex. When set, the endpoint is a
+        subscription: Execute calls it with these headers as the client sent
+        them, never with a key of the router's (api_key_env stays empty), and
+        no other endpoint ever gets them (spec 12.4). Added after 1.0: a router
+        that does not know the field calls the endpoint with api_key_env, which
+        is empty, so the provider refuses the call.
+        """
+
     def __init__(
         self,
         *,
@@ -540,10 +564,11 @@ class EndpointConnection(_message.Message):
         api_dialect: _common_pb2.ApiDialect.ValueType = ...,
         api_key_env: _builtins.str = ...,
         timeout_ms: _builtins.int = ...,
+        client_credential_headers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_dialect", b"api_dialect", "api_key_env", b"api_key_env", "base_url", b"base_url", "timeout_ms", b"timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_dialect", b"api_dialect", "api_key_env", b"api_key_env", "base_url", b"base_url", "client_credential_headers", b"client_credential_headers", "timeout_ms", b"timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -241,7 +241,12 @@ class _ApiDialectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApiDialect
     """POST /v1/chat/completions."""
     API_DIALECT_ANTHROPIC_MESSAGES: _ApiDialect.ValueType  # 2
     """POST /v1/messages."""
-    API_DIALECT_LLAMA_CPP: _ApiDialect.ValueType  # 3
+    API_DIALECT_OPENAI_RESPONSES: _ApiDialect.ValueType  # 3
+    """POST /v1/responses (the OpenAI Responses API). Added after 1.0: a router
+    that does not know it cannot call such an endpoint and treats it like
+    an unknown dialect.
+    """
+    API_DIALECT_LLAMA_CPP: _ApiDialect.ValueType  # 4
     """POST /v1/chat/completions on a llama.cpp server (llama-server), with its
     extensions: the request pins the conversation's slot (`id_slot`) and
     keeps its prompt cached (`cache_prompt`); the answer's `timings` report
@@ -257,7 +262,12 @@ API_DIALECT_OPENAI_CHAT: ApiDialect.ValueType  # 1
 """POST /v1/chat/completions."""
 API_DIALECT_ANTHROPIC_MESSAGES: ApiDialect.ValueType  # 2
 """POST /v1/messages."""
-API_DIALECT_LLAMA_CPP: ApiDialect.ValueType  # 3
+API_DIALECT_OPENAI_RESPONSES: ApiDialect.ValueType  # 3
+"""POST /v1/responses (the OpenAI Responses API). Added after 1.0: a router
+that does not know it cannot call such an endpoint and treats it like
+an unknown dialect.
+"""
+API_DIALECT_LLAMA_CPP: ApiDialect.ValueType  # 4
 """POST /v1/chat/completions on a llama.cpp server (llama-server), with its
 extensions: the request pins the conversation's slot (`id_slot`) and
 keeps its prompt cached (`cache_prompt`); the answer's `timings` report

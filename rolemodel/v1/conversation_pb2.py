@@ -24,15 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frolemodel/v1/conversation.proto\x12\x0crolemodel.v1\"\xe8\x01\n\x0f\x43onversationRef\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nturn_index\x18\x02 \x01(\r\x12*\n\x08messages\x18\x03 \x03(\x0b\x32\x18.rolemodel.v1.MessageRef\x12+\n\x05tools\x18\x04 \x03(\x0b\x32\x1c.rolemodel.v1.ToolDefinition\x12\x1e\n\x11tools_token_count\x18\x05 \x01(\rH\x00\x88\x01\x01\x12\x19\n\x11tool_call_pending\x18\x06 \x01(\x08\x42\x14\n\x12_tools_token_count\"n\n\nMessageRef\x12\x18\n\x0btoken_count\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12&\n\x07message\x18\x03 \x01(\x0b\x32\x15.rolemodel.v1.MessageB\x0e\n\x0c_token_count\"\x96\x01\n\x07Message\x12\'\n\x04role\x18\x01 \x01(\x0e\x32\x19.rolemodel.v1.MessageRole\x12(\n\x05parts\x18\x02 \x03(\x0b\x32\x19.rolemodel.v1.ContentPart\x12\x1a\n\x12origin_endpoint_id\x18\x03 \x01(\t\x12\x1c\n\x14provider_response_id\x18\x04 \x01(\t\"\xb8\x02\n\x0b\x43ontentPart\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.TextPartH\x00\x12(\n\x05image\x18\x02 \x01(\x0b\x32\x17.rolemodel.v1.ImagePartH\x00\x12/\n\ttool_call\x18\x03 \x01(\x0b\x32\x1a.rolemodel.v1.ToolCallPartH\x00\x12\x33\n\x0btool_result\x18\x04 \x01(\x0b\x32\x1c.rolemodel.v1.ToolResultPartH\x00\x12\x30\n\treasoning\x18\x05 \x01(\x0b\x32\x1b.rolemodel.v1.ReasoningPartH\x00\x12\x37\n\x10\x63\x61\x63he_breakpoint\x18\x06 \x01(\x0b\x32\x1d.rolemodel.v1.CacheBreakpointB\x06\n\x04kind\"\x18\n\x08TextPart\x12\x0c\n\x04text\x18\x01 \x01(\t\"]\n\tImagePart\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03url\x18\x03 \x01(\tH\x00\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\tB\x08\n\x06source\"@\n\x0cToolCallPart\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"j\n\x0eToolResultPart\x12\x14\n\x0ctool_call_id\x18\x01 \x01(\t\x12\x30\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1f.rolemodel.v1.ToolResultContent\x12\x10\n\x08is_error\x18\x03 \x01(\x08\"m\n\x11ToolResultContent\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.TextPartH\x00\x12(\n\x05image\x18\x02 \x01(\x0b\x32\x17.rolemodel.v1.ImagePartH\x00\x42\x06\n\x04kind\"T\n\rReasoningPart\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\t\x12\x10\n\x08redacted\x18\x04 \x01(\x08\"&\n\x0f\x43\x61\x63heBreakpoint\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\"S\n\x0eToolDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1e\n\x16parameters_json_schema\x18\x03 \x01(\t*\x8e\x01\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x17\n\x13MESSAGE_ROLE_SYSTEM\x10\x01\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x02\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x03\x12\x15\n\x11MESSAGE_ROLE_TOOL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frolemodel/v1/conversation.proto\x12\x0crolemodel.v1\"\xe8\x01\n\x0f\x43onversationRef\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nturn_index\x18\x02 \x01(\r\x12*\n\x08messages\x18\x03 \x03(\x0b\x32\x18.rolemodel.v1.MessageRef\x12+\n\x05tools\x18\x04 \x03(\x0b\x32\x1c.rolemodel.v1.ToolDefinition\x12\x1e\n\x11tools_token_count\x18\x05 \x01(\rH\x00\x88\x01\x01\x12\x19\n\x11tool_call_pending\x18\x06 \x01(\x08\x42\x14\n\x12_tools_token_count\"n\n\nMessageRef\x12\x18\n\x0btoken_count\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12&\n\x07message\x18\x03 \x01(\x0b\x32\x15.rolemodel.v1.MessageB\x0e\n\x0c_token_count\"\x96\x01\n\x07Message\x12\'\n\x04role\x18\x01 \x01(\x0e\x32\x19.rolemodel.v1.MessageRole\x12(\n\x05parts\x18\x02 \x03(\x0b\x32\x19.rolemodel.v1.ContentPart\x12\x1a\n\x12origin_endpoint_id\x18\x03 \x01(\t\x12\x1c\n\x14provider_response_id\x18\x04 \x01(\t\"\xed\x02\n\x0b\x43ontentPart\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.TextPartH\x00\x12(\n\x05image\x18\x02 \x01(\x0b\x32\x17.rolemodel.v1.ImagePartH\x00\x12/\n\ttool_call\x18\x03 \x01(\x0b\x32\x1a.rolemodel.v1.ToolCallPartH\x00\x12\x33\n\x0btool_result\x18\x04 \x01(\x0b\x32\x1c.rolemodel.v1.ToolResultPartH\x00\x12\x30\n\treasoning\x18\x05 \x01(\x0b\x32\x1b.rolemodel.v1.ReasoningPartH\x00\x12\x33\n\x0bhosted_tool\x18\x07 \x01(\x0b\x32\x1c.rolemodel.v1.HostedToolPartH\x00\x12\x37\n\x10\x63\x61\x63he_breakpoint\x18\x06 \x01(\x0b\x32\x1d.rolemodel.v1.CacheBreakpointB\x06\n\x04kind\"\x18\n\x08TextPart\x12\x0c\n\x04text\x18\x01 \x01(\t\"]\n\tImagePart\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\r\n\x03url\x18\x03 \x01(\tH\x00\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\tB\x08\n\x06source\"\x8a\x01\n\x0cToolCallPart\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x0f\n\x07item_id\x18\x04 \x01(\t\x12$\n\x04kind\x18\x05 \x01(\x0e\x32\x16.rolemodel.v1.ToolKind\x12\x11\n\tnamespace\x18\x06 \x01(\t\"\x90\x01\n\x0eToolResultPart\x12\x14\n\x0ctool_call_id\x18\x01 \x01(\t\x12\x30\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1f.rolemodel.v1.ToolResultContent\x12\x10\n\x08is_error\x18\x03 \x01(\x08\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.ToolKind\"m\n\x11ToolResultContent\x12&\n\x04text\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.TextPartH\x00\x12(\n\x05image\x18\x02 \x01(\x0b\x32\x17.rolemodel.v1.ImagePartH\x00\x42\x06\n\x04kind\"v\n\rReasoningPart\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\t\x12\x10\n\x08redacted\x18\x04 \x01(\x08\x12\x0f\n\x07summary\x18\x05 \x03(\t\x12\x0f\n\x07item_id\x18\x06 \x01(\t\"T\n\x0eHostedToolPart\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\x11\n\titem_json\x18\x04 \x01(\t\"&\n\x0f\x43\x61\x63heBreakpoint\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\"\xbf\x01\n\x0eToolDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1e\n\x16parameters_json_schema\x18\x03 \x01(\t\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x16.rolemodel.v1.ToolKind\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x05 \x01(\t\x12+\n\x05tools\x18\x06 \x03(\x0b\x32\x1c.rolemodel.v1.ToolDefinition*\x8e\x01\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x17\n\x13MESSAGE_ROLE_SYSTEM\x10\x01\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x02\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x03\x12\x15\n\x11MESSAGE_ROLE_TOOL\x10\x04*\x82\x01\n\x08ToolKind\x12\x19\n\x15TOOL_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12TOOL_KIND_FUNCTION\x10\x01\x12\x14\n\x10TOOL_KIND_CUSTOM\x10\x02\x12\x14\n\x10TOOL_KIND_HOSTED\x10\x03\x12\x17\n\x13TOOL_KIND_NAMESPACE\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rolemodel.v1.conversation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGEROLE']._serialized_start=1482
-  _globals['_MESSAGEROLE']._serialized_end=1624
+  _globals['_MESSAGEROLE']._serialized_start=1878
+  _globals['_MESSAGEROLE']._serialized_end=2020
+  _globals['_TOOLKIND']._serialized_start=2023
+  _globals['_TOOLKIND']._serialized_end=2153
   _globals['_CONVERSATIONREF']._serialized_start=50
   _globals['_CONVERSATIONREF']._serialized_end=282
   _globals['_MESSAGEREF']._serialized_start=284
@@ -40,21 +42,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MESSAGE']._serialized_start=397
   _globals['_MESSAGE']._serialized_end=547
   _globals['_CONTENTPART']._serialized_start=550
-  _globals['_CONTENTPART']._serialized_end=862
-  _globals['_TEXTPART']._serialized_start=864
-  _globals['_TEXTPART']._serialized_end=888
-  _globals['_IMAGEPART']._serialized_start=890
-  _globals['_IMAGEPART']._serialized_end=983
-  _globals['_TOOLCALLPART']._serialized_start=985
-  _globals['_TOOLCALLPART']._serialized_end=1049
-  _globals['_TOOLRESULTPART']._serialized_start=1051
-  _globals['_TOOLRESULTPART']._serialized_end=1157
-  _globals['_TOOLRESULTCONTENT']._serialized_start=1159
-  _globals['_TOOLRESULTCONTENT']._serialized_end=1268
-  _globals['_REASONINGPART']._serialized_start=1270
-  _globals['_REASONINGPART']._serialized_end=1354
-  _globals['_CACHEBREAKPOINT']._serialized_start=1356
-  _globals['_CACHEBREAKPOINT']._serialized_end=1394
-  _globals['_TOOLDEFINITION']._serialized_start=1396
-  _globals['_TOOLDEFINITION']._serialized_end=1479
+  _globals['_CONTENTPART']._serialized_end=915
+  _globals['_TEXTPART']._serialized_start=917
+  _globals['_TEXTPART']._serialized_end=941
+  _globals['_IMAGEPART']._serialized_start=943
+  _globals['_IMAGEPART']._serialized_end=1036
+  _globals['_TOOLCALLPART']._serialized_start=1039
+  _globals['_TOOLCALLPART']._serialized_end=1177
+  _globals['_TOOLRESULTPART']._serialized_start=1180
+  _globals['_TOOLRESULTPART']._serialized_end=1324
+  _globals['_TOOLRESULTCONTENT']._serialized_start=1326
+  _globals['_TOOLRESULTCONTENT']._serialized_end=1435
+  _globals['_REASONINGPART']._serialized_start=1437
+  _globals['_REASONINGPART']._serialized_end=1555
+  _globals['_HOSTEDTOOLPART']._serialized_start=1557
+  _globals['_HOSTEDTOOLPART']._serialized_end=1641
+  _globals['_CACHEBREAKPOINT']._serialized_start=1643
+  _globals['_CACHEBREAKPOINT']._serialized_end=1681
+  _globals['_TOOLDEFINITION']._serialized_start=1684
+  _globals['_TOOLDEFINITION']._serialized_end=1875
 # @@protoc_insertion_point(module_scope)

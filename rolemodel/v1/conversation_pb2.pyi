@@ -43,6 +43,54 @@ MESSAGE_ROLE_TOOL: MessageRole.ValueType  # 4
 """A message that carries tool results."""
 Global___MessageRole: _TypeAlias = MessageRole  # noqa: Y015
 
+class _ToolKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ToolKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ToolKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TOOL_KIND_UNSPECIFIED: _ToolKind.ValueType  # 0
+    """Same as TOOL_KIND_FUNCTION."""
+    TOOL_KIND_FUNCTION: _ToolKind.ValueType  # 1
+    """Takes JSON arguments that follow a JSON Schema."""
+    TOOL_KIND_CUSTOM: _ToolKind.ValueType  # 2
+    """Takes free-form text (OpenAI Responses "custom" tools, optionally
+    constrained by a grammar the provider enforces).
+    """
+    TOOL_KIND_HOSTED: _ToolKind.ValueType  # 3
+    """Run by the provider itself (OpenAI Responses "web_search", ...); the
+    client never sees a call to answer. Only endpoints that list the tool
+    in Endpoint.hosted_tools may receive it.
+    """
+    TOOL_KIND_NAMESPACE: _ToolKind.ValueType  # 4
+    """A group of function and custom tools under a shared name; the calls
+    name the namespace (ToolCallPart.namespace).
+    """
+
+class ToolKind(_ToolKind, metaclass=_ToolKindEnumTypeWrapper):
+    """What kind of tool a definition or a call is. Added after 1.0; a peer that
+    does not know the field treats every tool as a function.
+    """
+
+TOOL_KIND_UNSPECIFIED: ToolKind.ValueType  # 0
+"""Same as TOOL_KIND_FUNCTION."""
+TOOL_KIND_FUNCTION: ToolKind.ValueType  # 1
+"""Takes JSON arguments that follow a JSON Schema."""
+TOOL_KIND_CUSTOM: ToolKind.ValueType  # 2
+"""Takes free-form text (OpenAI Responses "custom" tools, optionally
+constrained by a grammar the provider enforces).
+"""
+TOOL_KIND_HOSTED: ToolKind.ValueType  # 3
+"""Run by the provider itself (OpenAI Responses "web_search", ...); the
+client never sees a call to answer. Only endpoints that list the tool
+in Endpoint.hosted_tools may receive it.
+"""
+TOOL_KIND_NAMESPACE: ToolKind.ValueType  # 4
+"""A group of function and custom tools under a shared name; the calls
+name the namespace (ToolCallPart.namespace).
+"""
+Global___ToolKind: _TypeAlias = ToolKind  # noqa: Y015
+
 @_typing.final
 class ConversationRef(_message.Message):
     """A reference to the conversation a request belongs to (spec chapter 4).
@@ -189,6 +237,7 @@ class ContentPart(_message.Message):
     TOOL_CALL_FIELD_NUMBER: _builtins.int
     TOOL_RESULT_FIELD_NUMBER: _builtins.int
     REASONING_FIELD_NUMBER: _builtins.int
+    HOSTED_TOOL_FIELD_NUMBER: _builtins.int
     CACHE_BREAKPOINT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def text(self) -> Global___TextPart: ...
@@ -200,6 +249,10 @@ class ContentPart(_message.Message):
     def tool_result(self) -> Global___ToolResultPart: ...
     @_builtins.property
     def reasoning(self) -> Global___ReasoningPart: ...
+    @_builtins.property
+    def hosted_tool(self) -> Global___HostedToolPart:
+        """Added after 1.0."""
+
     @_builtins.property
     def cache_breakpoint(self) -> Global___CacheBreakpoint:
         """A cache breakpoint after this part (explicit caching). Excluded from the
@@ -214,13 +267,14 @@ class ContentPart(_message.Message):
         tool_call: Global___ToolCallPart | None = ...,
         tool_result: Global___ToolResultPart | None = ...,
         reasoning: Global___ReasoningPart | None = ...,
+        hosted_tool: Global___HostedToolPart | None = ...,
         cache_breakpoint: Global___CacheBreakpoint | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cache_breakpoint", b"cache_breakpoint", "image", b"image", "kind", b"kind", "reasoning", b"reasoning", "text", b"text", "tool_call", b"tool_call", "tool_result", b"tool_result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cache_breakpoint", b"cache_breakpoint", "hosted_tool", b"hosted_tool", "image", b"image", "kind", b"kind", "reasoning", b"reasoning", "text", b"text", "tool_call", b"tool_call", "tool_result", b"tool_result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_breakpoint", b"cache_breakpoint", "image", b"image", "kind", b"kind", "reasoning", b"reasoning", "text", b"text", "tool_call", b"tool_call", "tool_result", b"tool_result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_breakpoint", b"cache_breakpoint", "hosted_tool", b"hosted_tool", "image", b"image", "kind", b"kind", "reasoning", b"reasoning", "text", b"text", "tool_call", b"tool_call", "tool_result", b"tool_result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["text", "image", "tool_call", "tool_result", "reasoning"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["text", "image", "tool_call", "tool_result", "reasoning", "hosted_tool"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -290,21 +344,43 @@ class ToolCallPart(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     ARGUMENTS_JSON_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NAMESPACE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """The id the producing provider gave the call."""
+    """The id the producing provider gave the call, which the result names
+    (OpenAI Responses "call_..."; Chat Completions "call_..."; Anthropic
+    "toolu_...").
+    """
     name: _builtins.str
     arguments_json: _builtins.str
-    """The arguments, as the JSON text the model produced."""
+    """The arguments, as the JSON text the model produced; for a custom tool,
+    the free-form input text.
+    """
+    item_id: _builtins.str
+    """The provider's id of the output item that carried the call, distinct
+    from `id` (OpenAI Responses "fc_..." or "ctc_..."). Only meaningful to
+    that provider; excluded from the digest. Added after 1.0.
+    """
+    kind: Global___ToolKind.ValueType
+    """TOOL_KIND_FUNCTION or TOOL_KIND_CUSTOM. Added after 1.0."""
+    namespace: _builtins.str
+    """The namespace of the tool called, for tools defined inside a namespace
+    tool. Added after 1.0.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         arguments_json: _builtins.str = ...,
+        item_id: _builtins.str = ...,
+        kind: Global___ToolKind.ValueType = ...,
+        namespace: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json", b"arguments_json", "id", b"id", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json", b"arguments_json", "id", b"id", "item_id", b"item_id", "kind", b"kind", "name", b"name", "namespace", b"namespace"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -319,9 +395,12 @@ class ToolResultPart(_message.Message):
     TOOL_CALL_ID_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     IS_ERROR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     tool_call_id: _builtins.str
     """The id of the call this answers."""
     is_error: _builtins.bool
+    kind: Global___ToolKind.ValueType
+    """TOOL_KIND_CUSTOM when it answers a custom tool call. Added after 1.0."""
     @_builtins.property
     def content(self) -> _containers.RepeatedCompositeFieldContainer[Global___ToolResultContent]: ...
     def __init__(
@@ -330,10 +409,11 @@ class ToolResultPart(_message.Message):
         tool_call_id: _builtins.str = ...,
         content: _abc.Iterable[Global___ToolResultContent] | None = ...,
         is_error: _builtins.bool = ...,
+        kind: Global___ToolKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "is_error", b"is_error", "tool_call_id", b"tool_call_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "is_error", b"is_error", "kind", b"kind", "tool_call_id", b"tool_call_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -377,15 +457,31 @@ class ReasoningPart(_message.Message):
     PROVIDER_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
     REDACTED_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     provider: _builtins.str
     """The provider family that produced and signed it, for example
     "anthropic".
     """
     signature: _builtins.str
-    """The provider's opaque signature; valid only with that provider."""
+    """The provider's opaque signature or encrypted reasoning, valid only with
+    that provider: Anthropic's thinking signature (or a redacted block's
+    data), OpenAI Responses' reasoning `encrypted_content`.
+    """
     redacted: _builtins.bool
     """Whether the text is redacted and only `signature` carries the content."""
+    item_id: _builtins.str
+    """The provider's id of the reasoning item (OpenAI Responses "rs_...").
+    Only meaningful to that provider; excluded from the digest. Added
+    after 1.0.
+    """
+    @_builtins.property
+    def summary(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The provider's summary of the reasoning, one entry per summary part
+        (OpenAI Responses reasoning `summary`). Added after 1.0.
+        """
+
     def __init__(
         self,
         *,
@@ -393,14 +489,54 @@ class ReasoningPart(_message.Message):
         provider: _builtins.str = ...,
         signature: _builtins.str = ...,
         redacted: _builtins.bool = ...,
+        summary: _abc.Iterable[_builtins.str] | None = ...,
+        item_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["provider", b"provider", "redacted", b"redacted", "signature", b"signature", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "provider", b"provider", "redacted", b"redacted", "signature", b"signature", "summary", b"summary", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReasoningPart: _TypeAlias = ReasoningPart  # noqa: Y015
+
+@_typing.final
+class HostedToolPart(_message.Message):
+    """An item of a tool the provider ran itself (for example an OpenAI
+    Responses "web_search_call"). Valid only with the provider family that
+    produced it: a handoff to another family drops it (spec chapter 8).
+    Added after 1.0.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    ITEM_JSON_FIELD_NUMBER: _builtins.int
+    provider: _builtins.str
+    """The provider family that produced it, for example "openai"."""
+    type: _builtins.str
+    """The item's type in the provider's dialect ("web_search_call")."""
+    item_id: _builtins.str
+    """The provider's id of the item. Excluded from the digest."""
+    item_json: _builtins.str
+    """The whole item as the provider sent it, JSON text."""
+    def __init__(
+        self,
+        *,
+        provider: _builtins.str = ...,
+        type: _builtins.str = ...,
+        item_id: _builtins.str = ...,
+        item_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "item_json", b"item_json", "provider", b"provider", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HostedToolPart: _TypeAlias = HostedToolPart  # noqa: Y015
 
 @_typing.final
 class CacheBreakpoint(_message.Message):
@@ -433,20 +569,39 @@ class ToolDefinition(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     PARAMETERS_JSON_SCHEMA_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DEFINITION_JSON_FIELD_NUMBER: _builtins.int
+    TOOLS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """For a hosted tool, its type ("web_search")."""
     description: _builtins.str
     parameters_json_schema: _builtins.str
-    """JSON Schema of the arguments, as JSON text."""
+    """JSON Schema of the arguments, as JSON text (function tools)."""
+    kind: Global___ToolKind.ValueType
+    """Added after 1.0; a peer that does not know it sees a function."""
+    definition_json: _builtins.str
+    """The tool as the client's dialect defined it, JSON text, for kinds the
+    fields above cannot describe fully: a custom tool's format, a hosted
+    tool's settings. Passed unchanged to endpoints of that dialect. Added
+    after 1.0.
+    """
+    @_builtins.property
+    def tools(self) -> _containers.RepeatedCompositeFieldContainer[Global___ToolDefinition]:
+        """The tools of a namespace tool (TOOL_KIND_NAMESPACE). Added after 1.0."""
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
         parameters_json_schema: _builtins.str = ...,
+        kind: Global___ToolKind.ValueType = ...,
+        definition_json: _builtins.str = ...,
+        tools: _abc.Iterable[Global___ToolDefinition] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "parameters_json_schema", b"parameters_json_schema"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definition_json", b"definition_json", "description", b"description", "kind", b"kind", "name", b"name", "parameters_json_schema", b"parameters_json_schema", "tools", b"tools"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -44,6 +44,21 @@ class _ExclusionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Exclusi
     EXCLUSION_CODE_FAILED_THIS_TURN: _ExclusionCode.ValueType  # 12
     EXCLUSION_CODE_BELOW_REQUIRED_TIER: _ExclusionCode.ValueType  # 13
     EXCLUSION_CODE_STATE_UNAVAILABLE: _ExclusionCode.ValueType  # 14
+    EXCLUSION_CODE_TOOL_UNSUPPORTED: _ExclusionCode.ValueType  # 15
+    """The request offers a hosted tool (ToolDefinition of kind
+    TOOL_KIND_HOSTED) that the endpoint does not declare in
+    Endpoint.hosted_tools. Added after 1.0.
+    """
+    EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: _ExclusionCode.ValueType  # 16
+    """Execute only: the endpoint is called with the client's own credential
+    (EndpointConnection.client_credential_headers) and the call carries
+    none, or not all of its headers. Added after 1.0.
+    """
+    EXCLUSION_CODE_NOT_CONFIGURED: _ExclusionCode.ValueType  # 17
+    """Execute only: the router cannot call the endpoint because the key
+    variable its connection names (api_key_env) is not set. Not a failure
+    of the endpoint: it never starts a cooldown. Added after 1.0.
+    """
 
 class ExclusionCode(_ExclusionCode, metaclass=_ExclusionCodeEnumTypeWrapper):
     """Why an endpoint is not eligible. Each value is described in
@@ -65,6 +80,21 @@ EXCLUSION_CODE_UNHEALTHY: ExclusionCode.ValueType  # 11
 EXCLUSION_CODE_FAILED_THIS_TURN: ExclusionCode.ValueType  # 12
 EXCLUSION_CODE_BELOW_REQUIRED_TIER: ExclusionCode.ValueType  # 13
 EXCLUSION_CODE_STATE_UNAVAILABLE: ExclusionCode.ValueType  # 14
+EXCLUSION_CODE_TOOL_UNSUPPORTED: ExclusionCode.ValueType  # 15
+"""The request offers a hosted tool (ToolDefinition of kind
+TOOL_KIND_HOSTED) that the endpoint does not declare in
+Endpoint.hosted_tools. Added after 1.0.
+"""
+EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING: ExclusionCode.ValueType  # 16
+"""Execute only: the endpoint is called with the client's own credential
+(EndpointConnection.client_credential_headers) and the call carries
+none, or not all of its headers. Added after 1.0.
+"""
+EXCLUSION_CODE_NOT_CONFIGURED: ExclusionCode.ValueType  # 17
+"""Execute only: the router cannot call the endpoint because the key
+variable its connection names (api_key_env) is not set. Not a failure
+of the endpoint: it never starts a cooldown. Added after 1.0.
+"""
 Global___ExclusionCode: _TypeAlias = ExclusionCode  # noqa: Y015
 
 class _ScoreMetric:
@@ -162,6 +192,11 @@ class _HandoffTransformKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     HANDOFF_TRANSFORM_KIND_MESSAGES_SUMMARIZED: _HandoffTransformKind.ValueType  # 6
     HANDOFF_TRANSFORM_KIND_CACHE_BREAKPOINT_PLACED: _HandoffTransformKind.ValueType  # 7
     HANDOFF_TRANSFORM_KIND_RESPONSE_ID_DROPPED: _HandoffTransformKind.ValueType  # 8
+    HANDOFF_TRANSFORM_KIND_HOSTED_TOOL_DROPPED: _HandoffTransformKind.ValueType  # 9
+    """An item of a tool the provider ran itself (HostedToolPart) was left
+    out: only endpoints of the family that ran it, speaking the dialect
+    that carries it, can read it. Added after 1.0.
+    """
 
 class HandoffTransformKind(_HandoffTransformKind, metaclass=_HandoffTransformKindEnumTypeWrapper):
     """A kind of change a handoff makes."""
@@ -175,6 +210,11 @@ HANDOFF_TRANSFORM_KIND_MESSAGES_DROPPED: HandoffTransformKind.ValueType  # 5
 HANDOFF_TRANSFORM_KIND_MESSAGES_SUMMARIZED: HandoffTransformKind.ValueType  # 6
 HANDOFF_TRANSFORM_KIND_CACHE_BREAKPOINT_PLACED: HandoffTransformKind.ValueType  # 7
 HANDOFF_TRANSFORM_KIND_RESPONSE_ID_DROPPED: HandoffTransformKind.ValueType  # 8
+HANDOFF_TRANSFORM_KIND_HOSTED_TOOL_DROPPED: HandoffTransformKind.ValueType  # 9
+"""An item of a tool the provider ran itself (HostedToolPart) was left
+out: only endpoints of the family that ran it, speaking the dialect
+that carries it, can read it. Added after 1.0.
+"""
 Global___HandoffTransformKind: _TypeAlias = HandoffTransformKind  # noqa: Y015
 
 class _ReasonCode:

@@ -30,13 +30,27 @@ from rolemodel.v1 import hints_pb2 as rolemodel_dot_v1_dot_hints__pb2
 from rolemodel.v1 import outcome_pb2 as rolemodel_dot_v1_dot_outcome__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rolemodel/v1/router_service.proto\x12\x0crolemodel.v1\x1a\x17rolemodel/v1/card.proto\x1a\x19rolemodel/v1/common.proto\x1a\x1frolemodel/v1/conversation.proto\x1a\x1brolemodel/v1/decision.proto\x1a\x18rolemodel/v1/hints.proto\x1a\x1arolemodel/v1/outcome.proto\"\x16\n\x14GetRouterCardRequest\"?\n\x15GetRouterCardResponse\x12&\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x18.rolemodel.v1.RouterCard\"\x98\x01\n\x0cRouteRequest\x12\x33\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1d.rolemodel.v1.ConversationRef\x12)\n\x05hints\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.RoutingHints\x12\x17\n\x0finclude_handoff\x18\x03 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"9\n\rRouteResponse\x12(\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Decision\">\n\x14ReportOutcomeRequest\x12&\n\x07outcome\x18\x01 \x01(\x0b\x32\x15.rolemodel.v1.Outcome\"X\n\x15ReportOutcomeResponse\x12\x10\n\x08replayed\x18\x01 \x01(\x08\x12-\n\x07\x65\x66\x66\x65\x63ts\x18\x02 \x01(\x0b\x32\x1c.rolemodel.v1.OutcomeEffects\"\xa0\x01\n\x0e\x45xecuteRequest\x12\x33\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1d.rolemodel.v1.ConversationRef\x12)\n\x05hints\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.RoutingHints\x12.\n\x06params\x18\x03 \x01(\x0b\x32\x1e.rolemodel.v1.GenerationParams\"\x83\x01\n\x10GenerationParams\x12\x19\n\x11max_output_tokens\x18\x01 \x01(\r\x12\x18\n\x0btemperature\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04stop\x18\x03 \x03(\t\x12\x1c\n\x14response_json_schema\x18\x04 \x01(\tB\x0e\n\x0c_temperature\"\x93\x02\n\x0f\x45xecuteResponse\x12/\n\x07started\x18\x01 \x01(\x0b\x32\x1c.rolemodel.v1.ExecuteStartedH\x00\x12+\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.ContentDeltaH\x00\x12\x35\n\x0e\x61ttempt_failed\x18\x03 \x01(\x0b\x32\x1b.rolemodel.v1.AttemptFailedH\x00\x12\x33\n\tcompleted\x18\x04 \x01(\x0b\x32\x1e.rolemodel.v1.ExecuteCompletedH\x00\x12-\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x1b.rolemodel.v1.ExecuteFailedH\x00\x42\x07\n\x05\x65vent\":\n\x0e\x45xecuteStarted\x12(\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Decision\"\x91\x01\n\x0c\x43ontentDelta\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x30\n\ttool_call\x18\x02 \x01(\x0b\x32\x1b.rolemodel.v1.ToolCallDeltaH\x00\x12\x18\n\x0ereasoning_text\x18\x03 \x01(\tH\x00\x12\x1d\n\x13reasoning_signature\x18\x04 \x01(\tH\x00\x42\x06\n\x04kind\"V\n\rToolCallDelta\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1c\n\x14\x61rguments_json_delta\x18\x04 \x01(\t\"x\n\rAttemptFailed\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\r\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x31\n\routcome_class\x18\x03 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xad\x02\n\x10\x45xecuteCompleted\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x1a\n\x12served_endpoint_id\x18\x02 \x01(\t\x12&\n\x07message\x18\x03 \x01(\x0b\x32\x15.rolemodel.v1.Message\x12\"\n\x05usage\x18\x04 \x01(\x0b\x32\x13.rolemodel.v1.Usage\x12\x31\n\rreported_cost\x18\x05 \x01(\x0b\x32\x1a.rolemodel.v1.CostEstimate\x12\x0f\n\x07ttft_ms\x18\x06 \x01(\r\x12\x12\n\nlatency_ms\x18\x07 \x01(\r\x12\x15\n\rfinish_reason\x18\x08 \x01(\t\x12-\n\x07\x65\x66\x66\x65\x63ts\x18\t \x01(\x0b\x32\x1c.rolemodel.v1.OutcomeEffects\"\xae\x01\n\rExecuteFailed\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x31\n\routcome_class\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x19\n\x11\x61\x66ter_first_token\x18\x05 \x01(\x08\x12\x1a\n\x12served_endpoint_id\x18\x06 \x01(\t2\xcf\x02\n\rRouterService\x12X\n\rGetRouterCard\x12\".rolemodel.v1.GetRouterCardRequest\x1a#.rolemodel.v1.GetRouterCardResponse\x12@\n\x05Route\x12\x1a.rolemodel.v1.RouteRequest\x1a\x1b.rolemodel.v1.RouteResponse\x12X\n\rReportOutcome\x12\".rolemodel.v1.ReportOutcomeRequest\x1a#.rolemodel.v1.ReportOutcomeResponse\x12H\n\x07\x45xecute\x12\x1c.rolemodel.v1.ExecuteRequest\x1a\x1d.rolemodel.v1.ExecuteResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!rolemodel/v1/router_service.proto\x12\x0crolemodel.v1\x1a\x17rolemodel/v1/card.proto\x1a\x19rolemodel/v1/common.proto\x1a\x1frolemodel/v1/conversation.proto\x1a\x1brolemodel/v1/decision.proto\x1a\x18rolemodel/v1/hints.proto\x1a\x1arolemodel/v1/outcome.proto\"\x16\n\x14GetRouterCardRequest\"?\n\x15GetRouterCardResponse\x12&\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x18.rolemodel.v1.RouterCard\"\x98\x01\n\x0cRouteRequest\x12\x33\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1d.rolemodel.v1.ConversationRef\x12)\n\x05hints\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.RoutingHints\x12\x17\n\x0finclude_handoff\x18\x03 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"9\n\rRouteResponse\x12(\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Decision\">\n\x14ReportOutcomeRequest\x12&\n\x07outcome\x18\x01 \x01(\x0b\x32\x15.rolemodel.v1.Outcome\"X\n\x15ReportOutcomeResponse\x12\x10\n\x08replayed\x18\x01 \x01(\x08\x12-\n\x07\x65\x66\x66\x65\x63ts\x18\x02 \x01(\x0b\x32\x1c.rolemodel.v1.OutcomeEffects\"\xa0\x01\n\x0e\x45xecuteRequest\x12\x33\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x1d.rolemodel.v1.ConversationRef\x12)\n\x05hints\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.RoutingHints\x12.\n\x06params\x18\x03 \x01(\x0b\x32\x1e.rolemodel.v1.GenerationParams\"\xa3\x06\n\x10GenerationParams\x12\x19\n\x11max_output_tokens\x18\x01 \x01(\r\x12\x18\n\x0btemperature\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x0c\n\x04stop\x18\x03 \x03(\t\x12\x1c\n\x14response_json_schema\x18\x04 \x01(\t\x12-\n\x0btool_choice\x18\x05 \x01(\x0b\x32\x18.rolemodel.v1.ToolChoice\x12 \n\x13parallel_tool_calls\x18\x06 \x01(\x08H\x01\x88\x01\x01\x12\x30\n\treasoning\x18\x07 \x01(\x0b\x32\x1d.rolemodel.v1.ReasoningConfig\x12*\n\tverbosity\x18\x08 \x01(\x0e\x32\x17.rolemodel.v1.Verbosity\x12\x12\n\x05top_p\x18\t \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04seed\x18\n \x01(\x03H\x03\x88\x01\x01\x12\x18\n\x10prompt_cache_key\x18\x0b \x01(\t\x12\x14\n\x0cservice_tier\x18\x0c \x01(\t\x12>\n\x08metadata\x18\r \x03(\x0b\x32,.rolemodel.v1.GenerationParams.MetadataEntry\x12K\n\x0f\x63lient_metadata\x18\x0e \x03(\x0b\x32\x32.rolemodel.v1.GenerationParams.ClientMetadataEntry\x12\x44\n\x0bpassthrough\x18\x0f \x03(\x0b\x32/.rolemodel.v1.GenerationParams.PassthroughEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x35\n\x13\x43lientMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10PassthroughEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_temperatureB\x16\n\x14_parallel_tool_callsB\x08\n\x06_top_pB\x07\n\x05_seed\"l\n\nToolChoice\x12*\n\x04mode\x18\x01 \x01(\x0e\x32\x1c.rolemodel.v1.ToolChoiceMode\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.rolemodel.v1.ToolKind\"\x9a\x01\n\x0fReasoningConfig\x12-\n\x06\x65\x66\x66ort\x18\x01 \x01(\x0e\x32\x1d.rolemodel.v1.ReasoningEffort\x12\x15\n\rbudget_tokens\x18\x02 \x01(\r\x12\x10\n\x08\x61\x64\x61ptive\x18\x03 \x01(\x08\x12/\n\x07summary\x18\x04 \x01(\x0e\x32\x1e.rolemodel.v1.ReasoningSummary\"\x93\x02\n\x0f\x45xecuteResponse\x12/\n\x07started\x18\x01 \x01(\x0b\x32\x1c.rolemodel.v1.ExecuteStartedH\x00\x12+\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x1a.rolemodel.v1.ContentDeltaH\x00\x12\x35\n\x0e\x61ttempt_failed\x18\x03 \x01(\x0b\x32\x1b.rolemodel.v1.AttemptFailedH\x00\x12\x33\n\tcompleted\x18\x04 \x01(\x0b\x32\x1e.rolemodel.v1.ExecuteCompletedH\x00\x12-\n\x06\x66\x61iled\x18\x05 \x01(\x0b\x32\x1b.rolemodel.v1.ExecuteFailedH\x00\x42\x07\n\x05\x65vent\":\n\x0e\x45xecuteStarted\x12(\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Decision\"\xbf\x02\n\x0c\x43ontentDelta\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x30\n\ttool_call\x18\x02 \x01(\x0b\x32\x1b.rolemodel.v1.ToolCallDeltaH\x00\x12\x18\n\x0ereasoning_text\x18\x03 \x01(\tH\x00\x12\x1d\n\x13reasoning_signature\x18\x04 \x01(\tH\x00\x12@\n\x11reasoning_summary\x18\x05 \x01(\x0b\x32#.rolemodel.v1.ReasoningSummaryDeltaH\x00\x12\x35\n\x0ereasoning_done\x18\x06 \x01(\x0b\x32\x1b.rolemodel.v1.ReasoningPartH\x00\x12\x33\n\x0bhosted_tool\x18\x07 \x01(\x0b\x32\x1c.rolemodel.v1.HostedToolPartH\x00\x42\x06\n\x04kind\"M\n\x15ReasoningSummaryDelta\x12\x15\n\rsummary_index\x18\x01 \x01(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\"\xa0\x01\n\rToolCallDelta\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1c\n\x14\x61rguments_json_delta\x18\x04 \x01(\t\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12$\n\x04kind\x18\x06 \x01(\x0e\x32\x16.rolemodel.v1.ToolKind\x12\x11\n\tnamespace\x18\x07 \x01(\t\"x\n\rAttemptFailed\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\r\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x31\n\routcome_class\x18\x03 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xad\x02\n\x10\x45xecuteCompleted\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x1a\n\x12served_endpoint_id\x18\x02 \x01(\t\x12&\n\x07message\x18\x03 \x01(\x0b\x32\x15.rolemodel.v1.Message\x12\"\n\x05usage\x18\x04 \x01(\x0b\x32\x13.rolemodel.v1.Usage\x12\x31\n\rreported_cost\x18\x05 \x01(\x0b\x32\x1a.rolemodel.v1.CostEstimate\x12\x0f\n\x07ttft_ms\x18\x06 \x01(\r\x12\x12\n\nlatency_ms\x18\x07 \x01(\r\x12\x15\n\rfinish_reason\x18\x08 \x01(\t\x12-\n\x07\x65\x66\x66\x65\x63ts\x18\t \x01(\x0b\x32\x1c.rolemodel.v1.OutcomeEffects\"\xae\x01\n\rExecuteFailed\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x31\n\routcome_class\x18\x02 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x19\n\x11\x61\x66ter_first_token\x18\x05 \x01(\x08\x12\x1a\n\x12served_endpoint_id\x18\x06 \x01(\t*\xa3\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03\x12\x1a\n\x16TOOL_CHOICE_MODE_NAMED\x10\x04*\xda\x01\n\x0fReasoningEffort\x12 \n\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x19\n\x15REASONING_EFFORT_NONE\x10\x01\x12\x1c\n\x18REASONING_EFFORT_MINIMAL\x10\x02\x12\x18\n\x14REASONING_EFFORT_LOW\x10\x03\x12\x1b\n\x17REASONING_EFFORT_MEDIUM\x10\x04\x12\x19\n\x15REASONING_EFFORT_HIGH\x10\x05\x12\x1a\n\x16REASONING_EFFORT_XHIGH\x10\x06*\x90\x01\n\x10ReasoningSummary\x12!\n\x1dREASONING_SUMMARY_UNSPECIFIED\x10\x00\x12\x1a\n\x16REASONING_SUMMARY_AUTO\x10\x01\x12\x1d\n\x19REASONING_SUMMARY_CONCISE\x10\x02\x12\x1e\n\x1aREASONING_SUMMARY_DETAILED\x10\x03*c\n\tVerbosity\x12\x19\n\x15VERBOSITY_UNSPECIFIED\x10\x00\x12\x11\n\rVERBOSITY_LOW\x10\x01\x12\x14\n\x10VERBOSITY_MEDIUM\x10\x02\x12\x12\n\x0eVERBOSITY_HIGH\x10\x03\x32\xcf\x02\n\rRouterService\x12X\n\rGetRouterCard\x12\".rolemodel.v1.GetRouterCardRequest\x1a#.rolemodel.v1.GetRouterCardResponse\x12@\n\x05Route\x12\x1a.rolemodel.v1.RouteRequest\x1a\x1b.rolemodel.v1.RouteResponse\x12X\n\rReportOutcome\x12\".rolemodel.v1.ReportOutcomeRequest\x1a#.rolemodel.v1.ReportOutcomeResponse\x12H\n\x07\x45xecute\x12\x1c.rolemodel.v1.ExecuteRequest\x1a\x1d.rolemodel.v1.ExecuteResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rolemodel.v1.router_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_GENERATIONPARAMS_METADATAENTRY']._loaded_options = None
+  _globals['_GENERATIONPARAMS_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_GENERATIONPARAMS_CLIENTMETADATAENTRY']._loaded_options = None
+  _globals['_GENERATIONPARAMS_CLIENTMETADATAENTRY']._serialized_options = b'8\001'
+  _globals['_GENERATIONPARAMS_PASSTHROUGHENTRY']._loaded_options = None
+  _globals['_GENERATIONPARAMS_PASSTHROUGHENTRY']._serialized_options = b'8\001'
+  _globals['_TOOLCHOICEMODE']._serialized_start=3418
+  _globals['_TOOLCHOICEMODE']._serialized_end=3581
+  _globals['_REASONINGEFFORT']._serialized_start=3584
+  _globals['_REASONINGEFFORT']._serialized_end=3802
+  _globals['_REASONINGSUMMARY']._serialized_start=3805
+  _globals['_REASONINGSUMMARY']._serialized_end=3949
+  _globals['_VERBOSITY']._serialized_start=3951
+  _globals['_VERBOSITY']._serialized_end=4050
   _globals['_GETROUTERCARDREQUEST']._serialized_start=219
   _globals['_GETROUTERCARDREQUEST']._serialized_end=241
   _globals['_GETROUTERCARDRESPONSE']._serialized_start=243
@@ -52,21 +66,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTEREQUEST']._serialized_start=677
   _globals['_EXECUTEREQUEST']._serialized_end=837
   _globals['_GENERATIONPARAMS']._serialized_start=840
-  _globals['_GENERATIONPARAMS']._serialized_end=971
-  _globals['_EXECUTERESPONSE']._serialized_start=974
-  _globals['_EXECUTERESPONSE']._serialized_end=1249
-  _globals['_EXECUTESTARTED']._serialized_start=1251
-  _globals['_EXECUTESTARTED']._serialized_end=1309
-  _globals['_CONTENTDELTA']._serialized_start=1312
-  _globals['_CONTENTDELTA']._serialized_end=1457
-  _globals['_TOOLCALLDELTA']._serialized_start=1459
-  _globals['_TOOLCALLDELTA']._serialized_end=1545
-  _globals['_ATTEMPTFAILED']._serialized_start=1547
-  _globals['_ATTEMPTFAILED']._serialized_end=1667
-  _globals['_EXECUTECOMPLETED']._serialized_start=1670
-  _globals['_EXECUTECOMPLETED']._serialized_end=1971
-  _globals['_EXECUTEFAILED']._serialized_start=1974
-  _globals['_EXECUTEFAILED']._serialized_end=2148
-  _globals['_ROUTERSERVICE']._serialized_start=2151
-  _globals['_ROUTERSERVICE']._serialized_end=2486
+  _globals['_GENERATIONPARAMS']._serialized_end=1643
+  _globals['_GENERATIONPARAMS_METADATAENTRY']._serialized_start=1430
+  _globals['_GENERATIONPARAMS_METADATAENTRY']._serialized_end=1477
+  _globals['_GENERATIONPARAMS_CLIENTMETADATAENTRY']._serialized_start=1479
+  _globals['_GENERATIONPARAMS_CLIENTMETADATAENTRY']._serialized_end=1532
+  _globals['_GENERATIONPARAMS_PASSTHROUGHENTRY']._serialized_start=1534
+  _globals['_GENERATIONPARAMS_PASSTHROUGHENTRY']._serialized_end=1584
+  _globals['_TOOLCHOICE']._serialized_start=1645
+  _globals['_TOOLCHOICE']._serialized_end=1753
+  _globals['_REASONINGCONFIG']._serialized_start=1756
+  _globals['_REASONINGCONFIG']._serialized_end=1910
+  _globals['_EXECUTERESPONSE']._serialized_start=1913
+  _globals['_EXECUTERESPONSE']._serialized_end=2188
+  _globals['_EXECUTESTARTED']._serialized_start=2190
+  _globals['_EXECUTESTARTED']._serialized_end=2248
+  _globals['_CONTENTDELTA']._serialized_start=2251
+  _globals['_CONTENTDELTA']._serialized_end=2570
+  _globals['_REASONINGSUMMARYDELTA']._serialized_start=2572
+  _globals['_REASONINGSUMMARYDELTA']._serialized_end=2649
+  _globals['_TOOLCALLDELTA']._serialized_start=2652
+  _globals['_TOOLCALLDELTA']._serialized_end=2812
+  _globals['_ATTEMPTFAILED']._serialized_start=2814
+  _globals['_ATTEMPTFAILED']._serialized_end=2934
+  _globals['_EXECUTECOMPLETED']._serialized_start=2937
+  _globals['_EXECUTECOMPLETED']._serialized_end=3238
+  _globals['_EXECUTEFAILED']._serialized_start=3241
+  _globals['_EXECUTEFAILED']._serialized_end=3415
+  _globals['_ROUTERSERVICE']._serialized_start=4053
+  _globals['_ROUTERSERVICE']._serialized_end=4388
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rolemodel.v1 import card_pb2 as _card_pb2
 from rolemodel.v1 import common_pb2 as _common_pb2
 from rolemodel.v1 import conversation_pb2 as _conversation_pb2
@@ -23,6 +24,114 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ToolChoiceMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ToolChoiceModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ToolChoiceMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TOOL_CHOICE_MODE_UNSPECIFIED: _ToolChoiceMode.ValueType  # 0
+    """The endpoint's default, which is TOOL_CHOICE_MODE_AUTO."""
+    TOOL_CHOICE_MODE_AUTO: _ToolChoiceMode.ValueType  # 1
+    """The model decides."""
+    TOOL_CHOICE_MODE_NONE: _ToolChoiceMode.ValueType  # 2
+    """The model must not call a tool."""
+    TOOL_CHOICE_MODE_REQUIRED: _ToolChoiceMode.ValueType  # 3
+    """The model must call at least one tool."""
+    TOOL_CHOICE_MODE_NAMED: _ToolChoiceMode.ValueType  # 4
+    """The model must call the tool named in ToolChoice.name."""
+
+class ToolChoiceMode(_ToolChoiceMode, metaclass=_ToolChoiceModeEnumTypeWrapper):
+    """What the model must do about tools."""
+
+TOOL_CHOICE_MODE_UNSPECIFIED: ToolChoiceMode.ValueType  # 0
+"""The endpoint's default, which is TOOL_CHOICE_MODE_AUTO."""
+TOOL_CHOICE_MODE_AUTO: ToolChoiceMode.ValueType  # 1
+"""The model decides."""
+TOOL_CHOICE_MODE_NONE: ToolChoiceMode.ValueType  # 2
+"""The model must not call a tool."""
+TOOL_CHOICE_MODE_REQUIRED: ToolChoiceMode.ValueType  # 3
+"""The model must call at least one tool."""
+TOOL_CHOICE_MODE_NAMED: ToolChoiceMode.ValueType  # 4
+"""The model must call the tool named in ToolChoice.name."""
+Global___ToolChoiceMode: _TypeAlias = ToolChoiceMode  # noqa: Y015
+
+class _ReasoningEffort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReasoningEffortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasoningEffort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REASONING_EFFORT_UNSPECIFIED: _ReasoningEffort.ValueType  # 0
+    """The endpoint's default."""
+    REASONING_EFFORT_NONE: _ReasoningEffort.ValueType  # 1
+    """No reasoning at all."""
+    REASONING_EFFORT_MINIMAL: _ReasoningEffort.ValueType  # 2
+    REASONING_EFFORT_LOW: _ReasoningEffort.ValueType  # 3
+    REASONING_EFFORT_MEDIUM: _ReasoningEffort.ValueType  # 4
+    REASONING_EFFORT_HIGH: _ReasoningEffort.ValueType  # 5
+    REASONING_EFFORT_XHIGH: _ReasoningEffort.ValueType  # 6
+
+class ReasoningEffort(_ReasoningEffort, metaclass=_ReasoningEffortEnumTypeWrapper):
+    """How much effort the model puts into reasoning."""
+
+REASONING_EFFORT_UNSPECIFIED: ReasoningEffort.ValueType  # 0
+"""The endpoint's default."""
+REASONING_EFFORT_NONE: ReasoningEffort.ValueType  # 1
+"""No reasoning at all."""
+REASONING_EFFORT_MINIMAL: ReasoningEffort.ValueType  # 2
+REASONING_EFFORT_LOW: ReasoningEffort.ValueType  # 3
+REASONING_EFFORT_MEDIUM: ReasoningEffort.ValueType  # 4
+REASONING_EFFORT_HIGH: ReasoningEffort.ValueType  # 5
+REASONING_EFFORT_XHIGH: ReasoningEffort.ValueType  # 6
+Global___ReasoningEffort: _TypeAlias = ReasoningEffort  # noqa: Y015
+
+class _ReasoningSummary:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReasoningSummaryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasoningSummary.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REASONING_SUMMARY_UNSPECIFIED: _ReasoningSummary.ValueType  # 0
+    """No summary asked for."""
+    REASONING_SUMMARY_AUTO: _ReasoningSummary.ValueType  # 1
+    """The provider's choice of detail."""
+    REASONING_SUMMARY_CONCISE: _ReasoningSummary.ValueType  # 2
+    REASONING_SUMMARY_DETAILED: _ReasoningSummary.ValueType  # 3
+
+class ReasoningSummary(_ReasoningSummary, metaclass=_ReasoningSummaryEnumTypeWrapper):
+    """How the model reports its reasoning."""
+
+REASONING_SUMMARY_UNSPECIFIED: ReasoningSummary.ValueType  # 0
+"""No summary asked for."""
+REASONING_SUMMARY_AUTO: ReasoningSummary.ValueType  # 1
+"""The provider's choice of detail."""
+REASONING_SUMMARY_CONCISE: ReasoningSummary.ValueType  # 2
+REASONING_SUMMARY_DETAILED: ReasoningSummary.ValueType  # 3
+Global___ReasoningSummary: _TypeAlias = ReasoningSummary  # noqa: Y015
+
+class _Verbosity:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VerbosityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Verbosity.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VERBOSITY_UNSPECIFIED: _Verbosity.ValueType  # 0
+    """The endpoint's default."""
+    VERBOSITY_LOW: _Verbosity.ValueType  # 1
+    VERBOSITY_MEDIUM: _Verbosity.ValueType  # 2
+    VERBOSITY_HIGH: _Verbosity.ValueType  # 3
+
+class Verbosity(_Verbosity, metaclass=_VerbosityEnumTypeWrapper):
+    """How long the answer's text should be (OpenAI text.verbosity)."""
+
+VERBOSITY_UNSPECIFIED: Verbosity.ValueType  # 0
+"""The endpoint's default."""
+VERBOSITY_LOW: Verbosity.ValueType  # 1
+VERBOSITY_MEDIUM: Verbosity.ValueType  # 2
+VERBOSITY_HIGH: Verbosity.ValueType  # 3
+Global___Verbosity: _TypeAlias = Verbosity  # noqa: Y015
 
 @_typing.final
 class GetRouterCardRequest(_message.Message):
@@ -198,17 +307,139 @@ class GenerationParams(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class ClientMetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class PassthroughEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     MAX_OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
     TEMPERATURE_FIELD_NUMBER: _builtins.int
     STOP_FIELD_NUMBER: _builtins.int
     RESPONSE_JSON_SCHEMA_FIELD_NUMBER: _builtins.int
+    TOOL_CHOICE_FIELD_NUMBER: _builtins.int
+    PARALLEL_TOOL_CALLS_FIELD_NUMBER: _builtins.int
+    REASONING_FIELD_NUMBER: _builtins.int
+    VERBOSITY_FIELD_NUMBER: _builtins.int
+    TOP_P_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    PROMPT_CACHE_KEY_FIELD_NUMBER: _builtins.int
+    SERVICE_TIER_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLIENT_METADATA_FIELD_NUMBER: _builtins.int
+    PASSTHROUGH_FIELD_NUMBER: _builtins.int
     max_output_tokens: _builtins.int
     """0 means the expected output tokens, or the endpoint's maximum."""
     temperature: _builtins.float
     response_json_schema: _builtins.str
     """When set, the output must follow this JSON Schema (JSON text)."""
+    parallel_tool_calls: _builtins.bool
+    """Whether the model may make several tool calls in one answer; unset
+    means the endpoint's default.
+    """
+    verbosity: Global___Verbosity.ValueType
+    """How long the answer's text should be."""
+    top_p: _builtins.float
+    """Nucleus sampling, in (0, 1]."""
+    seed: _builtins.int
+    """Seed for sampling, where the endpoint supports it."""
+    prompt_cache_key: _builtins.str
+    """A key the endpoint may use to route the prompt to the same cache
+    (OpenAI prompt_cache_key).
+    """
+    service_tier: _builtins.str
+    """The provider's service tier ("auto", "default", "flex", "priority"),
+    passed to endpoints whose dialect has one.
+    """
     @_builtins.property
     def stop(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def tool_choice(self) -> Global___ToolChoice:
+        """Which tool the model must call, if any. Unset means the endpoint's
+        default (auto). Added after 1.0, like every field below: a router that
+        does not know one calls the endpoint without it.
+        """
+
+    @_builtins.property
+    def reasoning(self) -> Global___ReasoningConfig:
+        """How much the model reasons and what it reports of it."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Key-value metadata passed to endpoints whose dialect has it."""
+
+    @_builtins.property
+    def client_metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Key-value metadata about the client (OpenAI Responses client_metadata,
+        which Codex sends), passed to endpoints whose dialect has it.
+        """
+
+    @_builtins.property
+    def passthrough(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Request fields and headers of the client's dialect that have no
+        canonical form, sent unchanged to endpoints that speak the same
+        dialect and to no other. The key is the dialect's short name, a colon
+        and the field's name ("anthropic_messages:context_management"), or
+        "header:" and the header's lower-case name for a header
+        ("anthropic_messages:header:anthropic-beta"); the value is the field's
+        JSON text, or the header's value. Added after 1.0: a router that does
+        not know the field sends none of them.
+        """
+
     def __init__(
         self,
         *,
@@ -216,16 +447,103 @@ class GenerationParams(_message.Message):
         temperature: _builtins.float | None = ...,
         stop: _abc.Iterable[_builtins.str] | None = ...,
         response_json_schema: _builtins.str = ...,
+        tool_choice: Global___ToolChoice | None = ...,
+        parallel_tool_calls: _builtins.bool | None = ...,
+        reasoning: Global___ReasoningConfig | None = ...,
+        verbosity: Global___Verbosity.ValueType = ...,
+        top_p: _builtins.float | None = ...,
+        seed: _builtins.int | None = ...,
+        prompt_cache_key: _builtins.str = ...,
+        service_tier: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        client_metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        passthrough: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_temperature", b"_temperature", "temperature", b"temperature"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls", "_seed", b"_seed", "_temperature", b"_temperature", "_top_p", b"_top_p", "parallel_tool_calls", b"parallel_tool_calls", "reasoning", b"reasoning", "seed", b"seed", "temperature", b"temperature", "tool_choice", b"tool_choice", "top_p", b"top_p"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_temperature", b"_temperature", "max_output_tokens", b"max_output_tokens", "response_json_schema", b"response_json_schema", "stop", b"stop", "temperature", b"temperature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls", "_seed", b"_seed", "_temperature", b"_temperature", "_top_p", b"_top_p", "client_metadata", b"client_metadata", "max_output_tokens", b"max_output_tokens", "metadata", b"metadata", "parallel_tool_calls", b"parallel_tool_calls", "passthrough", b"passthrough", "prompt_cache_key", b"prompt_cache_key", "reasoning", b"reasoning", "response_json_schema", b"response_json_schema", "seed", b"seed", "service_tier", b"service_tier", "stop", b"stop", "temperature", b"temperature", "tool_choice", b"tool_choice", "top_p", b"top_p", "verbosity", b"verbosity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__parallel_tool_calls: _TypeAlias = _typing.Literal["parallel_tool_calls"]  # noqa: Y015
+    _WhichOneofArgType__parallel_tool_calls: _TypeAlias = _typing.Literal["_parallel_tool_calls", b"_parallel_tool_calls"]  # noqa: Y015
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
     _WhichOneofReturnType__temperature: _TypeAlias = _typing.Literal["temperature"]  # noqa: Y015
     _WhichOneofArgType__temperature: _TypeAlias = _typing.Literal["_temperature", b"_temperature"]  # noqa: Y015
+    _WhichOneofReturnType__top_p: _TypeAlias = _typing.Literal["top_p"]  # noqa: Y015
+    _WhichOneofArgType__top_p: _TypeAlias = _typing.Literal["_top_p", b"_top_p"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__parallel_tool_calls) -> _WhichOneofReturnType__parallel_tool_calls | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__temperature) -> _WhichOneofReturnType__temperature | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__top_p) -> _WhichOneofReturnType__top_p | None: ...
 
 Global___GenerationParams: _TypeAlias = GenerationParams  # noqa: Y015
+
+@_typing.final
+class ToolChoice(_message.Message):
+    """Which tool the model must call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    mode: Global___ToolChoiceMode.ValueType
+    name: _builtins.str
+    """The tool's name, for TOOL_CHOICE_MODE_NAMED."""
+    kind: _conversation_pb2.ToolKind.ValueType
+    """The tool's kind, for TOOL_CHOICE_MODE_NAMED (function or custom)."""
+    def __init__(
+        self,
+        *,
+        mode: Global___ToolChoiceMode.ValueType = ...,
+        name: _builtins.str = ...,
+        kind: _conversation_pb2.ToolKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "mode", b"mode", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ToolChoice: _TypeAlias = ToolChoice  # noqa: Y015
+
+@_typing.final
+class ReasoningConfig(_message.Message):
+    """Reasoning settings, in the forms the dialects use: an effort level
+    (OpenAI), a token budget or adaptive thinking (Anthropic).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EFFORT_FIELD_NUMBER: _builtins.int
+    BUDGET_TOKENS_FIELD_NUMBER: _builtins.int
+    ADAPTIVE_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    effort: Global___ReasoningEffort.ValueType
+    budget_tokens: _builtins.int
+    """Tokens the model may spend reasoning; 0 means unset."""
+    adaptive: _builtins.bool
+    """Let the model decide how much to reason (Anthropic adaptive thinking)."""
+    summary: Global___ReasoningSummary.ValueType
+    def __init__(
+        self,
+        *,
+        effort: Global___ReasoningEffort.ValueType = ...,
+        budget_tokens: _builtins.int = ...,
+        adaptive: _builtins.bool = ...,
+        summary: Global___ReasoningSummary.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adaptive", b"adaptive", "budget_tokens", b"budget_tokens", "effort", b"effort", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReasoningConfig: _TypeAlias = ReasoningConfig  # noqa: Y015
 
 @_typing.final
 class ExecuteResponse(_message.Message):
@@ -301,11 +619,30 @@ class ContentDelta(_message.Message):
     TOOL_CALL_FIELD_NUMBER: _builtins.int
     REASONING_TEXT_FIELD_NUMBER: _builtins.int
     REASONING_SIGNATURE_FIELD_NUMBER: _builtins.int
+    REASONING_SUMMARY_FIELD_NUMBER: _builtins.int
+    REASONING_DONE_FIELD_NUMBER: _builtins.int
+    HOSTED_TOOL_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     reasoning_text: _builtins.str
     reasoning_signature: _builtins.str
     @_builtins.property
     def tool_call(self) -> Global___ToolCallDelta: ...
+    @_builtins.property
+    def reasoning_summary(self) -> Global___ReasoningSummaryDelta:
+        """A piece of a reasoning summary. Added after 1.0."""
+
+    @_builtins.property
+    def reasoning_done(self) -> _conversation_pb2.ReasoningPart:
+        """A reasoning block the provider completed, whole: it closes the open
+        reasoning part and replaces what the reasoning deltas built (the
+        summary parts, the encrypted content, the item id arrive only here).
+        Added after 1.0.
+        """
+
+    @_builtins.property
+    def hosted_tool(self) -> _conversation_pb2.HostedToolPart:
+        """An item of a hosted tool the provider ran, whole. Added after 1.0."""
+
     def __init__(
         self,
         *,
@@ -313,16 +650,50 @@ class ContentDelta(_message.Message):
         tool_call: Global___ToolCallDelta | None = ...,
         reasoning_text: _builtins.str = ...,
         reasoning_signature: _builtins.str = ...,
+        reasoning_summary: Global___ReasoningSummaryDelta | None = ...,
+        reasoning_done: _conversation_pb2.ReasoningPart | None = ...,
+        hosted_tool: _conversation_pb2.HostedToolPart | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "reasoning_signature", b"reasoning_signature", "reasoning_text", b"reasoning_text", "text", b"text", "tool_call", b"tool_call"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hosted_tool", b"hosted_tool", "kind", b"kind", "reasoning_done", b"reasoning_done", "reasoning_signature", b"reasoning_signature", "reasoning_summary", b"reasoning_summary", "reasoning_text", b"reasoning_text", "text", b"text", "tool_call", b"tool_call"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "reasoning_signature", b"reasoning_signature", "reasoning_text", b"reasoning_text", "text", b"text", "tool_call", b"tool_call"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hosted_tool", b"hosted_tool", "kind", b"kind", "reasoning_done", b"reasoning_done", "reasoning_signature", b"reasoning_signature", "reasoning_summary", b"reasoning_summary", "reasoning_text", b"reasoning_text", "text", b"text", "tool_call", b"tool_call"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["text", "tool_call", "reasoning_text", "reasoning_signature"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["text", "tool_call", "reasoning_text", "reasoning_signature", "reasoning_summary", "reasoning_done", "hosted_tool"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___ContentDelta: _TypeAlias = ContentDelta  # noqa: Y015
+
+@_typing.final
+class ReasoningSummaryDelta(_message.Message):
+    """A piece of the summary of the open reasoning part."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARY_INDEX_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    summary_index: _builtins.int
+    """Which summary part it extends, from 0; a new index starts a new part."""
+    text: _builtins.str
+    item_id: _builtins.str
+    """The provider's id of the reasoning item (ReasoningPart.item_id), on the
+    first delta of a reasoning part.
+    """
+    def __init__(
+        self,
+        *,
+        summary_index: _builtins.int = ...,
+        text: _builtins.str = ...,
+        item_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "summary_index", b"summary_index", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReasoningSummaryDelta: _TypeAlias = ReasoningSummaryDelta  # noqa: Y015
 
 @_typing.final
 class ToolCallDelta(_message.Message):
@@ -336,11 +707,26 @@ class ToolCallDelta(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     ARGUMENTS_JSON_DELTA_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NAMESPACE_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """Position of the call within the answer."""
     id: _builtins.str
     name: _builtins.str
     arguments_json_delta: _builtins.str
+    item_id: _builtins.str
+    """The provider's item id of the call (ToolCallPart.item_id), on the
+    first delta. Added after 1.0.
+    """
+    kind: _conversation_pb2.ToolKind.ValueType
+    """The tool's kind (ToolCallPart.kind), on the first delta. Added after
+    1.0.
+    """
+    namespace: _builtins.str
+    """The tool's namespace (ToolCallPart.namespace), on the first delta.
+    Added after 1.0.
+    """
     def __init__(
         self,
         *,
@@ -348,10 +734,13 @@ class ToolCallDelta(_message.Message):
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         arguments_json_delta: _builtins.str = ...,
+        item_id: _builtins.str = ...,
+        kind: _conversation_pb2.ToolKind.ValueType = ...,
+        namespace: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json_delta", b"arguments_json_delta", "id", b"id", "index", b"index", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json_delta", b"arguments_json_delta", "id", b"id", "index", b"index", "item_id", b"item_id", "kind", b"kind", "name", b"name", "namespace", b"namespace"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -10,8 +10,10 @@ one function first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, UNSET_KEY_ENV
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, fixture_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "conformance" / "fixtures" / "catalog.yaml"
@@ -28,13 +31,38 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
 
-class Router:
-    """A started router: its address, and its log for when something goes wrong."""
+def free_ports(count: int) -> tuple[int, ...]:
+    """Loopback ports free right now, all different (held open together while they are picked)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return tuple(sock.getsockname()[1] for sock in sockets)
 
-    def __init__(self, process: subprocess.Popen[bytes], address: str, log: Path) -> None:
+
+def moved_fixture(directory: Path) -> tuple[Path, tuple[int, int, int]]:
+    """The fixture catalog with its backends on free ports, written the way a user would (``--print-fixture``)."""
+    a, b, c = free_ports(3)
+    path = directory / "catalog.yaml"
+    path.write_text(fixture_text((a, b, c)))
+    return path, (a, b, c)
+
+
+class Router:
+    """A started router: its address, its backend ports, and its log for when something goes wrong."""
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], address: str, log: Path, backend_ports: tuple[int, int, int]
+    ) -> None:
         self.process = process
         self.address = address
         self.log = log
+        self.backend_ports = backend_ports
+
+    @property
+    def target_args(self) -> tuple[str, ...]:
+        """The suite's options that point at this router and at the backends its catalog names."""
+        return ("--target", self.address, "--backend-ports", ",".join(str(p) for p in self.backend_ports))
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
@@ -79,15 +107,20 @@ def running_router(
     state: str = "memory:",
     *,
     mutant: str | None = None,
-    catalog: Path = FIXTURE,
+    catalog: Path | None = None,
     extra: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
 ) -> Iterator[Router]:
     """Start a router with the fixture catalog and stop it afterwards; raises RuntimeError if it does not start.
 
     ``env`` replaces the profile's environment (a test of a router started without the API key).
+    Without ``catalog`` the router loads the fixture with its backends moved to
+    free ports, so that several routers and suites can run on one machine.
     """
     with tempfile.TemporaryDirectory(prefix="rmc-router-") as scratch:
+        ports = DEFAULT_BACKEND_PORTS
+        if catalog is None:
+            catalog, ports = moved_fixture(Path(scratch))
         out, log = Path(scratch) / "stdout", Path(scratch) / "stderr"
         command = [
             *serve_command(mutant),
@@ -113,7 +146,7 @@ def running_router(
             process.kill()
             process.wait()
             raise RuntimeError(f"the router did not start: {first!r}\n{log.read_text(errors='replace')}")
-        router = Router(process, first.split("serving on ", 1)[1].split()[0], log)
+        router = Router(process, first.split("serving on ", 1)[1].split()[0], log, ports)
         try:
             yield router
         finally:

@@ -54,26 +54,54 @@ def _port_is_free(port: int) -> bool:
 def test_a_taken_port_makes_the_execute_checks_not_testable_never_passing(reference: Router, tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", 18082))
+        first, taken, third = reference.backend_ports
+        squatter.bind(("127.0.0.1", taken))
         squatter.listen(1)
-        done = run_suite("--target", reference.address, "--requirement", "RM-EXEC-01*", "--report-dir", str(tmp_path))
+        done = run_suite(*reference.target_args, "--requirement", "RM-EXEC-01*", "--report-dir", str(tmp_path))
     assert done.returncode == 1
     verdicts = {r["id"]: r for r in load_report(tmp_path)["requirements"]}
     assert {v["status"] for v in verdicts.values()} == {"NOT_TESTABLE"}
-    assert "127.0.0.1:18082" in verdicts["RM-EXEC-010"]["summary"]
-    assert all(_port_is_free(p) for p in (18081, 18083))
+    assert f"127.0.0.1:{taken}" in verdicts["RM-EXEC-010"]["summary"]
+    assert all(_port_is_free(p) for p in (first, third))
 
 
 def test_the_backends_answer_and_stop_with_the_run(reference: Router, tmp_path: Path) -> None:
-    done = run_suite("--target", reference.address, "--requirement", "RM-EXEC-002", "--report-dir", str(tmp_path))
+    done = run_suite(*reference.target_args, "--requirement", "RM-EXEC-002", "--report-dir", str(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:]
-    assert all(_port_is_free(p) for p in (18081, 18082, 18083))
+    assert all(_port_is_free(p) for p in reference.backend_ports)
+
+
+def test_moved_backend_ports_move_every_endpoint_and_nothing_else() -> None:
+    moved = load_fixture((28083, 28081, 28082))
+    original = load_fixture()
+    assert {h.port for h in homes(moved).values()} == {28081, 28082, 28083}
+    shift = {18081: 28083, 18082: 28081, 18083: 28082}
+    for endpoint_id, home in homes(original).items():
+        assert homes(moved)[endpoint_id].port == shift[home.port]
+    for ours, theirs in zip(moved.catalog.endpoints, original.catalog.endpoints, strict=True):
+        ours_copy, theirs_copy = type(ours)(), type(theirs)()
+        ours_copy.CopyFrom(ours)
+        theirs_copy.CopyFrom(theirs)
+        ours_copy.connection.ClearField("base_url")
+        theirs_copy.connection.ClearField("base_url")
+        assert ours_copy == theirs_copy
+
+
+def test_print_fixture_writes_the_catalog_for_the_ports_and_refuses_bad_ones() -> None:
+    printed = run_suite("--print-fixture", "--backend-ports", "29081,29082,29083")
+    assert printed.returncode == 0
+    assert "127.0.0.1:29083" in printed.stdout and "1808" not in printed.stdout
+    assert run_suite("--print-fixture").stdout == (ROOT / "conformance" / "fixtures" / "catalog.yaml").read_text()
+    for bad in ("29081,29082", "29081,29081,29082", "1,2,70000", "a,b,c"):
+        refused = run_suite("--print-fixture", "--backend-ports", bad)
+        assert refused.returncode == 2
+        assert "--backend-ports" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_a_router_started_without_the_test_key_is_told_how_to_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in (API_KEY_ENV, UNSET_KEY_ENV)}
     with running_router(env=env) as router:
-        done = run_suite("--target", router.address, "--requirement", "RM-EXEC-020", "--report-dir", str(tmp_path))
+        done = run_suite(*router.target_args, "--requirement", "RM-EXEC-020", "--report-dir", str(tmp_path))
     assert done.returncode == 1
     verdict = load_report(tmp_path)["requirements"][0]
     assert verdict["status"] == "NOT_TESTABLE"

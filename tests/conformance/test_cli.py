@@ -37,8 +37,7 @@ def test_an_unreachable_router_gets_no_verdict_and_a_clear_message(tmp_path: Pat
 
 def test_a_filtered_run_passes_and_writes_both_reports(reference: Router, tmp_path: Path) -> None:
     done = run_suite(
-        "--target",
-        reference.address,
+        *reference.target_args,
         "--requirement",
         "RM-CARD-*",
         "--requirement",
@@ -63,13 +62,13 @@ def test_a_filtered_run_passes_and_writes_both_reports(reference: Router, tmp_pa
 
 
 def test_nothing_scored_means_no_verdict(reference: Router) -> None:
-    assert run_suite("--target", reference.address, "--requirement", "RM-NOTHING-*").returncode == 2
-    only_skipped = run_suite("--target", reference.address, "--requirement", "RM-AUTH-*")
+    assert run_suite(*reference.target_args, "--requirement", "RM-NOTHING-*").returncode == 2
+    only_skipped = run_suite(*reference.target_args, "--requirement", "RM-AUTH-*")
     assert only_skipped.returncode == 2, only_skipped.stdout
 
 
 def test_the_harness_refuses_what_it_cannot_honour(reference: Router, tmp_path: Path) -> None:
-    version = run_suite("--target", reference.address, "--spec-version", "2.0")
+    version = run_suite(*reference.target_args, "--spec-version", "2.0")
     assert version.returncode == 2
     assert "2.0" in version.stderr + version.stdout
     token = tmp_path / "token"
@@ -81,7 +80,7 @@ def test_the_harness_refuses_what_it_cannot_honour(reference: Router, tmp_path: 
 
 
 def test_json_output_is_the_report(reference: Router) -> None:
-    done = run_suite("--target", reference.address, "--requirement", "RM-CORE-*", "--json")
+    done = run_suite(*reference.target_args, "--requirement", "RM-CORE-*", "--json")
     assert done.returncode == 0
     document = json.loads(done.stdout)
     validate(document)
@@ -102,8 +101,7 @@ def test_a_listed_failure_that_now_passes_fails_the_run_as_stale(reference: Rout
     listed = tmp_path / "expected.txt"
     listed.write_text("RM-CARD-001  # fixed upstream, but still listed\n")
     done = run_suite(
-        "--target",
-        reference.address,
+        *reference.target_args,
         "--requirement",
         "RM-CARD-*",
         "--expected-failures",
@@ -120,7 +118,7 @@ def test_a_listed_failure_that_now_passes_fails_the_run_as_stale(reference: Rout
 def test_an_unknown_id_in_the_expected_failures_file_is_a_harness_error(reference: Router, tmp_path: Path) -> None:
     listed = tmp_path / "expected.txt"
     listed.write_text("RM-CARD-404\n")
-    done = run_suite("--target", reference.address, "--expected-failures", str(listed))
+    done = run_suite(*reference.target_args, "--expected-failures", str(listed))
     assert done.returncode == 2
     assert "RM-CARD-404" in done.stderr + done.stdout
 
@@ -130,10 +128,9 @@ def test_a_listed_failure_is_excused(tmp_path: Path) -> None:
     listed = tmp_path / "expected.txt"
     listed.write_text("RM-VER-003\n")
     with running_router(mutant="accepts_unknown_version") as mutant:
-        failing = run_suite("--target", mutant.address, "--requirement", "RM-VER-003")
+        failing = run_suite(*mutant.target_args, "--requirement", "RM-VER-003")
         excused = run_suite(
-            "--target",
-            mutant.address,
+            *mutant.target_args,
             "--requirement",
             "RM-VER-003",
             "--expected-failures",
@@ -151,8 +148,7 @@ def test_a_listed_failure_is_excused(tmp_path: Path) -> None:
 def test_a_router_without_the_fixture_is_not_judged_on_fixture_behaviour(tmp_path: Path) -> None:
     with running_router(catalog=ROOT / "examples" / "catalog.yaml") as other:
         done = run_suite(
-            "--target",
-            other.address,
+            *other.target_args,
             "--requirement",
             "RM-CONF-002",
             "--requirement",

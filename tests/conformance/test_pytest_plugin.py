@@ -37,6 +37,8 @@ def test_each_requirement_is_a_test_item_with_its_verdict(reference: Router, tmp
         tmp_path,
         "--rolemodel-target",
         reference.address,
+        "--rolemodel-backend-ports",
+        ",".join(str(p) for p in reference.backend_ports),
         "--rolemodel-requirement",
         "RM-CARD-*",
         "--rolemodel-requirement",

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
+from rolemodel_router.demo.client_config import PLACEHOLDER_KEY
 
 COMMAND = [sys.executable, "-m", "rolemodel_router.cli.main", "demo", "--listen", "127.0.0.1:0"]
 
@@ -99,3 +103,47 @@ def _read_json(stream: Any) -> str:
         if time.monotonic() > deadline:
             break
     raise AssertionError("the demo printed no session")
+
+
+def test_with_http_the_demo_serves_the_clients_it_prints_set_ups_for() -> None:
+    """``--http`` needs no API key: the printed model names route on the scripted models."""
+    command = [*COMMAND, "--http", "127.0.0.1:0", "--ui", "", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        document = json.loads(_read_json(process.stdout))
+        url = document["http"]
+        clients = document["clients"]
+        assert set(clients) == {"Claude Code", "Codex", "aider"}
+        assert f"ANTHROPIC_BASE_URL={url} " in clients["Claude Code"]
+        assert f"OPENAI_API_BASE={url}/v1 " in clients["aider"]
+        model = re.search(r"ANTHROPIC_MODEL=(\S+)", clients["Claude Code"])
+        assert model is not None
+        with anthropic.Anthropic(base_url=url, auth_token=PLACEHOLDER_KEY, max_retries=0) as claude:
+            answer = claude.messages.with_raw_response.create(
+                model=model[1],
+                max_tokens=64,
+                messages=[
+                    {"role": "system", "content": "You are a coding agent."},
+                    {"role": "user", "content": "Plan a small change."},
+                ],
+            )
+        assert answer.headers["x-rolemodel-role"] == "code.plan"
+        assert answer.parse().content[0].type == "text"
+        aider_model = re.search(r"--model openai/(\S+)", clients["aider"])
+        assert aider_model is not None
+        with openai.OpenAI(base_url=f"{url}/v1", api_key=PLACEHOLDER_KEY, max_retries=0) as gpt:
+            edited = gpt.chat.completions.with_raw_response.create(
+                model=aider_model[1], messages=[{"role": "user", "content": "Rename the function."}]
+            )
+        assert edited.headers["x-rolemodel-role"] == "code.edit"
+        assert edited.parse().choices[0].message.content
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -78,12 +78,18 @@ def _openai_user_or_tool(message: c.Message) -> list[c.Message]:
 
 
 def anthropic_messages(messages: list[c.Message]) -> list[c.Message]:
+    """Leading system messages merge into the top-level ``system``; later ones stay in place."""
     out: list[c.Message] = []
     system: list[c.ContentPart] = []
+    leading = True
     for original in messages:
         message = _strip_common(original)
-        if message.role == c.MESSAGE_ROLE_SYSTEM:
+        leading = leading and message.role == c.MESSAGE_ROLE_SYSTEM
+        if leading:
             system.extend(message.parts)
+            continue
+        if message.role == c.MESSAGE_ROLE_SYSTEM:
+            out.append(message)
             continue
         for part in message.parts:
             if part.HasField("tool_call"):

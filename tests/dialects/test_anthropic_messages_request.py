@@ -150,11 +150,42 @@ def _request(*messages: c.Message) -> CanonicalRequest:
     return CanonicalRequest(model="m", messages=list(messages))
 
 
+def test_system_entries_inside_messages_stay_in_place() -> None:
+    """Claude Code sends ``role: "system"`` entries in ``messages`` for models it does not know as Claude."""
+    body: dict[str, Any] = {
+        "model": "rolemodel/code.plan",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "system", "content": "You are Claude Code."},
+            {"role": "user", "content": "Plan the change."},
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "Stay in plan mode.", "cache_control": {"type": "ephemeral"}}],
+            },
+            {"role": "user", "content": "Go on."},
+        ],
+    }
+    request = decode_request(body)
+    roles = [m.role for m in request.messages]
+    assert roles == [c.MESSAGE_ROLE_SYSTEM, c.MESSAGE_ROLE_USER, c.MESSAGE_ROLE_SYSTEM, c.MESSAGE_ROLE_USER]
+    assert request.messages[2].parts[0].cache_breakpoint == c.CacheBreakpoint()
+    encoded = encode_request(request)
+    assert encoded["system"] == [{"type": "text", "text": "You are Claude Code."}]
+    assert encoded["messages"][1] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "Stay in plan mode.", "cache_control": {"type": "ephemeral"}}],
+    }
+    assert [m["role"] for m in encoded["messages"]] == ["user", "system", "user"]
+
+
 def test_what_the_messages_api_cannot_carry_is_refused() -> None:
-    late_system = c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=[c.ContentPart(text=c.TextPart(text="x"))])
     user = c.Message(role=c.MESSAGE_ROLE_USER, parts=[c.ContentPart(text=c.TextPart(text="hi"))])
-    with pytest.raises(DialectError, match="system"):
-        encode_request(_request(user, late_system))
+    late_image = c.Message(
+        role=c.MESSAGE_ROLE_SYSTEM, parts=[c.ContentPart(image=c.ImagePart(url="https://example.com/a.png"))]
+    )
+    with pytest.raises(DialectError, match="system") as caught:
+        encode_request(_request(user, late_image))
+    assert caught.value.path == "messages[1][0]"
     foreign = c.ContentPart(reasoning=c.ReasoningPart(text="t", provider="deepseek"))
     with pytest.raises(DialectError, match="deepseek"):
         encode_request(_request(user, c.Message(role=c.MESSAGE_ROLE_ASSISTANT, parts=[foreign])))
@@ -166,7 +197,14 @@ def test_what_the_messages_api_cannot_carry_is_refused() -> None:
 @pytest.mark.parametrize(
     ("body", "path"),
     [
-        ({"model": "m", "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
+        ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
+        (
+            {
+                "model": "m",
+                "messages": [{"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "u"}}]}],
+            },
+            "messages[0].content[0]",
+        ),
         (
             {"model": "m", "messages": [{"role": "user", "content": [{"type": "document"}]}]},
             "messages[0].content[0].type",
@@ -211,7 +249,7 @@ def test_malformed_bodies_name_the_offending_field(body: dict[str, Any], path: s
 
 
 @given(
-    conversations(system_first_only=True, reasoning_provider="anthropic"),
+    conversations(reasoning_provider="anthropic"),
     st.lists(tool_definitions(), max_size=3),
     generation_params(require_max_tokens=True),
     st.booleans(),
@@ -240,7 +278,9 @@ sources = st.sampled_from(
 
 @st.composite
 def blocks(draw: st.DrawFn, role: str) -> dict[str, Any]:
-    if role == "assistant":
+    if role == "system":  # a system entry inside messages (one in first place would move to ``system``)
+        kind = "text"
+    elif role == "assistant":
         kind = draw(st.sampled_from(["text", "tool_use", "thinking", "redacted_thinking"]))
     else:
         kind = draw(st.sampled_from(["text", "image", "tool_result"]))
@@ -280,9 +320,10 @@ def blocks(draw: st.DrawFn, role: str) -> dict[str, Any]:
 
 @st.composite
 def anthropic_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    first = draw(st.sampled_from(["user", "assistant"]))
+    later = draw(st.lists(st.sampled_from(["user", "assistant", "system"]), max_size=4))
     messages = [
-        {"role": role, "content": draw(st.lists(blocks(role), min_size=1, max_size=4))}
-        for role in draw(st.lists(st.sampled_from(["user", "assistant"]), min_size=1, max_size=5))
+        {"role": role, "content": draw(st.lists(blocks(role), min_size=1, max_size=4))} for role in [first, *later]
     ]
     body: dict[str, Any] = {"model": "claude-x", "max_tokens": draw(st.integers(1, 64000)), "messages": messages}
     system = [{"type": "text", "text": draw(texts)} for _ in range(draw(st.integers(0, 2)))]

@@ -235,3 +235,24 @@ def test_a_capability_the_router_does_not_claim_is_refused_before_anything_happe
     with pytest.raises(RouterError) as refused:
         core.execute(execute)
     assert refused.value.metadata == {"capability": "ROUTER_CAPABILITY_EXECUTE"}
+
+
+def test_a_subscription_endpoint_names_plain_headers_and_no_key_of_the_routers() -> None:
+    """Spec 12.4: the headers must be ones a client can send, and the router's own key has no place there."""
+    import yaml
+
+    from rolemodel_router.config.catalog_loader import CatalogError
+
+    data = yaml.safe_load((ROOT / "conformance" / "fixtures" / "catalog.yaml").read_text())
+    (index,) = [i for i, e in enumerate(data["endpoints"]) if e["id"] == "fx-subscription"]
+    connection = data["endpoints"][index]["connection"]
+    connection["client_credential_headers"] = ["Authorization", "content-type", "authorization", "authorization"]
+    connection["api_key_env"] = "SOME_KEY"
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(data, "fixture")
+    path = f"endpoints[{index}].connection"
+    problems = "\n".join(caught.value.problems)
+    assert f"{path}.client_credential_headers[0]: 'Authorization' is not a lower-case header name" in problems
+    assert f"{path}.client_credential_headers[1]: 'content-type' is set by the router itself" in problems
+    assert f"{path}.client_credential_headers[3]: duplicate client credential header 'authorization'" in problems
+    assert f"{path}.api_key_env: an endpoint called with the client's own credential takes no key" in problems

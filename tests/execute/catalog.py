@@ -18,8 +18,14 @@ CLAUDE_MODEL = "claude"
 KEY_ENV = "EXECUTE_TEST_CLAUDE_KEY"
 
 
-def catalog(base_url: str, *, claude_key_env: str = "", unreachable_local: str = "") -> dict[str, Any]:
+def catalog(
+    base_url: str, *, claude_key_env: str = "", unreachable_local: str = "", mini_credential_headers: str = ""
+) -> dict[str, Any]:
+    """``mini_credential_headers`` (comma-separated) makes ``ex-mini`` a subscription endpoint (spec 12.4)."""
     local_url = unreachable_local or f"{base_url}/v1"
+    mini_connection: dict[str, Any] = {"base_url": f"{base_url}/v1", "api_dialect": "API_DIALECT_OPENAI_CHAT"}
+    if mini_credential_headers:
+        mini_connection["client_credential_headers"] = mini_credential_headers.split(",")
     claude_connection: dict[str, Any] = {"base_url": base_url, "api_dialect": "API_DIALECT_ANTHROPIC_MESSAGES"}
     if claude_key_env:
         claude_connection["api_key_env"] = claude_key_env
@@ -62,7 +68,7 @@ def catalog(base_url: str, *, claude_key_env: str = "", unreachable_local: str =
                     "includes_output": True,
                 },
                 "default_quality": 0.7,
-                "connection": {"base_url": f"{base_url}/v1", "api_dialect": "API_DIALECT_OPENAI_CHAT"},
+                "connection": mini_connection,
             },
             {
                 "id": "ex-claude",
@@ -135,6 +141,13 @@ def catalog(base_url: str, *, claude_key_env: str = "", unreachable_local: str =
                 "ladder": [{"endpoint_ids": ["ex-mini", "ex-claude"]}],
                 "default_strategy": "STRATEGY_COST",
                 "handoff": {"reasoning": "REASONING_HANDOFF_TO_TEXT", "images": "IMAGE_HANDOFF_PLACEHOLDER"},
+            },
+            {
+                "name": "x-test.subscription",
+                "description": "The best model first (a subscription, when ex-mini is one), the local one after it.",
+                "ladder": [{"endpoint_ids": ["ex-mini", "ex-local"]}],
+                "default_strategy": "STRATEGY_QUALITY",
+                "affinity": {"horizon_turns": 1, "tool_loop": "TOOL_LOOP_POLICY_FREE"},
             },
         ],
     }

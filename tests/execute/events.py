@@ -79,10 +79,16 @@ def execute_request(
     )
 
 
-def run(client: RouterClient, request: router_service_pb2.ExecuteRequest, timeout_s: float = 30.0) -> Run:
+def run(
+    client: RouterClient,
+    request: router_service_pb2.ExecuteRequest,
+    timeout_s: float = 30.0,
+    client_credential: dict[str, str] | None = None,
+) -> Run:
     events: list[router_service_pb2.ExecuteResponse] = []
     try:
-        events.extend(client.execute(request, timeout_s=timeout_s))  # keeps what arrived before an error
+        # keeps what arrived before an error
+        events.extend(client.execute(request, timeout_s=timeout_s, client_credential=client_credential))
     except RoleModelError as error:
         return Run(events, error)
     return Run(events, None)

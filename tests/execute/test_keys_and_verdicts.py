@@ -40,19 +40,27 @@ def test_the_api_key_comes_from_the_environment_and_goes_nowhere_else(tmp_path: 
     assert SECRET not in logs
 
 
-def test_a_missing_key_fails_the_attempt_and_is_never_sent(backend: ScriptedBackend, tmp_path: Path) -> None:
-    """An endpoint without its key is unusable: it counts as failed, so that repeated misses cool it down."""
+def test_a_missing_key_excludes_the_endpoint_from_execute_and_is_no_failure(
+    backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    """An endpoint without its key is not configured (RM-EXEC-021, RM-EXEC-022): reported once, never failing."""
     with (
         router_process(backend, tmp_path, claude_key_env="EXECUTE_TEST_UNSET_KEY") as router,
         RouterClient(router.address, ClientOptions(retry=RetryPolicy(max_attempts=1))) as client,
     ):
-        result = run(client, execute_request([user("Hello?")], pin="ex-claude"))
+        for _ in range(3):
+            refused = run(client, execute_request([user("Hello?")], pin="ex-claude")).error
+            assert refused is not None and refused.reason == ErrorReason.PINNED_ENDPOINT_INELIGIBLE
+        assert refused is not None and refused.decision is not None
+        (excluded,) = [c for c in refused.decision.candidates if c.endpoint_id == "ex-claude"]
+        (exclusion,) = [x for x in excluded.exclusions if x.code == D.EXCLUSION_CODE_NOT_CONFIGURED]
+        assert "EXECUTE_TEST_UNSET_KEY" in exclusion.detail
         card = client.get_router_card()
-    (failed,) = result.attempts_failed
-    assert "EXECUTE_TEST_UNSET_KEY" in failed.detail
+        logs = router.logs()
     assert backend.requests_for(CLAUDE_MODEL) == []
     (status,) = [p.status for p in card.endpoints if p.endpoint.id == "ex-claude"]
-    assert status.observed_failure_rate == 1.0
+    assert status.observed_failure_rate == 0.0 and not status.cooldown_until.seconds
+    assert logs.count("endpoint 'ex-claude' is not configured: EXECUTE_TEST_UNSET_KEY is not set") == 1
 
 
 def test_a_failing_chore_escalates_after_the_client_reports_its_verdict(

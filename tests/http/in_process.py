@@ -19,6 +19,7 @@ from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
+from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.http import FrontDoorServer, create_app
 from rolemodel_router.server.auth import TokenRegistry
 from rolemodel_router.state.in_process import InProcessStore
@@ -35,11 +36,15 @@ class ScriptedExecute:
         self.core = core
         self.script: Script = lambda request, started: []
         self.requests: list[E.ExecuteRequest] = []
+        self.credentials: list[ClientCredential] = []
         self.closed: list[bool] = []
         self.delay_s = 0.0
 
-    async def __call__(self, request: E.ExecuteRequest) -> AsyncGenerator[E.ExecuteResponse, None]:
+    async def __call__(
+        self, request: E.ExecuteRequest, *, credential: ClientCredential = NO_CREDENTIAL
+    ) -> AsyncGenerator[E.ExecuteResponse, None]:
         self.requests.append(request)
+        self.credentials.append(credential)
         route_input = self.core.validate_route(E.RouteRequest(conversation=request.conversation, hints=request.hints))
         started = E.ExecuteStarted(decision=await self.core.route(route_input))
         finished = False

@@ -269,3 +269,28 @@ def test_a_claude_code_style_tool_loop_keeps_signatures_breakpoints_and_the_cach
     assert sent["messages"][2]["content"][0]["cache_control"]["type"] == "ephemeral"
     assert int(raw.headers["x-rolemodel-cached-tokens"]) > 1000
     assert raw.headers["x-rolemodel-estimated-cached-tokens"] == raw.headers["x-rolemodel-cached-tokens"]
+
+
+def test_system_entries_inside_messages_reach_each_dialect_in_place(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    """Claude Code with a model name it does not know as Claude puts ``role: "system"`` entries in ``messages``."""
+    backend.script(CLAUDE_MODEL, [Reply(text="Planned.")])
+    backend.script(CHEAP_MODEL, [Reply(text="Planned too.")])
+    words = f"Plan the change. {uuid.uuid4().hex}"
+    messages: list[anthropic.types.MessageParam] = [
+        {"role": "system", "content": "You are a coding agent."},
+        {"role": "user", "content": words},
+        {"role": "system", "content": [{"type": "text", "text": "Plan mode is on."}]},
+    ]
+    for model, endpoint in (("rolemodel/code.edit@claude", CLAUDE_MODEL), ("rolemodel/code.edit@cheap", CHEAP_MODEL)):
+        answer = ant.messages.create(model=model, max_tokens=64, messages=messages)
+        assert answer.content[0].type == "text"
+        sent = backend.requests_for(endpoint)[-1].json()
+        if endpoint == CLAUDE_MODEL:
+            assert [block["text"] for block in sent["system"]] == ["You are a coding agent."]
+            assert [m["role"] for m in sent["messages"]] == ["user", "system"]
+            assert [block["text"] for block in sent["messages"][1]["content"]] == ["Plan mode is on."]
+        else:
+            assert [m["role"] for m in sent["messages"]] == ["system", "user", "system"]
+            assert sent["messages"][2]["content"] == "Plan mode is on."

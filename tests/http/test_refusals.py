@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,7 +112,41 @@ def test_unknown_paths_get_a_404_in_the_openai_shape(http: httpx.Client) -> None
     response = http.post("/v1/embeddings", json={})
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
-    assert http.get("/v1/chat/completions").status_code == 405
+    assert response.headers["x-should-retry"] == "false"
+    wrong_method = http.get("/v1/chat/completions")
+    assert wrong_method.status_code == 405 and wrong_method.headers["x-should-retry"] == "false"
+
+
+def test_the_base_url_answers_get_and_head_with_the_router_s_name(door: InProcessFrontDoor) -> None:
+    got = httpx.get(door.url + "/")
+    assert got.status_code == 200 and got.text.startswith("rolemodel-reference-router ")
+    head = httpx.head(door.url + "/")
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_every_request_gets_one_access_log_line_without_content(
+    http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "do-not-log-this-prompt"
+    with caplog.at_level(logging.INFO, logger="rolemodel.router"):
+        http.post("/v1/embeddings?key=sk-in-query", json={"input": secret})
+        chat(http, {"model": "llama3", "messages": [{"role": "user", "content": secret}]})
+        chat(http, {"model": "rolemodel/chat", "messages": [{"role": "user", "content": secret}]})
+        httpx.head(http.base_url.join("/"))
+        deadline = time.monotonic() + 5  # a line is written after the last byte, which the client may see first
+        while len(lines := [r for r in caplog.records if r.getMessage() == "http request"]) < 4:
+            assert time.monotonic() < deadline, "an access-log line is missing"
+            time.sleep(0.01)
+    seen = [(r.__dict__["method"], r.__dict__["path"], r.__dict__["status"]) for r in lines]
+    assert seen == [
+        ("POST", "/v1/embeddings", 404),
+        ("POST", "/v1/chat/completions", 400),
+        ("POST", "/v1/chat/completions", 200),
+        ("HEAD", "/", 200),
+    ]
+    assert all(r.__dict__["response_bytes"] >= 0 and r.__dict__["duration_ms"] >= 0 for r in lines)
+    logged = " ".join(str(vars(r)) for r in caplog.records)
+    assert secret not in logged and "sk-in-query" not in logged
 
 
 def test_a_token_is_required_in_either_header(door: InProcessFrontDoor) -> None:
@@ -193,5 +229,15 @@ def test_count_tokens_answers_with_the_normative_estimate(http: httpx.Client) ->
     counted = http.post("/v1/messages/count_tokens", json=body)
     assert counted.status_code == 200
     assert counted.json() == {"input_tokens": (4 + 10) + (4 + 2)}
+    in_place = {
+        "model": "rolemodel/code.edit",
+        "messages": [
+            {"role": "system", "content": "abcd" * 10},
+            {"role": "user", "content": "12345678"},
+            {"role": "system", "content": [{"type": "text", "text": "abcd"}]},
+        ],
+    }
+    counted = http.post("/v1/messages/count_tokens", json=in_place)
+    assert counted.status_code == 200 and counted.json() == {"input_tokens": (4 + 10) + (4 + 2) + (4 + 1)}
     refused = http.post("/v1/messages/count_tokens", json={"messages": []})
     assert refused.status_code == 400 and refused.json()["error"]["type"] == "invalid_request_error"

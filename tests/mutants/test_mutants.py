@@ -32,7 +32,13 @@ def test_there_are_at_least_fifteen_mutants_each_naming_a_requirement() -> None:
 def test_the_suite_catches_the_mutant(name: str) -> None:
     mutant = MUTANTS[name]
     with running_router(mutant=name) as router:
-        report = run(RunOptions(TransportOptions(router.address), requirement_globs=mutant.run, wait_s=20))
+        options = RunOptions(
+            TransportOptions(router.address),
+            requirement_globs=mutant.run,
+            wait_s=20,
+            backend_ports=router.backend_ports,
+        )
+        report = run(options)
     assert report.harness_error is None, report.harness_error
     verdicts = {v.id: v for v in report.verdicts}
     assert mutant.expect in verdicts, f"{mutant.expect} was not scored"

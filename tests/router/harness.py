@@ -42,6 +42,8 @@ class RouterProcess:
         self.address = ""
         self.http_url = ""
         self.http_line = ""
+        #: The dashboard's address (``http://HOST:PORT/ui/``), with ``--ui`` among the extra arguments.
+        self.ui_url = ""
         self.expect_http = expect_http or "--http" in self.extra
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process; closed in stop()
         self._final_log = ""
@@ -72,6 +74,12 @@ class RouterProcess:
                 raise RuntimeError(f"the HTTP front door did not start: {http_line!r}\n{self.logs()}")
             self.http_line = http_line.strip()
             self.http_url = http_line.split("HTTP front door on ", 1)[1].split()[0]
+        if "--ui" in self.extra or (self.expect_http and "--no-ui" not in self.extra):
+            ui_line = self.process.stdout.readline()
+            if "dashboard at " not in ui_line:
+                self.stop()
+                raise RuntimeError(f"the dashboard did not start: {ui_line!r}\n{self.logs()}")
+            self.ui_url = ui_line.split("dashboard at ", 1)[1].strip()
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:

@@ -111,6 +111,13 @@ def test_cache_expiry(vector: dict[str, Any]) -> None:
     assert got_warm == vector["expected"]["warm"]
 
 
+@pytest.mark.parametrize("vector", vectors("pacing.json"))
+def test_pacing_vectors(vector: dict[str, Any]) -> None:
+    from rolemodel_conformance.vectors import pacing_vector
+
+    assert pacing_vector(vector["input"]) == vector["expected"]
+
+
 @pytest.mark.parametrize("vector", vectors("latency.json"))
 def test_expected_latency(vector: dict[str, Any]) -> None:
     got = latency_vector(vector["input"])

@@ -70,6 +70,7 @@ MODULES = (
     "execute",
     "execute_failures",
     "execute_outcomes",
+    "credentials",
     "auth",
     "audit",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from urllib.parse import urlparse
@@ -11,10 +12,10 @@ from grpc_health.v1 import health_pb2
 
 from rolemodel.v1 import card_pb2, common_pb2, hints_pb2, router_service_pb2
 from rolemodel.versions import parse_version
-from rolemodel_conformance.builders import ContentPrompt, Prompt, outcome, usage, user
+from rolemodel_conformance.builders import ContentPrompt, Prompt, outcome, pin, usage, user
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.helpers import expect_refusal, fresh_route
-from rolemodel_conformance.context import CheckContext
+from rolemodel_conformance.context import CheckContext, NotObservable
 from rolemodel_conformance.fixture import profile_differences
 from rolemodel_conformance.probe import RouterRefusal
 
@@ -118,19 +119,41 @@ def _content_request(ctx: CheckContext, role: str) -> router_service_pb2.RouteRe
     )
 
 
+#: The endpoint the Execute probe is pinned to: no check compares its cost, quality or reliability.
+EXECUTE_PROBE_ENDPOINT = "fx-short-ttl"
+
+
+def _isolated_execute(ctx: CheckContext, request: router_service_pb2.RouteRequest) -> router_service_pb2.ExecuteRequest:
+    """An Execute that succeeds on an endpoint no other check compares, so repeated runs leave no failures behind.
+
+    Without the scripted backends (they are only needed by the Execute checks)
+    the call still tells a claimed capability from a refused one; it then fails
+    at the model, on an endpoint whose reliability no check judges.
+    """
+    hints = hints_pb2.RoutingHints(role="x-conformance.ttl", endpoint_choice=pin(EXECUTE_PROBE_ENDPOINT))
+    if ctx.claims("ROUTER_CAPABILITY_EXECUTE"):
+        with contextlib.suppress(NotObservable):
+            ctx.backends().script({EXECUTE_PROBE_ENDPOINT: [{"text": "2, 3 and 5."}]})
+    return router_service_pb2.ExecuteRequest(conversation=request.conversation, hints=hints)
+
+
 def _request_capability(ctx: CheckContext, name: str) -> None:
     """Use a request-triggered capability: refused with CAPABILITY_NOT_SUPPORTED exactly when it is not claimed."""
     capability = f"ROUTER_CAPABILITY_{name}"
     request = _content_request(ctx, "chat")
     call: object
     if name == "EXECUTE":
-        execute = router_service_pb2.ExecuteRequest(conversation=request.conversation, hints=request.hints)
+        execute = _isolated_execute(ctx, request)
 
         def call() -> object:
             return ctx.probe.execute_or_raise(execute, timeout_s=5.0)
     else:
         request.dry_run = name == "DRY_RUN"
         request.include_handoff = name == "HANDOFF_MESSAGES"
+        if name == "SIDE_REQUESTS":
+            request.hints.side_request.merge_back = False
+        if name == "ESCALATION":
+            request.hints.escalation.force_level = 1
 
         def call() -> object:
             return ctx.probe.route(request)
@@ -166,7 +189,7 @@ def card_capabilities(ctx: CheckContext) -> None:
         all(c in known for c in raw) and len(set(raw)) == len(raw),
         f"capabilities are known values without repeats: {raw}",
     )
-    for name in ("EXECUTE", "DRY_RUN", "HANDOFF_MESSAGES"):
+    for name in ("EXECUTE", "DRY_RUN", "HANDOFF_MESSAGES", "SIDE_REQUESTS", "ESCALATION"):
         _request_capability(ctx, name)
     if not ctx.recorded("RM-CORE-003"):
         ctx.passed("RM-CORE-003", "the router claims every capability a request can ask for")

@@ -233,7 +233,9 @@ def api_key(ctx: CheckContext) -> None:
     )
 
 
-@check("execute", "An endpoint whose key variable is not set is never called", ("RM-EXEC-021",))
+@check(
+    "execute", "An endpoint whose key variable is not set is never called, nor failed", ("RM-EXEC-021", "RM-EXEC-022")
+)
 def unset_key(ctx: CheckContext) -> None:
     backends = ctx.backends()
     wait_until_healthy(ctx, "fx-flaky")
@@ -246,12 +248,26 @@ def unset_key(ctx: CheckContext) -> None:
         f"fx-flaky names {UNSET_KEY_ENV}, which the conformance profile leaves unset: it received "
         f"{describe_received(received)}; {stream.ending()}",
     )
-    details = " ".join([a.detail for a in stream.attempts] + ([stream.failed.detail] if stream.failed else []))
+    decision = stream.decision or (stream.refusal.decision if stream.refusal else None)
+    exclusions = [
+        x
+        for c in (decision.candidates if decision else [])
+        if c.endpoint_id == "fx-flaky"
+        for x in c.exclusions
+        if x.code == decision_pb2.EXCLUSION_CODE_NOT_CONFIGURED
+    ]
     ctx.expect(
         "RM-EXEC-021",
-        UNSET_KEY_ENV in details,
-        f"the failure names the variable {UNSET_KEY_ENV}: {details[:200]!r}",
+        bool(exclusions) and UNSET_KEY_ENV in exclusions[0].detail,
+        f"fx-flaky is excluded with NOT_CONFIGURED, naming the variable {UNSET_KEY_ENV}: "
+        f"{[x.detail for x in exclusions] or 'no such exclusion'}",
         should_part=True,
+    )
+    tried = [a.endpoint_id for a in stream.attempts]
+    ctx.expect(
+        "RM-EXEC-022",
+        "fx-flaky" not in tried and (stream.failed is None or stream.failed.served_endpoint_id != "fx-flaky"),
+        f"no attempt on fx-flaky failed: the failed attempts were on {tried}; {stream.ending()}",
     )
 
 

@@ -132,9 +132,11 @@ class Stream:
         return f"events {self.kinds}, {status}"
 
 
-def execute(ctx: CheckContext, call: E.ExecuteRequest, *, timeout_s: float = 10.0) -> Stream:
+def execute(
+    ctx: CheckContext, call: E.ExecuteRequest, *, timeout_s: float = 10.0, credential: Mapping[str, str] | None = None
+) -> Stream:
     started = time.monotonic()
-    events, refusal = ctx.probe.execute(call, timeout_s=timeout_s)
+    events, refusal = ctx.probe.execute(call, timeout_s=timeout_s, credential=credential)
     return Stream(events, refusal, time.monotonic() - started)
 
 

@@ -6,21 +6,50 @@ import argparse
 import sys
 import uuid
 
+import grpc
 from google.protobuf import json_format
 
 from rolemodel import RouterClient, conversation_ref, text_message
 from rolemodel.digest import digest_chain
-from rolemodel.errors import RoleModelError
+from rolemodel.errors import ProtocolError, RoleModelError
 from rolemodel.v1 import common_pb2, conversation_pb2, hints_pb2, router_service_pb2
 from rolemodel_router.cli.render import card_text, console, decision_text
 
 EXIT_REFUSED = 1
 
 
-def _fail(error: RoleModelError) -> int:
+def _unreachable(command: str, target: str, error: RoleModelError) -> str | None:
+    """One line for a router that is not there, with what to do; None when the router did answer."""
+    if not isinstance(error, ProtocolError) or error.code not in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    ):
+        return None
+    text = error.message.lower()
+    if "refused" in text:
+        why = "connection refused"
+    elif "resolv" in text or "name not found" in text or "lookup" in text:
+        why = "the host name does not resolve"
+    elif error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        why = "no answer in time"
+    else:
+        why = error.message.split(";")[0]
+    return (
+        f"rolemodel {command}: no router answers at {target} ({why}); start one with 'rolemodel serve' "
+        "(or 'rolemodel demo'), or point --target at yours"
+    )
+
+
+def _fail(error: RoleModelError, command: str, target: str) -> int:
+    unreachable = _unreachable(command, target, error)
+    if unreachable is not None:
+        print(unreachable, file=sys.stderr)
+        return EXIT_REFUSED
     print(f"refused: {error}", file=sys.stderr)
+    shown = str(error)
     for path, description in error.field_violations:
-        print(f"  {path}: {description}", file=sys.stderr)
+        if f"{path}: {description}" not in shown:
+            print(f"  {path}: {description}", file=sys.stderr)
     if error.decision is not None:
         console(stderr=True).print(decision_text(error.decision))
     return EXIT_REFUSED
@@ -31,7 +60,7 @@ def card(args: argparse.Namespace) -> int:
         with RouterClient(args.target) as client:
             result = client.get_router_card()
     except RoleModelError as error:
-        return _fail(error)
+        return _fail(error, "card", args.target)
     if args.json:
         print(json_format.MessageToJson(result, preserving_proto_field_name=True))
     else:
@@ -75,8 +104,7 @@ def _hints(args: argparse.Namespace) -> hints_pb2.RoutingHints:
         hints.expected_output_tokens = args.expected_output
     if args.side_request:
         hints.side_request.merge_back = args.side_request == "merge"
-    for label in args.label:
-        key, _, value = label.partition("=")
+    for key, value in args.label:
         hints.labels[key] = value
     return hints
 
@@ -89,7 +117,7 @@ def route(args: argparse.Namespace) -> int:
         with RouterClient(args.target) as client:
             decision = client.route(request)
     except RoleModelError as error:
-        return _fail(error)
+        return _fail(error, "route", args.target)
     if args.json:
         print(json_format.MessageToJson(decision, preserving_proto_field_name=True))
     else:

@@ -19,9 +19,10 @@ from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
-from rolemodel_router.state.factory import StateUrlError, default_state_url
-from rolemodel_router.state.sqlite import StoreLockedError
+from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
+from rolemodel_router.state.sqlite import StoreOpenError
 from rolemodel_router.state.store import Retention
+from rolemodel_router.withheld import parse_withheld
 
 EXIT_BAD_CONFIG = 2
 
@@ -92,15 +93,24 @@ def run(args: argparse.Namespace) -> int:
     except (TokenError, OSError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if args.no_ui and args.ui:
+        print("rolemodel serve: --ui and --no-ui contradict each other; choose one", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         execute = ExecuteSettings(max_attempts=args.execute_max_attempts, stall_timeout_s=args.execute_stall_timeout)
     except ValueError as error:
         print(f"rolemodel serve: execute options: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    try:
+        withheld = parse_withheld(args.withhold_capability)
+    except ValueError as error:
+        print(f"rolemodel serve: --withhold-capability: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     settings = ServeSettings(
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
         state_url=args.state or default_state_url(),
+        create_state_directory=args.state is None,
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
         retention=Retention(
@@ -111,12 +121,15 @@ def run(args: argparse.Namespace) -> int:
         default_estimator=args.default_estimator,
         execute=execute,
         http_listen=args.http,
+        ui_listen=args.ui,
+        dashboard=not args.no_ui,
         redis_namespace=args.redis_namespace,
         outage_policy=args.state_outage,
         tls=tls,
         tokens=tokens,
         metrics_address=args.metrics,
         otel=args.otel,
+        withheld=withheld,
     )
 
     def ready(router: RunningRouter) -> None:
@@ -124,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"rolemodel router serving on {router.address}{secure} "
             f"(catalog '{router.core.index.catalog.name}', {len(router.core.index.endpoints)} endpoints, "
-            f"state {settings.state_url})",
+            f"state {describe_state_url(settings.state_url)})",
             flush=True,
         )
         if router.http_url:
@@ -133,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
                 f"Anthropic base URL {router.http_url})",
                 flush=True,
             )
+        if router.ui_url:
+            print(f"dashboard at {router.ui_url}", flush=True)
         if router.metrics_address:
             print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
         if not args.no_sample and tls is None and tokens is None:
@@ -143,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
-    except (StateUrlError, StoreLockedError, OSError, EstimatorError) as error:
+    except (StateUrlError, StoreOpenError, OSError, EstimatorError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
 

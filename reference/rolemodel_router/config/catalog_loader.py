@@ -9,6 +9,7 @@ them at once: ``roles[2].ladder[1].endpoint_ids[0]: unknown endpoint 'gpt-x'``.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -80,9 +81,20 @@ def _friendly(error: jsonschema.ValidationError) -> str:
         return f'{error.instance!r} is not {kind}: use a non-negative decimal with at most 6 decimals, like "1.25"'
     if error.validator == "enum" and isinstance(error.validator_value, list):
         return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
-    if error.validator == "additionalProperties":
-        return f"{error.message} (check the spelling against spec/schemas/catalog.schema.json)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        return _unknown_fields(error.instance, sorted(properties))
     return error.message
+
+
+def _unknown_fields(instance: dict[str, Any], known: list[str]) -> str:
+    """Each misspelt field with the nearest real one, or the fields that exist there (the schema is in the wheel)."""
+    problems = []
+    for name in (key for key in instance if key not in known):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"the fields here are {', '.join(known)}"
+        problems.append(f"unknown field {name!r}: {hint}")
+    return "; ".join(problems)
 
 
 def _schema_problems(data: Any) -> list[str]:
@@ -100,6 +112,15 @@ def _duplicates(label: str, items: Iterable[tuple[str, str]]) -> list[str]:
         else:
             seen[key] = path
     return problems
+
+
+#: A header name as HTTP/2 and gRPC metadata write it (RFC 9110 token, lower case).
+CREDENTIAL_HEADER_NAME = re.compile(r"[a-z0-9][a-z0-9!#$%&'*+.^_`|~-]{0,63}")
+#: Headers the router writes itself for every backend call, or that describe the connection, not the caller.
+RESERVED_HEADER_NAMES = frozenset(
+    {"accept", "anthropic-version", "connection", "content-length", "content-type", "host", "te", "transfer-encoding"}
+)
+RESERVED_HEADER_PREFIXES = ("rolemodel-", "x-rolemodel-", ":")
 
 
 def _check_endpoints(catalog: catalog_pb2.Catalog) -> list[str]:
@@ -135,6 +156,28 @@ def _check_endpoints(catalog: catalog_pb2.Catalog) -> list[str]:
             and caching.ttl_seconds == 0
         ):
             problems.append(f"endpoints[{i}].caching.ttl_seconds: a caching endpoint needs a TTL above 0")
+        problems += _check_client_credential(f"endpoints[{i}].connection", endpoint.connection)
+    return problems
+
+
+def _check_client_credential(path: str, connection: catalog_pb2.EndpointConnection) -> list[str]:
+    """Spec 12.4: a subscription endpoint names plain request headers, and no key of the router's."""
+    names = list(connection.client_credential_headers)
+    if not names:
+        return []
+    problems = _duplicates(
+        "client credential header", ((f"{path}.client_credential_headers[{k}]", n) for k, n in enumerate(names))
+    )
+    for k, name in enumerate(names):
+        where = f"{path}.client_credential_headers[{k}]"
+        if not CREDENTIAL_HEADER_NAME.fullmatch(name):
+            problems.append(f"{where}: '{name}' is not a lower-case header name")
+        elif name in RESERVED_HEADER_NAMES or name.startswith(RESERVED_HEADER_PREFIXES):
+            problems.append(f"{where}: '{name}' is set by the router itself and cannot carry a client's credential")
+    if connection.api_key_env:
+        problems.append(
+            f"{path}.api_key_env: an endpoint called with the client's own credential takes no key of the router's"
+        )
     return problems
 
 

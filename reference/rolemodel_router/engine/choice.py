@@ -211,9 +211,11 @@ def least_time_for_side_request(ctx: DecisionContext, order: list[Candidate]) ->
 def no_eligible_error(ctx: DecisionContext) -> RouterError:
     summary = ";".join(f"{c.endpoint_id}:{exclusion_names(c)}" for c in ctx.candidates)
     role = ctx.request.role.role.name
+    hosted = ", ".join(sorted(ctx.request.hosted_tools))
+    why = f" (the request offers the hosted tool {hosted}; endpoints must list it in hosted_tools)" if hosted else ""
     return RouterError(
         ErrorReason.NO_ELIGIBLE_ENDPOINT,
-        f"no endpoint of role '{role}' is eligible",
+        f"no endpoint of role '{role}' is eligible{why}",
         {"role": role, "exclusions": summary},
     )
 

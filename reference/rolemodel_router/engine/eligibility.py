@@ -168,6 +168,9 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     if unsupported:
         names = sorted(_MODALITY_NAMES[m] for m in unsupported)
         c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
+    not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
+    if not_hosted:
+        c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
     window = e.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:
@@ -190,6 +193,14 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
             X.EXCLUSION_CODE_LOCALITY_MISMATCH,
             f"is {_LOCALITY_NAMES[e.locality]}, the hints ask for {_LOCALITY_NAMES[request.locality]}",
         )
+    declared = e.connection.client_credential_headers
+    if request.executes and declared:
+        absent = [name for name in declared if name not in request.credential_names]
+        if absent:
+            c.exclude(
+                X.EXCLUSION_CODE_CLIENT_CREDENTIAL_MISSING,
+                f"is called with the client's own credential, and the call carries no {', '.join(absent)}",
+            )
 
 
 def _operational_filters(
@@ -207,6 +218,15 @@ def _operational_filters(
         )
     if c.endpoint_id in failed:
         c.exclude(X.EXCLUSION_CODE_FAILED_THIS_TURN, "already failed on this turn")
+
+
+def _configuration_filter(c: Candidate, request: RouteInput) -> None:
+    if c.endpoint_id in request.unconfigured:
+        variable = c.index.endpoint.connection.api_key_env
+        c.exclude(
+            X.EXCLUSION_CODE_NOT_CONFIGURED,
+            f"not configured: the environment variable {variable} that holds its API key is not set",
+        )
 
 
 def _quota_and_budget(
@@ -261,6 +281,7 @@ def evaluate(
         _role_filters(c, request)
         _capability_filters(c, request)
         _operational_filters(c, rules, snapshot, now_ms, failed)
+        _configuration_filter(c, request)
         _quota_and_budget(c, index, request, windows, snapshot.degraded, budget)
         candidates.append(c)
     return candidates

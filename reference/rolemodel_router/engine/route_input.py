@@ -83,6 +83,13 @@ class RouteInput:
     plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
     messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
+    hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
+    # Execute only: the router calls the model, so an endpoint that needs the client's own credential
+    # is eligible only when the call carries every header it names (spec 12.4). Names, never values.
+    executes: bool = False
+    credential_names: frozenset[str] = frozenset()
+    #: Execute only: endpoints whose key variable (connection.api_key_env) is not set (spec 10.3).
+    unconfigured: frozenset[str] = frozenset()
 
     @property
     def isolated(self) -> bool:
@@ -404,4 +411,5 @@ def build_route_input(
         plan_handoff=request.include_handoff or require_content,
         dry_run=request.dry_run,
         messages=messages,
+        hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
     )

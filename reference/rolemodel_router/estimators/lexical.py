@@ -13,22 +13,25 @@ What it reads, in order:
    probability, fitted on held-out scores;
 3. offsets in log-odds for the role and a pending tool result. These are *priors set by hand*, not
    learned: no public data labels requests with roles, so the file states them as such. A custom
-   role gets no offset, and the text decides alone.
+   role gets no offset, and the text decides alone;
+4. the agent cues of the turn (:mod:`rolemodel_router.engine.agent_cues`: failing tests, stack
+   traces, errors, diffs, earlier failures), also hand-set, when the request carries its messages.
 
-The task name and the depth of the conversation are not used: there is no evidence to weigh them,
-and a client that knows its task says so more precisely with the role and a difficulty hint.
+The text is the user's new words only (:mod:`rolemodel_router.engine.turn_signals`), never the
+system prompt or the tool definitions. The task name is not used: there is no evidence to weigh it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from rolemodel_router.engine.agent_cues import agent_offsets, logistic
 from rolemodel_router.engine.difficulty import DifficultyQuery
 from rolemodel_router.estimators.features import FEATURE_SET, STRUCTURAL_NAMES, TextFeatures, extract
 
@@ -116,16 +119,21 @@ class LexicalEstimator:
             z += sum(weights[word] for word in self._word_keys & features.words) / math.sqrt(len(features.words))
         return z
 
-    def estimate(self, query: DifficultyQuery) -> float:
+    def explain(self, query: DifficultyQuery) -> Sequence[tuple[str, float]]:
+        """Each part of the estimate, by name, in log-odds: the calibrated text score, then the priors."""
         model = self._model
         features = extract(query.text)
         multiple_choice = features.structural[_MULTIPLE_CHOICE] > 0
         slope, intercept = model.choice_calibration if multiple_choice else model.open_calibration
-        logit = slope * self._raw(features) + intercept + model.role_offsets.get(query.role, 0.0)
+        found = [("text", slope * self._raw(features) + intercept)]
+        role_offset = model.role_offsets.get(query.role, 0.0)
+        if role_offset:
+            found.append(("role_prior", role_offset))
         if query.tool_call_pending:
-            logit += model.tool_call_pending_offset
-        # the logistic function, written so that no large |logit| overflows
-        if logit >= 0:
-            return 1.0 / (1.0 + math.exp(-logit))
-        odds = math.exp(logit)
-        return odds / (1.0 + odds)
+            found.append(("tool_call_pending", model.tool_call_pending_offset))
+        if query.turn is not None:
+            found += agent_offsets(query.turn)
+        return found
+
+    def estimate(self, query: DifficultyQuery) -> float:
+        return logistic(sum(value for _, value in self.explain(query)))

@@ -35,19 +35,25 @@ class BackendAttempt:
         http: httpx.AsyncClient,
         dialect: Dialect,
         body: dict[str, Any],
-        api_key: str | None,
+        headers: dict[str, str],
         settings: ExecuteSettings,
         time_limit_s: float,
     ) -> None:
         self._http = http
         self._dialect = dialect
         self._body = body
-        self._api_key = api_key
+        self._headers = headers  # holds a key or the client's credential: never logged
         self._settings = settings
         self._time_limit_s = time_limit_s
         self.completion: Completion | None = None
         self.ttft_ms = 0
         self.delta_count = 0
+        #: The backend's response headers once it answered (rate-limit and usage-window headers live there).
+        self.response_headers: httpx.Headers | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
 
     def _timeout(self, started: float) -> httpx.Timeout:
         """Each read waits at most the stall timeout, and never past the call's time limit."""
@@ -65,10 +71,11 @@ class BackendAttempt:
                 "POST",
                 self._dialect.url,
                 json=self._body,
-                headers=self._dialect.headers(self._api_key),
+                headers=self._headers,
                 timeout=self._timeout(started),
             )
             response = await self._http.send(request, stream=True)
+            self.response_headers = response.headers
             try:
                 if response.status_code != HTTP_OK:
                     error_body = await response.aread()

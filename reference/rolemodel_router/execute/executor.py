@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Coroutine
 from contextlib import aclosing
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -31,8 +32,10 @@ from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, 
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
-from rolemodel_router.execute.dialect import Dialect
+from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
+from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
+from rolemodel_router.execute.key_variables import unconfigured_endpoints
 from rolemodel_router.execute.recording import (
     add_measured_speeds,
     idempotency_key,
@@ -104,18 +107,24 @@ class Executor:
         task.add_done_callback(self._background.discard)
 
     async def execute(
-        self, request: E.ExecuteRequest, *, deadline_s: float | None = None
+        self,
+        request: E.ExecuteRequest,
+        *,
+        deadline_s: float | None = None,
+        credential: ClientCredential = NO_CREDENTIAL,
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
         """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, route_input = build_execute_input(request, self.core.index, self.core.limits)
+        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
+        route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
         def before_commit() -> None:
             if deadline is not None and time.monotonic() >= deadline:
                 raise RouterError(ErrorReason.DEADLINE_TOO_SHORT, "the call's deadline passed before routing finished")
 
         decision = await self.core.route(route_input, before_commit)
-        call = _Call(self, request, route_input, decision, deadline)
+        call = _Call(self, request, route_input, decision, deadline, credential)
         yield E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))
         async with aclosing(call.run()) as events:
             async for event in events:
@@ -132,8 +141,10 @@ class _Call:
         route_input: RouteInput,
         decision: decision_pb2.Decision,
         deadline: float | None,
+        credential: ClientCredential,
     ) -> None:
         self.executor = executor
+        self.credential = credential
         self.core = executor.core
         self.settings = executor.settings
         self.request = request
@@ -147,6 +158,7 @@ class _Call:
         self.outcome_reported = False
         self.candidates = {c.endpoint_id: c for c in decision.candidates}
         self.summaries: dict[tuple[int, ...], conversation_pb2.Message | None] = {}
+        self.namespaces = namespace_of_calls(list(request.conversation.tools))
 
     # -- the attempts --------------------------------------------------------------------------
 
@@ -180,8 +192,13 @@ class _Call:
             attempt: BackendAttempt | None = None
             try:
                 attempt = await self._attempt(endpoint_id)
+                restore = bool(self.namespaces) and not attempt.dialect.responses
                 async with aclosing(attempt.deltas()) as deltas:
                     async for delta in deltas:
+                        if restore and delta.HasField("tool_call"):
+                            delta.tool_call.namespace = delta.tool_call.namespace or self.namespaces.get(
+                                delta.tool_call.name, ""
+                            )
                         self.partial.add(delta)
                         yield E.ExecuteResponse(delta=delta)
             except AttemptFailure as failure:
@@ -226,7 +243,18 @@ class _Call:
         if not connection.base_url:
             raise AttemptFailure(common_pb2.OUTCOME_CLASS_SERVER_ERROR, "the catalog gives no base_url for it")
         api_key = None
-        if connection.api_key_env:
+        forwarded: dict[str, str] = {}
+        if connection.client_credential_headers:
+            # A subscription: the client's own login, and nothing of the router's (spec 12.4).
+            client_headers = self.credential.headers_for(connection.client_credential_headers)
+            if client_headers is None:  # the decision excluded it; a fallback list is never stale, but be sure
+                raise AttemptFailure(
+                    common_pb2.OUTCOME_CLASS_SERVER_ERROR,
+                    "it is called with the client's own credential, and the call carries none",
+                    blames_endpoint=False,
+                )
+            forwarded = client_headers
+        elif connection.api_key_env:
             api_key = self.settings.environ.get(connection.api_key_env)
             if not api_key:
                 raise AttemptFailure(
@@ -249,7 +277,8 @@ class _Call:
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
-        return BackendAttempt(self.executor.http, dialect, body, api_key, self.settings, limit)
+        headers = {**dialect.headers(api_key), **forwarded}
+        return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
         """Spec 8.6: the dropped turns, summarised through the summarize role as an isolated side request.
@@ -342,6 +371,10 @@ class _Call:
         completion = attempt.completion
         message = completion.message
         message.origin_endpoint_id = endpoint_id
+        if not attempt.dialect.responses:
+            for part in message.parts:
+                if part.HasField("tool_call") and not part.tool_call.namespace:
+                    part.tool_call.namespace = self.namespaces.get(part.tool_call.name, "")
         usage, estimated = usage_or_estimate(usage_from_timings(completion), self._prompt_tokens(endpoint_id), message)
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)

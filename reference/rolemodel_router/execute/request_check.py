@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 from rolemodel.v1 import common_pb2, router_service_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -55,10 +56,18 @@ def route_request_for(request: router_service_pb2.ExecuteRequest) -> router_serv
 
 
 def build_execute_input(
-    request: router_service_pb2.ExecuteRequest, index: CatalogIndex, limits: Limits
+    request: router_service_pb2.ExecuteRequest,
+    index: CatalogIndex,
+    limits: Limits,
+    credential_names: frozenset[str] = frozenset(),
 ) -> tuple[router_service_pb2.RouteRequest, RouteInput]:
-    """Validate; raises RouterError with every violation of the request."""
+    """Validate; raises RouterError with every violation of the request.
+
+    ``credential_names`` are the client credential headers the call carries (spec 12.4): only
+    their names reach the engine, which needs nothing more to exclude a subscription endpoint.
+    """
     violations = Violations()
     _check_params(violations, request.params, limits)
     route = route_request_for(request)
-    return route, build_route_input(route, index, limits, require_content=True, violations=violations)
+    built = build_route_input(route, index, limits, require_content=True, violations=violations)
+    return route, replace(built, executes=True, credential_names=credential_names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rolemodel.v1 import common_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2
 
 _FAMILIES: dict[common_pb2.ProviderKind.ValueType, str] = {
     common_pb2.PROVIDER_KIND_OPENAI: "openai",
@@ -28,6 +28,16 @@ _PORTABLE_TOOL_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 def provider_family(kind: common_pb2.ProviderKind.ValueType) -> str:
     """The family name that ``ReasoningPart.provider`` uses for reasoning this kind produced."""
     return _FAMILIES.get(kind, "unspecified")
+
+
+def wire_dialect(endpoint: catalog_pb2.Endpoint) -> common_pb2.ApiDialect.ValueType:
+    """The endpoint's dialect: the connection's, or the provider kind's usual one when unspecified."""
+    dialect = endpoint.connection.api_dialect
+    if dialect != common_pb2.API_DIALECT_UNSPECIFIED:
+        return dialect
+    if endpoint.provider_kind == common_pb2.PROVIDER_KIND_ANTHROPIC:
+        return common_pb2.API_DIALECT_ANTHROPIC_MESSAGES
+    return common_pb2.API_DIALECT_OPENAI_CHAT
 
 
 def accepts_tool_id(kind: common_pb2.ProviderKind.ValueType, tool_id: str) -> bool:

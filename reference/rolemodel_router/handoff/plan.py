@@ -18,6 +18,7 @@ from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, decision_pb2
 from rolemodel_router.handoff.breakpoints import place_breakpoints
 from rolemodel_router.handoff.compaction import Compaction
 from rolemodel_router.handoff.families import provider_family
+from rolemodel_router.handoff.hosted_tools import drop_hosted_tools
 from rolemodel_router.handoff.images import replace_images
 from rolemodel_router.handoff.reasoning import transform_reasoning
 from rolemodel_router.handoff.tool_ids import remap_tool_ids
@@ -118,6 +119,11 @@ def apply_handoff(
             if _is_empty_assistant(message):
                 dropped.append(index)  # held nothing but foreign reasoning; an empty turn is invalid everywhere
                 continue
+        if "hosted_tool" in kinds:
+            message = drop_hosted_tools(message, index, endpoint, log)
+            if _is_empty_assistant(message):
+                dropped.append(index)
+                continue
         if placeholders and kinds & _MAY_HOLD_IMAGES:
             message = replace_images(message, index, log)
         if kinds & _MAY_HOLD_TOOL_IDS:
@@ -128,7 +134,7 @@ def apply_handoff(
         log.add_many(
             D.HANDOFF_TRANSFORM_KIND_MESSAGES_DROPPED,
             dropped,
-            "assistant messages left empty once their foreign reasoning was dropped",
+            "assistant messages left empty once their foreign reasoning or hosted-tool items were dropped",
         )
     if not client_breakpoint:
         place_breakpoints(out, origins, endpoint.caching, log)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel_router.access import Principal
+from rolemodel_router.access import Principal, require_scope
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.server.auth import TokenRegistry
 
@@ -33,8 +33,22 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
     return key.strip() if key is not None else None
 
 
-def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str]) -> Principal | None:
-    """The caller's principal; None with authentication off; raises UNAUTHENTICATED without a valid token."""
+def token_header(registry: TokenRegistry | None, headers: Mapping[str, str]) -> str | None:
+    """The header that carries the router's own token, which is never forwarded to a backend (spec 12.4)."""
+    if registry is None:
+        return None
+    authorization = headers.get("authorization", "")
+    if authorization[: len(_BEARER)].lower() == _BEARER:
+        return "authorization"
+    return API_KEY_HEADER if API_KEY_HEADER in headers else None
+
+
+def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str], scope: str = "route") -> Principal | None:
+    """The caller's principal; None with authentication off.
+
+    Raises UNAUTHENTICATED without a valid token, and ROLE_NOT_PERMITTED when the token's scopes
+    lack ``scope`` (``route`` for the model APIs, ``ui`` for the dashboard's read API).
+    """
     if registry is None:
         return None
     presented = presented_token(headers)
@@ -46,4 +60,5 @@ def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str]) -> 
             else "the bearer token is not valid"
         )
         raise RouterError(ErrorReason.UNAUTHENTICATED, detail)
+    require_scope(principal, scope)
     return principal

@@ -7,18 +7,25 @@ mix transports within one conversation (RM-HTTP-001).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rolemodel.v1 import router_service_pb2
 from rolemodel_router.access import Principal, check_role, current_principal
 from rolemodel_router.core import RouterCore
+from rolemodel_router.execute.credentials import ClientCredential
 from rolemodel_router.http.model_names import ClientModelRules
 from rolemodel_router.http.observe import Observer
 from rolemodel_router.server.auth import TokenRegistry
 
-#: ``RouterCore.execute``: an ExecuteRequest to its event stream (spec chapter 10).
-ExecuteFn = Callable[[router_service_pb2.ExecuteRequest], AsyncIterator[router_service_pb2.ExecuteResponse]]
+
+class ExecuteFn(Protocol):
+    """``RouterCore.execute``: an ExecuteRequest, with the client's own credential, to its event stream."""
+
+    def __call__(
+        self, request: router_service_pb2.ExecuteRequest, *, credential: ClientCredential = ...
+    ) -> AsyncIterator[router_service_pb2.ExecuteResponse]: ...
 
 
 @dataclass
@@ -30,11 +37,16 @@ class FrontDoor:
     rules: ClientModelRules = field(init=False)
 
     context_windows: dict[str, int] = field(init=False)
+    #: The request headers some subscription endpoint is called with (spec 12.4); no other header is kept.
+    credential_headers: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         catalog = self.core.index.catalog
         self.rules = ClientModelRules(catalog.policies.client_model_rules)
         self.context_windows = {e.id: e.context_window_tokens for e in catalog.endpoints}
+        self.credential_headers = frozenset(
+            name for e in catalog.endpoints for name in e.connection.client_credential_headers
+        )
 
     @property
     def max_request_bytes(self) -> int:

@@ -33,9 +33,10 @@ from rolemodel.dialects.errors import DialectError
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.execute.credentials import ClientCredential
 from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.http import response_headers
-from rolemodel_router.http.auth import authenticate
+from rolemodel_router.http.auth import authenticate, token_header
 from rolemodel_router.http.body import read_json
 from rolemodel_router.http.dialect import DialectCodec
 from rolemodel_router.http.errors import HttpError, error_response, internal_error
@@ -75,6 +76,7 @@ class Turn:
     execute_request: router_service_pb2.ExecuteRequest
     role_source: RoleSource | None
     explain: bool
+    credential: ClientCredential
 
 
 def decode(codec: DialectCodec, body: object) -> CanonicalRequest:
@@ -146,7 +148,8 @@ class Generation:
         opened: list[Events] = []
 
         async def start() -> tuple[Head, Events]:
-            events = self.front.execute(turn.execute_request)  # may refuse at once: a capability not claimed
+            # may refuse at once: a capability not claimed
+            events = self.front.execute(turn.execute_request, credential=turn.credential)
             opened.append(events)
             return await read_head(events), events
 
@@ -191,6 +194,9 @@ class Generation:
             execute_request=build_execute_request(canonical, resolved.hints, headers),
             role_source=resolved.role_source,
             explain=explain_requested(headers),
+            credential=ClientCredential.from_http(
+                headers, self.front.credential_headers, token_header(self.front.tokens, headers)
+            ),
         )
 
     def _unfinished(self, why: Exception | None, headers: dict[str, str] | None = None) -> Response:
@@ -229,7 +235,7 @@ class Generation:
             response_id=turn.codec.response_id(head.decision.decision_id),
         )
         try:
-            body = turn.codec.encode(completion)
+            body = turn.codec.encode(completion, turn.body)
         except DialectError:
             log.exception("http answer not encodable", extra={"dialect": self.codec.dialect.value})
             return self._refuse(internal_error(), headers)

@@ -21,19 +21,23 @@ from grpc_reflection.v1alpha import reflection
 from rolemodel.v1 import card_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
+from rolemodel_router.dashboard.serving import Dashboard, dashboard_app, start_dashboard
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.execute.key_variables import report_unconfigured
 from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
+from rolemodel_router.server.binding import NO_PORT_SHARING, add_grpc_port, cannot_listen, check_address, why_unbindable
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
 from rolemodel_router.state.factory import open_store
 from rolemodel_router.state.store import Retention, StateStore
+from rolemodel_router.withheld import claimed, engine_catalog
 
 log = logging.getLogger("rolemodel.router")
 SERVICE_NAME = router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
@@ -59,6 +63,14 @@ class ServeSettings:
     execute: ExecuteSettings = field(default_factory=ExecuteSettings)
     #: HOST:PORT of the HTTP front door (spec chapter 14); None serves gRPC only.
     http_listen: str | None = None
+    #: HOST:PORT of a listener that serves only the dashboard (for a router without a front door).
+    ui_listen: str | None = None
+    #: Serve the dashboard under /ui on the front door (and on ``ui_listen``).
+    dashboard: bool = True
+    #: Create a SQLite database's missing directory (true for the default location only).
+    create_state_directory: bool = False
+    #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
+    withheld: frozenset[card_pb2.RouterCapability.ValueType] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,19 +100,30 @@ class RunningRouter:
     tracing: Tracing | None = None
     metrics_address: str = ""
     http: FrontDoorServer | None = None
+    dashboard: Dashboard | None = None
+    ui: FrontDoorServer | None = None
 
     @property
     def http_url(self) -> str:
         """The front door's base URL (``http://HOST:PORT``), empty when it is not served."""
         return self.http.url if self.http is not None else ""
 
+    @property
+    def ui_url(self) -> str:
+        """The dashboard's address (``http://HOST:PORT/ui/``), empty when it is not served."""
+        if self.dashboard is None:
+            return ""
+        server = self.ui or self.http
+        return f"{server.url}/ui/" if server is not None else ""
+
     async def stop(self, grace_s: float) -> None:
         """Refuse new calls on both listeners, let in-flight ones finish, then close the store."""
         await self.health.enter_graceful_shutdown()
         draining = [self.server.stop(grace_s)]
-        if self.http is not None:
-            draining.append(self.http.stop())
+        draining += [listener.stop() for listener in (self.http, self.ui) if listener is not None]
         await asyncio.gather(*draining)
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         self.pruner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.pruner
@@ -121,29 +144,96 @@ async def _prune_forever(core: RouterCore, every_s: float) -> None:
             log.exception("prune failed")
 
 
-def _front_door(settings: ServeSettings, core: RouterCore, metrics: Metrics | None) -> FrontDoorServer | None:
+def _http_tls(settings: ServeSettings) -> HttpTls | None:
+    return HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
+
+
+def _front_door(
+    settings: ServeSettings, core: RouterCore, metrics: Metrics | None, dashboard: Dashboard | None
+) -> FrontDoorServer | None:
     """The HTTP front door over ``core``, bound but not started; with the gRPC listener's TLS and tokens."""
     if not settings.http_listen:
         return None
-    tls = HttpTls(settings.tls.cert, settings.tls.key, settings.tls.client_ca) if settings.tls else None
-    app = create_app(core, core.execute, settings.tokens, metrics)
+    routes = dashboard.api.routes() if dashboard is not None else []
+    app = create_app(core, core.execute, settings.tokens, metrics, routes)
+    host, port = check_address(settings.http_listen, "--http")
     try:
-        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=tls)
-    except ValueError as error:
-        raise OSError(f"--http: {error}") from None
+        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings))
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.http_listen, "--http", reason) from None
+
+
+def _dashboard_listener(settings: ServeSettings, dashboard: Dashboard | None) -> FrontDoorServer | None:
+    """The dashboard alone on ``--ui``, bound but not started; with the same TLS and tokens."""
+    if not settings.ui_listen or dashboard is None:
+        return None
+    host, port = check_address(settings.ui_listen, "--ui")
+    try:
+        return FrontDoorServer(
+            dashboard_app(dashboard), settings.ui_listen, grace_s=settings.grace_s, tls=_http_tls(settings)
+        )
+    except OSError:
+        reason = why_unbindable(host, port) or "the address could not be bound"
+        raise cannot_listen(settings.ui_listen, "--ui", reason) from None
+
+
+@dataclass
+class _Listeners:
+    dashboard: Dashboard | None = None
+    http: FrontDoorServer | None = None
+    ui: FrontDoorServer | None = None
+
+
+async def _start_listeners(
+    settings: ServeSettings, core: RouterCore, store: StateStore, metrics: Metrics | None, server: grpc.aio.Server
+) -> _Listeners:
+    """Start gRPC, then the front door and the dashboard's listener; on a failure undo all and close the store."""
+    serves_dashboard = settings.dashboard and bool(settings.http_listen or settings.ui_listen)
+    listeners = _Listeners(start_dashboard(core, store, settings.tokens) if serves_dashboard else None)
+    started = False
+    try:
+        listeners.http = _front_door(settings, core, metrics, listeners.dashboard)
+        listeners.ui = _dashboard_listener(settings, listeners.dashboard)
+        await server.start()
+        started = True
+        for listener in (listeners.http, listeners.ui):
+            if listener is not None:
+                await listener.start()
+    except OSError:
+        if started:
+            await server.stop(0)
+        for listener in (listeners.http, listeners.ui):
+            if listener is not None:
+                await listener.stop()
+        if listeners.dashboard is not None:
+            await listeners.dashboard.stop()
+        await store.close()
+        raise
+    return listeners
+
+
+def _interceptors(settings: ServeSettings, core: RouterCore) -> list[grpc.aio.ServerInterceptor]:
+    """The version check, behind the token check when the router has tokens (then it claims AUTH)."""
+    interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
+    if settings.tokens is not None:
+        interceptors.insert(0, AuthInterceptor(settings.tokens))
+        core.capabilities = (*core.capabilities, card_pb2.ROUTER_CAPABILITY_AUTH)
+    return interceptors
 
 
 async def start_router(
     settings: ServeSettings, core_factory: Callable[[CatalogIndex, StateStore], RouterCore] | None = None
 ) -> RunningRouter:
     """Load the catalog, open the store and start serving; raises CatalogError or StateUrlError."""
-    index = CatalogIndex(load_catalog(settings.catalog))
+    index = CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld))
     store = open_store(
         settings.state_url,
         index,
         settings.retention,
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
+        create_directory=settings.create_state_directory,
     )
     await store.start()
     if core_factory is not None:
@@ -156,14 +246,18 @@ async def start_router(
             default_estimator=settings.default_estimator,
             execute_settings=settings.execute,
         )
-    interceptors: list[grpc.aio.ServerInterceptor] = [VersionInterceptor()]
-    if settings.tokens is not None:
-        interceptors.insert(0, AuthInterceptor(settings.tokens))
-        core.capabilities = (*core.capabilities, card_pb2.ROUTER_CAPABILITY_AUTH)
+    core.capabilities = claimed(core.capabilities, settings.withheld)
+    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+        report_unconfigured(index.catalog, settings.execute.environ)
+    interceptors = _interceptors(settings, core)
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
         interceptors=interceptors,
-        options=[("grpc.max_receive_message_length", transport), ("grpc.max_send_message_length", transport)],
+        options=[
+            ("grpc.max_receive_message_length", transport),
+            ("grpc.max_send_message_length", transport),
+            *NO_PORT_SHARING,
+        ],
     )
     metrics = Metrics() if settings.metrics_address else None
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
@@ -172,26 +266,12 @@ async def start_router(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    if settings.tls is not None:
-        port = server.add_secure_port(settings.listen, settings.tls.credentials())
-    else:
-        port = server.add_insecure_port(settings.listen)
-    if port == 0:
-        await store.close()
-        raise OSError(f"cannot listen on {settings.listen}")
     try:
-        http = _front_door(settings, core, metrics)
+        port = add_grpc_port(server, settings.listen, settings.tls.credentials() if settings.tls else None)
     except OSError:
         await store.close()
         raise
-    await server.start()
-    if http is not None:
-        try:
-            await http.start()
-        except OSError:
-            await server.stop(0)
-            await store.close()
-            raise
+    listeners = await _start_listeners(settings, core, store, metrics, server)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.listen.rsplit(":", 1)[0]
@@ -207,7 +287,7 @@ async def start_router(
         },
     )
     metrics_host = (settings.metrics_address or "").rpartition(":")[0]
-    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing, http=http)
+    running = RunningRouter(server, core, store, health_servicer, address, pruner, tracing=tracing, **vars(listeners))
     running.metrics_address = f"{metrics_host}:{metrics_port}" if metrics_port else ""
     return running
 

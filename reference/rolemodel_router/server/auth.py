@@ -16,6 +16,7 @@ Token file (YAML or JSON):
       - name: ci            # shown in logs, never the token
         token: "s3cr3t..."
         roles: [chore, summarize]   # omitted or empty: every role
+        scopes: [route, ui]         # omitted: [route]; ui reads the dashboard
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ import grpc.aio
 import yaml
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel_router.access import Principal, current_principal
+from rolemodel_router.access import DEFAULT_SCOPES, SCOPES, Principal, current_principal
 from rolemodel_router.server.interceptors import OPEN_METHODS, SERVICE_PREFIX, refusing_handler
 
 if TYPE_CHECKING:
@@ -49,11 +50,13 @@ class TokenError(ValueError):
 
 
 class TokenRegistry:
-    def __init__(self, entries: list[tuple[str, str, frozenset[str]]]) -> None:
+    def __init__(
+        self, entries: Sequence[tuple[str, str, frozenset[str]] | tuple[str, str, frozenset[str], frozenset[str]]]
+    ) -> None:
         self._digests = [
-            (hashlib.sha256(token.encode()).digest(), Principal(name, roles)) for name, token, roles in entries
+            (hashlib.sha256(entry[1].encode()).digest(), Principal(entry[0], *entry[2:])) for entry in entries
         ]
-        self.secrets = tuple(token for _, token, _ in entries)  # only to prove, in tests, that none leaks
+        self.secrets = tuple(entry[1] for entry in entries)  # only to prove, in tests, that none leaks
 
     @classmethod
     def parse(cls, text: str, source: str) -> TokenRegistry:
@@ -69,7 +72,10 @@ class TokenRegistry:
             roles = item.get("roles") or []
             if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
                 raise TokenError(f"{source}: tokens[{i}].roles must be a list of role names")
-            entries.append((str(item.get("name") or f"token-{i}"), item["token"], frozenset(roles)))
+            scopes = item.get("scopes", sorted(DEFAULT_SCOPES))
+            if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
+                raise TokenError(f"{source}: tokens[{i}].scopes must be a non-empty list of {', '.join(SCOPES)}")
+            entries.append((str(item.get("name") or f"token-{i}"), item["token"], frozenset(roles), frozenset(scopes)))
         if not entries:
             raise TokenError(f"{source}: no tokens")
         return cls(entries)
@@ -95,7 +101,9 @@ class TokenRegistry:
 
     def to_json(self) -> str:
         """Only names and scopes, for diagnostics."""
-        return json.dumps([{"name": p.name, "roles": sorted(p.roles)} for _, p in self._digests])
+        return json.dumps(
+            [{"name": p.name, "roles": sorted(p.roles), "scopes": sorted(p.scopes)} for _, p in self._digests]
+        )
 
 
 def bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
@@ -152,4 +160,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if principal is None:
             detail = "a bearer token is required" if presented is None else "the bearer token is not valid"
             return refusing_handler(handler, ErrorReason.UNAUTHENTICATED, detail, {})
+        if "route" not in principal.scopes:
+            detail = "this token may only read the dashboard (its scopes do not include 'route')"
+            return refusing_handler(handler, ErrorReason.ROLE_NOT_PERMITTED, detail, {"scope": "route"})
         return _with_principal(handler, principal)

@@ -24,6 +24,7 @@ from rolemodel.v1 import decision_pb2, router_service_pb2, router_service_pb2_gr
 from rolemodel_router.access import check_role
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.errors import RouterError
+from rolemodel_router.execute.credentials import ClientCredential
 from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.observe.event_log import log_decision, log_execute_event
 from rolemodel_router.observe.metrics import Metrics
@@ -181,7 +182,8 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             reject_malformed(request)
             self._check_size(request)
             check_role(request.hints.role)
-            events = self.core.execute(request, deadline_s=context.time_remaining())
+            credential = ClientCredential.from_metadata(context.invocation_metadata())
+            events = self.core.execute(request, deadline_s=context.time_remaining(), credential=credential)
             async with aclosing(events):
                 async for event in events:
                     kind = event.WhichOneof("event")

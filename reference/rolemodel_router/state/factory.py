@@ -29,7 +29,14 @@ def open_store(
     *,
     redis_namespace: str | None = None,
     outage_policy: str = "fail-closed",
+    create_directory: bool = False,
 ) -> StateStore:
+    """The store ``url`` names; a SQLite file's directory must exist unless ``create_directory`` (the default URL).
+
+    ``sqlite:///router.db`` is relative to the current directory and ``sqlite:////var/lib/router.db`` is
+    absolute (four slashes), as in SQLAlchemy. A missing directory is refused rather than created, because
+    it is usually an absolute path written with three slashes.
+    """
     if url in ("memory:", "memory://"):
         return InProcessStore(retention, index.quotas)
     if url.startswith("sqlite:///"):
@@ -38,7 +45,25 @@ def open_store(
             raise StateUrlError(
                 "sqlite:/// needs a path, for example sqlite:///router.db or sqlite:////var/lib/rolemodel.db"
             )
-        return SqliteStore(Path(path), retention, index.quotas)
+        database = Path(path)
+        if not create_directory and not database.parent.is_dir():
+            raise StateUrlError(
+                f"--state {url}: no directory {database.parent.absolute()} for the database; a path after "
+                "sqlite:/// is relative to the current directory, an absolute one needs four slashes "
+                f"(sqlite:////{path.lstrip('/')})"
+            )
+        return SqliteStore(database, retention, index.quotas)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url, index, retention, redis_namespace, outage_policy)
     raise StateUrlError(f"unknown state URL {url!r}: use memory:, sqlite:///PATH or redis://HOST:PORT/DB")
+
+
+def describe_state_url(url: str) -> str:
+    """What a person needs to know about the store: the absolute database path, or what is forgotten."""
+    if url in ("memory:", "memory://"):
+        return "in memory, forgotten on exit"
+    if url.startswith("sqlite:///"):
+        return f"SQLite {Path(url.removeprefix('sqlite:///')).absolute()}"
+    scheme, _, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    return f"{scheme}://{'***@' if at and credentials else ''}{place}"

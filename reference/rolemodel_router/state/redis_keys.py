@@ -15,6 +15,7 @@ Redis without meeting. The ``v1`` segment versions the layout itself.
     health:<endpoint>     observed profile (JSON)
     share:<role>          premium-share window (list of JSON, newest first)
     sharei:<role>         premium-share integral term
+    activity              the dashboard's events (a stream, capped), shared by the replicas
 """
 
 from __future__ import annotations
@@ -62,3 +63,6 @@ class Keys:
 
     def share_integral(self, role: str) -> str:
         return f"{self.prefix}sharei:{role}"
+
+    def activity(self) -> str:
+        return f"{self.prefix}activity"

@@ -52,7 +52,11 @@ CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, bod
 """
 
 
-class StoreLockedError(RuntimeError):
+class StoreOpenError(RuntimeError):
+    """The database cannot be opened: in use by another router, of another schema, or not a database at all."""
+
+
+class StoreLockedError(StoreOpenError):
     """Another router has the database open."""
 
 
@@ -184,20 +188,11 @@ class SqliteStore(InProcessStore):
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock()
-        db = sqlite3.connect(self.path)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if version is not None and int(version[0]) != SCHEMA_VERSION:
-                raise StoreLockedError(
-                    f"{self.path} has state schema {version[0]}; this router uses {SCHEMA_VERSION}: move the file aside"
-                )
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            db.commit()
-            self._load(db)
-        finally:
-            db.close()
+            self._open()
+        except BaseException:
+            self._unlock()
+            raise
         self._reader = sqlite3.connect(self.path, check_same_thread=False)
         self._writer = _Writer(self.path)
         self._writer.start()
@@ -253,6 +248,34 @@ class SqliteStore(InProcessStore):
             raise StoreLockedError(f"{self.path} is in use by another router") from None
         self._lock_file = fd
 
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    def _open(self) -> None:
+        """Create or check the schema and load the state; a file SQLite cannot use is a StoreOpenError."""
+        try:
+            db = sqlite3.connect(self.path)
+        except sqlite3.Error as error:
+            raise StoreOpenError(f"cannot open {self.path}: {error}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is not None and int(version[0]) != SCHEMA_VERSION:
+                raise StoreOpenError(
+                    f"{self.path} has state schema {version[0]}; this router uses {SCHEMA_VERSION}: move the file aside"
+                )
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.commit()
+            self._load(db)
+        except sqlite3.Error as error:
+            raise StoreOpenError(f"cannot use {self.path} as the router's state: {error}") from None
+        finally:
+            db.close()
+
     def _load(self, db: sqlite3.Connection) -> None:
         for (body,) in db.execute("SELECT body FROM conversations"):
             c = codec.load_conversation(body)
@@ -285,7 +308,4 @@ class SqliteStore(InProcessStore):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            os.close(self._lock_file)
-            self._lock_file = None
+        self._unlock()

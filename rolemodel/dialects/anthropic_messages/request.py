@@ -14,8 +14,14 @@ budget), ``top_p``, ``top_k``, ``metadata``, ``service_tier``, ``output_config.e
 :class:`DialectError`.
 
 Encoding needs a ``max_tokens``: a canonical 0 (the endpoint's default) becomes
-``default_max_tokens``. System messages must come first: the Messages API has no system turn in
-the middle of a conversation, so a later one raises :class:`DialectError`.
+``default_max_tokens``.
+
+System text has two places. The top-level ``system`` is the system prompt, and decodes as one
+leading canonical system message. A ``{"role": "system"}`` entry inside ``messages`` (Claude Code
+sends them for models it does not know as Claude) is a system message at its place in the
+conversation, and its content is a string or text blocks. Encoding puts the leading system
+messages into ``system`` and keeps every later one in place as a ``role: "system"`` entry, so a
+system message never moves relative to the turns around it.
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ def decode_request(body: Mapping[str, Any], *, reasoning_provider: str = ANTHROP
 def decode_message(item: object, path: str, *, reasoning_provider: str = ANTHROPIC) -> c.Message:
     obj = as_object(item, path)
     role = req_str(obj, "role", path)
+    if role == "system":
+        return c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=_system_parts(obj.get("content"), at(path, "content")))
     if role not in ("user", "assistant"):
         raise DialectError(f"unsupported role {role!r}", path=at(path, "role"))
     content = obj.get("content")
@@ -103,15 +111,21 @@ def decode_message(item: object, path: str, *, reasoning_provider: str = ANTHROP
 def _decode_system(system: object) -> list[c.Message]:
     if system is None or system == "":
         return []
-    if isinstance(system, str):
-        return [c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=[c.ContentPart(text=c.TextPart(text=system))])]
-    parts = []
-    for i, item in enumerate(as_list(system, "system")):
-        part = decode_block(item, at("system", i))
-        if part.WhichOneof("kind") != "text":
-            raise DialectError("system blocks must be text", path=at("system", i))
-        parts.append(part)
+    parts = _system_parts(system, "system")
     return [c.Message(role=c.MESSAGE_ROLE_SYSTEM, parts=parts)] if parts else []
+
+
+def _system_parts(content: object, path: str) -> list[c.ContentPart]:
+    """The parts of system text: a string, or text blocks (which may carry breakpoints)."""
+    if isinstance(content, str):
+        return [c.ContentPart(text=c.TextPart(text=content))]
+    parts = []
+    for i, item in enumerate(as_list(content, path)):
+        part = decode_block(item, at(path, i))
+        if part.WhichOneof("kind") != "text":
+            raise DialectError("system blocks must be text", path=at(path, i))
+        parts.append(part)
+    return parts
 
 
 def _mark_last_cacheable(messages: list[c.Message], breakpoint_: c.CacheBreakpoint) -> None:
@@ -172,25 +186,28 @@ def encode_request(
 
 
 def _split_system(messages: Sequence[c.Message]) -> tuple[list[c.Message], list[c.Message]]:
+    """The leading system messages (the top-level ``system``) and the rest of the conversation."""
     count = 0
     while count < len(messages) and messages[count].role == c.MESSAGE_ROLE_SYSTEM:
+        _require_text(messages[count], at("messages", count))
         count += 1
-    for i in range(count, len(messages)):
-        if messages[i].role == c.MESSAGE_ROLE_SYSTEM:
-            raise DialectError(
-                "the Messages API takes system text only before the conversation", path=at("messages", i)
-            )
-    for i in range(count):
-        for j, part in enumerate(messages[i].parts):
-            if part.WhichOneof("kind") != "text":
-                raise DialectError("a system message can only carry text", path=at(at("messages", i), j))
     return list(messages[:count]), list(messages[count:])
+
+
+def _require_text(message: c.Message, path: str) -> None:
+    for j, part in enumerate(message.parts):
+        if part.WhichOneof("kind") != "text":
+            raise DialectError("a system message can only carry text", path=at(path, j))
 
 
 def encode_messages(
     messages: Sequence[c.Message], *, offset: int = 0, reasoning_provider: str = ANTHROPIC
 ) -> list[JSONObject]:
-    """Anthropic messages for canonical non-system ones; ``offset`` shifts the paths in errors."""
+    """Anthropic messages for canonical ones after the system prompt; ``offset`` shifts the paths in errors.
+
+    A system message here is one in the middle of the conversation: it stays in place as a
+    ``role: "system"`` entry, which carries text blocks only.
+    """
     out: list[JSONObject] = []
     for i, message in enumerate(messages):
         path = at("messages", i + offset)
@@ -199,7 +216,8 @@ def encode_messages(
         elif message.role in (c.MESSAGE_ROLE_USER, c.MESSAGE_ROLE_TOOL):
             role = "user"
         elif message.role == c.MESSAGE_ROLE_SYSTEM:
-            raise DialectError("a system message can only come first", path=path)
+            _require_text(message, path)
+            role = "system"
         else:
             raise DialectError("message role is unspecified", path=path)
         content = [

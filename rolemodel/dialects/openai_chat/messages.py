@@ -184,6 +184,8 @@ def encode_assistant(message: c.Message, path: str = "message") -> JSONObject:
                 reasoning.append(part.reasoning.text)
         elif kind == "tool_call":
             call = part.tool_call
+            if call.kind == c.TOOL_KIND_CUSTOM:
+                raise DialectError("Chat Completions cannot carry a custom tool call", path=at(at(path, "parts"), j))
             calls.append(
                 {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments_json}}
             )

@@ -8,7 +8,10 @@ list), ``response_format`` of type ``json_schema`` (its ``schema``), ``stream``,
 Fields the canonical form has no place for are dropped on decode: ``tool_choice``,
 ``parallel_tool_calls``, ``top_p``, ``n``, ``seed``, ``user``, ``logprobs``, penalties,
 ``response_format`` of type ``json_object``, the schema's ``name`` and ``strict`` flag, and a
-tool's ``strict`` flag. Encoding names the schema ``response`` and leaves ``strict`` off, because
+tool's ``strict`` flag. Encoding writes ``tool_choice``, ``parallel_tool_calls``, ``top_p`` and
+``seed`` when set, and leaves out what Chat Completions servers do not share (reasoning settings,
+verbosity, prompt cache key, service tier, metadata); tools other than functions (custom, hosted,
+namespace tools) raise :class:`DialectError`. Encoding names the schema ``response`` and leaves ``strict`` off, because
 strict mode rejects schemas that do not meet its extra rules.
 """
 
@@ -126,6 +129,7 @@ def encode_request(
     if params.response_json_schema:
         schema = loads_json(params.response_json_schema, "params.response_json_schema")
         body["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+    body.update(_encode_sampling(params))
     if request.stream:
         body["stream"] = True
         if include_usage:
@@ -133,7 +137,29 @@ def encode_request(
     return body
 
 
+def _encode_sampling(params: router_service_pb2.GenerationParams) -> JSONObject:
+    """Tool choice, parallel calls, ``top_p`` and ``seed``; unset ones are left to the endpoint."""
+    body: JSONObject = {}
+    choice = params.tool_choice
+    if choice.mode == router_service_pb2.TOOL_CHOICE_MODE_NAMED:
+        body["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+    elif choice.mode != router_service_pb2.TOOL_CHOICE_MODE_UNSPECIFIED:
+        body["tool_choice"] = (
+            router_service_pb2.ToolChoiceMode.Name(choice.mode).removeprefix("TOOL_CHOICE_MODE_").lower()
+        )
+    if params.HasField("parallel_tool_calls"):
+        body["parallel_tool_calls"] = params.parallel_tool_calls
+    if params.HasField("top_p"):
+        body["top_p"] = params.top_p
+    if params.HasField("seed"):
+        body["seed"] = params.seed
+    return body
+
+
 def _encode_tool(tool: conversation_pb2.ToolDefinition, path: str) -> JSONObject:
+    if tool.kind not in (conversation_pb2.TOOL_KIND_UNSPECIFIED, conversation_pb2.TOOL_KIND_FUNCTION):
+        kind = conversation_pb2.ToolKind.Name(tool.kind)
+        raise DialectError(f"Chat Completions has only function tools, not {kind}", path=path)
     function: JSONObject = {"name": tool.name}
     if tool.description:
         function["description"] = tool.description

@@ -200,6 +200,8 @@ class ChatStreamEncoder:
             return [self._chunk({"content": delta.text})]
         if kind == "reasoning_text":
             return [self._chunk({"reasoning_content": delta.reasoning_text})]
+        if kind == "reasoning_summary":
+            return [self._chunk({"reasoning_content": delta.reasoning_summary.text})]
         if kind == "tool_call":
             call = delta.tool_call
             entry: JSONObject = {"index": call.index}
@@ -210,7 +212,7 @@ class ChatStreamEncoder:
                 function = {"name": call.name, "arguments": call.arguments_json_delta}
             entry["function"] = function
             return [self._chunk({"tool_calls": [entry]})]
-        return []  # A reasoning signature has no place in this dialect.
+        return []  # Signatures, whole reasoning items and hosted-tool items have no place in this dialect.
 
     def finish(self, finish_reason: str, usage: outcome_pb2.Usage | None) -> list[JSONObject]:
         """The finish chunk and, when the client asked and usage is known, the usage chunk."""

@@ -73,6 +73,7 @@ class RecordedRequest:
             },
             "error": self.error,
             "abandoned": self.abandoned,
+            "headers": dict(self.headers),
             "body": self._document(),
         }
 

@@ -1,0 +1,127 @@
+"""Claude Code (the pinned npm release) through the front door, headless, on the scripted backend.
+
+Each test runs one ``claude -p`` session in a fresh directory that holds a file to read, and
+scripts the model to read it with Claude Code's own ``Read`` tool and then answer. What the
+backend received shows what the router made of Claude Code's real requests: the roles, the
+system entries Claude Code puts in ``messages`` for a model name it does not know, the tool ids
+of the loop, and the signed thinking it sends back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+
+from rolemodel.v1 import catalog_pb2
+from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, ToolCall
+from tests.clients.harness import client_binary, clients_catalog, run_claude_code, write_clients_catalog
+from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL
+from tests.router.harness import RouterProcess
+
+FILE_TEXT = "the port is 8080"
+ANSWER = "The file says the port is 8080."
+#: What a model answers to requests the test did not script (Claude Code's background requests).
+BACKGROUND_ANSWER = "ok"
+
+
+@pytest.fixture(scope="module")
+def claude() -> Path:
+    return client_binary("claude")
+
+
+@pytest.fixture
+def backend() -> Iterator[ScriptedBackend]:
+    with ScriptedBackend() as server:
+        for endpoint in clients_catalog(server.base_url)["endpoints"]:
+            caching = json_format.ParseDict(endpoint["caching"], catalog_pb2.CachingBehavior())
+            server.configure(
+                endpoint["model"], cache=CacheRules.from_catalog(caching), default=Reply(text=BACKGROUND_ANSWER)
+            )
+        yield server
+
+
+@pytest.fixture
+def router(backend: ScriptedBackend, tmp_path: Path) -> Iterator[RouterProcess]:
+    path = write_clients_catalog(tmp_path, backend.base_url)
+    with RouterProcess("memory:", catalog=path, extra=["--http", "127.0.0.1:0"]) as process:
+        yield process
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / "config.txt").write_text(FILE_TEXT + "\n")
+    return directory
+
+
+def read_then_answer(workdir: Path, *, reasoning: str = "") -> list[Reply]:
+    return [
+        Reply(reasoning=reasoning, tool_calls=[ToolCall("Read", {"file_path": str(workdir / "config.txt")})]),
+        Reply(text=ANSWER),
+    ]
+
+
+def bodies(backend: ScriptedBackend, model: str) -> list[dict[str, Any]]:
+    return [r.json() for r in backend.requests_for(model)]
+
+
+def tool_use_ids(body: dict[str, Any]) -> list[str]:
+    return [
+        block["id"]
+        for message in body["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_use"
+    ]
+
+
+def tool_result_ids(body: dict[str, Any]) -> list[str]:
+    return [
+        block["tool_use_id"]
+        for message in body["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+
+
+def test_a_tool_loop_with_a_router_alias_as_the_model(
+    claude: Path, backend: ScriptedBackend, router: RouterProcess, workdir: Path
+) -> None:
+    """``ANTHROPIC_MODEL=rolemodel/code.plan``: Claude Code sends ``role: "system"`` entries, which stay in place."""
+    backend.script(CLAUDE_MODEL, read_then_answer(workdir))
+    session = run_claude_code(claude, router.http_url, "rolemodel/code.plan", "What does config.txt say?", workdir)
+    assert session.returncode == 0, session.stderr
+    assert ANSWER in session.stdout
+    first, second = bodies(backend, CLAUDE_MODEL)[:2]
+    assert "system" in [m["role"] for m in first["messages"]], "Claude Code sent its system entries in messages"
+    assert [m["role"] for m in second["messages"]][-2:] == ["assistant", "user"]
+    (called,) = tool_use_ids(second)
+    assert tool_result_ids(second) == [called]
+    result = json.dumps(second["messages"][-1]["content"])
+    assert FILE_TEXT in result, "the Read tool ran in the project and its result reached the model"
+
+
+def test_a_tool_loop_with_a_model_name_claude_code_does_not_know_on_a_chat_completions_backend(
+    claude: Path, backend: ScriptedBackend, router: RouterProcess, workdir: Path
+) -> None:
+    """``deepseek-*`` is routed as ``code.edit`` by the catalog's rules, to a DeepSeek-class Chat Completions model."""
+    backend.script(CHEAP_MODEL, read_then_answer(workdir))
+    session = run_claude_code(claude, router.http_url, "deepseek-chat", "What does config.txt say?", workdir)
+    assert session.returncode == 0, session.stderr
+    assert ANSWER in session.stdout
+    loop = [b for b in bodies(backend, CHEAP_MODEL) if any(m["role"] == "tool" for m in b["messages"])]
+    assert loop, "the tool result reached the Chat Completions backend"
+    messages = loop[0]["messages"]
+    roles = [m["role"] for m in messages]
+    assert roles[0] == "system" and roles.count("system") >= 2, "the system entries are system messages, in place"
+    (call,) = [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    (result,) = [m for m in messages if m["role"] == "tool"]
+    assert result["tool_call_id"] == call["id"]
+    assert FILE_TEXT in json.dumps(result["content"])
