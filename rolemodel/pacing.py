@@ -17,7 +17,10 @@ Per window ``w`` (all shares in [0, 1], times in milliseconds):
                  once u has moved by MIN_MOVE there; else the last such slope of an earlier
                  window; else the catalog's prior c0
     r          = (u_target - u_est) / (R - now)    the share per ms the window can afford
-    s_w        = clamp(r / c / lambda, 0, 1)        lambda: routable turns per ms
+    lambda     = routable turns since the window began / time since it began, once a tenth
+                 of the window has passed (idle nights count: a week is not all working hours);
+                 before that, the role's recent arrival rate
+    s_w        = clamp(r / c / lambda, 0, 1)
                  and at most CAUTIOUS_SHARE while c is the prior or lambda is unknown
     hard stop  u_est >= u_target: s_w = 0 and the endpoint takes no more turns until R
     s          = min over windows of s_w            the tightest window binds
@@ -68,6 +71,7 @@ class UsageWindowState:
 
     used: float = 0.0
     per_turn: float = 0.0
+    routable: int = 0
     resets_at_ms: int = 0
     reported_at_ms: int = 0
     turns: int = 0
@@ -110,6 +114,22 @@ def record_turn(state: UsageWindowState, now_ms: int) -> UsageWindowState:
     return replace(state, turns=state.turns + 1)
 
 
+def record_routable(state: UsageWindowState, now_ms: int) -> UsageWindowState:
+    """A routable turn arrived, premium or not: the demand the window is paced against."""
+    state = reset_if_due(state, now_ms)
+    return replace(state, routable=state.routable + 1)
+
+
+def demand_rate(state: UsageWindowState, now_ms: int, window_seconds: int, recent_per_ms: float | None) -> float | None:
+    """Routable turns per ms over the window so far, once a tenth of it has passed; else the recent rate."""
+    if not state.resets_at_ms or state.routable <= 0:
+        return recent_per_ms
+    elapsed = now_ms - (state.resets_at_ms - window_seconds * 1000)
+    if elapsed < window_seconds * 100:  # a tenth of the window, in ms
+        return recent_per_ms
+    return state.routable / elapsed
+
+
 def record_report(state: UsageWindowState, used: float, resets_at_ms: int, now_ms: int) -> UsageWindowState:
     """A provider's report of the share used and the reset time, after the turns counted so far."""
     state = reset_if_due(state, now_ms)
@@ -117,7 +137,7 @@ def record_report(state: UsageWindowState, used: float, resets_at_ms: int, now_m
         resets_at_ms > state.resets_at_ms + 60_000 or used < state.used - NEW_WINDOW_DROP
     )
     if new_window:
-        state = UsageWindowState(per_turn=state.per_turn)
+        state = UsageWindowState(per_turn=state.per_turn, routable=state.routable)
     samples = (*state.samples, UsageSample(now_ms, used, state.turns))[-MAX_SAMPLES:]
     slope = _slope(samples)
     return replace(
@@ -169,10 +189,11 @@ def window_pace(
     resets_at_ms = state.resets_at_ms or now_ms + window_seconds * 1000  # a fresh window starts now
     left_ms = max(1, resets_at_ms - now_ms)
     affordable_per_ms = (target - used) / left_ms / per_turn
-    if turns_per_ms is None or turns_per_ms <= 0:
+    rate = demand_rate(state, now_ms, window_seconds, turns_per_ms)
+    if rate is None or rate <= 0:
         share = CAUTIOUS_SHARE
     else:
-        share = min(1.0, affordable_per_ms / turns_per_ms)
+        share = min(1.0, affordable_per_ms / rate)
         if not backed:
             share = min(share, CAUTIOUS_SHARE)
     return WindowPace(share, used, per_turn, backed, affordable_per_ms * 3_600_000, False)

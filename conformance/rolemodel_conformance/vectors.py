@@ -161,6 +161,9 @@ def pacing_vector(inputs: dict[str, Any]) -> dict[str, Any]:
             if event["kind"] == "turns":
                 for _ in range(event["count"]):
                     state = pacing.record_turn(state, event["at_ms"])
+            elif event["kind"] == "routable":
+                for _ in range(event["count"]):
+                    state = pacing.record_routable(state, event["at_ms"])
             elif event["kind"] == "report":
                 state = pacing.record_report(state, event["used"], event["resets_at_ms"], event["at_ms"])
             else:

@@ -15,6 +15,7 @@ from bench.agent_turns import (
     first_turn_body,
     route_request,
 )
+from rolemodel.v1 import decision_pb2 as D
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
@@ -72,3 +73,12 @@ def test_a_flagged_error_scores_above_a_clean_result(name: str) -> None:
     error = estimated(after_test_run_body("bash: pytst: command not found", is_error=True), estimator)
     clean = estimated(after_test_run_body("src/parser.py\nsrc/lexer.py"), estimator)
     assert error > clean
+
+
+def test_the_decision_names_the_signals_that_moved_the_estimate() -> None:
+    request = build_route_input(route_request(after_test_run_body(FAILING_PYTEST)), BUNDLED, Limits())
+    snapshot = RouteSnapshot(ConversationState("agent-turn"), {}, {}, None, None)
+    plan = decide(BUNDLED, snapshot, request, 1_700_000_000_000, "d2", load_estimator(DEFAULT_ESTIMATOR))
+    reason = next(r for r in plan.decision.reasons if r.code == D.REASON_CODE_TIER_FROM_DIFFICULTY)
+    assert "failing_tests +1.20" in reason.attributes["signals"]
+    assert "failing_tests" in reason.detail

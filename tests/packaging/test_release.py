@@ -45,6 +45,10 @@ def test_the_wheel_carries_the_licence_and_declares_it(artifacts: tuple[Path, Pa
     assert "Apache License" in (ROOT / "LICENSE").read_text()
     # What `rolemodel init` and `rolemodel serve` read at run time ships too.
     assert "rolemodel_router/data/example_catalog.yaml" in names
+    assert {
+        "rolemodel_router/data/starters/local-only.yaml",
+        "rolemodel_router/data/starters/with-subscription.yaml",
+    } <= set(names)
 
 
 @pytest.mark.slow

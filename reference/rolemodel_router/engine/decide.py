@@ -35,7 +35,7 @@ def _context(
     decision_id: str,
     estimator: DifficultyEstimator,
 ) -> DecisionContext:
-    diff = tiering.difficulty(request, estimator)
+    diff, signals = tiering.estimate(request, estimator)
     windows = quota_windows(index, snapshot, now_ms)
     ctx = DecisionContext(
         index=index,
@@ -55,7 +55,7 @@ def _context(
             f"{request.estimated_messages} token count(s) missing; used the normative estimate",
             estimated_messages=str(request.estimated_messages),
         )
-    tiering.explain(ctx.reasons, request, snapshot, ctx.tiering, diff)
+    tiering.explain(ctx.reasons, request, snapshot, ctx.tiering, diff, signals)
     failed = sorted(failed_this_turn(request, snapshot))
     if failed:
         ctx.reasons.add(

@@ -17,10 +17,21 @@ from rolemodel_router.state.model import ShareState
 D = decision_pb2
 
 
+#: A signal that moved an estimate, with its contribution in log-odds.
+Signal = tuple[str, float]
+#: Signals named in a decision's reason; the largest contributions first.
+MAX_SIGNALS_SHOWN = 6
+
+
 def difficulty(request: RouteInput, estimator: DifficultyEstimator) -> D.Difficulty:
     """The hint's difficulty (declared), else the estimator's (estimated)."""
+    return estimate(request, estimator)[0]
+
+
+def estimate(request: RouteInput, estimator: DifficultyEstimator) -> tuple[D.Difficulty, tuple[Signal, ...]]:
+    """The difficulty and, for an estimator that explains itself (``explain(query)``), what moved it."""
     if request.difficulty is not None:
-        return D.Difficulty(value=request.difficulty, source=common_pb2.VALUE_SOURCE_DECLARED)
+        return D.Difficulty(value=request.difficulty, source=common_pb2.VALUE_SOURCE_DECLARED), ()
     turn = read_turn(request.messages) if request.messages else None
     query = DifficultyQuery(
         role=request.role.role.name,
@@ -33,12 +44,18 @@ def difficulty(request: RouteInput, estimator: DifficultyEstimator) -> D.Difficu
         turn=turn,
     )
     value = min(1.0, max(0.0, float(estimator.estimate(query))))
-    return D.Difficulty(
+    explain = getattr(estimator, "explain", None)
+    signals: tuple[Signal, ...] = ()
+    if callable(explain):
+        moved = [(str(name), float(amount)) for name, amount in explain(query) if amount]
+        signals = tuple(sorted(moved, key=lambda signal: -abs(signal[1]))[:MAX_SIGNALS_SHOWN])
+    diff = D.Difficulty(
         value=value,
         source=common_pb2.VALUE_SOURCE_ESTIMATED,
         estimator=estimator.name,
         estimator_version=estimator.version,
     )
+    return diff, signals
 
 
 def _share_threshold(
@@ -82,16 +99,27 @@ def tiering(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, v
     return Tiering(difficulty_tier, level, min(max(difficulty_tier, level), top), view, target_share)
 
 
-def explain(reasons: Reasons, request: RouteInput, snapshot: RouteSnapshot, tiers: Tiering, diff: D.Difficulty) -> None:
+def explain(
+    reasons: Reasons,
+    request: RouteInput,
+    snapshot: RouteSnapshot,
+    tiers: Tiering,
+    diff: D.Difficulty,
+    signals: tuple[Signal, ...] = (),
+) -> None:
     if request.isolated:
         return
     source = common_pb2.ValueSource.Name(diff.source).removeprefix("VALUE_SOURCE_").lower()
+    listed = ", ".join(f"{name} {amount:+.2f}" for name, amount in signals)
+    details = {"signals": listed} if signals else {}
     reasons.add(
         D.REASON_CODE_TIER_FROM_DIFFICULTY,
-        f"difficulty {diff.value:.2f} ({source}) asks for tier {tiers.difficulty_tier}",
+        f"difficulty {diff.value:.2f} ({source}) asks for tier {tiers.difficulty_tier}"
+        + (f"; moved by {listed} (log-odds)" if signals else ""),
         difficulty=f"{diff.value:.4f}",
         source=source,
         tier=str(tiers.difficulty_tier),
+        **details,
     )
     if tiers.share is not None:
         s = tiers.share

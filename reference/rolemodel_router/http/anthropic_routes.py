@@ -90,7 +90,7 @@ class AnthropicMessagesCodec:
     def response_id(self, decision_id: str) -> str:
         return RESPONSE_ID_PREFIX + decision_id
 
-    def encode(self, completion: Completion) -> JSONObject:
+    def encode(self, completion: Completion, body: Mapping[str, Any]) -> JSONObject:
         completion.message = as_displayable(completion.message)
         return anthropic_messages.encode_response(completion)
 

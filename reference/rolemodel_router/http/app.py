@@ -3,6 +3,7 @@
 | route | answers |
 |---|---|
 | ``POST /v1/chat/completions`` | OpenAI Chat Completions, through Execute |
+| ``POST /v1/responses`` | OpenAI Responses, through Execute |
 | ``POST /v1/messages`` | Anthropic Messages, through Execute |
 | ``POST /v1/messages/count_tokens`` | the normative token estimate of a Messages request |
 | ``GET /v1/models`` | the model aliases, in either dialect's list shape |
@@ -42,6 +43,7 @@ from rolemodel_router.http.generation import Generation
 from rolemodel_router.http.observe import Observer
 from rolemodel_router.http.openai_routes import OpenAIChatCodec
 from rolemodel_router.http.outcomes import Outcomes
+from rolemodel_router.http.responses_routes import OpenAIResponsesCodec
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.server.auth import TokenRegistry
 
@@ -75,6 +77,7 @@ def create_app(
     front = FrontDoor(core, execute, tokens, Observer(metrics))
     chat = Generation(front, OpenAIChatCodec())
     messages = Generation(front, AnthropicMessagesCodec())
+    responses = Generation(front, OpenAIResponsesCodec())
     discovery = Discovery(core)
     outcomes = Outcomes(front)
     count_tokens = CountTokens(front)
@@ -82,6 +85,7 @@ def create_app(
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),
+            Route(f"{prefix}/responses", responses.handle, methods=["POST"]),
             Route(f"{prefix}/messages", messages.handle, methods=["POST"]),
             Route(f"{prefix}/messages/count_tokens", count_tokens.handle, methods=["POST"]),
             Route(f"{prefix}/models", discovery.models, methods=["GET"]),

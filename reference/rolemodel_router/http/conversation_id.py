@@ -13,6 +13,9 @@ the only case where the derivation conflates, and then their prompts share a cac
 A client that trims or rewrites its oldest messages starts a new derived conversation, which is
 also what the provider's cache sees.
 
+A client that names its conversation otherwise is believed: the ``x-rolemodel-conversation``
+header first, then a Responses request's ``prompt_cache_key``, which Codex sets to its thread id.
+
 The turn index is the number of assistant messages in the prompt: each turn appends one answer,
 and a retry re-sends the same prompt, so it keeps the index (spec 4.5).
 """
@@ -23,6 +26,7 @@ from collections.abc import Mapping, Sequence
 
 from rolemodel.digest import digest_chain
 from rolemodel.v1 import conversation_pb2
+from rolemodel_router.engine.route_input import CONVERSATION_ID
 
 HEADER = "x-rolemodel-conversation"
 DERIVED_PREFIX = "derived:"
@@ -49,7 +53,14 @@ def turn_index(messages: Sequence[conversation_pb2.Message]) -> int:
     return sum(1 for m in messages if m.role == conversation_pb2.MESSAGE_ROLE_ASSISTANT)
 
 
-def conversation_id(headers: Mapping[str, str], messages: Sequence[conversation_pb2.Message]) -> str:
-    """The client's id from the header when it sends one (validated later, like any id), else the derived one."""
+def conversation_id(
+    headers: Mapping[str, str], messages: Sequence[conversation_pb2.Message], prompt_cache_key: str = ""
+) -> str:
+    """The client's id from the header when it sends one (validated later, like any id), else its prompt cache key
+    when that is a valid conversation id (Codex sends its thread id there), else the derived one."""
     given = headers.get(HEADER)
-    return given.strip() if given is not None else derive_conversation_id(messages)
+    if given is not None:
+        return given.strip()
+    if CONVERSATION_ID.fullmatch(prompt_cache_key):
+        return prompt_cache_key
+    return derive_conversation_id(messages)

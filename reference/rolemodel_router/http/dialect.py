@@ -3,7 +3,7 @@
 The flow (:mod:`.generation`) is the same for every dialect: authenticate, decode, resolve
 hints, execute, answer. Only the wire shapes differ, and they come from the SDK codecs in
 :mod:`rolemodel.dialects` behind these two small interfaces, implemented in
-:mod:`.openai_routes` and :mod:`.anthropic_routes`.
+:mod:`.openai_routes`, :mod:`.responses_routes` and :mod:`.anthropic_routes`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ class DialectCodec(Protocol):
         """The dialect's response id for a decision, so that a response names its decision."""
         ...
 
-    def encode(self, completion: Completion) -> JSONObject: ...
+    def encode(self, completion: Completion, body: Mapping[str, Any]) -> JSONObject:
+        """The answer body; ``body`` is the client's request, for dialects whose answer repeats parts of it."""
+        ...
 
     def writer(self, response_id: str, model: str, body: Mapping[str, Any]) -> StreamWriter: ...

@@ -20,7 +20,7 @@ def build_execute_request(
     canonical: CanonicalRequest, hints: hints_pb2.RoutingHints, headers: Mapping[str, str]
 ) -> router_service_pb2.ExecuteRequest:
     conversation = conversation_pb2.ConversationRef(
-        conversation_id=conversation_id(headers, canonical.messages),
+        conversation_id=conversation_id(headers, canonical.messages, canonical.params.prompt_cache_key),
         turn_index=turn_index(canonical.messages),
         messages=[conversation_pb2.MessageRef(message=m) for m in canonical.messages],
         tools=canonical.tools,

@@ -238,7 +238,7 @@ class Generation:
             response_id=turn.codec.response_id(head.decision.decision_id),
         )
         try:
-            body = turn.codec.encode(completion)
+            body = turn.codec.encode(completion, turn.body)
         except DialectError:
             log.exception("http answer not encodable", extra={"dialect": self.codec.dialect.value})
             return self._refuse(internal_error(), headers)

@@ -55,7 +55,7 @@ class OpenAIChatCodec:
     def response_id(self, decision_id: str) -> str:
         return RESPONSE_ID_PREFIX + decision_id
 
-    def encode(self, completion: Completion) -> JSONObject:
+    def encode(self, completion: Completion, body: Mapping[str, Any]) -> JSONObject:
         return openai_chat.encode_response(completion, created=int(time.time()))
 
     def writer(self, response_id: str, model: str, body: Mapping[str, Any]) -> ChatStreamWriter:

@@ -2,8 +2,10 @@
 
 Ids are derived from the model name and the request's sequence number, so that a run is
 reproducible while each request still gets distinct ids, in the shapes real providers use
-(``chatcmpl-``/``call_`` for OpenAI, ``msg_``/``toolu_`` for Anthropic): the router's tool-call
-id remapping meets real formats.
+(``chatcmpl-``/``call_`` for OpenAI Chat Completions, ``resp_``/``call_`` with ``rs_`` and ``fc_``
+item ids for the Responses API, ``msg_``/``toolu_`` for Anthropic): the router's tool-call id
+remapping meets real formats. Responses reasoning comes as OpenAI does it: the reasoning as a
+summary, and an opaque ``encrypted_content`` that only this backend's model may receive back.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from rolemodel_router.backends.scripted.script import Reply
 
 OPENAI = "openai_chat"
 ANTHROPIC = "anthropic_messages"
-_PREFIXES = {OPENAI: ("chatcmpl-", "call_"), ANTHROPIC: ("msg_", "toolu_")}
+RESPONSES = "openai_responses"
+_PREFIXES = {OPENAI: ("chatcmpl-", "call_"), ANTHROPIC: ("msg_", "toolu_"), RESPONSES: ("resp_", "call_")}
 
 
 def _token(*parts: object) -> str:
@@ -43,6 +46,12 @@ def build_completion(
             reasoning.signature = (
                 reply.signature or base64.b64encode(_token("signature", model, sequence).encode()).decode()
             )
+        elif dialect == RESPONSES:
+            reasoning.provider = "openai"
+            reasoning.summary.append(reply.reasoning)
+            reasoning.text = ""
+            reasoning.item_id = "rs_" + _token("reasoning", model, sequence)
+            reasoning.signature = reply.signature or "enc_" + _token("encrypted", model, sequence, reply.reasoning)
     if reply.text:
         message.parts.add().text.text = reply.text
     for index, call in enumerate(reply.tool_calls):
@@ -51,6 +60,7 @@ def build_completion(
                 id=call.id or _PREFIXES[dialect][1] + _token(model, sequence, index),
                 name=call.name,
                 arguments_json=call.arguments_json(),
+                item_id="fc_" + _token("item", model, sequence, index) if dialect == RESPONSES else "",
             )
         )
     usage = outcome_pb2.Usage()

@@ -1,4 +1,4 @@
-"""The scripted backend's HTTP application: the two dialects, the model list, and a small control API.
+"""The scripted backend's HTTP application: the three dialects, the model list, and a small control API.
 
 ``/_scripted/*`` lets a test in another process script the backend (``POST /_scripted/script``),
 read what it received (``GET /_scripted/requests``: each request's summary, body included), start
@@ -19,10 +19,11 @@ from starlette.routing import Route
 from rolemodel_router.backends.scripted.generation import Generation
 from rolemodel_router.backends.scripted.script_file import ScriptError, apply_document
 from rolemodel_router.backends.scripted.state import BackendState
-from rolemodel_router.backends.scripted.wire import AnthropicMessagesWire, OpenAIChatWire
+from rolemodel_router.backends.scripted.wire import AnthropicMessagesWire, OpenAIChatWire, OpenAIResponsesWire
 
 _OPENAI = OpenAIChatWire()
 _ANTHROPIC = AnthropicMessagesWire()
+_RESPONSES = OpenAIResponsesWire()
 
 
 def create_app(state: BackendState, stopping: threading.Event) -> Starlette:
@@ -31,6 +32,9 @@ def create_app(state: BackendState, stopping: threading.Event) -> Starlette:
 
     async def chat_completions(request: Request) -> Response:
         return await generation.handle(request, _OPENAI)
+
+    async def responses(request: Request) -> Response:
+        return await generation.handle(request, _RESPONSES)
 
     async def messages(request: Request) -> Response:
         return await generation.handle(request, _ANTHROPIC)
@@ -71,6 +75,7 @@ def create_app(state: BackendState, stopping: threading.Event) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/responses", responses, methods=["POST"]),
             Route("/v1/messages", messages, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
             Route("/_scripted/script", load_script, methods=["POST"]),

@@ -1,4 +1,4 @@
-"""The two dialects as the scripted backend speaks them: request decoding, bodies, streams, errors.
+"""The three dialects as the scripted backend speaks them: request decoding, bodies, streams, errors.
 
 Everything on the wire goes through the SDK's codecs (:mod:`rolemodel.dialects`), so the backend
 exercises exactly the translation the router uses; the error shapes and headers follow what each
@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rolemodel.dialects import anthropic_messages, openai_chat
+from rolemodel.dialects import anthropic_messages, openai_chat, openai_responses
 from rolemodel.dialects.canonical import CanonicalRequest, Completion
 from rolemodel.dialects.json_fields import JSONObject
 from rolemodel.v1 import outcome_pb2, router_service_pb2
-from rolemodel_router.backends.scripted.answers import ANTHROPIC, OPENAI
+from rolemodel_router.backends.scripted.answers import ANTHROPIC, OPENAI, RESPONSES
 
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request."
 #: A fixed epoch for ``created`` fields, so that answers are byte-for-byte reproducible.
@@ -158,3 +158,53 @@ class AnthropicMessagesWire:
 
     def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
         return f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
+
+
+class OpenAIResponsesWire:
+    """The Responses API: ``response`` objects and the event stream as OpenAI sends them.
+
+    The events come from the same codec the router's front door uses, whose every event type is
+    checked against the ``openai`` SDK's Responses types in the tests, so what this backend sends
+    is what the SDK (and Codex) parse.
+    """
+
+    dialect = RESPONSES
+    request_id_header = "x-request-id"
+    invalid_frame = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","del\n\n'
+
+    def decode_request(self, body: Mapping[str, Any]) -> CanonicalRequest:
+        return openai_responses.decode_request(body)
+
+    def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
+        return True
+
+    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
+        return openai_responses.encode_response(completion, created_at=CREATED_EPOCH + sequence)
+
+    def stream_plan(
+        self,
+        completion: Completion,
+        deltas: Sequence[router_service_pb2.ContentDelta],
+        *,
+        include_usage: bool,
+        sequence: int,
+    ) -> StreamPlan:
+        encoder = openai_responses.ResponsesStreamEncoder(
+            response_id=completion.response_id, model=completion.model, created_at=CREATED_EPOCH + sequence
+        )
+        frame = openai_responses.event_frame
+        return StreamPlan(
+            head=[frame(event) for event in encoder.start()],
+            groups=[b"".join(frame(event) for event in encoder.delta(d)) for d in deltas],
+            tail=[frame(event) for event in encoder.finish(completion.finish_reason, completion.usage)],
+        )
+
+    def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject:
+        return openai_responses.encode_error(status, message, code=code)
+
+    def stream_error_frame(self, status: int) -> bytes:
+        encoder = openai_responses.ResponsesStreamEncoder(response_id="resp_failed", model="")
+        return b"".join(openai_responses.event_frame(e) for e in encoder.failed(SERVER_ERROR_MESSAGE))
+
+    def context_overflow_message(self, prompt_tokens: int, window: int) -> str:
+        return OpenAIChatWire().context_overflow_message(prompt_tokens, window)
