@@ -1,4 +1,4 @@
-"""Spec 14.10 lists every request field of the two front-door dialects exactly as the codecs treat it."""
+"""Spec 14.11 lists every request field of the two front-door dialects exactly as the codecs treat it."""
 
 from __future__ import annotations
 
@@ -20,18 +20,18 @@ def _row(rule: FieldRule, name: str) -> str:
 
 @pytest.mark.parametrize("rule", [*anthropic_messages.REQUEST_FIELDS, *CHAT_FIELDS], ids=lambda r: r.name)
 def test_every_field_rule_is_a_row_of_the_spec(rule: FieldRule) -> None:
-    section = SPEC.read_text().split("## 14.10", 1)[1]
+    section = SPEC.read_text().split("## 14.11", 1)[1]
     assert _row(rule, f"`{rule.name}`") in section
 
 
 def test_the_passed_through_header_is_a_row_of_the_spec() -> None:
-    section = SPEC.read_text().split("## 14.10", 1)[1]
+    section = SPEC.read_text().split("## 14.11", 1)[1]
     for rule in HEADER_RULES:
         assert _row(rule, f"header `{rule.name}`") in section
 
 
 def test_the_spec_lists_no_field_the_codecs_do_not_know() -> None:
-    section = SPEC.read_text().split("## 14.10", 1)[1]
+    section = SPEC.read_text().split("## 14.11", 1)[1]
     listed = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| `")}
     known = {f"`{r.name}`" for r in (*anthropic_messages.REQUEST_FIELDS, *CHAT_FIELDS)}
     assert listed == known

@@ -3,7 +3,7 @@
 The decoder refuses any field that is not listed here, and the listed ones it cannot honour, each
 with a 400 that names the field, so that nothing a client sends is dropped in silence. Fields that
 are *passed through* travel in ``GenerationParams.passthrough`` and reach only endpoints that speak
-the Messages API, unchanged; other dialects have no place for them. Spec 14.10 lists this table.
+the Messages API, unchanged; other dialects have no place for them. Spec 14.11 lists this table.
 """
 
 from __future__ import annotations
