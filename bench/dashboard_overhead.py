@@ -5,8 +5,11 @@ processes on loopback: one without the dashboard, one with ``--ui`` and a poller
 that asks the read API what an open page asks, once a second. Then:
 
 1. Route throughput and latency, the two routers measured alternately (ABBA rounds, so both see
-   the same noise) at concurrency 1 and 32. The ratio is routes per second with the dashboard
-   over routes per second without it.
+   the same noise) at concurrency 1 and 32. The throughput ratio is routes per second with the
+   dashboard over routes per second without it. On a shared machine that ratio swings with the
+   other load, so the router processes' own CPU time per Route is measured too (from /proc): the
+   CPU ratio is CPU per route without the dashboard over CPU per route with it, which is the
+   throughput ratio a CPU-bound router would see.
 2. With 10,000 decisions held (the view's bound): the read API's answer times (the overview, the
    first full page of decisions, an incremental poll, a conversation's timeline) and the
    router's memory against the router without the dashboard after the same calls.
@@ -74,6 +77,12 @@ def router(catalog: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], 
     finally:
         process.terminate()
         process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far: robust to the other load on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -190,20 +199,27 @@ async def run(seconds: float, rounds: int, page_open: bool) -> dict[str, Any]:
         ):
             async with open_page_poller(ui, page_open):
                 with Progress(transient=True) as progress:
+                    pids = {"without": plain.pid, "with": dash.pid}
                     for concurrency in (1, 32):
                         totals: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
+                        cpu = {"without": 0.0, "with": 0.0}
                         for n in range(rounds):
                             order = [("without", plain_address), ("with", address)]
                             for label, target in order if n % 2 == 0 else order[::-1]:
+                                before = cpu_seconds(pids[label])
                                 totals[label].append(await drive(target, concurrency, seconds, label, progress))
-                        without = sum(r["calls"] for r in totals["without"])
-                        with_ui = sum(r["calls"] for r in totals["with"])
+                                cpu[label] += cpu_seconds(pids[label]) - before
+                        calls = {label: sum(r["calls"] for r in runs) for label, runs in totals.items()}
+                        cpu_us = {label: cpu[label] / calls[label] * 1e6 for label in cpu}
                         results[f"concurrency_{concurrency}"] = {
                             "rps_without": round(statistics.fmean(r["rps"] for r in totals["without"]), 1),
                             "rps_with": round(statistics.fmean(r["rps"] for r in totals["with"]), 1),
-                            "throughput_ratio": round(with_ui / without, 3),
+                            "throughput_ratio": round(calls["with"] / calls["without"], 3),
                             "p50_ms_without": round(statistics.median(r["p50_ms"] for r in totals["without"]), 3),
                             "p50_ms_with": round(statistics.median(r["p50_ms"] for r in totals["with"]), 3),
+                            "cpu_us_per_route_without": round(cpu_us["without"]),
+                            "cpu_us_per_route_with": round(cpu_us["with"]),
+                            "cpu_ratio": round(cpu_us["without"] / cpu_us["with"], 3),
                         }
                 held = httpx.get(f"{ui}/ui/api/v1/overview", timeout=10).json()["decisions_held"]
                 await fill(address, max(0, HELD - held) + 500)
@@ -226,13 +242,16 @@ def main() -> None:
     args = parser.parse_args()
     results = asyncio.run(run(args.seconds, args.rounds, not args.no_page))
     table = Table(title="Route with the dashboard's feed and an open page, against the same router without")
-    for column in ("concurrency", "rps without", "rps with", "ratio", "p50 ms without", "p50 ms with"):
+    columns = ["concurrency", "rps without", "rps with", "ratio", "p50 ms without", "p50 ms with"]
+    columns += ["CPU µs/route without", "CPU µs/route with", "CPU ratio"]
+    for column in columns:
         table.add_column(column, justify="right")
     for concurrency in (1, 32):
         r = results[f"concurrency_{concurrency}"]
         table.add_row(
             str(concurrency), f"{r['rps_without']:.0f}", f"{r['rps_with']:.0f}", f"{r['throughput_ratio']:.3f}",
             f"{r['p50_ms_without']:.3f}", f"{r['p50_ms_with']:.3f}",
+            str(r["cpu_us_per_route_without"]), str(r["cpu_us_per_route_with"]), f"{r['cpu_ratio']:.3f}",
         )  # fmt: skip
     console = Console()
     console.print(table)

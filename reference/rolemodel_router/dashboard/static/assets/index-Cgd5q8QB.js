@@ -155,7 +155,7 @@
             <td class="num">${B(n.cumulative_premium_picos,t)}</td>
             ${e.endpoints.map(e=>z`<td class="cache ${n.cache_states[e]}" title=${`${e}: ${n.cache_states[e]}`}>
                 ${n.cache_states[e]===`cold`?``:n.cache_states[e]}</td>`)}
-            <td>${[n.escalated?`escalated`:``,n.side_request?`side request`:``,n.handoff===`SWITCH`?`switched`:``,n.outcome&&n.outcome.class!==`SUCCESS`?n.outcome.class.toLowerCase():``].filter(Boolean).join(`, `)}</td>
+            <td>${[n.escalated?`escalated`:``,n.side_request?`side request`:``,n.handoff===`SWITCH`?`switched`:``,n.outcome&&n.outcome.served&&n.outcome.served!==n.endpoint?`fell back from ${n.endpoint}`:``,n.outcome&&n.outcome.class!==`SUCCESS`?n.outcome.class.toLowerCase():``].filter(Boolean).join(`, `)}</td>
           </tr>`)}
       </tbody>
     </table>
