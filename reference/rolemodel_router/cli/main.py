@@ -65,6 +65,14 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         help="when the Redis store is unreachable: refuse with STATE_STORE_UNAVAILABLE (fail-closed), or decide "
         "without shared state, refusing quota-limited endpoints (degrade)",
     )
+    serve.add_argument(
+        "--withhold-capability",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not claim this optional capability (repeatable; 'all' for every one): the router then refuses "
+        "the calls that need it, for testing clients and conformance suites against smaller routers",
+    )
     serve.add_argument("--redis-namespace", help="key namespace in Redis (default: derived from the catalog digest)")
     security = serve.add_argument_group("security")
     security.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM); enables TLS")
