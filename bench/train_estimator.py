@@ -51,7 +51,7 @@ from rolemodel_router.estimators.features import FEATURE_SET
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPOSITORY / "reference" / "rolemodel_router" / "estimators" / "data" / "lexical-v1.json"
 MODEL_NAME = "lexical"
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
 
 SOURCES = (
     {

@@ -49,7 +49,7 @@ def estimate_part_tokens(part: conversation_pb2.ContentPart) -> int:
         return TOOL_OVERHEAD_TOKENS + sum(_content_tokens(c) for c in part.tool_result.content)
     if kind == "reasoning":
         r = part.reasoning
-        return estimate_text_tokens((r.signature if r.redacted else r.text) + "".join(r.summary))
+        return estimate_text_tokens(r.signature if r.redacted else r.text)
     if kind == "hosted_tool":
         return TOOL_OVERHEAD_TOKENS + estimate_text_tokens(part.hosted_tool.item_json)
     return 0
@@ -64,9 +64,7 @@ def estimate_tools_tokens(tools: Iterable[conversation_pb2.ToolDefinition]) -> i
     total = 0
     for t in tools:
         if t.kind == conversation_pb2.TOOL_KIND_NAMESPACE:
-            total += (
-                TOOL_OVERHEAD_TOKENS + estimate_text_tokens(t.name + t.description) + estimate_tools_tokens(t.tools)
-            )
+            total += estimate_tools_tokens(t.tools)  # as many as when a dialect offers its tools one by one
         elif t.kind in (conversation_pb2.TOOL_KIND_CUSTOM, conversation_pb2.TOOL_KIND_HOSTED):
             total += TOOL_OVERHEAD_TOKENS + estimate_text_tokens(t.name + t.description + t.definition_json)
         else:

@@ -2,7 +2,8 @@
 
 The .proto files and spec/registry/*.yaml are the sources of truth. From them
 this script writes the Python stubs, the catalog JSON Schema, the spec's field
-tables and error table, and the SDK's error-reason module. All outputs are
+tables and error table, the SDK's error-reason module, and the Responses
+dialect's request-field table (from the codec's own table). All outputs are
 committed; tests/test_generated_up_to_date.py regenerates them into a
 temporary tree and fails on any difference.
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(TOOLS))
 from gen_errors import render_error_module, render_error_table  # noqa: E402
 from gen_field_tables import render_field_tables  # noqa: E402
 from gen_json_schema import render_catalog_schema  # noqa: E402
+from gen_responses_fields import render_responses_fields  # noqa: E402
 from proto_source import load_descriptor_set  # noqa: E402
 
 PROTO_ROOT = ROOT / "proto"
@@ -38,6 +40,7 @@ SCHEMA_PATH = "spec/schemas/catalog.schema.json"
 FIELD_TABLES_PATH = "spec/reference/messages.md"
 ERROR_TABLE_PATH = "spec/reference/errors.md"
 ERROR_MODULE_PATH = "rolemodel/error_reasons.py"
+RESPONSES_FIELDS_PATH = "spec/reference/responses-fields.md"
 
 
 def _plugin(name: str) -> str:
@@ -83,6 +86,7 @@ def generate_docs(out: Path) -> None:
     errors_yaml = ROOT / "spec" / "registry" / "errors.yaml"
     _write(out / ERROR_TABLE_PATH, render_error_table(errors_yaml))
     _write(out / ERROR_MODULE_PATH, render_error_module(errors_yaml))
+    _write(out / RESPONSES_FIELDS_PATH, render_responses_fields())
 
 
 def _write(path: Path, text: str) -> None:
@@ -96,7 +100,7 @@ def generated_paths() -> list[str]:
     for proto in PROTO_FILES:
         stem = proto.removesuffix(".proto")
         stubs += [f"{stem}_pb2.py", f"{stem}_pb2.pyi", f"{stem}_pb2_grpc.py", f"{stem}_pb2_grpc.pyi"]
-    return [*stubs, SCHEMA_PATH, FIELD_TABLES_PATH, ERROR_TABLE_PATH, ERROR_MODULE_PATH]
+    return [*stubs, SCHEMA_PATH, FIELD_TABLES_PATH, ERROR_TABLE_PATH, ERROR_MODULE_PATH, RESPONSES_FIELDS_PATH]
 
 
 def generate(out: Path) -> None:

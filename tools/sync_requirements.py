@@ -49,6 +49,7 @@ HEADER = """\
 #   text        the exact sentence of the prose
 #   chapter     file#anchor of the section that states it
 #   capability  router capabilities it depends on (any of them makes it apply); empty: always applies
+#   also_requires  optional: capabilities it needs as well, every one of them (a rule that joins two)
 #   status      active or withdrawn
 # A test keeps this file and the prose in step in both directions;
 # tools/sync_requirements.py updates it from the prose.
@@ -77,6 +78,7 @@ def synced() -> list[dict[str, Any]]:
                 "text": req.text,
                 "chapter": req.chapter,
                 "capability": old.get("capability", AREA_CAPABILITY.get(area, [])),
+                **({"also_requires": old["also_requires"]} if old.get("also_requires") else {}),
                 "status": "active",
             }
         )

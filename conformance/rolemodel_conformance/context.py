@@ -24,6 +24,17 @@ class NotObservable(Exception):
     """The check cannot observe what it wanted to; its remaining requirements become NOT_TESTABLE."""
 
 
+class CapabilityNotClaimed(Exception):
+    """The check observes only through a capability the router does not claim: it records nothing.
+
+    Its requirements that depend on the capability are skipped anyway; its core
+    requirements must then be observed by a check that needs no capability, or
+    they end NOT_TESTABLE ("no check observed this requirement"). So a core
+    requirement never fails for want of an optional capability, and never
+    passes without being seen.
+    """
+
+
 class HarnessBug(Exception):
     """The check broke one of the suite's own rules."""
 
@@ -146,8 +157,9 @@ class CheckContext:
         return run.backends
 
     def require_capability(self, capability: str, why: str) -> None:
+        """End the check without a word unless the router claims ``capability`` (see ``CapabilityNotClaimed``)."""
         if not self.claims(capability):
-            raise NotObservable(f"needs {capability} to observe {why}, and the router does not claim it")
+            raise CapabilityNotClaimed(f"needs {capability} to observe {why}, and the router does not claim it")
 
     def recorded(self, requirement: str) -> bool:
         return any(o.requirement == requirement for o in self.result.observations)

@@ -2,8 +2,8 @@
 
 The handoff checks hold a router's answer against this function, never against
 the router's own reasoning. It restates the chapter rule by rule, in the
-chapter's order (response ids, reasoning, images, tool-call ids, then cache
-breakpoints), and ``rolemodel-conformance --vectors`` shows that it reproduces
+chapter's order (response ids, reasoning, hosted-tool items, images, tool-call
+ids, then cache breakpoints), and ``rolemodel-conformance --vectors`` shows that it reproduces
 every published handoff vector (``spec/vectors/handoff/``) before any router is
 judged with it.
 
@@ -102,6 +102,30 @@ def _reasoning(message: C.Message, index: int, family: str, to_text: bool, out: 
     return changed
 
 
+def speaks_responses(endpoint: catalog_pb2.Endpoint) -> bool:
+    """Spec 8.1: the connection's dialect; unspecified means Messages for Anthropic, Chat Completions otherwise."""
+    return endpoint.connection.api_dialect == common_pb2.API_DIALECT_OPENAI_RESPONSES
+
+
+def _hosted_tools(message: C.Message, index: int, endpoint: catalog_pb2.Endpoint, out: Handoff) -> C.Message:
+    """RM-HANDOFF-008: hosted-tool items reach only a Responses endpoint of the family that made them."""
+    family = provider_family(endpoint.provider_kind)
+
+    def readable(part: C.ContentPart) -> bool:
+        return part.WhichOneof("kind") != "hosted_tool" or (
+            speaks_responses(endpoint) and part.hosted_tool.provider == family
+        )
+
+    if all(readable(part) for part in message.parts):
+        return message
+    changed = C.Message()
+    changed.CopyFrom(message)
+    del changed.parts[:]
+    changed.parts.extend(part for part in message.parts if readable(part))
+    out.note("HOSTED_TOOL_DROPPED", index)
+    return changed
+
+
 def _images(message: C.Message, index: int, out: Handoff) -> None:
     pieces: list[C.ContentPart | C.ToolResultContent] = [p for p in message.parts if p.WhichOneof("kind") == "image"]
     results = [p.tool_result for p in message.parts if p.WhichOneof("kind") == "tool_result"]
@@ -154,6 +178,7 @@ def expected_handoff(
     origins: list[int] = []
     for index, original in enumerate(messages):
         message = _reasoning(original, index, family, to_text, out)
+        message = _hosted_tools(message, index, endpoint, out)
         if message.provider_response_id and message.origin_endpoint_id != endpoint.id:
             message.provider_response_id = ""
             out.note("RESPONSE_ID_DROPPED", index)

@@ -30,6 +30,8 @@ class Requirement:
     chapter: str
     capability: tuple[str, ...]
     status: str
+    #: Capabilities needed as well, every one of them (a rule that joins two capabilities).
+    also_requires: tuple[str, ...] = ()
     #: The protocol version that introduced it; the registry may add the key, else 1.0.
     since: str = DEFAULT_SINCE
 
@@ -70,6 +72,7 @@ def requirements() -> dict[str, Requirement]:
             chapter=entry["chapter"],
             capability=tuple(entry.get("capability") or ()),
             status=entry.get("status", "active"),
+            also_requires=tuple(entry.get("also_requires") or ()),
             since=str(entry.get("since", DEFAULT_SINCE)),
         )
     return out
@@ -112,5 +115,6 @@ def out_of_scope() -> dict[str, Exclusion]:
 
 
 def applies(requirement: Requirement, claimed: frozenset[str]) -> bool:
-    """A requirement without a capability always applies; otherwise any claimed capability makes it apply."""
-    return not requirement.capability or any(c in claimed for c in requirement.capability)
+    """Any of ``capability`` claimed (or none named), and every one of ``also_requires`` claimed."""
+    some = not requirement.capability or any(c in claimed for c in requirement.capability)
+    return some and all(c in claimed for c in requirement.also_requires)

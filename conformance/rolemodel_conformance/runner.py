@@ -20,7 +20,7 @@ from rolemodel.v1 import card_pb2
 from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check, all_checks
 from rolemodel_conformance.connect import HarnessError, TransportOptions, open_channel, read_token, wait_until_serving
-from rolemodel_conformance.context import CheckContext, IdSource, NotObservable, RunState
+from rolemodel_conformance.context import CapabilityNotClaimed, CheckContext, IdSource, NotObservable, RunState
 from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, load_fixture, profile_differences
 from rolemodel_conformance.model import CheckResult, Exclusion, Observation, RequirementVerdict, Status
 from rolemodel_conformance.probe import Connection, RouterProbe, RouterRefusal, describe
@@ -78,6 +78,8 @@ def _run_check(check: Check, ctx: CheckContext, scored: frozenset[str], profile_
         if check.needs_profile and profile_problems:
             raise NotObservable("the router does not run the conformance fixture: " + "; ".join(profile_problems))
         check.function(ctx)
+    except CapabilityNotClaimed:
+        pass
     except NotObservable as error:
         result.observations.extend(Observation(r, Status.NOT_TESTABLE, str(error)) for r in own)
     except RouterRefusal as refusal:

@@ -56,10 +56,17 @@ def select(
         elif parse_version(requirement.since) > tested:
             skipped.append((requirement, f"introduced in {requirement.since}; this run tests {spec_version}"))
         elif not applies(requirement, claimed):
-            skipped.append((requirement, "the router does not claim " + " or ".join(requirement.capability)))
+            skipped.append((requirement, _not_claimed(requirement, claimed)))
         else:
             scored.append(requirement)
     return Selection(tuple(scored), tuple(skipped), tuple(dropped))
+
+
+def _not_claimed(requirement: Requirement, claimed: frozenset[str]) -> str:
+    missing = [c for c in requirement.also_requires if c not in claimed]
+    if requirement.capability and not any(c in claimed for c in requirement.capability):
+        missing.insert(0, " or ".join(requirement.capability))
+    return "the router does not claim " + " and ".join(missing)
 
 
 def checks_for(selection: Selection, checks: list[Check]) -> list[Check]:

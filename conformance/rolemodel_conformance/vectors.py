@@ -32,7 +32,7 @@ from rolemodel.v1 import catalog_pb2, conversation_pb2, decision_pb2
 from rolemodel_conformance.handoff_rules import expected_handoff
 from rolemodel_conformance.registry import read_data
 
-HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept")
+HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept", "responses")
 FILES = ("digest", "tokens", "cost", "expiry", "pacing", *(f"handoff.{name}" for name in HANDOFF_FILES))
 
 

@@ -13,6 +13,7 @@ import "./style.css";
 
 const POLL_MS = 1000;
 const MAX_DECISIONS = 10000;
+const PAGE = 2500;
 
 function TokenForm({ error, onToken }) {
   const [value, setValue] = useState("");
@@ -53,9 +54,14 @@ function App() {
       seen.byId = new Map();
     }
     if (o.rev > seen.rev) {
-      const page = await get("decisions", token, { after: seen.rev });
-      for (const d of page.decisions) seen.byId.set(d.id, d);
-      seen.rev = Math.max(seen.rev, page.rev);
+      // In pages, so that the first look at 10,000 decisions never waits for one huge answer.
+      let more = true;
+      while (more) {
+        const page = await get("decisions", token, { after: seen.rev, limit: PAGE });
+        for (const d of page.decisions) seen.byId.set(d.id, d);
+        seen.rev = Math.max(seen.rev, page.next_after);
+        more = page.more;
+      }
       let all = [...seen.byId.values()].sort((a, b) => b.at_ms - a.at_ms || (a.id < b.id ? 1 : -1));
       if (all.length > MAX_DECISIONS) {
         all = all.slice(0, MAX_DECISIONS);

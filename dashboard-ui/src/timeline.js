@@ -58,6 +58,7 @@ export function Timeline({ timeline, currency }) {
               t.escalated ? "escalated" : "",
               t.side_request ? "side request" : "",
               t.handoff === "SWITCH" ? "switched" : "",
+              t.outcome && t.outcome.served && t.outcome.served !== t.endpoint ? `fell back from ${t.endpoint}` : "",
               t.outcome && t.outcome.class !== "SUCCESS" ? t.outcome.class.toLowerCase() : "",
             ]
               .filter(Boolean)

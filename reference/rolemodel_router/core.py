@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
 from rolemodel_router.access import check_role
@@ -92,6 +92,7 @@ class RouterCore:
         is the client's own login, sent only to the endpoints that declare it (spec 12.4).
         """
         self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
+        self._require_for_hints(request.hints)
         return self.executor.execute(request, deadline_s=deadline_s, credential=credential)
 
     async def aclose(self) -> None:
@@ -105,12 +106,20 @@ class RouterCore:
                 ErrorReason.CAPABILITY_NOT_SUPPORTED, f"this router does not claim {name}", {"capability": name}
             )
 
+    def _require_for_hints(self, hints: hints_pb2.RoutingHints) -> None:
+        """The hints that need a capability (spec 1.3): a side request, a forced escalation level."""
+        if hints.HasField("side_request"):
+            self._require(card_pb2.ROUTER_CAPABILITY_SIDE_REQUESTS)
+        if hints.escalation.HasField("force_level"):
+            self._require(card_pb2.ROUTER_CAPABILITY_ESCALATION)
+
     def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
         """Validation only: raises RouterError before any state is read."""
         if request.include_handoff:
             self._require(card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES)
         if request.dry_run:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
+        self._require_for_hints(request.hints)
         return build_route_input(request, self.index, self.limits)
 
     async def route(

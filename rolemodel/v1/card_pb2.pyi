@@ -36,11 +36,16 @@ class _RouterCapabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Rout
     ROUTER_CAPABILITY_CACHE_ACCOUNTING: _RouterCapability.ValueType  # 3
     """Per-endpoint cache state is tracked and priced."""
     ROUTER_CAPABILITY_ESCALATION: _RouterCapability.ValueType  # 4
-    """Escalation ladders are followed."""
+    """Escalation ladders are followed. A request that sets
+    hints.escalation.force_level needs it (spec 1.3).
+    """
     ROUTER_CAPABILITY_AFFINITY: _RouterCapability.ValueType  # 5
     """Affinity and tool-loop pinning are applied."""
     ROUTER_CAPABILITY_SIDE_REQUESTS: _RouterCapability.ValueType  # 6
-    """Side requests with merge_back are honoured."""
+    """Side requests are honoured: isolated without merge-back, routed as a
+    main turn with it (spec 6.8). A request carrying hints.side_request needs
+    it (spec 1.3).
+    """
     ROUTER_CAPABILITY_SHARE_TARGET: _RouterCapability.ValueType  # 7
     """Premium-share targets are controlled."""
     ROUTER_CAPABILITY_HANDOFF_MESSAGES: _RouterCapability.ValueType  # 8
@@ -61,11 +66,16 @@ ROUTER_CAPABILITY_QUOTA: RouterCapability.ValueType  # 2
 ROUTER_CAPABILITY_CACHE_ACCOUNTING: RouterCapability.ValueType  # 3
 """Per-endpoint cache state is tracked and priced."""
 ROUTER_CAPABILITY_ESCALATION: RouterCapability.ValueType  # 4
-"""Escalation ladders are followed."""
+"""Escalation ladders are followed. A request that sets
+hints.escalation.force_level needs it (spec 1.3).
+"""
 ROUTER_CAPABILITY_AFFINITY: RouterCapability.ValueType  # 5
 """Affinity and tool-loop pinning are applied."""
 ROUTER_CAPABILITY_SIDE_REQUESTS: RouterCapability.ValueType  # 6
-"""Side requests with merge_back are honoured."""
+"""Side requests are honoured: isolated without merge-back, routed as a
+main turn with it (spec 6.8). A request carrying hints.side_request needs
+it (spec 1.3).
+"""
 ROUTER_CAPABILITY_SHARE_TARGET: RouterCapability.ValueType  # 7
 """Premium-share targets are controlled."""
 ROUTER_CAPABILITY_HANDOFF_MESSAGES: RouterCapability.ValueType  # 8

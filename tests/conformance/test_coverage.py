@@ -80,6 +80,10 @@ def test_coverage_and_mutant_numbers_are_what_the_docs_report() -> None:
     assert f"The registry has {len(scored)} requirements at level MUST or SHOULD" in guide
     assert f"**{len(checked)} have at least one check. {len(excluded)} are excluded" in guide
     front = " ".join((ROOT / "README.md").read_text().split())
+    assert f"spec's {len(scored)} MUST and SHOULD requirements, {len(checked)} are checked" in front
+    assert f"and {len(excluded)} are excluded" in front
+    assert f"Of the registry's {len(scored)} requirements at level MUST or SHOULD, {len(checked)} are checked" in readme
+    assert f"and {len(excluded)} are excluded" in readme
     for text in (guide, readme, front):
         assert f"holds {len(MUTANTS)} " in text
         assert f"catches all {len(MUTANTS)}" in text

@@ -9,6 +9,7 @@ unless ``ROLEMODEL_REQUIRE_BROWSER=1`` (CI) makes that a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from tests.redis_server import free_port
+from tests.router.harness import RouterProcess
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 REQUIRE = os.environ.get("ROLEMODEL_REQUIRE_BROWSER") == "1"
@@ -69,20 +71,26 @@ def demo() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(demo: str) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     sync_playwright = _browser_or_skip()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(f"{demo}/ui/")
-        tab.wait_for_selector("[data-testid=total-cost]")
-        tab.wait_for_selector("[data-decision-id]")
-        yield tab
-        assert errors == []
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, demo: str) -> Iterator[Any]:
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(f"{demo}/ui/")
+    tab.wait_for_selector("[data-testid=total-cost]")
+    tab.wait_for_selector("[data-decision-id]")
+    yield tab
+    tab.close()
+    assert errors == []
 
 
 def api(base: str, path: str) -> Any:
@@ -145,3 +153,34 @@ def test_quotas_and_endpoints_are_shown(demo: str, page: Any) -> None:
         row = page.locator(f"[data-testid=endpoints] tr[data-endpoint='{endpoint['id']}']")
         assert row.locator("[data-chosen]").get_attribute("data-chosen") == str(endpoint["chosen"])
     page.locator("#quotas").screenshot(path=str(ARTIFACTS / "quotas.png"))
+
+
+def test_the_page_asks_for_a_token_with_the_ui_scope(browser: Any, tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(
+        json.dumps(
+            {
+                "tokens": [
+                    {"name": "agent", "token": "route-only-token-0123456789"},
+                    {"name": "dashboard", "token": "ui-only-token-0123456789", "scopes": ["ui"]},
+                ]
+            }
+        )
+    )
+    extra = ["--tokens-file", str(tokens), "--ui", "127.0.0.1:0"]
+    with RouterProcess("memory:", extra=extra) as router:
+        page = browser.new_page()
+        page.goto(router.ui_url)
+        page.fill("#token", "route-only-token-0123456789")
+        page.click("form.token button")
+        page.wait_for_selector("text=needs the 'ui' scope")
+        page.fill("#token", "ui-only-token-0123456789")
+        page.click("form.token button")
+        page.wait_for_selector("[data-testid=total-decisions]")
+        assert page.inner_text("[data-testid=total-decisions]") == "0"
+        fresh = browser.new_page()
+        fresh.goto(router.ui_url + "#token=ui-only-token-0123456789")
+        fresh.wait_for_selector("[data-testid=total-decisions]")
+        assert "token" not in fresh.url
+        page.close()
+        fresh.close()

@@ -82,9 +82,16 @@ def test_filters_and_cursor(router: RouterProcess) -> None:
     assert chore.decision_id in [d["id"] for d in by_endpoint]
     assert all(d["endpoint"] == chore.chosen_endpoint_id for d in by_endpoint)
     everything = api(router, "decisions").json()
-    newest = everything["decisions"][-1]["rev"]
-    assert api(router, f"decisions?after={newest}").json()["decisions"] == []
-    assert len(api(router, "decisions?limit=1").json()["decisions"]) == 1
+    assert everything["more"] is False
+    assert everything["next_after"] == everything["rev"]
+    assert api(router, f"decisions?after={everything['next_after']}").json()["decisions"] == []
+    paged, after, more = [], 0, True
+    while more:
+        page = api(router, f"decisions?after={after}&limit=2").json()
+        assert len(page["decisions"]) <= 2
+        paged += page["decisions"]
+        after, more = page["next_after"], page["more"]
+    assert [d["id"] for d in paged] == [d["id"] for d in everything["decisions"]]
 
 
 def test_overview_totals_add_up_over_the_decisions(router: RouterProcess) -> None:

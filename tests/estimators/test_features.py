@@ -44,3 +44,12 @@ def test_cues() -> None:
     assert feature("Write a Python function that parses JSON", "code_words") >= 2
     assert feature("Solve the equation x^2 + 3x = 4", "math_marks") > 0
     assert feature("Statement 1 | Every group is abelian. Statement 2 | ...", "paired_statements") == 1.0
+
+
+def test_a_lettered_list_in_an_ordinary_request_is_not_multiple_choice() -> None:
+    assert (
+        feature("Write a short poem that:\na) rhymes\nb) mentions my cat\nc) fits on a postcard", "multiple_choice")
+        == 0
+    )
+    assert feature("Steps:\nA) build\nC) ship", "multiple_choice") == 0  # B is missing
+    assert feature("Which is larger?\n(A) 3\n(B) 5", "multiple_choice") == 1.0

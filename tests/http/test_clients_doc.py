@@ -113,18 +113,20 @@ def test_the_client_model_rules_of_the_guide_are_the_ones_tested() -> None:
 def test_codex_cli(router: RouterProcess) -> None:
     config = tomllib.loads(snippet("codex"))
     provider = config["model_providers"][config["model_provider"]]
-    assert provider["wire_api"] == "chat" and provider["base_url"].endswith("/v1")
+    assert provider["wire_api"] == "responses" and provider["base_url"].endswith("/v1")
+    assert config["web_search"] == "disabled"
     headers = dict(provider["http_headers"])
     assert set(headers) | set(provider["env_http_headers"]) <= HINT_HEADERS
     assert headers["x-rolemodel-strategy"] in STRATEGIES
     headers.update({name: "0.2" for name in provider["env_http_headers"]})  # as if the variable were set
     with openai.OpenAI(base_url=local(provider["base_url"], router), api_key=TOKEN, max_retries=0) as client:
-        raw = client.chat.completions.with_raw_response.create(
+        raw = client.responses.with_raw_response.create(
             model=config["model"],
-            messages=[{"role": "user", "content": "Fix the failing test."}],
+            input="Fix the failing test.",
+            store=False,
             extra_headers={**headers, "x-rolemodel-explain": "1"},
         )
-    decision = explained(raw.parse())
+    decision = (raw.parse().model_extra or {})["rolemodel"]["decision"]
     assert (raw.headers["x-rolemodel-role"], raw.headers["x-rolemodel-role-source"]) == ("code.edit", "alias")
     assert decision["difficulty"] == {"value": 0.2, "source": "VALUE_SOURCE_DECLARED"}
     assert decision["policy"]["strategy"] == "STRATEGY_COST"

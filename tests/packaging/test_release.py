@@ -45,6 +45,17 @@ def test_the_wheel_carries_the_licence_and_declares_it(artifacts: tuple[Path, Pa
     assert "Apache License" in (ROOT / "LICENSE").read_text()
     # What `rolemodel init` and `rolemodel serve` read at run time ships too.
     assert "rolemodel_router/data/example_catalog.yaml" in names
+    assert {
+        "rolemodel_router/data/starters/local-only.yaml",
+        "rolemodel_router/data/starters/with-subscription.yaml",
+    } <= set(names)
+    # The dashboard's built page: pip users need no Node.js.
+    built = ROOT / "reference" / "rolemodel_router" / "dashboard" / "static"
+    files = [p.relative_to(built.parent).as_posix() for p in built.rglob("*") if p.is_file()]
+    page = {f"rolemodel_router/dashboard/{name}" for name in files}
+    assert "rolemodel_router/dashboard/static/index.html" in page
+    assert any(name.endswith(".js") for name in page)
+    assert page <= set(names)
 
 
 @pytest.mark.slow

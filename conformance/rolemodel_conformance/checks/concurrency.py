@@ -90,7 +90,7 @@ class Parallel:
     "concurrency", "Parallel routes in one conversation see each other's effects whole or not at all", ("RM-ROUTE-050",)
 )
 def one_conversation(ctx: CheckContext) -> None:
-    ctx.require_capability("ROUTER_CAPABILITY_CACHE_ACCOUNTING", "the state each decision saw")
+    """One START among the first turns on every router; with cache accounting, also the chain of entries seen."""
     conversation = ctx.ids.conversation("parallel")
     prompts = [Prompt.of([2001 + i]) for i in range(8)]
     routing = hints_pb2.RoutingHints(role="code.edit", endpoint_choice=pin("fx-gpt5"))
@@ -103,6 +103,15 @@ def one_conversation(ctx: CheckContext) -> None:
         len(starts) == 1,
         f"exactly one of {len(runs)} parallel first turns saw an empty conversation: {len(starts)} did",
     )
+    if not ctx.claims("ROUTER_CAPABILITY_CACHE_ACCOUNTING"):
+        final = probe_route(ctx, conversation, Prompt.of([100]), hints_pb2.RoutingHints(role="code.edit"), turn=1)
+        ctx.expect(
+            "RM-ROUTE-050",
+            final.policy.current_endpoint_id == "fx-gpt5" and final.handoff.action != decision_pb2.HANDOFF_ACTION_START,
+            f"afterwards the conversation continues on fx-gpt5: current '{final.policy.current_endpoint_id}', "
+            f"handoff {decision_pb2.HandoffAction.Name(final.handoff.action)}",
+        )
+        return
     seen = [view(r.decision, "fx-gpt5").held for r in runs]
     own = {r.prompt.tokens for r in runs}
     predecessors = [s for s in seen if s]

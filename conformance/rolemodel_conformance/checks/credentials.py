@@ -127,23 +127,25 @@ def _settle(ctx: CheckContext, credential: Mapping[str, str]) -> None:
     ("RM-SEC-022",),
 )
 def credential_missing(ctx: CheckContext) -> None:
-    backends = ctx.backends()
-    backends.script({FALLBACK: [reply("Planned locally, no login came with the call.")]})
-    partial = {"authorization": _credential(ctx)["authorization"]}
-    stream = execute(ctx, request(ctx, ROLE, messages(ctx, "Plan it.")), credential=partial)
-    codes = _codes(stream.decision, SUBSCRIPTION)
-    ctx.expect(
-        "RM-SEC-022",
-        MISSING in codes,
-        f"a call that carries authorization but not x-conformance-account: {SUBSCRIPTION} is excluded with "
-        f"CLIENT_CREDENTIAL_MISSING; got {codes}",
-    )
-    ctx.expect(
-        "RM-SEC-022",
-        not backends.received(SUBSCRIPTION),
-        f"{SUBSCRIPTION} is not called without the credential: it received "
-        f"{describe_received(backends.received(SUBSCRIPTION))}",
-    )
+    """The Execute half needs Execute; the Route half holds for every router."""
+    if ctx.claims("ROUTER_CAPABILITY_EXECUTE"):
+        backends = ctx.backends()
+        backends.script({FALLBACK: [reply("Planned locally, no login came with the call.")]})
+        partial = {"authorization": _credential(ctx)["authorization"]}
+        stream = execute(ctx, request(ctx, ROLE, messages(ctx, "Plan it.")), credential=partial)
+        codes = _codes(stream.decision, SUBSCRIPTION)
+        ctx.expect(
+            "RM-SEC-022",
+            MISSING in codes,
+            f"a call that carries authorization but not x-conformance-account: {SUBSCRIPTION} is excluded with "
+            f"CLIENT_CREDENTIAL_MISSING; got {codes}",
+        )
+        ctx.expect(
+            "RM-SEC-022",
+            not backends.received(SUBSCRIPTION),
+            f"{SUBSCRIPTION} is not called without the credential: it received "
+            f"{describe_received(backends.received(SUBSCRIPTION))}",
+        )
     call = request(ctx, ROLE, messages(ctx, "Plan it."))
     routed = ctx.probe.route(
         route_request(call.conversation, call.hints, dry_run=ctx.claims("ROUTER_CAPABILITY_DRY_RUN"))

@@ -73,19 +73,23 @@ def _time_to_decide(ctx: CheckContext, messages: list[conversation_pb2.Message],
 
 @check("deadlines", "No effects are applied after a call's deadline passed", ("RM-ERR-020",))
 def passed_deadline(ctx: CheckContext) -> None:
-    ctx.require_capability("ROUTER_CAPABILITY_CACHE_ACCOUNTING", "when a decision's effects were applied")
+    # Whether a timed-out call left any effect shows in the conversation's current endpoint on every router;
+    # when it did, only the expiry of its cache entry (with cache accounting) tells when the effect was applied.
+    accounting = ctx.claims("ROUTER_CAPABILITY_CACHE_ACCOUNTING")
     offset, uncertainty = _clock_offset(ctx)
     ttl_ms = ctx.fixture.endpoints["fx-gpt5"].caching.ttl_seconds * 1000
     messages = _messages(ctx)
     probe = Prompt(tuple(digest_chain(messages)), tuple(COUNT for _ in messages))
     routing = hints_pb2.RoutingHints(role="code.edit", endpoint_choice=pin("fx-gpt5"))
     deadline_s = max(SHORTEST_DEADLINE_S, _time_to_decide(ctx, messages, offset) * DEADLINE_SHARE)
+    inconclusive: list[str] = []
     for attempt in range(ATTEMPTS):
         conversation = ctx.ids.conversation("deadline")
         started = time.time() * 1000
         try:
             ctx.probe.route(route_request(_content(conversation, messages), routing), timeout_s=deadline_s)
-            ctx.not_testable("RM-ERR-020", f"attempt {attempt}: the router answered within {deadline_s * 1000:.0f} ms")
+            inconclusive.append(f"attempt {attempt}: the router answered within {deadline_s * 1000:.0f} ms")
+            deadline_s = max(SHORTEST_DEADLINE_S, deadline_s / 2)
             continue
         except RouterRefusal as refusal:
             ctx.expect(
@@ -100,6 +104,9 @@ def passed_deadline(ctx: CheckContext) -> None:
         if not entry.held and not after.policy.current_endpoint_id:
             ctx.passed("RM-ERR-020", f"attempt {attempt}: the timed-out call left no effect")
             continue
+        if not accounting:
+            inconclusive.append(f"attempt {attempt}: the call left effects; only cache accounting dates them")
+            continue
         late = entry.expires_ms - ttl_ms - deadline_router_ms
         ctx.expect(
             "RM-ERR-020",
@@ -107,3 +114,5 @@ def passed_deadline(ctx: CheckContext) -> None:
             f"attempt {attempt}: effects of a decision made {late:+.0f} ms after the deadline "
             f"(clock uncertainty {uncertainty:.0f} ms)",
         )
+    if not ctx.recorded("RM-ERR-020"):
+        ctx.not_testable("RM-ERR-020", "; ".join(inconclusive))

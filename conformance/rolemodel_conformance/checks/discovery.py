@@ -150,6 +150,10 @@ def _request_capability(ctx: CheckContext, name: str) -> None:
     else:
         request.dry_run = name == "DRY_RUN"
         request.include_handoff = name == "HANDOFF_MESSAGES"
+        if name == "SIDE_REQUESTS":
+            request.hints.side_request.merge_back = False
+        if name == "ESCALATION":
+            request.hints.escalation.force_level = 1
 
         def call() -> object:
             return ctx.probe.route(request)
@@ -185,7 +189,7 @@ def card_capabilities(ctx: CheckContext) -> None:
         all(c in known for c in raw) and len(set(raw)) == len(raw),
         f"capabilities are known values without repeats: {raw}",
     )
-    for name in ("EXECUTE", "DRY_RUN", "HANDOFF_MESSAGES"):
+    for name in ("EXECUTE", "DRY_RUN", "HANDOFF_MESSAGES", "SIDE_REQUESTS", "ESCALATION"):
         _request_capability(ctx, name)
     if not ctx.recorded("RM-CORE-003"):
         ctx.passed("RM-CORE-003", "the router claims every capability a request can ask for")

@@ -290,3 +290,26 @@ def turn_budget(ctx: CheckContext) -> None:
                 excluded == (myopic > budget),
                 f"budget {budget}: '{endpoint_id}' costs {myopic}, BUDGET_EXCEEDED {excluded}",
             )
+
+
+@check("eligibility", "A hosted tool excludes every endpoint that does not run it", ("RM-ELIG-007",))
+def hosted_tools(ctx: CheckContext) -> None:
+    ref = Prompt.of([400]).ref(ctx.ids.conversation("hosted"))
+    ref.tools.append(C.ToolDefinition(name="web_search", kind=C.TOOL_KIND_HOSTED))
+    runs = {e.id for e in ctx.fixture.endpoints.values() if "web_search" in e.hosted_tools}
+    try:
+        decision: decision_pb2.Decision | None = ctx.probe.route(
+            route_request(ref, hints_pb2.RoutingHints(role="chat"))
+        )
+    except RouterRefusal as refusal:  # no fixture endpoint runs it unless the fixture says so
+        decision = refusal.decision
+    if decision is None:
+        ctx.failed("RM-ELIG-007", "neither a decision nor a refusal with the decision attached came back")
+        return
+    for c in decision.candidates:
+        excluded = "TOOL_UNSUPPORTED" in exclusion_codes(c)
+        ctx.expect(
+            "RM-ELIG-007",
+            excluded == (c.endpoint_id not in runs),
+            f"'{c.endpoint_id}' (runs web_search: {c.endpoint_id in runs}) exclusions {sorted(exclusion_codes(c))}",
+        )

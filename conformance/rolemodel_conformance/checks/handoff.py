@@ -5,7 +5,8 @@ block, a provider response id and a tool call without a result; the next turn
 is pinned to fx-gpt5 (OpenAI). On chat the reasoning must be dropped, on
 x-conformance.handoff turned into text; either way the signature must not
 cross, the response id must go, and the system prompt and the pending call
-must stay unless a transform says otherwise.
+must stay unless a transform says otherwise. A web search that OpenAI ran
+must not reach DeepSeek at all.
 """
 
 from __future__ import annotations
@@ -128,4 +129,36 @@ def needs_content(ctx: CheckContext) -> None:
         lambda: ctx.probe.route(request),
         grpc.StatusCode.INVALID_ARGUMENT,
         "REQUEST_INVALID",
+    )
+
+
+@check("handoff", "Hosted-tool items reach only a Responses endpoint of their family", ("RM-HANDOFF-008",))
+def hosted_tool_items(ctx: CheckContext) -> None:
+    ctx.require_capability("ROUTER_CAPABILITY_HANDOFF_MESSAGES", "the transformed messages")
+    item = '{"id":"ws_1","type":"web_search_call","status":"completed"}'
+    searched = C.Message(
+        role=C.MESSAGE_ROLE_ASSISTANT,
+        origin_endpoint_id="fx-gpt5",
+        parts=[
+            C.ContentPart(
+                hosted_tool=C.HostedToolPart(provider="openai", type="web_search_call", item_id="ws_1", item_json=item)
+            ),
+            C.ContentPart(text=C.TextPart(text="Found it.")),
+        ],
+    )
+    messages = (user(f"Search for it. {ctx.canary()}"), searched, user("And then?"))
+    request = route_request(
+        ContentPrompt(messages).ref(ctx.ids.conversation("hosted"), 1),
+        hints_pb2.RoutingHints(role="chat", endpoint_choice=pin("fx-deepseek")),
+        include_handoff=True,
+    )
+    plan = ctx.probe.route(request).handoff
+    sent = list(plan.messages)
+    kinds = _kinds(plan)
+    hosted = [p for m in sent for p in m.parts if p.WhichOneof("kind") == "hosted_tool"]
+    kept_text = any(p.text.text == "Found it." for m in sent for p in m.parts if p.WhichOneof("kind") == "text")
+    ctx.expect(
+        "RM-HANDOFF-008",
+        not hosted and kinds.get("HOSTED_TOOL_DROPPED") == [1] and kept_text,
+        f"to fx-deepseek: hosted items left {len(hosted)}, transforms {kinds}, text kept {kept_text}",
     )

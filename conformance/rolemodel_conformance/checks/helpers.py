@@ -89,13 +89,27 @@ def route(
 def probe_route(
     ctx: CheckContext, conversation_id: str, prompt: Prompt, routing: hints_pb2.RoutingHints, *, turn: int = 0
 ) -> decision_pb2.Decision:
-    """A decision that shows the conversation's state: a dry run when claimed, else a real (recorded) route.
+    """A decision that shows the conversation's state without changing it, as far as the router allows.
 
-    Checks use it to look at state after the step under test; a real route
-    changes state afterwards, which is why each check probes last.
+    A dry run when the router claims it. Else an isolated side request when the
+    router claims those: it changes no state but one, the expiry of an entry it
+    hits on an endpoint that refreshes on hit (RM-SIDE-002, RM-CACHE-011), which
+    ``expiry_after_probe`` accounts for. Else a real route, which is recorded;
+    checks that use it probe last.
     """
-    dry = ctx.claims("ROUTER_CAPABILITY_DRY_RUN")
-    return route(ctx, conversation_id, prompt, routing, turn=turn, dry_run=dry)
+    if ctx.claims("ROUTER_CAPABILITY_DRY_RUN"):
+        return route(ctx, conversation_id, prompt, routing, turn=turn, dry_run=True)
+    if ctx.claims("ROUTER_CAPABILITY_SIDE_REQUESTS"):
+        isolated = hints_pb2.RoutingHints()
+        isolated.CopyFrom(routing)
+        isolated.side_request.merge_back = False
+        return route(ctx, conversation_id, prompt, isolated, turn=turn)
+    return route(ctx, conversation_id, prompt, routing, turn=turn)
+
+
+def probe_refreshes(ctx: CheckContext) -> bool:
+    """Whether ``probe_route`` itself refreshes the entries it hits on refresh-on-hit endpoints."""
+    return not ctx.claims("ROUTER_CAPABILITY_DRY_RUN") and ctx.claims("ROUTER_CAPABILITY_SIDE_REQUESTS")
 
 
 def request_of(

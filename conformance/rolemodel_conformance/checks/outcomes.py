@@ -113,9 +113,17 @@ def outcome_fields(ctx: CheckContext) -> None:
     ("RM-OUT-005", "RM-OUT-006", "RM-OUT-007", "RM-ERR-005"),
 )
 def idempotency(ctx: CheckContext) -> None:
-    ctx.require_capability("ROUTER_CAPABILITY_ESCALATION", "whether an outcome was applied twice")
+    """Applied once, seen two ways: the escalation level (when claimed) and the served endpoint's outcome count.
+
+    The outcome count of the card's endpoint status (RM-OUT-020) moves with
+    every applied outcome on any router that publishes it, so the check needs
+    no optional capability; a router that publishes neither shows no state an
+    outcome changes, and only the answers are judged.
+    """
     walk = Ladder(ctx, "idempotency")
     decision = walk.route()
+    served = decision.chosen_endpoint_id
+    counted_before = _outcome_count(ctx, served)
     key = ctx.ids.key("idem")
     first = outcome(
         decision.decision_id,
@@ -161,19 +169,33 @@ def idempotency(ctx: CheckContext) -> None:
         "OUTCOME_ALREADY_REPORTED",
         metadata={"decision_id": decision.decision_id},
     )
-    after = walk.route()
-    level = after.policy.escalation_level
+    counted_after = _outcome_count(ctx, served)
+    escalating = ctx.claims("ROUTER_CAPABILITY_ESCALATION")
+    level = walk.route().policy.escalation_level if escalating else walk.level
     for requirement, what in (
         ("RM-OUT-005", "the replay"),
         ("RM-OUT-006", "the reused key"),
         ("RM-OUT-007", "the second outcome"),
         ("RM-ERR-005", "the refused outcomes"),
     ):
-        ctx.expect(
-            requirement,
-            level == walk.level,
-            f"one TASK_FAILED applied once: level {level}, expected {walk.level}; {what} changed nothing",
-        )
+        if escalating:
+            ctx.expect(
+                requirement,
+                level == walk.level,
+                f"one TASK_FAILED applied once: level {level}, expected {walk.level}; {what} changed nothing",
+            )
+        if counted_after != counted_before:
+            ctx.expect(
+                requirement,
+                counted_after == counted_before + 1,
+                f"'{served}' counts {counted_after - counted_before} more outcome(s) after one outcome, a replay, "
+                f"a reused key and a second outcome; expected 1: {what} changed nothing",
+            )
+
+
+def _outcome_count(ctx: CheckContext, endpoint_id: str) -> int:
+    """The outcomes the card says the endpoint has seen (0 for a router that does not publish them)."""
+    return next((p.status.observed_outcomes for p in ctx.probe.card().endpoints if p.endpoint.id == endpoint_id), 0)
 
 
 @check("outcomes", "The response states every effect, with the cost of the reported usage", ("RM-OUT-009",))

@@ -134,6 +134,7 @@ def window(ctx: CheckContext) -> None:
     ("RM-QUOTA-004", "RM-OUT-009", "RM-OUT-005"),
 )
 def reconciliation(ctx: CheckContext) -> None:
+    ctx.require_capability("ROUTER_CAPABILITY_QUOTA", "a quota window's reconciliation")
     _wait_for_empty_window(ctx)
     _, tokens, cost = _reservation(ctx)
     d1, d2, d3 = _route(ctx), _route(ctx), _route(ctx)

@@ -146,6 +146,7 @@ def _integral_problem(c: Controller) -> str | None:
     ("RM-SHARE-001", "RM-SHARE-002", "RM-SIDE-002"),
 )
 def controller(ctx: CheckContext) -> None:
+    ctx.require_capability("ROUTER_CAPABILITY_SHARE_TARGET", "the premium-share controller")
     target, capacity, floor = _target(ctx)
     rng = random.Random(SEED)  # noqa: S311 - reproducible difficulties, not secrets
     state = Controller(target, capacity, floor)

@@ -6,6 +6,7 @@ rolemodel card                  show a router's endpoints and roles
 rolemodel route --role chore --text "run the linters"
                                 ask a router for a decision and explain it
 rolemodel check-catalog FILE    validate a catalog file and list every problem
+rolemodel init FILE             write a commented starter catalog (--local-only, --with-subscription)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from rolemodel import SUPPORTED_VERSIONS
 from rolemodel.cli_help import ArgumentParser
 from rolemodel_router import __version__
-from rolemodel_router.cli import arg_types, client_commands, serve_command
+from rolemodel_router.cli import arg_types, client_commands, init_command, serve_command
 from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -63,6 +64,14 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         default="fail-closed",
         help="when the Redis store is unreachable: refuse with STATE_STORE_UNAVAILABLE (fail-closed), or decide "
         "without shared state, refusing quota-limited endpoints (degrade)",
+    )
+    serve.add_argument(
+        "--withhold-capability",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not claim this optional capability (repeatable; 'all' for every one): the router then refuses "
+        "the calls that need it, for testing clients and conformance suites against smaller routers",
     )
     serve.add_argument("--redis-namespace", help="key namespace in Redis (default: derived from the catalog digest)")
     security = serve.add_argument_group("security")
@@ -224,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("catalog", type=Path, metavar="FILE", help="the catalog, YAML or JSON")
     check.set_defaults(run=serve_command.check_catalog)
+    init_command.add_parser(sub)
     return parser
 
 

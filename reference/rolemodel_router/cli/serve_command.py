@@ -22,6 +22,7 @@ from rolemodel_router.server.auth import TokenError, TokenRegistry
 from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
 from rolemodel_router.state.sqlite import StoreOpenError
 from rolemodel_router.state.store import Retention
+from rolemodel_router.withheld import parse_withheld
 
 EXIT_BAD_CONFIG = 2
 
@@ -100,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"rolemodel serve: execute options: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    try:
+        withheld = parse_withheld(args.withhold_capability)
+    except ValueError as error:
+        print(f"rolemodel serve: --withhold-capability: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     settings = ServeSettings(
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         tokens=tokens,
         metrics_address=args.metrics,
         otel=args.otel,
+        withheld=withheld,
     )
 
     def ready(router: RunningRouter) -> None:

@@ -4,7 +4,7 @@
 |---|---|
 | ``GET /ui/`` | the page (static files; they hold no data, so they need no token) |
 | ``GET /ui/api/v1/overview`` | totals, cost per hour and day against the baselines, cache hits, premium share |
-| ``GET /ui/api/v1/decisions`` | recent decisions; ``after``, ``role``, ``endpoint``, ``conversation``, ``limit`` |
+| ``GET /ui/api/v1/decisions`` | decisions changed after ``after``; filters ``role``, ``endpoint``, ``conversation`` |
 | ``GET /ui/api/v1/conversations`` | conversations, most recently active first; ``limit`` |
 | ``GET /ui/api/v1/conversations/{id}`` | one conversation's timeline |
 | ``GET /ui/api/v1/quotas`` | every quota with its use, reset and forecast |
@@ -144,14 +144,22 @@ class DashboardApi:
 
     async def decisions(self, request: Request) -> dict[str, Any]:
         q = _query(request, {"after": "0", "role": "", "endpoint": "", "conversation": "", "limit": str(MAX_LIMIT)})
-        items = self.view.decisions(
+        items, more = self.view.decisions(
             after=int(q["after"]),
             role=q["role"],
             endpoint=q["endpoint"],
             conversation=q["conversation"],
             limit=int(q["limit"]),
         )
-        return {"view_id": self.view.view_id, "rev": self.view.rev, "decisions": items}
+        # With more to come, the next page starts after the last one here; else after everything seen.
+        next_after = items[-1]["rev"] if more else self.view.rev
+        return {
+            "view_id": self.view.view_id,
+            "rev": self.view.rev,
+            "next_after": next_after,
+            "more": more,
+            "decisions": items,
+        }
 
     async def conversations(self, request: Request) -> dict[str, Any]:
         q = _query(request, {"limit": "200"})

@@ -31,64 +31,73 @@ INCAPABLE = frozenset(
 )
 
 
-def _enum(enum: Any, value: int, prefix: str) -> str:
-    name: str = enum.Name(value)
-    return name.removeprefix(prefix)
+def _names(enum: Any, prefix: str) -> dict[int, str]:
+    """An enum's value names without their prefix, looked up once instead of on every event."""
+    return {value.number: value.name.removeprefix(prefix) for value in enum.DESCRIPTOR.values}
+
+
+WINDOW_KINDS = _names(catalog_pb2.QuotaWindowKind, "QUOTA_WINDOW_KIND_")
+VALUE_SOURCES = _names(common_pb2.ValueSource, "VALUE_SOURCE_")
+OUTCOME_CLASSES = _names(common_pb2.OutcomeClass, "OUTCOME_CLASS_")
+HANDOFF_ACTIONS = _names(D.HandoffAction, "HANDOFF_ACTION_")
+REASON_CODES = _names(D.ReasonCode, "REASON_CODE_")
 
 
 def _ms(timestamp: Any) -> int:
     return int(timestamp.seconds * 1000 + timestamp.nanos // 1_000_000)
 
 
-def quota_state(quota: D.QuotaState) -> Event:
-    def usage(u: D.QuotaUsage) -> Event:
-        return {"requests": u.requests, "tokens": u.tokens, "cost_picos": u.cost_picos}
+def _usage(u: D.QuotaUsage) -> Event:
+    return {"requests": u.requests, "tokens": u.tokens, "cost_picos": u.cost_picos}
 
+
+def quota_state(quota: D.QuotaState) -> Event:
     return {
         "quota_id": quota.quota_id,
         "endpoint": quota.endpoint_id,
-        "window_kind": _enum(catalog_pb2.QuotaWindowKind, quota.window_kind, "QUOTA_WINDOW_KIND_"),
+        "window_kind": WINDOW_KINDS.get(quota.window_kind, str(quota.window_kind)),
         "window_seconds": quota.window_seconds,
-        "limit": usage(quota.limit),
-        "used": usage(quota.used),
-        "remaining": usage(quota.remaining),
-        "reserved": usage(quota.reserved),
+        "limit": _usage(quota.limit),
+        "used": _usage(quota.used),
+        "remaining": _usage(quota.remaining),
+        "reserved": _usage(quota.reserved),
         "resets_at_ms": _ms(quota.resets_at),
         "exhausted": quota.exhausted,
     }
 
 
-def _baseline_endpoints(index: CatalogIndex, decision: D.Decision) -> tuple[str, str]:
-    """The role's premium endpoint (top tier, dearest input price) and the cheapest capable one.
-
-    Both come from the decision's own candidates, so a baseline never names an endpoint the turn
-    could not have used (a text-only model for an image, a window too small for the prompt).
-    """
-    premium: tuple[int, int, str] | None = None
-    cheapest: tuple[int, str] | None = None
-    for candidate in decision.candidates:
-        if not candidate.HasField("tier") or any(x.code in INCAPABLE for x in candidate.exclusions):
-            continue
-        endpoint = index.endpoints.get(candidate.endpoint_id)
-        price = endpoint.economics.input if endpoint is not None else 0
-        key = (candidate.tier, price, candidate.endpoint_id)
-        if premium is None or key[:2] > premium[:2]:
-            premium = key
-        if cheapest is None or candidate.cost.total_picos < cheapest[0]:
-            cheapest = (candidate.cost.total_picos, candidate.endpoint_id)
-    chosen = decision.chosen_endpoint_id
-    return (premium[2] if premium else chosen), (cheapest[1] if cheapest else chosen)
-
-
 def decision_event(index: CatalogIndex, decision: D.Decision) -> Event:
-    """What the dashboard keeps of a decision."""
-    chosen = next((c for c in decision.candidates if c.endpoint_id == decision.chosen_endpoint_id), None)
-    premium, cheapest = _baseline_endpoints(index, decision)
-    caches = {
-        c.endpoint_id: {"held": c.cache.held_tokens, "expires_at_ms": _ms(c.cache.expires_at)}
-        for c in decision.candidates
-        if c.cache.held_tokens and not c.cache.expired
-    }
+    """What the dashboard keeps of a decision, read in one pass over its candidates.
+
+    The baselines' endpoints come from the decision's own candidates, so a baseline never names an
+    endpoint the turn could not have used (a text-only model for an image, a window too small):
+    the premium one is the top tier of the role's ladder (the dearest input price among ties), the
+    cheapest capable one has the lowest estimate among those not excluded for what they cannot do.
+    """
+    chosen_id = decision.chosen_endpoint_id
+    chosen = None
+    premium: tuple[int, int] = (-1, -1)
+    premium_id = cheapest_id = chosen_id
+    cheapest_picos = -1
+    caches = {}
+    endpoints = index.endpoints
+    for c in decision.candidates:
+        endpoint_id = c.endpoint_id
+        cost = c.cost
+        if endpoint_id == chosen_id:
+            chosen = cost
+        cache = c.cache
+        if cache.held_tokens and not cache.expired:
+            caches[endpoint_id] = {"held": cache.held_tokens, "expires_at_ms": _ms(cache.expires_at)}
+        exclusions = c.exclusions
+        if not c.HasField("tier") or (exclusions and any(x.code in INCAPABLE for x in exclusions)):
+            continue
+        known = endpoints.get(endpoint_id)
+        rank = (c.tier, known.economics.input if known is not None else 0)
+        if rank > premium:
+            premium, premium_id = rank, endpoint_id
+        if cheapest_picos < 0 or cost.total_picos < cheapest_picos:
+            cheapest_picos, cheapest_id = cost.total_picos, endpoint_id
     share = decision.policy.share_controller
     return {
         "kind": "decision",
@@ -97,25 +106,22 @@ def decision_event(index: CatalogIndex, decision: D.Decision) -> Event:
         "conversation": decision.conversation_id,
         "turn": decision.turn_index,
         "role": decision.role,
-        "endpoint": decision.chosen_endpoint_id,
+        "endpoint": chosen_id,
         "fallbacks": list(decision.fallback_endpoint_ids),
         "difficulty": round(decision.difficulty.value, 4),
-        "difficulty_source": _enum(common_pb2.ValueSource, decision.difficulty.source, "VALUE_SOURCE_"),
+        "difficulty_source": VALUE_SOURCES.get(decision.difficulty.source, ""),
         "prompt_tokens": decision.prompt_tokens,
-        "cached_predicted": chosen.cost.cached_tokens if chosen else 0,
-        "output_estimate": chosen.cost.output_tokens if chosen else 0,
-        "estimated_picos": chosen.cost.total_picos if chosen else 0,
+        "cached_predicted": chosen.cached_tokens if chosen else 0,
+        "output_estimate": chosen.output_tokens if chosen else 0,
+        "estimated_picos": chosen.total_picos if chosen else 0,
         "side_request": decision.side_request,
         "escalation_level": decision.policy.escalation_level,
-        "handoff": _enum(D.HandoffAction, decision.handoff.action, "HANDOFF_ACTION_"),
-        "reasons": [
-            {"code": _enum(D.ReasonCode, r.code, "REASON_CODE_"), "detail": r.detail} for r in decision.reasons
-        ],
-        "premium_endpoint": premium,
-        "cheapest_endpoint": cheapest,
+        "handoff": HANDOFF_ACTIONS.get(decision.handoff.action, ""),
+        "reasons": [{"code": REASON_CODES.get(r.code, str(r.code)), "detail": r.detail} for r in decision.reasons],
+        "premium_endpoint": premium_id,
+        "cheapest_endpoint": cheapest_id,
         "share": {"target": share.target_share, "realized": share.realized_share} if share.window_size else None,
         "caches": caches,
-        "quotas": [quota_state(q) for q in decision.quota_states],
     }
 
 
@@ -130,7 +136,7 @@ def outcome_event(
         "decision": outcome.decision_id,
         "at_ms": at_ms,
         "served": outcome.served_endpoint_id,
-        "class": _enum(common_pb2.OutcomeClass, outcome.outcome_class, "OUTCOME_CLASS_"),
+        "class": OUTCOME_CLASSES.get(outcome.outcome_class, str(outcome.outcome_class)),
         "usage": {
             "input_tokens": usage.input_tokens,
             "cache_read_tokens": usage.cache_read_tokens,
@@ -142,5 +148,13 @@ def outcome_event(
         "reported_picos": effects.reported_cost.total_picos,
         "ttft_ms": outcome.ttft_ms,
         "escalation_level": effects.escalation_level,
-        "quotas": [quota_state(q) for q in effects.quota_states],
     }
+
+
+def quotas_event(states: list[D.QuotaState], at_ms: int) -> Event:
+    """The latest state of each quota a batch of decisions and outcomes touched.
+
+    Quota states ride on every decision and outcome; only the newest of each matters to the
+    dashboard, so the feed keeps the newest per quota and converts those once per batch.
+    """
+    return {"kind": "quotas", "at_ms": at_ms, "quotas": [quota_state(q) for q in states]}

@@ -18,7 +18,7 @@ import logging
 from collections import deque
 
 from rolemodel.v1 import decision_pb2, outcome_pb2, router_service_pb2
-from rolemodel_router.dashboard.events import Event, decision_event, outcome_event
+from rolemodel_router.dashboard.events import Event, decision_event, outcome_event, quotas_event
 from rolemodel_router.dashboard.journal import Journal
 from rolemodel_router.dashboard.view import ActivityView
 
@@ -53,13 +53,24 @@ class ActivityFeed:
 
     def _events(self) -> list[Event]:
         events = []
+        quotas: dict[str, decision_pb2.QuotaState] = {}
+        at_ms = 0
         while self._pending:
             note = self._pending.popleft()
             if len(note) == 1:
-                events.append(decision_event(self.view.index, note[0]))
+                decision = note[0]
+                event = decision_event(self.view.index, decision)
+                states = decision.quota_states
             else:
-                outcome, response, at_ms = note
-                events.append(outcome_event(outcome, response, at_ms))
+                outcome, response, now_ms = note
+                event = outcome_event(outcome, response, now_ms)
+                states = response.effects.quota_states
+            events.append(event)
+            at_ms = max(at_ms, event["at_ms"])
+            for state in states:
+                quotas[state.quota_id] = state
+        if quotas:
+            events.append(quotas_event(list(quotas.values()), at_ms))
         return events
 
     async def sync(self) -> None:

@@ -30,22 +30,20 @@ class Journal(Protocol):
 
 
 class MemoryJournal:
-    """One process's events, in order; the cursor is a sequence number."""
+    """One process's events, for its one reader (the view); reading hands them over and forgets them."""
 
     name = "memory"
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self._events: deque[Event] = deque(maxlen=max_events)
-        self._next = 0  # sequence number of the next event appended
 
     async def append(self, events: list[Event]) -> None:
         self._events.extend(events)
-        self._next += len(events)
 
     async def read(self, cursor: str) -> tuple[list[Event], str]:
-        first = self._next - len(self._events)
-        start = max(int(cursor or 0), first)
-        return list(self._events)[start - first :], str(self._next)
+        events = list(self._events)
+        self._events.clear()
+        return events, cursor
 
 
 class RedisJournal:

@@ -38,7 +38,7 @@ def timeline(view: ActivityView, summary: ConversationSummary) -> Event:
             running[key] += record[key]
         rows.append(
             {
-                **view.public(record),
+                **record,
                 "cache_states": cache_states(view, record, endpoint_ids),
                 "escalated": any(r["code"] in ("ESCALATED", "ESCALATION_FORCED") for r in record["reasons"]),
                 "cumulative_cost_picos": running["cost_picos"],

@@ -14,6 +14,7 @@ decisions that an outcome completed.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -97,13 +98,18 @@ class ActivityView:
         self.view_id = secrets.token_hex(6)
         self.rev = 0
         self.ring: deque[Event] = deque()
-        self.by_id: dict[str, Event] = {}
+        #: Decisions by id, in the order of their last change: a poll walks back from the end.
+        self.by_id: OrderedDict[str, Event] = OrderedDict()
+        #: What an always-X policy would have cached before each decision held (its baselines' input).
+        self.previous_turns: dict[str, PreviousTurn] = {}
         self.conversations: OrderedDict[str, ConversationSummary] = OrderedDict()
         self.hours: OrderedDict[int, dict[str, int]] = OrderedDict()
         self.totals = empty_sums()
         self.endpoints: dict[str, EndpointStats] = {}
         self.quotas: dict[str, Event] = {}
         self.share: dict[str, dict[str, float]] = {}
+        #: Main turns and premium turns per role, since this view started.
+        self.role_turns: dict[str, list[int]] = {}
         self.orphans: OrderedDict[str, list[Event]] = OrderedDict()
 
     # -- folding -------------------------------------------------------------------------------
@@ -114,12 +120,14 @@ class ActivityView:
                 self._decision(event)
             elif event.get("kind") == "outcome":
                 self._outcome(event)
+            elif event.get("kind") == "quotas":
+                self._quotas(event)
 
     def _economics_picos(self, endpoint_id: str, record: Event, output_tokens: int) -> int:
         endpoint = self.index.endpoints.get(endpoint_id)
         if endpoint is None:
             return 0
-        previous = record["_previous"]
+        previous = self.previous_turns.get(record["id"])
         return baseline_turn_picos(
             endpoint.economics, record["prompt_tokens"], output_tokens, record["at_ms"], previous
         )
@@ -162,11 +170,12 @@ class ActivityView:
             return  # a journal may deliver an event twice (a retried append); fold it once
         summary = self._conversation(event["conversation"])
         record: Event = {
-            **{k: v for k, v in event.items() if k not in ("kind", "quotas", "share")},
+            **{k: v for k, v in event.items() if k not in ("kind", "share")},
             "outcome": None,
             "cost_picos": event["estimated_picos"],
-            "_previous": None if event["side_request"] else summary.previous,
         }
+        if summary.previous is not None and not event["side_request"]:
+            self.previous_turns[record["id"]] = summary.previous
         self._price_baselines(record)
         self.rev += 1
         record["rev"] = self.rev
@@ -180,9 +189,12 @@ class ActivityView:
             summary.last_main_id = record["id"]
         self._account(record, +1)
         self.endpoints.setdefault(record["endpoint"], EndpointStats()).chosen += 1
-        self._quotas(event)
         if event.get("share"):
             self.share[event["role"]] = event["share"]
+        if not event["side_request"]:
+            turns = self.role_turns.setdefault(record["role"], [0, 0])
+            turns[0] += 1
+            turns[1] += record["endpoint"] == record["premium_endpoint"]
         while len(self.ring) > self.max_decisions:
             self._evict()
         for orphan in self.orphans.pop(record["id"], []):
@@ -191,6 +203,7 @@ class ActivityView:
     def _evict(self) -> None:
         old = self.ring.popleft()
         self.by_id.pop(old["id"], None)
+        self.previous_turns.pop(old["id"], None)
         summary = self.conversations.get(old["conversation"])
         if summary is not None and summary.turns and summary.turns[0] is old:
             summary.turns.popleft()
@@ -204,7 +217,6 @@ class ActivityView:
 
     def _outcome(self, event: Event) -> None:
         record = self.by_id.get(event["decision"])
-        self._quotas(event)
         if record is None:
             self.orphans.setdefault(event["decision"], []).append(event)
             while len(self.orphans) > MAX_ORPHAN_OUTCOMES:
@@ -233,6 +245,7 @@ class ActivityView:
         self._account(record, +1)
         self.rev += 1
         record["rev"] = self.rev
+        self.by_id.move_to_end(record["id"])
         summary = self.conversations.get(record["conversation"])
         if summary is not None and summary.last_main_id == record["id"] and event["has_usage"] and summary.previous:
             turn = summary.previous
@@ -247,29 +260,30 @@ class ActivityView:
 
     # -- reading -------------------------------------------------------------------------------
 
-    @staticmethod
-    def public(record: Event) -> Event:
-        """A decision as the read API shows it (without the fold's private fields)."""
-        return {k: v for k, v in record.items() if not k.startswith("_")}
-
     def decisions(
         self, *, after: int = 0, role: str = "", endpoint: str = "", conversation: str = "", limit: int = 10_000
-    ) -> list[Event]:
-        """Decisions changed after revision ``after``, oldest change first, filtered, at most ``limit``."""
-        found = [
-            r
-            for r in self.ring
-            if r["rev"] > after
-            and (not role or r["role"] == role)
-            and (not endpoint or r["endpoint"] == endpoint)
-            and (not conversation or r["conversation"] == conversation)
-        ]
-        found.sort(key=lambda r: r["rev"])
-        return [self.public(r) for r in found[-limit:]] if limit else []
+    ) -> tuple[list[Event], bool]:
+        """The first ``limit`` decisions changed after revision ``after``, oldest change first, filtered.
+
+        Returns them and whether more follow. Records are handed out as they are, not copied: the
+        caller serialises them at once, inside the event loop, before anything folds again.
+        """
+        found = []
+        for r in reversed(self.by_id.values()):
+            if r["rev"] <= after:
+                break
+            if (
+                (not role or r["role"] == role)
+                and (not endpoint or r["endpoint"] == endpoint)
+                and (not conversation or r["conversation"] == conversation)
+            ):
+                found.append(r)
+        found.reverse()
+        return found[:limit], len(found) > limit
 
     def conversation_list(self, limit: int = 200) -> list[Event]:
-        newest = list(self.conversations.values())[-limit:]
-        return [self._conversation_json(s) for s in reversed(newest)]
+        newest = itertools.islice(reversed(self.conversations.values()), limit)
+        return [self._conversation_json(s) for s in newest]
 
     def _conversation_json(self, summary: ConversationSummary) -> Event:
         sums = summary.sums
@@ -305,12 +319,6 @@ class ActivityView:
         return [{"day_start_ms": day, **self.sums_json(sums)} for day, sums in days.items()]
 
     def premium_share_by_role(self) -> list[Event]:
-        counts: dict[str, list[int]] = {}
-        for record in self.ring:
-            if record["side_request"]:
-                continue
-            premium_turns, turns = counts.setdefault(record["role"], [0, 0])
-            counts[record["role"]] = [premium_turns + int(record["endpoint"] == record["premium_endpoint"]), turns + 1]
         return [
             {
                 "role": role,
@@ -319,7 +327,7 @@ class ActivityView:
                 "target_share": (self.share.get(role) or {}).get("target"),
                 "controller_realized_share": (self.share.get(role) or {}).get("realized"),
             }
-            for role, (premium_turns, turns) in sorted(counts.items())
+            for role, (turns, premium_turns) in sorted(self.role_turns.items())
         ]
 
     def endpoint_stats(self, endpoint_id: str) -> dict[str, Any]:

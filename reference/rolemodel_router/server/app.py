@@ -37,6 +37,7 @@ from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
 from rolemodel_router.state.factory import open_store
 from rolemodel_router.state.store import Retention, StateStore
+from rolemodel_router.withheld import claimed, engine_catalog
 
 log = logging.getLogger("rolemodel.router")
 SERVICE_NAME = router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
@@ -68,6 +69,8 @@ class ServeSettings:
     dashboard: bool = True
     #: Create a SQLite database's missing directory (true for the default location only).
     create_state_directory: bool = False
+    #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
+    withheld: frozenset[card_pb2.RouterCapability.ValueType] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ async def start_router(
     settings: ServeSettings, core_factory: Callable[[CatalogIndex, StateStore], RouterCore] | None = None
 ) -> RunningRouter:
     """Load the catalog, open the store and start serving; raises CatalogError or StateUrlError."""
-    index = CatalogIndex(load_catalog(settings.catalog))
+    index = CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld))
     store = open_store(
         settings.state_url,
         index,
@@ -243,6 +246,7 @@ async def start_router(
             default_estimator=settings.default_estimator,
             execute_settings=settings.execute,
         )
+    core.capabilities = claimed(core.capabilities, settings.withheld)
     if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
         report_unconfigured(index.catalog, settings.execute.environ)
     interceptors = _interceptors(settings, core)

@@ -1,0 +1,141 @@
+"""Codex CLI (``codex exec``) against the front door, configured from docs/clients.md, and a recording proxy.
+
+Codex reads its provider from ``$CODEX_HOME/config.toml``; the harness writes there the snippet
+that docs/clients.md documents, with the documented router address replaced by the test's, so the
+docs are what is tested. Codex shows nothing of the router's response headers, so Codex talks to
+the router through :class:`RecordingProxy`, a pass-through on loopback that keeps every answer's
+headers and body: the router's cache prediction comes in a header
+(``x-rolemodel-estimated-cached-tokens``), the cached tokens the backend reported in the final
+event (its usage, and the ``rolemodel`` member).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from rolemodel.dialects.sse import SSEParser
+from rolemodel_router.backends.scripted.server import BackgroundServer
+from tests.clients.harness import SESSION_TIMEOUT_S, Session
+from tests.http.test_clients_doc import DOC_ADDRESS, snippet
+
+TOKEN_VARIABLE = "ROLEMODEL_TOKEN"
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
+
+
+@dataclass
+class Exchange:
+    """One request Codex made, and the headers and body the router answered with."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    request_body: bytes = b""
+    body: bytearray = field(default_factory=bytearray)
+
+    def final_event(self) -> dict[str, Any]:
+        """The last event of a streamed answer (``response.completed`` when it finished)."""
+        events = SSEParser().feed(bytes(self.body) + b"\n\n")
+        final: dict[str, Any] = json.loads(events[-1].data)
+        return final
+
+
+@dataclass
+class RecordingProxy:
+    """Forwards every request to ``target`` unchanged, streaming the answer back, and records the exchange."""
+
+    target: str
+    base_url: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def app(self) -> Starlette:
+        async def forward(request: Request) -> StreamingResponse:
+            client = httpx.AsyncClient(base_url=self.target, timeout=httpx.Timeout(120.0))
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+            content = await request.body()
+            upstream = client.build_request(
+                request.method, request.url.path, params=request.query_params, headers=headers, content=content
+            )
+            response = await client.send(upstream, stream=True)
+            exchange = Exchange(request.method, request.url.path, response.status_code, dict(response.headers), content)
+            with self._lock:
+                self.exchanges.append(exchange)
+
+            async def body() -> AsyncIterator[bytes]:
+                async for chunk in response.aiter_raw():
+                    exchange.body.extend(chunk)
+                    yield chunk
+
+            async def close() -> None:
+                await response.aclose()
+                await client.aclose()
+
+            kept = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+            return StreamingResponse(
+                body(), status_code=response.status_code, headers=kept, background=BackgroundTask(close)
+            )
+
+        methods = ["GET", "POST", "HEAD", "DELETE", "PUT"]
+        return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+
+    def responses(self) -> list[Exchange]:
+        with self._lock:
+            return [e for e in self.exchanges if e.path.endswith("/responses") and e.method == "POST"]
+
+
+def start_proxy(target: str) -> tuple[RecordingProxy, BackgroundServer]:
+    proxy = RecordingProxy(target)
+    server = BackgroundServer(proxy.app(), threading.Event(), host="127.0.0.1", port=0)
+    server.start()
+    proxy.base_url = server.base_url
+    return proxy, server
+
+
+def write_codex_home(directory: Path, router_url: str) -> Path:
+    """``CODEX_HOME`` holding docs/clients.md's provider block, pointed at ``router_url``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = snippet("codex").replace(DOC_ADDRESS, router_url.removeprefix("http://"))
+    (directory / "config.toml").write_text(config)
+    return directory
+
+
+def run_codex(
+    binary: Path, codex_home: Path, workdir: Path, prompt: str, *, model: str, resume: bool = False
+) -> Session:
+    """One ``codex exec`` (or ``codex exec resume --last``) session in ``workdir`` on ``model``."""
+    command = [str(binary), "exec"]
+    if resume:
+        command += ["resume", "--last"]
+    command += [
+        "--skip-git-repo-check",
+        "--dangerously-bypass-approvals-and-sandbox",  # the test directory is the sandbox
+        "-c",
+        f'model="{model}"',
+        prompt,
+    ]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(codex_home.parent),
+        "CODEX_HOME": str(codex_home),
+        TOKEN_VARIABLE: "client-test-token",
+        "RUST_LOG": "error",
+    }
+    done = subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT_S, check=False
+    )
+    return Session(done.returncode, done.stdout, done.stderr)
