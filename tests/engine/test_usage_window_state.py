@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -21,7 +21,7 @@ NOW_MS = 1_790_000_000_000
 SHORT, LONG = "fx-subscription-5h", "fx-subscription-7d"
 
 
-def _request(difficulty: float) -> object:
+def _request(difficulty: float) -> router_service_pb2.RouteRequest:
     request = route("x-conformance.paced", conversation(new_id(), [800]))
     request.hints.MergeFrom(hints_pb2.RoutingHints(difficulty=difficulty))
     return request
