@@ -159,11 +159,11 @@
           </tr>`)}
       </tbody>
     </table>
-  </div>`}var to=1e3,no=1e4,ro=2500;function io({error:e,onToken:t}){let[n,r]=Se(``);return z`<form class="token" onSubmit=${e=>(e.preventDefault(),t(n))}>
+  </div>`}var to=1e3,no=1e4,ro=2500,io=5e3;function ao({error:e,onToken:t}){let[n,r]=Se(``);return z`<form class="token" onSubmit=${e=>(e.preventDefault(),t(n))}>
     <p>${e.status===403?`This token may not read the dashboard: it needs the 'ui' scope.`:`This router needs a bearer token with the 'ui' scope.`}</p>
     <input id="token" type="password" placeholder="token" value=${n} onInput=${e=>r(e.target.value)} />
     <button type="submit">Open</button>
-  </form>`}function ao(){let[e,t]=Se(Ie()),[n,r]=Se(null),[i,a]=Se(``),[o,s]=Se(null),[c,l]=Se([]),[u,d]=Se(null),[f,p]=Se(null),[m,h]=Se([]),[g,_]=Se(``),[v,y]=Se(null),[b,x]=Se({role:``,endpoint:``,conversation:``}),S=Ce({view:``,rev:0,byId:new Map});async function C(){let[t,n,r,i]=await Promise.all([Re(`overview`,e),Re(`quotas`,e),Re(`endpoints`,e),Re(`conversations`,e)]),a=S.current;if(a.view!==t.view_id&&(a.view=t.view_id,a.rev=0,a.byId=new Map),t.rev>a.rev){let t=!0;for(;t;){let n=await Re(`decisions`,e,{after:a.rev,limit:ro});for(let e of n.decisions)a.byId.set(e.id,e);a.rev=Math.max(a.rev,n.next_after),t=n.more}let n=[...a.byId.values()].sort((e,t)=>t.at_ms-e.at_ms||(e.id<t.id?1:-1));n.length>no&&(n=n.slice(0,no),a.byId=new Map(n.map(e=>[e.id,e]))),l(n)}s(t),d(n),p(r),h(i.conversations)}return R(()=>{let e=!1,t=0;async function n(){try{await C(),a(``),r(null)}catch(e){if(e instanceof Fe&&(e.status===401||e.status===403)){r(e);return}a(e.message||String(e))}e||(t=setTimeout(n,to))}return n(),()=>{e=!0,clearTimeout(t)}},[e]),R(()=>{if(!g)return y(null);Re(`conversations/${encodeURIComponent(g)}`,e).then(y).catch(()=>y(null))},[g,o?o.rev:0,e]),n?z`<${io} error=${n} onToken=${e=>(Le(e),t(e))} />`:o?z`<div>
+  </form>`}function oo(){let[e,t]=Se(Ie()),[n,r]=Se(null),[i,a]=Se(``),[o,s]=Se(null),[c,l]=Se([]),[u,d]=Se(null),[f,p]=Se(null),[m,h]=Se([]),[g,_]=Se(``),[v,y]=Se(null),[b,x]=Se({role:``,endpoint:``,conversation:``}),S=Ce({view:``,rev:0,byId:new Map,slowAt:0});async function C(){let t=await Re(`overview`,e),n=S.current;if(Date.now()-n.slowAt>io){let[t,r,i]=await Promise.all([Re(`quotas`,e),Re(`endpoints`,e),Re(`conversations`,e)]);d(t),p(r),h(i.conversations),n.slowAt=Date.now()}if(n.view!==t.view_id&&(n.view=t.view_id,n.rev=0,n.byId=new Map),t.rev>n.rev){let t=!0;for(;t;){let r=await Re(`decisions`,e,{after:n.rev,limit:ro});for(let e of r.decisions)n.byId.set(e.id,e);n.rev=Math.max(n.rev,r.next_after),t=r.more}let r=[...n.byId.values()].sort((e,t)=>t.at_ms-e.at_ms||(e.id<t.id?1:-1));r.length>no&&(r=r.slice(0,no),n.byId=new Map(r.map(e=>[e.id,e]))),l(r)}s(t)}return R(()=>{let e=!1,t=0;async function n(){try{await C(),a(``),r(null)}catch(e){if(e instanceof Fe&&(e.status===401||e.status===403)){r(e);return}a(e.message||String(e))}e||(t=setTimeout(n,to))}return n(),()=>{e=!0,clearTimeout(t)}},[e]),R(()=>{if(!g)return y(null);Re(`conversations/${encodeURIComponent(g)}`,e).then(y).catch(()=>y(null))},[g,o?o.rev:0,e]),n?z`<${ao} error=${n} onToken=${e=>(Le(e),t(e))} />`:o?z`<div>
     <header>
       <h1>rolemodel router</h1>
       <span>catalog <b>${o.catalog.name}</b> · state ${o.state_store} · ${o.decisions_held} of
@@ -185,4 +185,4 @@
       <div id="endpoints">${f?z`<${et} endpoints=${f.endpoints} now=${f.now_ms} />`:null}</div>
     </div>
     <div id="savings"><${Qa} overview=${o} /></div>
-  </div>`:z`<p class="muted">${i||`Loading…`}</p>`}N(z`<${ao} />`,document.getElementById(`app`));
+  </div>`:z`<p class="muted">${i||`Loading…`}</p>`}N(z`<${oo} />`,document.getElementById(`app`));
