@@ -656,7 +656,9 @@ class EscalationPolicy(_message.Message):
     MAX_LEVEL_FIELD_NUMBER: _builtins.int
     DEESCALATE_AFTER_FIELD_NUMBER: _builtins.int
     max_level: _builtins.int
-    """The highest level; capped at the top of the ladder."""
+    """The highest level; capped at the top of the ladder. 0 means the role
+    never escalates (its level stays 0).
+    """
     deescalate_after: _builtins.int
     """Consecutive successes that lower the level by one; 0 never lowers it."""
     @_builtins.property

@@ -317,7 +317,10 @@ class Decision(_message.Message):
     """Prompt tokens after handoff and where the count came from."""
     prompt_tokens_source: _common_pb2.ValueSource.ValueType
     side_request: _builtins.bool
-    """Whether this was a side request, and whether it merges back."""
+    """Whether this was a side request, and whether its result belongs to the
+    main conversation: true for a main turn and for a side request with
+    merge-back, false for an isolated side request (spec 6.1, 6.8).
+    """
     merge_back: _builtins.bool
     dry_run: _builtins.bool
     """Whether the decision was made without recording anything."""
@@ -867,6 +870,9 @@ class QuotaState(_message.Message):
     window_kind: _catalog_pb2.QuotaWindowKind.ValueType
     window_seconds: _builtins.int
     exhausted: _builtins.bool
+    """True exactly when the remaining capacity cannot hold this request's
+    reservation, so that the quota excludes its endpoint (QUOTA_EXHAUSTED).
+    """
     @_builtins.property
     def limit(self) -> Global___QuotaUsage:
         """Zero fields mean no limit on that measure."""
@@ -885,7 +891,10 @@ class QuotaState(_message.Message):
 
     @_builtins.property
     def resets_at(self) -> _timestamp_pb2.Timestamp:
-        """When the window next frees capacity."""
+        """When the window next frees capacity. For a window that counts nothing:
+        the decision time plus the window's length (rolling), or the end of the
+        current window (fixed).
+        """
 
     def __init__(
         self,
