@@ -240,7 +240,8 @@ class SqliteStore(InProcessStore):
         changes.forget_records_before_ms = oldest_ms
 
     def _lock(self) -> None:
-        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        # The resolved path: two routers that reach one file through a symlink must meet at one lock.
+        fd = os.open(f"{self.path.resolve()}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
