@@ -24,6 +24,10 @@ class NotObservable(Exception):
     """The check cannot observe what it wanted to; its remaining requirements become NOT_TESTABLE."""
 
 
+class SetupProblem(NotObservable):
+    """The router was not started as the conformance profile asks; the message says how to fix it."""
+
+
 class CapabilityNotClaimed(Exception):
     """The check observes only through a capability the router does not claim: it records nothing.
 
@@ -71,6 +75,8 @@ class RunState:
     decisions: list[tuple[decision_pb2.Decision, router_service_pb2.RouteRequest]] = field(default_factory=list)
     #: Every refusal, for the error audit.
     refusals: list[RouterRefusal] = field(default_factory=list)
+    #: How the router's start differs from the conformance profile, each said once, with its fix.
+    setup_problems: list[str] = field(default_factory=list)
     #: The scripted model backends, started by the first check that needs them; stopped by the runner.
     backends: ScriptedBackends | None = None
     #: Why the backends cannot run, once a start failed (so that later checks do not try again).

@@ -50,6 +50,8 @@ class RunReport:
     finished_at: datetime | None = None
     card: card_pb2.RouterCard | None = None
     profile_problems: list[str] = field(default_factory=list)
+    #: How the router's start differs from the conformance profile, with the fix; shown before the table.
+    setup_problems: list[str] = field(default_factory=list)
     verdicts: list[RequirementVerdict] = field(default_factory=list)
     excluded: list[Exclusion] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
@@ -164,6 +166,7 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
             ctx = CheckContext(probe, fixture, run_state, result, scored)
             report.checks.append(_run_check(check, ctx, scored, report.profile_problems))
     finally:
+        report.setup_problems = list(run_state.setup_problems)
         run_state.stop_backends()
         probe.connection.channel.close()
     report.verdicts = [verdict(r, report.checks) for r in selection.scored]

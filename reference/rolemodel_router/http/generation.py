@@ -164,7 +164,11 @@ class Generation:
         self.front.observer.decided(head.decision, time.perf_counter() - began, self.codec.dialect.value)
         for failure in head.failures:
             self.front.observer.event(router_service_pb2.ExecuteResponse(attempt_failed=failure))
-        endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
+        if head.kind == "failed":
+            # Nothing serves: name the endpoint whose failure ended the call, never a fallback not tried.
+            endpoint = head.failures[-1].endpoint_id if head.failures else head.decision.chosen_endpoint_id
+        else:
+            endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
         headers = response_headers.decision_headers(head.decision, endpoint, turn.role_source)
         if head.kind == "failed":
             self.front.observer.event(head.event)
