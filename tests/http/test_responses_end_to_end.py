@@ -222,3 +222,29 @@ def test_the_path_without_v1_is_served_too(router: RouterProcess, backend: Scrip
     body = reply.json()
     assert body["object"] == "response" and body["store"] is False
     assert body["output"][0]["content"][0]["text"] == "Hi."
+
+
+def test_a_namespace_tool_reaches_deepseek_flat_and_its_call_comes_back_namespaced(
+    client: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    agents: Any = {
+        "type": "namespace",
+        "name": "multi_agent_v1",
+        "description": "Sub-agents.",
+        "tools": [{"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}}],
+    }
+    backend.script(DEEPSEEK_MODEL, [Reply(tool_calls=[ToolCall("spawn_agent", {"task": "tests"})])])
+    with client.responses.stream(
+        model=GPT_MODEL,
+        input=f"Delegate the tests ({uuid.uuid4().hex})",
+        tools=[SHELL_TOOL, agents],
+        store=False,
+        extra_headers={"x-rolemodel-pin": "deepseek"},
+    ) as stream:
+        added = [e.item for e in stream if e.type == "response.output_item.added"]
+        final = stream.get_final_response()
+    sent = json.loads(backend.requests_for(DEEPSEEK_MODEL)[-1].body)
+    assert [t["function"]["name"] for t in sent["tools"]] == ["exec_command", "spawn_agent"]
+    (call,) = _items(final)
+    assert (call["type"], call["name"], call["namespace"]) == ("function_call", "spawn_agent", "multi_agent_v1")
+    assert added[0].model_dump(exclude_none=True)["namespace"] == "multi_agent_v1"

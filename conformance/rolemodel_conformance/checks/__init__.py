@@ -60,6 +60,7 @@ MODULES = (
     "outcomes",
     "health",
     "quota",
+    "usage_windows",
     "share",
     "concurrency",
     "deadlines",

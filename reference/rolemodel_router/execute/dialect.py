@@ -37,10 +37,18 @@ class StreamDecoder(Protocol):
 
 
 def flatten_namespaces(tools: list[C.ToolDefinition]) -> list[C.ToolDefinition]:
-    """Tools for a dialect without namespaces: a namespace's tools take its place, each under its own name."""
+    """Tools for a dialect without namespaces: a namespace's tools take its place, each under its own name.
+
+    Raises DialectError for custom and hosted tools, which only the Responses API has.
+    """
     flat: list[C.ToolDefinition] = []
     for tool in tools:
         flat.extend(tool.tools if tool.kind == C.TOOL_KIND_NAMESPACE else [tool])
+    only_responses = sorted(t.name for t in flat if t.kind in (C.TOOL_KIND_CUSTOM, C.TOOL_KIND_HOSTED))
+    if only_responses:
+        raise DialectError(
+            f"only the Responses API has the custom or hosted tools {', '.join(only_responses)}", path="tools"
+        )
     names = [tool.name for tool in flat]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
