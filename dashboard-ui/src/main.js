@@ -55,6 +55,11 @@ function App() {
       setQuotas(q);
       setEndpoints(e);
       setConversations(c.conversations);
+      // The first look shows the most recently active conversation's timeline.
+      if (!seen.picked && c.conversations.length) {
+        seen.picked = true;
+        setSelected((current) => current || c.conversations[0].conversation);
+      }
       seen.slowAt = Date.now();
     }
     if (seen.view !== o.view_id) {
@@ -138,7 +143,7 @@ function App() {
       <${ConversationPicker} conversations=${conversations} selected=${selected} onOpen=${setSelected} />
       <${Timeline} timeline=${timeline} currency=${overview.currency} />
     </section>
-    <div class="two">
+    <div>
       <div id="quotas">${quotas ? html`<${Quotas} quotas=${quotas.quotas} now=${quotas.now_ms} currency=${overview.currency} />` : null}</div>
       <div id="endpoints">${endpoints ? html`<${Endpoints} endpoints=${endpoints.endpoints} now=${endpoints.now_ms} />` : null}</div>
     </div>

@@ -18,7 +18,7 @@ import pytest
 from google.protobuf import json_format
 
 from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, ToolCall
+from rolemodel_router.backends.scripted import CacheRules, Fault, Reply, ScriptedBackend, ToolCall
 from tests.clients.harness import client_binary, clients_catalog, run_claude_code, write_clients_catalog
 from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL
 from tests.router.harness import RouterProcess
@@ -125,3 +125,39 @@ def test_a_tool_loop_with_a_model_name_claude_code_does_not_know_on_a_chat_compl
     (result,) = [m for m in messages if m["role"] == "tool"]
     assert result["tool_call_id"] == call["id"]
     assert FILE_TEXT in json.dumps(result["content"])
+
+
+def test_thinking_reaches_anthropic_and_survives_a_move_to_chat_completions_and_back(
+    claude: Path, backend: ScriptedBackend, router: RouterProcess, workdir: Path
+) -> None:
+    """Claude's first turn thinks and calls a tool; Claude fails, the DeepSeek-class model calls the next tool,
+    then it fails and Claude gets the loop back: with its own signed thinking and every tool id as the client saw it."""
+    read = ToolCall("Read", {"file_path": str(workdir / "config.txt")})
+    backend.script(
+        CLAUDE_MODEL,
+        [Reply(reasoning="Read the config first.", tool_calls=[read]), Fault.server_error(), Reply(text=ANSWER)],
+    )
+    backend.script(CHEAP_MODEL, [Reply(tool_calls=[read]), Fault.server_error()])
+    session = run_claude_code(claude, router.http_url, "rolemodel/code.plan", "What does config.txt say?", workdir)
+    assert session.returncode == 0, session.stderr
+    assert ANSWER in session.stdout
+    claude_requests = backend.requests_for(CLAUDE_MODEL)
+    cheap_requests = [r.json() for r in backend.requests_for(CHEAP_MODEL)]
+    assert len(claude_requests) == 3 and len(cheap_requests) == 2, "claude, fallback to cheap, fallback to claude"
+    first, _, last = (r.json() for r in claude_requests)
+    assert first["thinking"]["type"] in ("adaptive", "enabled"), "the client's thinking reached Anthropic"
+    assert all("anthropic-beta" in r.headers for r in claude_requests)
+    signed = [
+        block
+        for message in last["messages"]
+        if message["role"] == "assistant"
+        for block in message["content"]
+        if block["type"] == "thinking"
+    ]
+    assert signed and signed[0]["signature"], "Claude's signed thinking came back to Claude"
+    assert tool_result_ids(last) == tool_use_ids(last), "every tool result answers a call the model sees"
+    assert len(tool_use_ids(last)) == 2
+    on_cheap = cheap_requests[0]["messages"]
+    assert not any("reasoning_content" in m for m in on_cheap), "Anthropic's signed thinking never left for OpenAI"
+    (call,) = [c["id"] for m in on_cheap if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    assert call in tool_use_ids(last), "the tool id of Claude's call kept its form on the way to OpenAI and back"

@@ -62,6 +62,7 @@ MODULES = (
     "outcomes",
     "health",
     "quota",
+    "usage_windows",
     "share",
     "concurrency",
     "deadlines",
