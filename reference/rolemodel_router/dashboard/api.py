@@ -137,6 +137,8 @@ class DashboardApi:
             "currency": self.core.index.currency,
             "state_store": self.store_name,
             "journal": self.feed.journal.name,
+            "journal_failing": self.feed.failing,
+            "journal_dropped_batches": self.feed.dropped_batches,
             "view_id": view.view_id,
             "rev": view.rev,
             "now_ms": self._now_ms(),
