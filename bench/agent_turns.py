@@ -139,3 +139,21 @@ def route_request(body: dict[str, Any], role: str = "code.edit") -> router_servi
         tools=canonical.tools,
     )
     return router_service_pb2.RouteRequest(conversation=conversation, hints=hints_pb2.RoutingHints(role=role))
+
+
+def long_loop_body(rounds: int, result_text: str) -> dict[str, Any]:
+    """A turn deep in a tool loop: ``rounds`` tool calls since the user last wrote, each with a result."""
+    body = first_turn_body()
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "make the build pass"}]
+    for number in range(rounds):
+        call_id = f"toolu_{number}"
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": call_id, "name": "Bash", "input": {"command": "make"}}],
+            }
+        )
+        result = {"type": "tool_result", "tool_use_id": call_id, "content": [{"type": "text", "text": result_text}]}
+        messages.append({"role": "user", "content": [result]})
+    body["messages"] = messages
+    return body

@@ -5,12 +5,12 @@
 The budget is 0.1 ms per request at p99 for a 6 kB prompt on the project's 2-core machine. Each
 estimator is timed call by call with ``time.perf_counter_ns`` over several corpora: synthetic
 texts that need no data (empty, a chat line, a multiple-choice question, a 2 kB and a 6 kB
-prompt, a 100 kB paste of code), two agent turns timed with the reading of the turn included (a
-coding agent's first turn under a 112 kB system prompt and 24 tools, and a turn whose tool result
-is a 6 kB test log), and, when the shared data folder is present, every test prompt of the
-routing data sets. It is a benchmark, not a test: timings on a shared, noisy machine vary, so
-nothing here fails a build. The JSON holds, per estimator and corpus, the call count, mean, p50,
-p90, p99 and maximum in microseconds.
+prompt, a 100 kB paste of code), three agent turns timed with the reading of the turn included (a
+coding agent's first turn under a 112 kB system prompt and 24 tools, a turn whose tool result is a
+6 kB test log, and a turn 100 tool rounds into a loop, each with a 6 kB result), and, when the
+shared data folder is present, every test prompt of the routing data sets. It is a benchmark, not
+a test: timings on a shared, noisy machine vary, so nothing here fails a build. The JSON holds,
+per estimator and corpus, the call count, mean, p50, p90, p99 and maximum in microseconds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.agent_turns import FAILING_PYTEST, after_test_run_body, first_turn_body, route_request
+from bench.agent_turns import FAILING_PYTEST, after_test_run_body, first_turn_body, long_loop_body, route_request
 from bench.routing_data import (
     DATASET_NAMES,
     DataMissingError,
@@ -102,6 +102,9 @@ def corpora(data_dir: Path) -> dict[str, list[RouteInput]]:
     found["agent first turn"] = [build_route_input(route_request(first_turn_body()), index, Limits())] * 200
     log = (FAILING_PYTEST * 8)[:6000]
     found["agent 6 kB test log"] = [build_route_input(route_request(after_test_run_body(log)), index, Limits())] * 200
+    build_log = ("compiling module ok\n" * 400)[:6000]
+    deep = build_route_input(route_request(long_loop_body(100, build_log)), index, Limits())
+    found["agent loop, 100 rounds"] = [deep] * 200
     for name in DATASET_NAMES:
         try:
             split = split_dataset(load_dataset(name, data_dir))

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from rolemodel.v1 import card_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.backends import BackendsUnavailable, ScriptedBackends
 from rolemodel_conformance.fixture import Fixture
+from rolemodel_conformance.launcher import RouterLauncher
 from rolemodel_conformance.model import CheckResult, Observation, Status
 from rolemodel_conformance.probe import RouterProbe, RouterRefusal
 
 
 class NotObservable(Exception):
     """The check cannot observe what it wanted to; its remaining requirements become NOT_TESTABLE."""
+
+
+class SetupProblem(NotObservable):
+    """The router was not started as the conformance profile asks; the message says how to fix it."""
 
 
 class CapabilityNotClaimed(Exception):
@@ -71,10 +76,14 @@ class RunState:
     decisions: list[tuple[decision_pb2.Decision, router_service_pb2.RouteRequest]] = field(default_factory=list)
     #: Every refusal, for the error audit.
     refusals: list[RouterRefusal] = field(default_factory=list)
+    #: How the router's start differs from the conformance profile, each said once, with its fix.
+    setup_problems: list[str] = field(default_factory=list)
     #: The scripted model backends, started by the first check that needs them; stopped by the runner.
     backends: ScriptedBackends | None = None
     #: Why the backends cannot run, once a start failed (so that later checks do not try again).
     backends_problem: str | None = None
+    #: The harness mode's launcher (``--router-command``); None when the suite only connects (``--target``).
+    launcher: RouterLauncher | None = None
 
     def stop_backends(self) -> None:
         if self.backends is not None:

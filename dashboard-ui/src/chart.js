@@ -4,6 +4,12 @@ import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef } from "preact/hooks";
 import { html } from "./html.js";
 
+function hourPadded(u) {
+  const xs = u.data[0].filter((x) => x != null);
+  if (!xs.length) return [Date.now() / 1000 - 3600, Date.now() / 1000 + 3600];
+  return [Math.min(...xs) - 3600, Math.max(...xs) + 3600];
+}
+
 export function Chart({ series, data, height = 220, xTime = false, yFormat, testid }) {
   const box = useRef(null);
   const plot = useRef(null);
@@ -14,7 +20,12 @@ export function Chart({ series, data, height = 220, xTime = false, yFormat, test
     const options = {
       width,
       height,
-      scales: { x: { time: xTime } },
+      scales: {
+        // Money starts at zero, so that the gap between the router and a baseline reads true.
+        y: { range: (_, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        // One point would otherwise stretch the time axis over years; show at least an hour each side.
+        x: xTime ? { time: true, range: hourPadded } : { time: false },
+      },
       axes: [xTime ? {} : { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { values: (_, ticks) => ticks.map((t) => (yFormat ? yFormat(t) : t)), size: 80 }],
       series: [{ label: xTime ? "time" : "turn" }, ...series.map((s) => ({ ...s, width: 2 }))],
       legend: { live: true },

@@ -38,7 +38,7 @@ function Row({ d, currency, onOpen, top }) {
     <span class="c-diff">${d.difficulty.toFixed(2)} <small>${d.difficulty_source.toLowerCase()}</small></span>
     <span class="c-endpoint">${d.endpoint}${outcome && outcome.served && outcome.served !== d.endpoint ? ` → ${outcome.served}` : ""}</span>
     <span class="c-num">${count(d.prompt_tokens)}</span>
-    <span class="c-num">${cached}</span>
+    <span class="c-cached">${cached}</span>
     <span class="c-num">${money(d.estimated_picos, currency)}</span>
     <span class="c-num" data-picos=${outcome && outcome.has_usage ? outcome.reported_picos : ""}>${outcome && outcome.has_usage ? money(outcome.reported_picos, currency) : "–"}</span>
     <span class="c-outcome ${outcome && outcome.class !== "SUCCESS" ? "bad" : ""}">${outcome ? outcome.class.toLowerCase() : "pending"}</span>
@@ -67,7 +67,7 @@ export function Decisions({ decisions, overview, filters, setFilters, onOpen }) 
     <div class="row head">
       <span class="c-time">time</span><span class="c-role">role</span><span class="c-diff">difficulty</span>
       <span class="c-endpoint">endpoint</span><span class="c-num">prompt</span>
-      <span class="c-num">cached pred./rep.</span><span class="c-num">estimated</span><span class="c-num">reported</span>
+      <span class="c-cached" title="prompt tokens the router predicted cached / the provider reported">cached p./r.</span><span class="c-num">estimated</span><span class="c-num">reported</span>
       <span class="c-outcome">outcome</span><span class="c-reasons">reasons</span>
     </div>
     <div class="scroller" data-testid="decisions" onScroll=${(e) => setScroll(e.currentTarget.scrollTop)}

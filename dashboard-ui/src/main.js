@@ -14,6 +14,7 @@ import "./style.css";
 const POLL_MS = 1000;
 const MAX_DECISIONS = 10000;
 const PAGE = 2500;
+const SLOW_MS = 5000;
 
 function TokenForm({ error, onToken }) {
   const [value, setValue] = useState("");
@@ -38,16 +39,29 @@ function App() {
   const [selected, setSelected] = useState("");
   const [timeline, setTimeline] = useState(null);
   const [filters, setFilters] = useState({ role: "", endpoint: "", conversation: "" });
-  const cursor = useRef({ view: "", rev: 0, byId: new Map() });
+  const cursor = useRef({ view: "", rev: 0, byId: new Map(), slowAt: 0 });
 
+  // The overview every second, the decisions when its revision moved, and the quotas, endpoints and
+  // conversations every few seconds: what an open page costs the router stays small under traffic.
   async function poll() {
-    const [o, q, e, c] = await Promise.all([
-      get("overview", token),
-      get("quotas", token),
-      get("endpoints", token),
-      get("conversations", token),
-    ]);
+    const o = await get("overview", token);
     const seen = cursor.current;
+    if (Date.now() - seen.slowAt > SLOW_MS) {
+      const [q, e, c] = await Promise.all([
+        get("quotas", token),
+        get("endpoints", token),
+        get("conversations", token),
+      ]);
+      setQuotas(q);
+      setEndpoints(e);
+      setConversations(c.conversations);
+      // The first look shows the most recently active conversation's timeline.
+      if (!seen.picked && c.conversations.length) {
+        seen.picked = true;
+        setSelected((current) => current || c.conversations[0].conversation);
+      }
+      seen.slowAt = Date.now();
+    }
     if (seen.view !== o.view_id) {
       seen.view = o.view_id;
       seen.rev = 0;
@@ -70,9 +84,6 @@ function App() {
       setDecisions(all);
     }
     setOverview(o);
-    setQuotas(q);
-    setEndpoints(e);
-    setConversations(c.conversations);
   }
 
   useEffect(() => {
@@ -121,6 +132,10 @@ function App() {
       <span>catalog <b>${overview.catalog.name}</b> · state ${overview.state_store} · ${overview.decisions_held} of
         the last ${overview.max_decisions} decisions · ${time(overview.now_ms)}</span>
       ${error ? html`<span class="bad">${error}</span>` : null}
+      ${overview.journal_failing
+        ? html`<span class="bad" data-testid="journal-failing">the ${overview.journal} journal is unreachable: new
+            decisions are not shown until it returns</span>`
+        : null}
       <nav><a href="#savings">savings</a><a href="#decisions">decisions</a><a href="#timeline-section">conversation</a>
         <a href="#quotas">quotas</a><a href="#endpoints">endpoints</a></nav>
     </header>
@@ -132,7 +147,7 @@ function App() {
       <${ConversationPicker} conversations=${conversations} selected=${selected} onOpen=${setSelected} />
       <${Timeline} timeline=${timeline} currency=${overview.currency} />
     </section>
-    <div class="two">
+    <div>
       <div id="quotas">${quotas ? html`<${Quotas} quotas=${quotas.quotas} now=${quotas.now_ms} currency=${overview.currency} />` : null}</div>
       <div id="endpoints">${endpoints ? html`<${Endpoints} endpoints=${endpoints.endpoints} now=${endpoints.now_ms} />` : null}</div>
     </div>

@@ -109,7 +109,10 @@ class RouterCard(_message.Message):
     router_version: _builtins.str
     catalog_name: _builtins.str
     catalog_digest: _builtins.str
-    """Hex SHA-256 of the catalog as loaded."""
+    """Lowercase hex SHA-256 of the catalog as parsed (its deterministic
+    proto serialisation), not of the file's bytes: two files that differ
+    only in formatting, comments or YAML against JSON have one digest.
+    """
     @_builtins.property
     def supported_versions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Protocol versions served, "Major.Minor", newest first."""

@@ -175,7 +175,9 @@ class _ValueSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ValueSour
     DESCRIPTOR: _descriptor.EnumDescriptor
     VALUE_SOURCE_UNSPECIFIED: _ValueSource.ValueType  # 0
     VALUE_SOURCE_DECLARED: _ValueSource.ValueType  # 1
-    """Stated by the catalog or by the client's hints."""
+    """Stated by the catalog or by the client: its hints, or the token counts
+    it sends with its messages.
+    """
     VALUE_SOURCE_OBSERVED: _ValueSource.ValueType  # 2
     """Measured from reported outcomes."""
     VALUE_SOURCE_ESTIMATED: _ValueSource.ValueType  # 3
@@ -188,7 +190,9 @@ class ValueSource(_ValueSource, metaclass=_ValueSourceEnumTypeWrapper):
 
 VALUE_SOURCE_UNSPECIFIED: ValueSource.ValueType  # 0
 VALUE_SOURCE_DECLARED: ValueSource.ValueType  # 1
-"""Stated by the catalog or by the client's hints."""
+"""Stated by the catalog or by the client: its hints, or the token counts
+it sends with its messages.
+"""
 VALUE_SOURCE_OBSERVED: ValueSource.ValueType  # 2
 """Measured from reported outcomes."""
 VALUE_SOURCE_ESTIMATED: ValueSource.ValueType  # 3

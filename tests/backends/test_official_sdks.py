@@ -7,6 +7,7 @@ themselves, so a shape they do not expect fails here, independently of our codec
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 import openai
@@ -75,6 +76,50 @@ def test_openai_sdk_streams_parallel_tool_calls(backend: ScriptedBackend, openai
     assert final.choices[0].finish_reason == "tool_calls"
     assert final.usage is not None and final.usage.prompt_tokens == backend.requests[0].prompt_tokens
     assert backend.requests[0].headers["authorization"] == "Bearer sk-scripted"
+
+
+def test_openai_sdk_streams_a_responses_answer(backend: ScriptedBackend, openai_client: openai.OpenAI) -> None:
+    """The Responses API: the SDK parses every event into its types and rebuilds the response itself."""
+    backend.script("gpt-scripted", [TOOL_REPLY, Reply(text="Fixed.")])
+    tool: openai.types.responses.FunctionToolParam = {
+        "type": "function",
+        "name": "read_file",
+        "strict": False,
+        "parameters": OPENAI_TOOLS[0]["function"]["parameters"],
+    }
+    with openai_client.responses.stream(
+        model="gpt-scripted",
+        instructions="You fix bugs.",
+        input="The parser fails.",
+        tools=[tool],
+        include=["reasoning.encrypted_content"],
+        store=False,
+    ) as events:
+        kinds = [event.type for event in events]
+        final = events.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert "response.reasoning_summary_text.delta" in kinds
+    assert "response.function_call_arguments.delta" in kinds
+    reasoning, message, *calls = final.output
+    assert reasoning.type == "reasoning" and reasoning.encrypted_content
+    assert [s.text for s in reasoning.summary] == ["The bug is probably in the parser."]
+    assert message.type == "message" and final.output_text == "I'll read both files."
+    assert [(c.name, c.arguments) for c in calls if c.type == "function_call"] == [
+        ("read_file", '{"path": "src/parser.py"}'),
+        ("read_file", '{"path": "tests/test_parser.py"}'),
+    ]
+    assert final.usage is not None and final.usage.input_tokens == backend.requests[0].prompt_tokens
+    history: list[Any] = [{"role": "user", "content": "The parser fails."}]
+    history += [item.model_dump(exclude_none=True) for item in final.output]
+    history += [
+        {"type": "function_call_output", "call_id": c.call_id, "output": "..."}
+        for c in calls
+        if c.type == "function_call"
+    ]
+    again = openai_client.responses.create(model="gpt-scripted", input=history, store=False)
+    assert again.output_text == "Fixed."
+    replayed = backend.requests[1].request
+    assert replayed is not None and replayed.messages[1].parts[0].reasoning.signature == reasoning.encrypted_content
 
 
 def test_openai_sdk_sees_cached_tokens_on_the_second_turn(

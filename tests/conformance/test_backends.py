@@ -106,3 +106,7 @@ def test_a_router_started_without_the_test_key_is_told_how_to_start(tmp_path: Pa
     verdict = load_report(tmp_path)["requirements"][0]
     assert verdict["status"] == "NOT_TESTABLE"
     assert f"{API_KEY_ENV}={API_KEY}" in verdict["summary"]
+    # The fix comes first and whole, above the table whose cells cut it.
+    first = " ".join(done.stdout.split()).split("Fix first: ", 1)[1]
+    assert first.startswith(f"the router was started without {API_KEY_ENV}, so Execute skips fx-opus")
+    assert f"{API_KEY_ENV}={API_KEY} (a test value; see docs/conformance.md)" in first.split("Requirements")[0]

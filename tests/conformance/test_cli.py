@@ -25,6 +25,7 @@ def test_an_unreachable_router_gets_no_verdict_and_a_clear_message(tmp_path: Pat
     done = run_suite("--target", f"127.0.0.1:{unused_port()}", "--wait", "1", "--report-dir", str(tmp_path))
     assert done.returncode == 2
     assert "did not report SERVING" in done.stdout + done.stderr
+    assert "Totals" not in done.stdout, "a table of zeros after 'No verdict' reads like a result"
     document = load_report(tmp_path)
     validate(document)
     assert document["outcome"] == "NO_VERDICT"

@@ -69,7 +69,7 @@ def test_checks_run_in_area_order() -> None:
 def test_coverage_and_mutant_numbers_are_what_the_docs_report() -> None:
     """docs/conformance.md and conformance/README.md state these numbers; they must not go stale."""
     from tests.conformance.routers import ROOT
-    from tests.mutants.catalogue import MUTANTS
+    from tests.mutants.all_mutants import MUTANTS
 
     scored = {r.id for r in requirements().values() if r.scored_level}
     checked = scored & set(_cited())

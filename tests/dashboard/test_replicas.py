@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,3 +54,25 @@ def test_a_decision_on_one_replica_shows_on_the_other(redis_server: RedisServer)
             (record,) = shown(router)
             assert record["id"] == decision.decision_id
             assert record["cost_picos"] == response.effects.reported_cost.total_picos
+
+
+def test_without_redis_routes_go_on_and_the_dashboard_keeps_what_it_had(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path).start()
+    extra = ["--ui", "127.0.0.1:0", "--state-outage", "degrade"]
+    try:
+        with RouterProcess(redis.url, extra=extra) as router:
+            base = router.ui_url.removesuffix("/ui/")
+            with RouterClient(router.address) as client:
+                client.route(route("chat", conversation(new_id("before"), [300]), difficulty=0.1))
+                wait_for(lambda: httpx.get(f"{base}/ui/api/v1/overview", timeout=10).json()["totals"]["decisions"] == 1)
+                redis.stop()
+                degraded = client.route(route("chat", conversation(new_id("during"), [300]), difficulty=0.1))
+                assert degraded.chosen_endpoint_id
+                overview = httpx.get(f"{base}/ui/api/v1/overview", timeout=10)
+            assert overview.status_code == 200
+            assert overview.json()["totals"]["decisions"] == 1
+            assert overview.json()["journal_failing"] is True
+            assert overview.json()["journal_dropped_batches"] >= 1
+            assert router.logs().count("dashboard journal unavailable") == 1
+    finally:
+        redis.stop()

@@ -63,6 +63,19 @@ def test_when_every_attempt_fails_the_client_gets_the_protocol_s_error(
     assert refused.value.response.headers["x-rolemodel-role"] == "background"
 
 
+def test_an_error_names_the_endpoint_that_failed_not_a_fallback_never_tried(
+    oai: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    """A rejected request is not retried elsewhere (RM-EXEC-011), so no fallback was tried or serves."""
+    backend.script(CHEAP_MODEL, [Fault.rejected(400)])
+    before = len(backend.requests_for(CLAUDE_MODEL))
+    with pytest.raises(openai.APIStatusError) as caught:
+        oai.chat.completions.create(model="rolemodel/code.edit", messages=opening("Rename the helper"), stream=True)
+    headers = caught.value.response.headers
+    assert headers["x-rolemodel-endpoint"] == "cheap"
+    assert len(backend.requests_for(CLAUDE_MODEL)) == before
+
+
 def test_a_stream_cut_after_the_first_token_ends_with_the_dialect_s_error(
     oai: openai.OpenAI, ant: anthropic.Anthropic, backend: ScriptedBackend
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.mutants.catalogue import MUTANTS
+from tests.mutants.all_mutants import MUTANTS
 
 
 def main(argv: list[str]) -> int:

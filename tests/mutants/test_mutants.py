@@ -15,7 +15,7 @@ from rolemodel_conformance.connect import TransportOptions
 from rolemodel_conformance.model import Status
 from rolemodel_conformance.runner import RunOptions, run
 from tests.conformance.routers import running_router
-from tests.mutants.catalogue import MUTANTS
+from tests.mutants.all_mutants import MUTANTS
 
 FAILING = {Status.FAIL, Status.NOT_TESTABLE, Status.ERROR}
 

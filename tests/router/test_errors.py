@@ -183,6 +183,20 @@ def test_request_too_large() -> None:
         assert_reason(error, ErrorReason.REQUEST_TOO_LARGE)
 
 
+def test_a_40_mb_request_gets_request_too_large_with_error_info_not_a_bare_transport_error() -> None:
+    """At the default limit (16 MiB) the transport reads up to 80 MiB, so the router itself answers."""
+    with RouterProcess() as router:
+        conv = conversation(new_id(), [10])
+        conv.messages[0].message.CopyFrom(
+            conversation_pb2.Message(
+                role=conversation_pb2.MESSAGE_ROLE_USER,
+                parts=[conversation_pb2.ContentPart(text=conversation_pb2.TextPart(text="x" * (40 << 20)))],
+            )
+        )
+        error = raw_error(router.address, lambda s: s.Route(route("chat", conv), metadata=VERSION))
+        assert_reason(error, ErrorReason.REQUEST_TOO_LARGE)
+
+
 def test_too_many_messages_is_a_field_violation() -> None:
     with RouterProcess(extra=["--max-messages", "8"]) as small:
         error = raw_error(

@@ -100,6 +100,15 @@ def test_a_second_router_cannot_open_the_same_database(sqlite_url: str) -> None:
         RouterProcess(sqlite_url).start()
 
 
+def test_a_symlink_to_the_database_meets_the_same_lock(sqlite_url: str, tmp_path: Path) -> None:
+    """Two routers on one file through a symlink would both admit a quota's full limit."""
+    link = tmp_path / "elsewhere" / "link.db"
+    link.parent.mkdir()
+    link.symlink_to(Path(sqlite_url.removeprefix("sqlite:///")))
+    with RouterProcess(sqlite_url), pytest.raises(RuntimeError, match="in use by another router"):
+        RouterProcess(f"sqlite:///{link}").start()
+
+
 def test_cli_card_and_route_print_tables_and_json() -> None:
     with RouterProcess(catalog=EXAMPLE) as router:
         run = [sys.executable, "-m", "rolemodel_router.cli.main"]

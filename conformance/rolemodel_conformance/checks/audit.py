@@ -31,6 +31,7 @@ DECISION_RULES = (
     "RM-ROUTE-006",
     "RM-ROUTE-007",
     "RM-ROUTE-008",
+    "RM-ROUTE-011",
     "RM-ROUTE-023",
     "RM-ROUTE-040",
     "RM-ROUTE-041",

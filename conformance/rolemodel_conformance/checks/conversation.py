@@ -57,6 +57,7 @@ def digests(ctx: CheckContext) -> None:
         fields=("conversation.messages[1]",),
         metadata={"message_index": "1"},
     )
+    _digests_beyond_ascii(ctx)
     mixed = ContentPrompt(tuple(messages)).ref(ctx.ids.conversation("digest"))
     mixed.messages[2].digest = digest_chain(messages)[2]
     try:
@@ -75,6 +76,48 @@ def digests(ctx: CheckContext) -> None:
         INVALID,
         "DIGEST_MISMATCH",
         metadata={"message_index": "2"},
+    )
+
+
+def _wide_messages(ctx: CheckContext) -> list[C.Message]:
+    """Non-ASCII text in several scripts, a message of several parts, and an empty-looking one."""
+    several = user("Zähle die Primzahlen: ")
+    several.parts.add().text.text = "二、三、五 — and «seven» 🙂"
+    return [
+        system(f"Réponds brièvement. {ctx.canary()}"),
+        several,
+        assistant("Ἐν ἀρχῇ ἦν ὁ λόγος; привет, مرحبا, שלום"),
+        user(" \u00a0\t"),
+    ]
+
+
+def _digests_beyond_ascii(ctx: CheckContext) -> None:
+    """RM-CONV-002 both ways over text that is not ASCII: correct digests pass, one changed letter does not.
+
+    The first message carries the wrong digest in the second case, so the index
+    reported is the boundary value 0.
+    """
+    wide = _wide_messages(ctx)
+    right = ContentPrompt(tuple(wide), with_digests=True).ref(ctx.ids.conversation("digest"))
+    try:
+        ctx.probe.route(_chat(right))
+        ctx.passed("RM-CONV-002", "non-ASCII and multi-part messages with their correct digests are accepted")
+    except RouterRefusal as refusal:
+        ctx.failed("RM-CONV-002", f"non-ASCII messages with their correct chained digests were refused: {refusal}")
+    changed = list(wide)
+    changed[0] = system(wide[0].parts[0].text.text.replace("é", "e", 1))
+    wrong = ContentPrompt(tuple(changed)).ref(ctx.ids.conversation("digest"))
+    for message, digest in zip(wrong.messages, digest_chain(wide), strict=True):
+        message.digest = digest
+    expect_refusal(
+        ctx,
+        "RM-CONV-002",
+        "message 0's text differs from its digest by one accent",
+        lambda: ctx.probe.route(_chat(wrong)),
+        INVALID,
+        "DIGEST_MISMATCH",
+        fields=("conversation.messages[0]",),
+        metadata={"message_index": "0"},
     )
 
 

@@ -29,6 +29,7 @@ from rolemodel_conformance.checks.execute_support import (
     expect_order,
     fault,
     messages,
+    missing_key_problem,
     plan,
     reply,
     request,
@@ -37,7 +38,7 @@ from rolemodel_conformance.checks.execute_support import (
 )
 from rolemodel_conformance.checks.health import wait_until_healthy
 from rolemodel_conformance.checks.helpers import expect_refusal
-from rolemodel_conformance.context import CheckContext, NotObservable
+from rolemodel_conformance.context import CheckContext, NotObservable, SetupProblem
 from rolemodel_conformance.expectations import TURN_COST_FIELDS, candidate, cost_differences
 from rolemodel_conformance.handoff_rules import expected_handoff
 
@@ -215,8 +216,11 @@ def api_key(ctx: CheckContext) -> None:
     stream = execute(ctx, request(ctx, "x-conformance.handoff", messages(ctx, "Hello?"), pinned="fx-opus"))
     received = backends.received("fx-opus")
     details = " ".join([a.detail for a in stream.attempts] + ([stream.failed.detail] if stream.failed else []))
+    problem = missing_key_problem(ctx, stream)
+    if not received and problem is not None:
+        raise SetupProblem(problem)
     if not received and API_KEY_ENV in details:
-        raise NotObservable(
+        raise SetupProblem(
             f"the router says {API_KEY_ENV} is not set; start it with {API_KEY_ENV}={API_KEY} (docs/conformance.md)"
         )
     keyed = bool(received) and all(r.get("status") == HTTP_OK for r in received)

@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 
 from rolemodel.v1 import conversation_pb2, decision_pb2, hints_pb2, router_service_pb2
-from rolemodel_conformance.backends import ScriptedBackends
+from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, ScriptedBackends
 from rolemodel_conformance.builders import ContentPrompt, avoid, pin, route_request, system, user
 from rolemodel_conformance.context import CheckContext, NotObservable
 from rolemodel_conformance.probe import RouterRefusal
@@ -137,7 +137,37 @@ def execute(
 ) -> Stream:
     started = time.monotonic()
     events, refusal = ctx.probe.execute(call, timeout_s=timeout_s, credential=credential)
-    return Stream(events, refusal, time.monotonic() - started)
+    stream = Stream(events, refusal, time.monotonic() - started)
+    problem = missing_key_problem(ctx, stream)
+    if problem is not None and problem not in ctx.run.setup_problems:
+        ctx.run.setup_problems.append(problem)
+    return stream
+
+
+def missing_key_problem(ctx: CheckContext, stream: Stream) -> str | None:
+    """The fix, when Execute skipped an endpoint of the test key because the router was started without it.
+
+    The profile gives the router ``ROLEMODEL_CONFORMANCE_API_KEY``; without it the router rightly excludes
+    the fixture's Anthropic endpoints (NOT_CONFIGURED), and every check that scripts a fallback to them
+    cannot observe what it wants. Said once, at the top of the summary, instead of in each check's line.
+    """
+    decision = stream.decision or (stream.refusal.decision if stream.refusal is not None else None)
+    if decision is None:
+        return None
+    skipped = sorted(
+        c.endpoint_id
+        for c in decision.candidates
+        if any(e.code == decision_pb2.EXCLUSION_CODE_NOT_CONFIGURED for e in c.exclusions)
+        and c.endpoint_id in ctx.fixture.endpoints
+        and ctx.fixture.endpoints[c.endpoint_id].connection.api_key_env == API_KEY_ENV
+    )
+    if not skipped:
+        return None
+    return (
+        f"the router was started without {API_KEY_ENV}, so Execute skips {', '.join(skipped)} (NOT_CONFIGURED) and "
+        f"the checks that fall back to them cannot run: start it with {API_KEY_ENV}={API_KEY} "
+        "(a test value; see docs/conformance.md)"
+    )
 
 
 def plan(ctx: CheckContext, call: E.ExecuteRequest) -> decision_pb2.Decision:
@@ -157,7 +187,23 @@ def expect_order(planned: decision_pb2.Decision, wanted: Sequence[str]) -> None:
     """NotObservable unless the attempts start with ``wanted`` (the fixture's order for the check's role)."""
     got = order(planned)
     if got[: len(wanted)] != list(wanted):
-        raise NotObservable(f"the attempts would go to {got}; this check needs them to start with {list(wanted)}")
+        missing = [endpoint for endpoint in wanted if endpoint not in got]
+        why = "; ".join(_why_not(planned, endpoint) for endpoint in missing) or f"the order is {got}"
+        raise NotObservable(
+            f"the check needs the attempts to start with {', '.join(wanted)}, but the router would skip {why}"
+        )
+
+
+def _why_not(planned: decision_pb2.Decision, endpoint_id: str) -> str:
+    """``endpoint_id`` and the exclusions the planned decision gives it, in words."""
+    for candidate in planned.candidates:
+        if candidate.endpoint_id == endpoint_id and candidate.exclusions:
+            reasons = ", ".join(
+                e.detail or decision_pb2.ExclusionCode.Name(e.code).removeprefix("EXCLUSION_CODE_").lower()
+                for e in candidate.exclusions
+            )
+            return f"{endpoint_id} ({reasons})"
+    return f"{endpoint_id} (ranked below the others)"
 
 
 def same_plan(stream: Stream, planned: decision_pb2.Decision) -> None:

@@ -153,6 +153,18 @@ def idempotency(ctx: CheckContext) -> None:
         "IDEMPOTENCY_KEY_REUSED",
         metadata={"idempotency_key": key},
     )
+    other_usage = outcome_pb2.Outcome()
+    other_usage.CopyFrom(first)
+    other_usage.usage.output_tokens += 1
+    expect_refusal(
+        ctx,
+        "RM-OUT-006",
+        "the same key with one more output token: the whole content is the fingerprint",
+        lambda: ctx.probe.report(other_usage),
+        INVALID,
+        "IDEMPOTENCY_KEY_REUSED",
+        metadata={"idempotency_key": key},
+    )
     second = outcome(
         decision.decision_id,
         decision.chosen_endpoint_id,

@@ -38,7 +38,8 @@ def state(decision: decision_pb2.Decision) -> decision_pb2.QuotaState | None:
     return next((s for s in decision.quota_states if s.quota_id == QUOTA), None)
 
 
-def _wait_for_empty_window(ctx: CheckContext) -> None:
+def _wait_for_empty_window(ctx: CheckContext, *, judge: bool = False) -> None:
+    """Until fx-quota's window counts nothing; ``judge`` checks the empty window's state (RM-QUOTA-003)."""
     give_up = time.monotonic() + LONGEST_WAIT_S
     while time.monotonic() < give_up:
         probe = _route(ctx, elsewhere=True)
@@ -46,9 +47,27 @@ def _wait_for_empty_window(ctx: CheckContext) -> None:
         if current is None:
             raise NotObservable(f"decisions of {ROLE} report no state for {QUOTA}")
         if current.used.requests == 0:
+            if judge:
+                _judge_empty(ctx, probe, current)
             return
         time.sleep(max(0.05, current.resets_at.ToMilliseconds() / 1000 - time.time() + 0.05))
     raise NotObservable(f"{QUOTA} did not empty within {LONGEST_WAIT_S:g} s")
+
+
+def _judge_empty(ctx: CheckContext, probe: decision_pb2.Decision, empty: decision_pb2.QuotaState) -> None:
+    """An empty rolling window frees capacity a window's length after the decision, and is not exhausted."""
+    quota = next(q for q in ctx.fixture.catalog.policies.quotas if q.id == QUOTA)
+    window_ms = quota.window_seconds * 1000
+    want = probe.created_at.ToMilliseconds() + window_ms
+    ctx.expect(
+        "RM-QUOTA-003",
+        empty.resets_at.ToMilliseconds() == want
+        and not empty.exhausted
+        and empty.remaining.requests == quota.max_requests,
+        f"a rolling window that counts nothing: resets_at is the decision time + {window_ms} ms "
+        f"({empty.resets_at.ToMilliseconds() - want:+d} ms off), exhausted {empty.exhausted}, remaining "
+        f"{empty.remaining.requests} of {quota.max_requests}",
+    )
 
 
 def _reservation(ctx: CheckContext) -> tuple[int, int, int]:
@@ -66,7 +85,7 @@ def _usage_tuple(u: decision_pb2.QuotaUsage) -> tuple[int, int, int]:
     ("RM-QUOTA-001", "RM-QUOTA-003", "RM-QUOTA-005"),
 )
 def window(ctx: CheckContext) -> None:
-    _wait_for_empty_window(ctx)
+    _wait_for_empty_window(ctx, judge=True)
     need = _reservation(ctx)
     admitted = []
     for i in range(1, 4):

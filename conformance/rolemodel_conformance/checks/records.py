@@ -206,7 +206,21 @@ def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
         warm = reason(decision, "CACHE_WARM")
         if e.cached_tokens and (warm is None or str(e.cached_tokens) not in warm.detail):
             problems.append(("RM-ROUTE-042", f"{name}: {e.cached_tokens} cached tokens without CACHE_WARM naming them"))
+        if not e.cached_tokens and warm is not None:
+            problems.append(("RM-ROUTE-042", f"{name}: CACHE_WARM on a chosen endpoint with no cached tokens"))
     return problems
+
+
+def _main_turn_flags(decision: D.Decision, request: router_service_pb2.RouteRequest, name: str) -> list[Problem]:
+    if request.hints.HasField("side_request") or (not decision.side_request and decision.merge_back):
+        return []
+    return [
+        (
+            "RM-ROUTE-011",
+            f"{name}: a main turn's decision has side_request {decision.side_request}, merge_back "
+            f"{decision.merge_back}; expected false and true",
+        )
+    ]
 
 
 def record_problems(
@@ -224,6 +238,7 @@ def record_problems(
         *_completeness(ctx, decision, request, name),
         *_tiers_and_handoff(decision, name, chosen_tier),
         *_costs(ctx, decision, name),
+        *_main_turn_flags(decision, request, name),
     ]
 
 

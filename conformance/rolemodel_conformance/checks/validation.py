@@ -56,6 +56,16 @@ def unknown_role(ctx: CheckContext) -> None:
         ("hints.role",),
         {"role": "x-conformance.absent"},
     )
+    both = _request(ctx, hints_pb2.RoutingHints(role="x-conformance.absent", endpoint_choice=pin("fx-absent")))
+    _refuse(
+        ctx,
+        "RM-HINT-001",
+        "role 'x-conformance.absent' and pinned endpoint 'fx-absent', both unknown: the role wins (spec 5.2)",
+        both,
+        "UNKNOWN_ROLE",
+        ("hints.role", "hints.endpoint_choice.pinned_endpoint_id"),
+        {"role": "x-conformance.absent"},
+    )
 
 
 @check("validation", "Every field violation is in one BadRequest with its path", ("RM-HINT-002",))

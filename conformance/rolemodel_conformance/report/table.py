@@ -33,6 +33,8 @@ def print_summary(report: RunReport, console: Console, *, verbose: bool = False)
         )
     for problem in report.profile_problems:
         console.print(f"[red]profile:[/] {problem}")
+    for problem in report.setup_problems:
+        console.print(f"[bold red]Fix first:[/] {problem}")
     shown = [
         v for v in report.verdicts if verbose or v.status not in (Status.PASS, Status.SKIP) or v.stale_expected_failure
     ]
@@ -47,6 +49,11 @@ def print_summary(report: RunReport, console: Console, *, verbose: bool = False)
             status += " (stale)" if v.stale_expected_failure else ""
             table.add_row(v.id, v.level, f"[{STYLE[v.status]}]{status}[/]", v.summary)
         console.print(table)
+    if report.card is None:
+        # Nothing ran: a table of zeros would look like a result.
+        word, style = OUTCOME[code]
+        console.print(f"[{style}]{word}[/] (exit {code}) in {report.duration_s:.1f} s")
+        return
     totals = Table(title="Totals")
     for status in Status:
         totals.add_column(status.value, justify="right")

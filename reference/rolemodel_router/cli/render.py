@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -23,10 +27,23 @@ def _money(picos: int, currency: str) -> str:
 
 
 def candidates_table(decision: D.Decision) -> Table:
-    table = Table(title="Candidates", title_justify="left", header_style="bold")
-    for column in ("rank", "endpoint", "tier", "cached/prompt", "this turn", "amortised", "score", "excluded by"):
+    """Every candidate, best first: the ranked ones by rank, then the excluded ones in catalog order."""
+    horizons = {c.cost.horizon_turns for c in decision.candidates if c.HasField("cost")}
+    horizon = horizons.pop() if len(horizons) == 1 else None
+    amortised = f"next {horizon} turns" if horizon else "amortised"
+    table = Table(
+        title="Candidates",
+        title_justify="left",
+        header_style="bold",
+        caption=f"{amortised}: this turn plus the following ones on that endpoint, counting the cache this turn "
+        "leaves there (spec 7.5); cheaper later turns are why a warm endpoint can win. score: higher is better, "
+        "by the strategy.",
+        caption_justify="left",
+    )
+    for column in ("rank", "endpoint", "tier", "cached/prompt", "this turn", amortised, "score", "excluded by"):
         table.add_column(column, justify="right" if column in ("rank", "tier", "score") else "left", no_wrap=True)
-    for c in decision.candidates:
+    ordered = sorted(decision.candidates, key=lambda c: (c.rank == 0, c.rank))
+    for c in ordered:
         cost = c.cost
         money = cost.currency
         excluded = ", ".join(_name(D.ExclusionCode, e.code, "EXCLUSION_CODE_") for e in c.exclusions)
@@ -38,7 +55,9 @@ def candidates_table(decision: D.Decision) -> Table:
             str(c.tier) if c.HasField("tier") else "-",
             f"{cost.cached_tokens:,}/{cost.prompt_tokens:,}" if costed else "",
             _money(cost.total_picos, money) if costed else "",
-            f"{_money(cost.amortized_picos, money)} H={cost.horizon_turns}" if costed else "",
+            (_money(cost.amortized_picos, money) + ("" if horizon else f" over {cost.horizon_turns}"))
+            if costed
+            else "",
             f"{c.score.total:.3f}" if c.HasField("score") else "",
             excluded,
             style=style,
@@ -145,6 +164,21 @@ def card_text(card: card_pb2.RouterCard) -> Group:
             role.name, ladder, _name(common_pb2.Strategy, role.default_strategy, "STRATEGY_"), escalates or "-"
         )
     return Group(Panel(head, title="Router", title_align="left"), endpoints, roles)
+
+
+def command_name() -> str:
+    """How the user can run ``rolemodel`` again: the bare name when it is on PATH, else the path they used.
+
+    After the quick start the venv is not activated, so ``rolemodel`` alone is not found; a hint that
+    says ``.venv/bin/rolemodel route ...`` works when pasted.
+    """
+    invoked = Path(sys.argv[0])
+    if invoked.name != "rolemodel":
+        return "rolemodel"
+    found = shutil.which("rolemodel")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "rolemodel"
+    return str(invoked)
 
 
 def console(stderr: bool = False) -> Console:

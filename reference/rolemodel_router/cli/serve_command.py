@@ -11,7 +11,7 @@ import yaml
 
 from rolemodel import AsyncRouterClient, conversation_ref, text_message
 from rolemodel.v1 import hints_pb2, router_service_pb2
-from rolemodel_router.cli.render import console, decision_text
+from rolemodel_router.cli.render import command_name, console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import EstimatorError
@@ -46,7 +46,7 @@ async def _sample(address: str) -> None:
     out = console()
     out.print("\nA sample decision (dry run, nothing recorded):", style="bold")
     out.print(decision_text(decision))
-    out.print(f"\nAsk for your own: rolemodel route --target {address} --role chore --text 'run the tests'\n")
+    out.print(f"\nAsk for your own: {command_name()} route --target {address} --role chore --text 'run the tests'\n")
 
 
 PATH_KEYS = frozenset({"catalog", "tls_cert", "tls_key", "tls_client_ca", "tokens_file"})

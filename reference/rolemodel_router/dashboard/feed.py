@@ -38,6 +38,7 @@ class ActivityFeed:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped_batches = 0
+        self.failing = False
 
     # -- the hot path --------------------------------------------------------------------------
 
@@ -81,10 +82,19 @@ class ActivityFeed:
                 if events:
                     await self.journal.append(events)
                 new, self._cursor = await self.journal.read(self._cursor)
-            except Exception:  # the dashboard must never take the router down with it
+            except Exception as error:  # the dashboard must never take the router down with it
                 self.dropped_batches += 1
-                log.warning("dashboard journal unavailable", extra={"journal": self.journal.name}, exc_info=True)
+                if not self.failing:  # once per outage, not four times a second
+                    log.warning(
+                        "dashboard journal unavailable; its events are dropped until it returns",
+                        extra={"journal": self.journal.name, "error": type(error).__name__},
+                    )
+                self.failing = True
                 return
+            if self.failing:
+                back = {"journal": self.journal.name, "dropped_batches": self.dropped_batches}
+                log.info("dashboard journal back", extra=back)
+                self.failing = False
             self.view.fold(new)
 
     async def _run(self) -> None:

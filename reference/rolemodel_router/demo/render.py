@@ -54,6 +54,11 @@ def turn_block(result: TurnResult, names: dict[str, str]) -> Text:
         + f"; cost {_money(result.reported_picos)} (estimated {_money(result.estimated_picos)})"
         + f"; first token after {result.ttft_ms} ms\n"
     )
+    chosen = result.decision.chosen_endpoint_id
+    if result.served and result.served != chosen:
+        text.append(
+            f"  the router chose {chosen}; {result.served} was its next fallback. Why it chose {chosen}:\n", style="dim"
+        )
     for reason in result.decision.reasons:
         short = decision_pb2.ReasonCode.Name(reason.code).removeprefix("REASON_CODE_")
         if short in _NOTABLE:
@@ -68,8 +73,15 @@ def turn_block(result: TurnResult, names: dict[str, str]) -> Text:
 
 
 def summary_table(results: Sequence[TurnResult]) -> Table:
-    table = Table(title="The session", title_justify="left", header_style="bold")
-    for column in ("turn", "role", "served by", "prompt", "cached", "cost", f"on {PREMIUM}"):
+    table = Table(
+        title="The session",
+        title_justify="left",
+        header_style="bold",
+        caption=f"if all on {PREMIUM}: what each turn would have cost on the most expensive model, with its own "
+        "prompt cache, as the router estimated it for that turn",
+        caption_justify="left",
+    )
+    for column in ("turn", "role", "served by", "prompt", "cached", "cost", f"if all on {PREMIUM}"):
         table.add_column(column, justify="right" if column in ("turn", "prompt", "cached", "cost") else "left")
     for r in results:
         table.add_row(

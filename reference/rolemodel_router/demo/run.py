@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rolemodel import AsyncRouterClient, ClientOptions, RetryPolicy
 from rolemodel.cli_help import ArgumentParser
-from rolemodel_router.cli.render import console, decision_text
+from rolemodel_router.cli.render import command_name, console, decision_text
 from rolemodel_router.demo.backends import endpoint_names, running_backends
 from rolemodel_router.demo.client_config import client_configs, render_client_configs
 from rolemodel_router.demo.conversation import TURNS
@@ -87,8 +87,8 @@ async def _demo(args: argparse.Namespace, directory: Path) -> int:
                 notice = console(stderr=True) if args.json else out
                 notice.print(
                     f"\nThe router keeps serving on {router.address} with the scripted backends. Try\n"
-                    f"  rolemodel route --target {router.address} --role chat --text 'hello'\n"
-                    f"  rolemodel card --target {router.address}\n"
+                    f"  {command_name()} route --target {router.address} --role chat --text 'hello'\n"
+                    f"  {command_name()} card --target {router.address}\n"
                     + (f"and open the dashboard at {router.ui_url}\n" if router.ui_url else "")
                     + "Ctrl-C stops it."
                 )

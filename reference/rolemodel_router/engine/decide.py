@@ -53,7 +53,8 @@ def _context(
     if request.estimated_messages:
         ctx.reasons.add(
             D.REASON_CODE_TOKENS_ESTIMATED,
-            f"{request.estimated_messages} token count(s) missing; used the normative estimate",
+            f"{request.estimated_messages} message(s) came without a token count; "
+            "the router estimated them from their text (spec 4.4)",
             estimated_messages=str(request.estimated_messages),
         )
     tiering.explain(ctx.reasons, request, snapshot, ctx.tiering, diff, signals)
@@ -79,7 +80,7 @@ def _strategic_choice(ctx: DecisionContext) -> tuple[Candidate, list[Candidate]]
     if dropped:
         ctx.reasons.add(
             D.REASON_CODE_WEIGHTS_REDISTRIBUTED,
-            f"no candidate knows {', '.join(dropped)}; its weight was spread over the rest",
+            f"no endpoint has a record of its {', '.join(dropped)} yet, so the score weighs the other figures",
             dropped_metrics=",".join(dropped),
         )
     order = ranked(admissible)

@@ -35,5 +35,12 @@ class Limits:
 
     @property
     def transport_max_bytes(self) -> int:
-        """The gRPC receive limit: above the protocol limit, so that oversize gets a precise error."""
-        return self.max_request_bytes * 2 + 1024 * 1024
+        """The gRPC receive limit: well above the protocol limit, so that oversize gets a precise error.
+
+        A request the transport refuses gets a bare RESOURCE_EXHAUSTED with no ErrorInfo (RM-HINT-010
+        allows it, but a client cannot tell it from a quota); one between the two limits is read and
+        refused with REQUEST_TOO_LARGE and its metadata. Four times the limit (64 MiB above it at the
+        default) covers the oversize requests clients send by mistake while still bounding the memory
+        one call can take.
+        """
+        return self.max_request_bytes * 4 + 16 * 1024 * 1024

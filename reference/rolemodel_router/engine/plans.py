@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rolemodel.cache_capacity import Resident
+from rolemodel.pacing import UsageWindowState
 from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.engine.quota import Window
 from rolemodel_router.state.model import (
@@ -31,6 +32,7 @@ class RouteSnapshot:
     share: ShareState | None
     previous_decision: DecisionRecord | None
     degraded: bool = False
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # reported quotas' windows (9.8)
     # The residents of every endpoint with a cache capacity (spec 7.7), least recently used first.
     occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)
 
@@ -42,6 +44,7 @@ class DecisionPlan:
     conversation: ConversationState | None  # None: unchanged
     quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> new event
     share: ShareState | None = None  # None: unchanged
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state
     # endpoint id -> its residents after this decision; only the chosen endpoint, when it has a capacity
     occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)
 
@@ -53,6 +56,7 @@ class OutcomeSnapshot:
     quota_windows: Mapping[str, Window]
     health: Mapping[str, EndpointHealth]
     previous_report: OutcomeRecord | None  # the report made under this idempotency key, if any
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,4 @@ class OutcomePlan:
     quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> replacement event
     served_endpoint_id: str = ""
     health: EndpointHealth | None = None
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state

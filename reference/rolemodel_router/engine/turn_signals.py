@@ -14,7 +14,8 @@ the user asks for a one-line answer. So the estimate reads only the turn's new p
   failing tests).
 
 Everything is bounded, so the cost does not grow with the conversation: at most
-:data:`MAX_MESSAGES_SCANNED` messages are visited, each tool result is read through a window of
+:data:`MAX_MESSAGES_SCANNED` messages are visited and :data:`MAX_EARLIER_READ` earlier results
+read (through their last :data:`EARLIER_TAIL_CHARS` characters), each new tool result is read through a window of
 its first :data:`RESULT_HEAD_CHARS` and last :data:`RESULT_TAIL_CHARS` characters with substring
 tests (no regular expressions: with many alternatives they cost milliseconds on a few kilobytes),
 and the user text is cut to :data:`USER_TEXT_CHARS` characters (its full length is kept as a
@@ -30,12 +31,15 @@ from rolemodel.v1 import conversation_pb2
 
 C = conversation_pb2
 
-#: Messages visited, newest first; older ones do not change the estimate.
-MAX_MESSAGES_SCANNED = 64
+#: Messages visited, newest first; older ones do not change the estimate. A long-loop cue stops
+#: growing after 16 rounds, which take 32 messages.
+MAX_MESSAGES_SCANNED = 40
+#: Earlier tool results read for failures, newest first.
+MAX_EARLIER_READ = 8
 #: Tool results of the new turn that are read for cues; more are counted but not read.
 MAX_RESULTS_READ = 8
-RESULT_HEAD_CHARS = 1500
-RESULT_TAIL_CHARS = 2500
+RESULT_HEAD_CHARS = 800
+RESULT_TAIL_CHARS = 1600
 #: The user text handed to text estimators: its head and tail up to this many characters.
 USER_TEXT_CHARS = 4000
 #: Earlier tool results are read through a shorter tail window (a test summary is at the end).
@@ -50,6 +54,7 @@ _COUNTED_FAILURES = (" failed", " failing", " failures", " errors")
 _FAILING = ("FAILED", "FAIL:", "\nFAIL ", "AssertionError", "assertion failed", "\nnot ok ", "\nE   ", "✗", "✕")
 _COUNTED_PASSES = (" passed", " passing")
 _PASSING = ("\nOK", "\nPASS ", "test result: ok", "ll tests passed")
+_EARLIER_FAILING = ("FAILED", "AssertionError", "\nnot ok ", "\nFAIL ")
 _TRACES = ("Traceback (most recent call last)", "\n    at ", "panicked at", "Exception in thread", "\ngoroutine ")
 _ERRORS = (
     "error:",
@@ -184,12 +189,17 @@ def _result_text(part: conversation_pb2.ContentPart) -> str:
 
 
 def _earlier_failure(part: conversation_pb2.ContentPart) -> bool:
+    """A failure in an earlier result: flagged, or failing tests or a trace at the end of its text."""
     result = part.tool_result
     if result.is_error:
         return True
     text = _result_text(part)
-    cues = _read_result(text[len(text) - EARLIER_TAIL_CHARS :] if len(text) > EARLIER_TAIL_CHARS else text)
-    return cues.failing or cues.trace
+    tail = text[len(text) - EARLIER_TAIL_CHARS :] if len(text) > EARLIER_TAIL_CHARS else text
+    return (
+        _counted(tail, _COUNTED_FAILURES[:2])
+        or any(mark in tail for mark in _EARLIER_FAILING)
+        or any(mark in tail for mark in _TRACES)
+    )
 
 
 def read_turn(messages: Sequence[conversation_pb2.Message]) -> TurnSignals:
@@ -209,23 +219,28 @@ def read_turn(messages: Sequence[conversation_pb2.Message]) -> TurnSignals:
                 elif kind == "tool_result":
                     results.append(part)
         index -= 1
-    first_turn = index <= stop or messages[index].role != C.MESSAGE_ROLE_ASSISTANT
+    first_turn = index < 0  # reached the start without an assistant message (not merely the scan's end)
     # 2. the loop: assistant tool-call rounds since the user last wrote, and failures on the way
     loop_depth = 0
     earlier_failures = 0
+    earlier_read = 0
     user_wrote = bool(user_parts)
-    while index > stop:
+    while index > stop and not (user_wrote and earlier_read >= MAX_EARLIER_READ):
         message = messages[index]
-        if message.role == C.MESSAGE_ROLE_ASSISTANT:
-            if not user_wrote and any(p.WhichOneof("kind") == "tool_call" for p in message.parts):
+        role = message.role
+        if role == C.MESSAGE_ROLE_ASSISTANT:
+            # tool calls end an assistant message, so its last part tells
+            if not user_wrote and message.parts and message.parts[-1].HasField("tool_call"):
                 loop_depth += 1
-        else:
+        elif role == C.MESSAGE_ROLE_TOOL:
             for part in message.parts:
-                kind = part.WhichOneof("kind")
-                if kind == "tool_result":
+                if earlier_read < MAX_EARLIER_READ and part.HasField("tool_result"):
+                    earlier_read += 1
                     earlier_failures += _earlier_failure(part)
-                elif kind == "text" and message.role == C.MESSAGE_ROLE_USER:
-                    user_wrote = user_wrote or not part.text.text.startswith(REMINDER_OPEN)
+        elif role == C.MESSAGE_ROLE_USER:
+            user_wrote = user_wrote or any(
+                p.HasField("text") and not p.text.text.startswith(REMINDER_OPEN) for p in message.parts
+            )
         index -= 1
     user_text = without_reminders("\n".join(reversed(user_parts))) if user_parts else ""
     return _summarise(user_text, results, loop_depth, earlier_failures, first_turn)

@@ -37,10 +37,18 @@ class StreamDecoder(Protocol):
 
 
 def flatten_namespaces(tools: list[C.ToolDefinition]) -> list[C.ToolDefinition]:
-    """Tools for a dialect without namespaces: a namespace's tools take its place, each under its own name."""
+    """Tools for a dialect without namespaces: a namespace's tools take its place, each under its own name.
+
+    Raises DialectError for custom and hosted tools, which only the Responses API has.
+    """
     flat: list[C.ToolDefinition] = []
     for tool in tools:
         flat.extend(tool.tools if tool.kind == C.TOOL_KIND_NAMESPACE else [tool])
+    only_responses = sorted(t.name for t in flat if t.kind in (C.TOOL_KIND_CUSTOM, C.TOOL_KIND_HOSTED))
+    if only_responses:
+        raise DialectError(
+            f"only the Responses API has the custom or hosted tools {', '.join(only_responses)}", path="tools"
+        )
     names = [tool.name for tool in flat]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -106,6 +114,17 @@ class Dialect:
             headers["authorization"] = f"Bearer {api_key}"
         return headers
 
+    def passthrough_headers(self, params: router_service_pb2.GenerationParams) -> dict[str, str]:
+        """The client's headers of this endpoint's dialect that the request carries (``anthropic-beta``)."""
+        if not self.anthropic:
+            return {}
+        prefix = anthropic_messages.PASSTHROUGH_PREFIX + "header:"
+        return {key.removeprefix(prefix): value for key, value in params.passthrough.items() if key.startswith(prefix)}
+
+    @property
+    def reasons(self) -> bool:
+        return common_pb2.CAPABILITY_REASONING in self.endpoint.capabilities
+
     def encode(self, request: CanonicalRequest, *, slot: int | None = None) -> dict[str, Any]:
         """The request body; raises DialectError for content this dialect cannot carry.
 
@@ -128,10 +147,14 @@ class Dialect:
                 request,
                 default_max_tokens=self.endpoint.max_output_tokens or FALLBACK_MAX_TOKENS,
                 reasoning_provider=self.family,
+                reasoning=self.reasons,
             )
         official = self.endpoint.provider_kind == common_pb2.PROVIDER_KIND_OPENAI
         body = openai_chat.encode_request(
-            request, max_tokens_field="max_completion_tokens" if official else "max_tokens", include_usage=True
+            request,
+            max_tokens_field="max_completion_tokens" if official else "max_tokens",
+            include_usage=True,
+            reasoning=self.reasons,
         )
         if self.llama_cpp:
             body["cache_prompt"] = True

@@ -42,6 +42,7 @@ from rolemodel_router.execute.recording import (
     record_failed_attempt,
     usage_from_timings,
     usage_or_estimate,
+    usage_window_reports,
 )
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
@@ -277,7 +278,7 @@ class _Call:
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
-        headers = {**dialect.headers(api_key), **forwarded}
+        headers = {**dialect.headers(api_key), **dialect.passthrough_headers(self.request.params), **forwarded}
         return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
@@ -379,6 +380,7 @@ class _Call:
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)
         outcome = self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
+        outcome.usage_windows.extend(usage_window_reports(attempt.usage_reports))
         add_measured_speeds(outcome, completion.timings)
         effects = await self._report(outcome)
         return E.ExecuteResponse(

@@ -247,8 +247,6 @@ async def start_router(
             execute_settings=settings.execute,
         )
     core.capabilities = claimed(core.capabilities, settings.withheld)
-    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
-        report_unconfigured(index.catalog, settings.execute.environ)
     interceptors = _interceptors(settings, core)
     transport = settings.limits.transport_max_bytes
     server = grpc.aio.server(
@@ -274,6 +272,9 @@ async def start_router(
     listeners = await _start_listeners(settings, core, store, metrics, server)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    # Reported once the router is up: a start-up mistake stays the one line that names it.
+    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+        report_unconfigured(index.catalog, settings.execute.environ)
     host = settings.listen.rsplit(":", 1)[0]
     address = f"{host}:{port}"
     pruner = asyncio.create_task(_prune_forever(core, settings.prune_every_s))

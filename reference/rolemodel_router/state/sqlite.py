@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS quota_events (
 );
 CREATE TABLE IF NOT EXISTS endpoint_health (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS share_state (role TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_windows (quota_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
@@ -80,6 +81,7 @@ def _statements(changes: Changes) -> list[tuple[str, tuple[object, ...]]]:
     ]
     out += [(upsert.format("endpoint_health"), (eid, codec.dump_health(h))) for eid, h in changes.health]
     out += [(upsert.format("share_state"), (role, codec.dump_share(s))) for role, s in changes.shares]
+    out += [(upsert.format("usage_windows"), (q, codec.dump_usage(u))) for q, u in changes.usage]
     out += [(upsert.format("endpoint_occupancy"), (eid, codec.dump_residents(r))) for eid, r in changes.occupancy]
     out += [("DELETE FROM conversations WHERE id = ?", (cid,)) for cid in changes.deleted_conversations]
     out += [("DELETE FROM decisions WHERE id = ?", (did,)) for did in changes.deleted_decisions]
@@ -240,7 +242,8 @@ class SqliteStore(InProcessStore):
         changes.forget_records_before_ms = oldest_ms
 
     def _lock(self) -> None:
-        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        # The resolved path: two routers that reach one file through a symlink must meet at one lock.
+        fd = os.open(f"{self.path.resolve()}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -290,6 +293,9 @@ class SqliteStore(InProcessStore):
             self.health_by_endpoint[endpoint_id] = codec.load_health(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):
             self.shares[role] = codec.load_share(body)
+        for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
+            if quota_id in self.quotas:
+                self.usage[quota_id] = codec.load_usage(body)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
             self.occupancy[endpoint_id] = codec.load_residents(body)
 
