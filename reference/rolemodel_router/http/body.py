@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from rolemodel.error_reasons import ErrorReason
 from rolemodel_router.engine.errors import RouterError, Violations
@@ -32,11 +32,17 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large(int(declared), limit)
     pieces: list[bytes] = []
     size = 0
-    async for piece in request.stream():
-        size += len(piece)
-        if size > limit:
-            raise too_large(size, limit)
-        pieces.append(piece)
+    try:
+        async for piece in request.stream():
+            size += len(piece)
+            if size > limit:
+                raise too_large(size, limit)
+            pieces.append(piece)
+    except ClientDisconnect:
+        # Gone before its body arrived, or closed for taking too long (slow_clients): no one reads the answer.
+        raise RouterError(
+            ErrorReason.REQUEST_INVALID, "the client closed the connection, or was closed, before its body arrived"
+        ) from None
     return b"".join(pieces)
 
 
