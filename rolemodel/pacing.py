@@ -14,8 +14,8 @@ Per window ``w`` (all shares in [0, 1], times in milliseconds):
                next window is taken to end window_seconds after now until a report says
     u_est      = u_last + c * (n_now - n_last)      turns sent since the last report count too
     c          = least-squares slope of u over n, through the samples since the reset,
-                 once u has moved by MIN_MOVE there; else the last such slope of an earlier
-                 window; else the catalog's prior c0
+                 once there are MIN_SAMPLES of them and u has moved by MIN_MOVE; else the
+                 last such slope of an earlier window; else the catalog's prior c0
     r          = (u_target - u_est) / (R - now)    the share per ms the window can afford
     lambda     = routable turns since the window began / time since it began, once a tenth
                  of the window has passed (idle nights count: a week is not all working hours);
@@ -42,6 +42,9 @@ from dataclasses import dataclass, field, replace
 DEFAULT_TARGET = 0.95
 #: The movement of the reported share that backs an estimate of one turn's use.
 MIN_MOVE = 0.03
+#: The reports that back an estimate: fewer make a slope of two jumps, which other use of the
+#: same subscription (its web app, another machine) can make arbitrarily steep.
+MIN_SAMPLES = 4
 #: The largest share while the estimate is the prior or the arrival rate is unknown.
 CAUTIOUS_SHARE = 0.5
 #: Samples kept per window; older ones add little to the slope.
@@ -153,7 +156,7 @@ def record_report(state: UsageWindowState, used: float, resets_at_ms: int, now_m
 
 def _slope(samples: Sequence[UsageSample]) -> float | None:
     """The least-squares share per turn, once the reports have moved by MIN_MOVE; else None."""
-    if len(samples) < 2 or samples[-1].used - samples[0].used < MIN_MOVE:  # noqa: PLR2004 - two points make a slope
+    if len(samples) < MIN_SAMPLES or samples[-1].used - samples[0].used < MIN_MOVE:
         return None
     n = len(samples)
     mean_x = sum(s.turns for s in samples) / n

@@ -205,6 +205,15 @@ class ScriptedBackends:
         for address, document in documents.items():
             self._control(address, "/_scripted/script", document)
 
+    def set_up(self, setups: Mapping[str, Mapping[str, Any]]) -> None:
+        """Change the setup of these endpoints' models (a simulated subscription, for example)."""
+        documents: dict[str, dict[str, Any]] = {}
+        for endpoint_id, setup in setups.items():
+            home = self.homes[endpoint_id]
+            documents.setdefault(home.address, {"models": {}})["models"][home.model] = dict(setup)
+        for address, document in documents.items():
+            self._control(address, "/_scripted/script", document)
+
     def received(self, endpoint_id: str) -> list[Recorded]:
         """What this endpoint's model received since the last reset, oldest first (the backend's summaries)."""
         home = self.homes[endpoint_id]

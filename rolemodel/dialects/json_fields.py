@@ -20,6 +20,7 @@ JSONObject = dict[str, Any]
 #: The largest count a dialect field may hold: the canonical form keeps counts in 32 bits.
 MAX_COUNT = (1 << 32) - 1
 
+
 def at(path: str, key: str | int) -> str:
     """The path of a child: ``at("messages", 2)`` is ``messages[2]``."""
     if isinstance(key, int):

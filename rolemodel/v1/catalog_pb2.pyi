@@ -163,6 +163,11 @@ class _QuotaWindowKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Quota
     """Windows start at multiples of the duration since the Unix epoch."""
     QUOTA_WINDOW_KIND_ROLLING: _QuotaWindowKind.ValueType  # 2
     """The window is always the last `duration` before now."""
+    QUOTA_WINDOW_KIND_REPORTED: _QuotaWindowKind.ValueType  # 3
+    """A subscription's usage window whose state is the share used that the
+    provider reports (spec 9.8); window_seconds is its length. Added after
+    1.0: a router that does not know it refuses the catalog.
+    """
 
 class QuotaWindowKind(_QuotaWindowKind, metaclass=_QuotaWindowKindEnumTypeWrapper):
     """Whether a quota window is aligned to the clock or slides with time."""
@@ -172,7 +177,34 @@ QUOTA_WINDOW_KIND_FIXED: QuotaWindowKind.ValueType  # 1
 """Windows start at multiples of the duration since the Unix epoch."""
 QUOTA_WINDOW_KIND_ROLLING: QuotaWindowKind.ValueType  # 2
 """The window is always the last `duration` before now."""
+QUOTA_WINDOW_KIND_REPORTED: QuotaWindowKind.ValueType  # 3
+"""A subscription's usage window whose state is the share used that the
+provider reports (spec 9.8); window_seconds is its length. Added after
+1.0: a router that does not know it refuses the catalog.
+"""
 Global___QuotaWindowKind: _TypeAlias = QuotaWindowKind  # noqa: Y015
+
+class _UsageWindow:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UsageWindowEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UsageWindow.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    USAGE_WINDOW_UNSPECIFIED: _UsageWindow.ValueType  # 0
+    USAGE_WINDOW_SHORT: _UsageWindow.ValueType  # 1
+    """The short window: 5 hours (Codex "primary", Anthropic "5h")."""
+    USAGE_WINDOW_LONG: _UsageWindow.ValueType  # 2
+    """The long window: 7 days (Codex "secondary", Anthropic "7d")."""
+
+class UsageWindow(_UsageWindow, metaclass=_UsageWindowEnumTypeWrapper):
+    """Which of a subscription's usage windows a report or a quota is about."""
+
+USAGE_WINDOW_UNSPECIFIED: UsageWindow.ValueType  # 0
+USAGE_WINDOW_SHORT: UsageWindow.ValueType  # 1
+"""The short window: 5 hours (Codex "primary", Anthropic "5h")."""
+USAGE_WINDOW_LONG: UsageWindow.ValueType  # 2
+"""The long window: 7 days (Codex "secondary", Anthropic "7d")."""
+Global___UsageWindow: _TypeAlias = UsageWindow  # noqa: Y015
 
 @_typing.final
 class Catalog(_message.Message):
@@ -899,6 +931,9 @@ class Quota(_message.Message):
     MAX_REQUESTS_FIELD_NUMBER: _builtins.int
     MAX_TOKENS_FIELD_NUMBER: _builtins.int
     MAX_COST_FIELD_NUMBER: _builtins.int
+    USAGE_WINDOW_FIELD_NUMBER: _builtins.int
+    PRIOR_SHARE_PER_REQUEST_FIELD_NUMBER: _builtins.int
+    TARGET_SHARE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Required. Unique among quotas."""
     endpoint_id: _builtins.str
@@ -912,6 +947,19 @@ class Quota(_message.Message):
     """Prompt plus output tokens."""
     max_cost: _builtins.str
     """Decimal string of currency units."""
+    usage_window: Global___UsageWindow.ValueType
+    """For QUOTA_WINDOW_KIND_REPORTED: the window the provider's reports about
+    it name. Added after 1.0.
+    """
+    prior_share_per_request: _builtins.float
+    """For QUOTA_WINDOW_KIND_REPORTED: the share of the window one request is
+    assumed to use until the reports back an estimate, in (0, 1]. Added
+    after 1.0.
+    """
+    target_share: _builtins.float
+    """For QUOTA_WINDOW_KIND_REPORTED: the share of the window to end at, in
+    (0, 1); 0.95 when absent. Added after 1.0.
+    """
     def __init__(
         self,
         *,
@@ -922,12 +970,17 @@ class Quota(_message.Message):
         max_requests: _builtins.int = ...,
         max_tokens: _builtins.int = ...,
         max_cost: _builtins.str = ...,
+        usage_window: Global___UsageWindow.ValueType = ...,
+        prior_share_per_request: _builtins.float = ...,
+        target_share: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_target_share", b"_target_share", "target_share", b"target_share"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint_id", b"endpoint_id", "id", b"id", "max_cost", b"max_cost", "max_requests", b"max_requests", "max_tokens", b"max_tokens", "window_kind", b"window_kind", "window_seconds", b"window_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_target_share", b"_target_share", "endpoint_id", b"endpoint_id", "id", b"id", "max_cost", b"max_cost", "max_requests", b"max_requests", "max_tokens", b"max_tokens", "prior_share_per_request", b"prior_share_per_request", "target_share", b"target_share", "usage_window", b"usage_window", "window_kind", b"window_kind", "window_seconds", b"window_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__target_share: _TypeAlias = _typing.Literal["target_share"]  # noqa: Y015
+    _WhichOneofArgType__target_share: _TypeAlias = _typing.Literal["_target_share", b"_target_share"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__target_share) -> _WhichOneofReturnType__target_share | None: ...
 
 Global___Quota: _TypeAlias = Quota  # noqa: Y015
 
@@ -949,7 +1002,10 @@ class PremiumShareTarget(_message.Message):
     """Recent requests the controller keeps; 0 means 200."""
     pace_quota_id: _builtins.str
     """When set, the target share becomes the remaining quota of this quota id
-    divided by the requests expected in the rest of its window.
+    divided by the requests expected in the rest of its window. When it
+    names a QUOTA_WINDOW_KIND_REPORTED quota, the target is the share that
+    every reported quota of that quota's endpoint allows, the tightest
+    binding (spec 9.8).
     """
     def __init__(
         self,

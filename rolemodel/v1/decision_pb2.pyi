@@ -865,6 +865,7 @@ class QuotaState(_message.Message):
     RESERVED_FIELD_NUMBER: _builtins.int
     RESETS_AT_FIELD_NUMBER: _builtins.int
     EXHAUSTED_FIELD_NUMBER: _builtins.int
+    USAGE_PACE_FIELD_NUMBER: _builtins.int
     quota_id: _builtins.str
     endpoint_id: _builtins.str
     window_kind: _catalog_pb2.QuotaWindowKind.ValueType
@@ -896,6 +897,13 @@ class QuotaState(_message.Message):
         current window (fixed).
         """
 
+    @_builtins.property
+    def usage_pace(self) -> Global___UsageWindowPace:
+        """For a QUOTA_WINDOW_KIND_REPORTED quota (spec 9.8), the pacing of its
+        window at decision time; resets_at is the reported reset. Added after
+        1.0.
+        """
+
     def __init__(
         self,
         *,
@@ -909,14 +917,53 @@ class QuotaState(_message.Message):
         reserved: Global___QuotaUsage | None = ...,
         resets_at: _timestamp_pb2.Timestamp | None = ...,
         exhausted: _builtins.bool = ...,
+        usage_pace: Global___UsageWindowPace | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "remaining", b"remaining", "reserved", b"reserved", "resets_at", b"resets_at", "used", b"used"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "remaining", b"remaining", "reserved", b"reserved", "resets_at", b"resets_at", "usage_pace", b"usage_pace", "used", b"used"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint_id", b"endpoint_id", "exhausted", b"exhausted", "limit", b"limit", "quota_id", b"quota_id", "remaining", b"remaining", "reserved", b"reserved", "resets_at", b"resets_at", "used", b"used", "window_kind", b"window_kind", "window_seconds", b"window_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint_id", b"endpoint_id", "exhausted", b"exhausted", "limit", b"limit", "quota_id", b"quota_id", "remaining", b"remaining", "reserved", b"reserved", "resets_at", b"resets_at", "usage_pace", b"usage_pace", "used", b"used", "window_kind", b"window_kind", "window_seconds", b"window_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___QuotaState: _TypeAlias = QuotaState  # noqa: Y015
+
+@_typing.final
+class UsageWindowPace(_message.Message):
+    """A reported usage window's pacing (spec 9.8)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORTED_SHARE_FIELD_NUMBER: _builtins.int
+    ESTIMATED_SHARE_FIELD_NUMBER: _builtins.int
+    SHARE_PER_REQUEST_FIELD_NUMBER: _builtins.int
+    ESTIMATE_BACKED_FIELD_NUMBER: _builtins.int
+    ALLOWED_SHARE_FIELD_NUMBER: _builtins.int
+    reported_share: _builtins.float
+    """The share used the provider last reported."""
+    estimated_share: _builtins.float
+    """That share plus the estimated use of the requests sent since."""
+    share_per_request: _builtins.float
+    """The estimated share of the window one request uses."""
+    estimate_backed: _builtins.bool
+    """Whether reports back that estimate (false: the catalog's prior)."""
+    allowed_share: _builtins.float
+    """The share of routable requests the window allows until its reset."""
+    def __init__(
+        self,
+        *,
+        reported_share: _builtins.float = ...,
+        estimated_share: _builtins.float = ...,
+        share_per_request: _builtins.float = ...,
+        estimate_backed: _builtins.bool = ...,
+        allowed_share: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_share", b"allowed_share", "estimate_backed", b"estimate_backed", "estimated_share", b"estimated_share", "reported_share", b"reported_share", "share_per_request", b"share_per_request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UsageWindowPace: _TypeAlias = UsageWindowPace  # noqa: Y015
 
 @_typing.final
 class ShareControllerState(_message.Message):

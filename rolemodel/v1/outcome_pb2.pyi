@@ -6,7 +6,9 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from rolemodel.v1 import catalog_pb2 as _catalog_pb2
 from rolemodel.v1 import common_pb2 as _common_pb2
 from rolemodel.v1 import decision_pb2 as _decision_pb2
 import builtins as _builtins
@@ -34,6 +36,7 @@ class Outcome(_message.Message):
     OUTCOME_CLASS_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    USAGE_WINDOWS_FIELD_NUMBER: _builtins.int
     decision_id: _builtins.str
     """The decision this reports on."""
     served_endpoint_id: _builtins.str
@@ -53,6 +56,13 @@ class Outcome(_message.Message):
     def usage(self) -> Global___Usage:
         """Tokens as the provider reported them."""
 
+    @_builtins.property
+    def usage_windows(self) -> _containers.RepeatedCompositeFieldContainer[Global___UsageWindowReport]:
+        """The usage windows the served endpoint's provider reported with its
+        answer, for a client that calls a subscription itself (spec 9.8).
+        Added after 1.0: a router that does not know the field ignores it.
+        """
+
     def __init__(
         self,
         *,
@@ -64,14 +74,49 @@ class Outcome(_message.Message):
         outcome_class: _common_pb2.OutcomeClass.ValueType = ...,
         idempotency_key: _builtins.str = ...,
         detail: _builtins.str = ...,
+        usage_windows: _abc.Iterable[Global___UsageWindowReport] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_id", b"decision_id", "detail", b"detail", "idempotency_key", b"idempotency_key", "latency_ms", b"latency_ms", "outcome_class", b"outcome_class", "served_endpoint_id", b"served_endpoint_id", "ttft_ms", b"ttft_ms", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_id", b"decision_id", "detail", b"detail", "idempotency_key", b"idempotency_key", "latency_ms", b"latency_ms", "outcome_class", b"outcome_class", "served_endpoint_id", b"served_endpoint_id", "ttft_ms", b"ttft_ms", "usage", b"usage", "usage_windows", b"usage_windows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Outcome: _TypeAlias = Outcome  # noqa: Y015
+
+@_typing.final
+class UsageWindowReport(_message.Message):
+    """One usage window of a subscription, as its provider reported it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WINDOW_FIELD_NUMBER: _builtins.int
+    USED_SHARE_FIELD_NUMBER: _builtins.int
+    RESETS_AT_FIELD_NUMBER: _builtins.int
+    window: _catalog_pb2.UsageWindow.ValueType
+    """Required."""
+    used_share: _builtins.float
+    """Required. The share of the window used, in [0, 1]; a provider's
+    percent divided by 100.
+    """
+    @_builtins.property
+    def resets_at(self) -> _timestamp_pb2.Timestamp:
+        """Required. When the window resets."""
+
+    def __init__(
+        self,
+        *,
+        window: _catalog_pb2.UsageWindow.ValueType = ...,
+        used_share: _builtins.float = ...,
+        resets_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["resets_at", b"resets_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resets_at", b"resets_at", "used_share", b"used_share", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UsageWindowReport: _TypeAlias = UsageWindowReport  # noqa: Y015
 
 @_typing.final
 class Usage(_message.Message):

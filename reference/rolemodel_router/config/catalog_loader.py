@@ -242,6 +242,44 @@ def _amount_problem(path: str, text: str) -> list[str]:
     return []
 
 
+def _check_reported_quota(path: str, quota: catalog_pb2.Quota) -> list[str]:
+    """Spec 9.8: a reported window names which one, a prior use per request, and counts nothing itself."""
+    problems = []
+    if quota.usage_window == catalog_pb2.USAGE_WINDOW_UNSPECIFIED:
+        problems.append(f"{path}.usage_window: a reported quota names its window (USAGE_WINDOW_SHORT or _LONG)")
+    if not 0 < quota.prior_share_per_request <= 1:
+        problems.append(f"{path}.prior_share_per_request: a reported quota needs a prior in (0, 1]")
+    if quota.HasField("target_share") and not 0 < quota.target_share < 1:
+        problems.append(f"{path}.target_share: must be in (0, 1)")
+    if quota.max_requests or quota.max_tokens or quota.max_cost:
+        problems.append(f"{path}: a reported quota counts nothing itself; the provider's reports are its state")
+    return problems
+
+
+def _check_quotas(policies: catalog_pb2.Policies, endpoint_ids: set[str]) -> list[str]:
+    problems: list[str] = []
+    for i, quota in enumerate(policies.quotas):
+        path = f"policies.quotas[{i}]"
+        if quota.endpoint_id not in endpoint_ids:
+            problems.append(f"{path}.endpoint_id: unknown endpoint '{quota.endpoint_id}'")
+        if quota.window_seconds < 1:
+            problems.append(f"{path}.window_seconds: a quota window lasts at least 1 second")
+        if quota.window_kind == catalog_pb2.QUOTA_WINDOW_KIND_REPORTED:
+            problems += _check_reported_quota(path, quota)
+        elif not (quota.max_requests or quota.max_tokens or quota.max_cost):
+            problems.append(f"{path}: a quota needs at least one of max_requests, max_tokens, max_cost")
+        problems += _amount_problem(f"{path}.max_cost", quota.max_cost)
+    # An endpoint has at most one reported quota per window: the reports of a window go to one state.
+    return problems + _duplicates(
+        "reported window",
+        (
+            (f"policies.quotas[{i}].usage_window", f"{q.endpoint_id}/{catalog_pb2.UsageWindow.Name(q.usage_window)}")
+            for i, q in enumerate(policies.quotas)
+            if q.window_kind == catalog_pb2.QUOTA_WINDOW_KIND_REPORTED
+        ),
+    )
+
+
 def _check_policies(catalog: catalog_pb2.Catalog, endpoint_ids: set[str], role_names: set[str]) -> list[str]:
     policies = catalog.policies
     problems = _duplicates("quota id", ((f"policies.quotas[{i}].id", q.id) for i, q in enumerate(policies.quotas)))
@@ -249,15 +287,7 @@ def _check_policies(catalog: catalog_pb2.Catalog, endpoint_ids: set[str], role_n
         "deny rule id", ((f"policies.deny_rules[{i}].id", d.id) for i, d in enumerate(policies.deny_rules))
     )
     quota_ids = {q.id for q in policies.quotas}
-    for i, quota in enumerate(policies.quotas):
-        path = f"policies.quotas[{i}]"
-        if quota.endpoint_id not in endpoint_ids:
-            problems.append(f"{path}.endpoint_id: unknown endpoint '{quota.endpoint_id}'")
-        if quota.window_seconds < 1:
-            problems.append(f"{path}.window_seconds: a quota window lasts at least 1 second")
-        if not (quota.max_requests or quota.max_tokens or quota.max_cost):
-            problems.append(f"{path}: a quota needs at least one of max_requests, max_tokens, max_cost")
-        problems += _amount_problem(f"{path}.max_cost", quota.max_cost)
+    problems += _check_quotas(policies, endpoint_ids)
     targets = _duplicates(
         "share target role",
         ((f"policies.premium_share_targets[{i}].role", t.role) for i, t in enumerate(policies.premium_share_targets)),

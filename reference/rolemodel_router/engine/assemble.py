@@ -8,6 +8,8 @@ from google.protobuf import timestamp_pb2
 
 from rolemodel.cost import cost_estimate_fields
 from rolemodel.v1 import common_pb2, decision_pb2
+from rolemodel_router.engine import share as share_controller
+from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.eligibility import Candidate, turn_budget
 from rolemodel_router.engine.quota import Need, quota_state_fields
@@ -102,7 +104,15 @@ def _quotas(ctx: DecisionContext, chosen: Candidate | None) -> list[dict[str, An
             reserving = chosen is c and not ctx.request.dry_run
             need = reservation(c) if reserving else None
             exhausted = any(code == D.EXCLUSION_CODE_QUOTA_EXHAUSTED for code, _ in c.exclusions)
-            states.append(quota_state_fields(ctx.index.quotas[quota_id], ctx.windows[quota_id], need, exhausted))
+            quota = ctx.index.quotas[quota_id]
+            if usage_windows.is_reported(quota):
+                usage = ctx.snapshot.usage
+                rate = share_controller.arrival_rate(ctx.snapshot.share) if ctx.snapshot.share else None
+                pace = usage_windows.window_pace(ctx.index, quota_id, usage, ctx.now_ms, rate)
+                state = usage_windows.state_of(usage, quota_id)
+                states.append(usage_windows.reported_quota_state_fields(quota, state, pace, pace.hard_stop))
+                continue
+            states.append(quota_state_fields(quota, ctx.windows[quota_id], need, exhausted))
     return sorted(states, key=lambda s: str(s["quota_id"]))
 
 

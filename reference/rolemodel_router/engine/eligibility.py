@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from rolemodel import cost
 from rolemodel.money import format_picos
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2
+from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.catalog_index import CatalogIndex, EndpointIndex
 from rolemodel_router.engine.components import Component
 from rolemodel_router.engine.plans import RouteSnapshot
@@ -206,14 +207,25 @@ def _configuration_filter(c: Candidate, request: RouteInput) -> None:
 
 
 def _quota_and_budget(
-    c: Candidate, index: CatalogIndex, request: RouteInput, windows: dict[str, Window], degraded: bool, budget: int
+    c: Candidate,
+    index: CatalogIndex,
+    snapshot: RouteSnapshot,
+    windows: dict[str, Window],
+    budget: int,
+    now_ms: int,
 ) -> None:
+    degraded, usage = snapshot.degraded, snapshot.usage
     if c.index.quota_ids:
         if degraded:
             c.exclude(X.EXCLUSION_CODE_STATE_UNAVAILABLE, "its quota counters are in the shared state, now unavailable")
         need = Need(1, c.prompt_tokens + c.output_tokens, c.myopic)
         for quota_id in c.index.quota_ids:
             quota = index.quotas[quota_id]
+            if usage_windows.is_reported(quota):
+                pace = usage_windows.window_pace(index, quota_id, usage, now_ms, None)
+                if pace.hard_stop:
+                    c.exclude(X.EXCLUSION_CODE_QUOTA_EXHAUSTED, usage_windows.describe_hard_stop(quota, pace))
+                continue
             if not admits(quota, windows[quota_id], need):
                 c.exclude(X.EXCLUSION_CODE_QUOTA_EXHAUSTED, describe_exhaustion(quota, windows[quota_id]))
     if budget and c.myopic > budget:
@@ -258,6 +270,6 @@ def evaluate(
         _capability_filters(c, request)
         _operational_filters(c, rules, snapshot, now_ms, failed)
         _configuration_filter(c, request)
-        _quota_and_budget(c, index, request, windows, snapshot.degraded, budget)
+        _quota_and_budget(c, index, snapshot, windows, budget, now_ms)
         candidates.append(c)
     return candidates

@@ -9,11 +9,15 @@ report under a new key, and outcomes that arrive after a later decision.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 from rolemodel import cost
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import catalog_pb2, common_pb2, outcome_pb2, router_service_pb2
+from rolemodel.pacing import UsageWindowState
+from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.errors import RouterError, Violations
 from rolemodel_router.engine.health import observe
@@ -36,6 +40,7 @@ from rolemodel_router.state.model import (
 OC = common_pb2
 SERVED_CLASSES = frozenset({OC.OUTCOME_CLASS_SUCCESS, OC.OUTCOME_CLASS_TASK_FAILED, OC.OUTCOME_CLASS_QUALITY_REJECTED})
 _KNOWN_CLASSES = frozenset(OC.OutcomeClass.values()) - {OC.OUTCOME_CLASS_UNSPECIFIED}
+_KNOWN_WINDOWS = frozenset({catalog_pb2.USAGE_WINDOW_SHORT, catalog_pb2.USAGE_WINDOW_LONG})
 MAX_KEY = 128
 MAX_DETAIL_BYTES = 1024
 #: Turns of failure history kept per conversation.
@@ -66,7 +71,24 @@ def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) 
         v.add("outcome.usage", "cache_read_tokens plus cache_write_tokens exceed input_tokens")
     if len(outcome.detail.encode()) > MAX_DETAIL_BYTES:
         v.add("outcome.detail", f"longer than {MAX_DETAIL_BYTES} bytes")
+    _validate_usage_windows(v, outcome)
     v.raise_if_any()
+
+
+def _validate_usage_windows(v: Violations, outcome: outcome_pb2.Outcome) -> None:
+    """Spec 9.8: each report names its window once, with a finite share and a reset time."""
+    seen: set[int] = set()
+    for i, report in enumerate(outcome.usage_windows):
+        path = f"outcome.usage_windows[{i}]"
+        if report.window not in _KNOWN_WINDOWS:
+            v.add(f"{path}.window", "required, USAGE_WINDOW_SHORT or USAGE_WINDOW_LONG")
+        elif report.window in seen:
+            v.add(f"{path}.window", "reported twice")
+        seen.add(report.window)
+        if not (math.isfinite(report.used_share) and report.used_share >= 0):
+            v.add(f"{path}.used_share", "must be a finite share of at least 0")
+        if not report.HasField("resets_at") or report.resets_at.seconds <= 0:
+            v.add(f"{path}.resets_at", "required")
 
 
 def fingerprint(outcome: outcome_pb2.Outcome) -> bytes:
@@ -325,8 +347,11 @@ def apply_outcome(
     conversation = _conversation(index, snapshot.conversation, record, outcome, now_ms)
     events = _quota_events(index, record, outcome, used)
     health = observe(snapshot.health.get(served, EndpointHealth()), outcome, now_ms)
+    usage = usage_windows.after_outcome(index, snapshot.usage, outcome, now_ms)
     quota_states = [
-        quota_state(index.quotas[q], _reconciled(index, snapshot, record, q, events[q], now_ms), None, False)
+        _reported_state(index, snapshot, usage, q, now_ms)
+        if usage_windows.is_reported(index.quotas[q])
+        else quota_state(index.quotas[q], _reconciled(index, snapshot, record, q, events[q], now_ms), None, False)
         for q in index.endpoints[served].quota_ids
     ]
     effects = _effects(conversation, record, served)
@@ -348,4 +373,19 @@ def apply_outcome(
         quota_events=events,
         served_endpoint_id=served,
         health=health,
+        usage=usage,
     )
+
+
+def _reported_state(
+    index: CatalogIndex,
+    snapshot: OutcomeSnapshot,
+    usage: Mapping[str, UsageWindowState],
+    quota_id: str,
+    now_ms: int,
+) -> decision_pb2.QuotaState:
+    """A reported quota after the outcome's reports (spec 9.8); the arrival rate is not known here."""
+    states = {**snapshot.usage, **usage}
+    pace = usage_windows.window_pace(index, quota_id, states, now_ms, None)
+    state = usage_windows.state_of(states, quota_id)
+    return usage_windows.reported_quota_state(index.quotas[quota_id], state, pace, pace.hard_stop)

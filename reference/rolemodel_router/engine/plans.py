@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from rolemodel.pacing import UsageWindowState
 from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.engine.quota import Window
 from rolemodel_router.state.model import (
@@ -30,6 +31,7 @@ class RouteSnapshot:
     share: ShareState | None
     previous_decision: DecisionRecord | None
     degraded: bool = False
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # reported quotas' windows (9.8)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class DecisionPlan:
     conversation: ConversationState | None  # None: unchanged
     quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> new event
     share: ShareState | None = None  # None: unchanged
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class OutcomeSnapshot:
     quota_windows: Mapping[str, Window]
     health: Mapping[str, EndpointHealth]
     previous_report: OutcomeRecord | None  # the report made under this idempotency key, if any
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,4 @@ class OutcomePlan:
     quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> replacement event
     served_endpoint_id: str = ""
     health: EndpointHealth | None = None
+    usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state

@@ -13,6 +13,7 @@ from dataclasses import replace
 from rolemodel.cost import expiry_after_turn
 from rolemodel.v1 import decision_pb2
 from rolemodel_router.engine import share as share_controller
+from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.assemble import reservation
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.eligibility import Candidate
@@ -115,10 +116,16 @@ def plan(
         previous_current_decision_id=conv.current_decision_id,
         reservations=reservations,
     )
+    target = request.role.share_target
+    paced = usage_windows.paced_quota_ids(ctx.index, target.pace_quota_id) if target is not None else []
+    usage = usage_windows.after_decision(
+        ctx.index, ctx.snapshot.usage, chosen.endpoint_id, paced, not request.isolated, ctx.now_ms
+    )
     return DecisionPlan(
         decision=decision,
         record=record,
         conversation=_conversation(ctx, chosen),
         quota_events=events,
         share=_share(ctx, chosen),
+        usage=usage,
     )

@@ -27,14 +27,21 @@ def realized_share(state: ShareState) -> float:
     return sum(1 for _, premium, _ in state.window if premium) / len(state.window)
 
 
-def paced_target(target: ShareTarget, state: ShareState, window: Window | None, remaining: int, now_ms: int) -> float:
-    """s* that makes a quota last: remaining / expected requests before the window frees capacity."""
-    if window is None or len(state.window) < MIN_RATE_SAMPLES:
-        return target.target_share
+def arrival_rate(state: ShareState) -> float | None:
+    """The role's main turns per ms over the controller's window; None until it can be told."""
+    if len(state.window) < MIN_RATE_SAMPLES:
+        return None
     first, last = state.window[0][2], state.window[-1][2]
     if last <= first:
+        return None
+    return (len(state.window) - 1) / (last - first)
+
+
+def paced_target(target: ShareTarget, state: ShareState, window: Window | None, remaining: int, now_ms: int) -> float:
+    """s* that makes a quota last: remaining / expected requests before the window frees capacity."""
+    rate_per_ms = arrival_rate(state)
+    if window is None or rate_per_ms is None:
         return target.target_share
-    rate_per_ms = (len(state.window) - 1) / (last - first)
     expected = rate_per_ms * max(0, window.resets_at_ms - now_ms)
     if expected <= 0:
         return 1.0

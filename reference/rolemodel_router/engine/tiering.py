@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine import share as share_controller
+from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.context import ShareView, Tiering
 from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
@@ -67,7 +68,11 @@ def _share_threshold(
         return None, 0.0
     state = snapshot.share or ShareState()
     target_share = target.target_share
-    if target.pace_quota_id:
+    paced = usage_windows.paced_quota_ids(index, target.pace_quota_id)
+    if paced:
+        rate = share_controller.arrival_rate(state)
+        target_share = usage_windows.pace_of(index, paced, snapshot.usage, now_ms, rate).share
+    elif target.pace_quota_id:
         quota = index.quotas[target.pace_quota_id]
         window = snapshot.quota_windows.get(target.pace_quota_id) or empty_window(quota, now_ms)
         limit = quota.quota.max_requests

@@ -18,6 +18,7 @@ from rolemodel.dialects.canonical import Completion
 from rolemodel.dialects.deltas import message_to_deltas
 from rolemodel.dialects.errors import DialectError, ProviderStreamError
 from rolemodel.dialects.json_fields import loads_object
+from rolemodel.usage_headers import UsageReport, parse_usage_headers
 from rolemodel.v1 import common_pb2, router_service_pb2
 from rolemodel_router.execute.dialect import Dialect
 from rolemodel_router.execute.failures import AttemptFailure, from_exception, from_status
@@ -48,6 +49,8 @@ class BackendAttempt:
         self.completion: Completion | None = None
         self.ttft_ms = 0
         self.delta_count = 0
+        #: The usage windows the provider reported with its answer (spec 9.8), read from its headers.
+        self.usage_reports: list[UsageReport] = []
         #: The backend's response headers once it answered (rate-limit and usage-window headers live there).
         self.response_headers: httpx.Headers | None = None
 
@@ -81,6 +84,7 @@ class BackendAttempt:
                     error_body = await response.aread()
                     raise from_status(self._dialect.decode_error(response.status_code, error_body), response.headers)
                 responded = True
+                self.usage_reports = parse_usage_headers(response.headers, time.time_ns() // 1_000_000)
                 if self._dialect.streams:
                     async with aclosing(self._stream(response, started)) as stream:
                         async for delta in stream:

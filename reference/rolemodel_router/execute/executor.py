@@ -36,7 +36,12 @@ from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.execute.key_variables import unconfigured_endpoints
-from rolemodel_router.execute.recording import idempotency_key, record_failed_attempt, usage_or_estimate
+from rolemodel_router.execute.recording import (
+    idempotency_key,
+    record_failed_attempt,
+    usage_or_estimate,
+    usage_window_reports,
+)
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
 from rolemodel_router.handoff import HandoffTarget, apply_handoff
@@ -270,7 +275,7 @@ class _Call:
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
-        headers = {**dialect.headers(api_key), **forwarded}
+        headers = {**dialect.headers(api_key), **dialect.passthrough_headers(self.request.params), **forwarded}
         return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
@@ -371,9 +376,9 @@ class _Call:
         usage, estimated = usage_or_estimate(completion.usage, self._prompt_tokens(endpoint_id), message)
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)
-        effects = await self._report(
-            self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
-        )
+        outcome = self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
+        outcome.usage_windows.extend(usage_window_reports(attempt.usage_reports))
+        effects = await self._report(outcome)
         return E.ExecuteResponse(
             completed=E.ExecuteCompleted(
                 decision_id=self.decision.decision_id,

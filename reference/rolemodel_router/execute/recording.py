@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rolemodel.tokens import estimate_message_tokens
-from rolemodel.v1 import conversation_pb2, outcome_pb2
+from rolemodel.usage_headers import UsageReport, WindowLength
+from rolemodel.v1 import catalog_pb2, conversation_pb2, outcome_pb2
 from rolemodel_router.engine.health import record_attempt
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.state.model import EndpointHealth
@@ -53,3 +54,16 @@ async def record_failed_attempt(
         return after
 
     await store.record_health(endpoint_id, update)
+
+
+_WINDOWS = {WindowLength.SHORT: catalog_pb2.USAGE_WINDOW_SHORT, WindowLength.LONG: catalog_pb2.USAGE_WINDOW_LONG}
+
+
+def usage_window_reports(reports: list[UsageReport]) -> list[outcome_pb2.UsageWindowReport]:
+    """The provider's usage-window headers as the outcome field a client would fill (spec 9.8)."""
+    out = []
+    for report in reports:
+        item = outcome_pb2.UsageWindowReport(window=_WINDOWS[report.window], used_share=report.used)
+        item.resets_at.FromMilliseconds(report.resets_at_ms)
+        out.append(item)
+    return out

@@ -11,6 +11,7 @@ import base64
 import json
 from typing import Any
 
+from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
 from rolemodel_router.state.model import (
     CacheEntry,
@@ -183,6 +184,37 @@ def dump_share(s: ShareState) -> str:
 def load_share(text: str) -> ShareState:
     d = json.loads(text)
     return ShareState(window=tuple((float(a), bool(b), int(c)) for a, b, c in d["w"]), integral=float(d["i"]))
+
+
+def dump_usage(s: UsageWindowState) -> str:
+    """A reported usage window (spec 9.8); samples as [at_ms, used, turns]."""
+    return json.dumps(
+        {
+            "u": s.used,
+            "c": s.per_turn,
+            "m": s.routable,
+            "r": s.resets_at_ms,
+            "a": s.reported_at_ms,
+            "n": s.turns,
+            "nr": s.turns_at_report,
+            "s": [[x.at_ms, x.used, x.turns] for x in s.samples],
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_usage(text: str) -> UsageWindowState:
+    d = json.loads(text)
+    return UsageWindowState(
+        used=float(d["u"]),
+        per_turn=float(d["c"]),
+        routable=int(d["m"]),
+        resets_at_ms=int(d["r"]),
+        reported_at_ms=int(d["a"]),
+        turns=int(d["n"]),
+        turns_at_report=int(d["nr"]),
+        samples=tuple(UsageSample(int(a), float(u), int(n)) for a, u, n in d["s"]),
+    )
 
 
 def dump_entry(e: CacheEntry) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from rolemodel.pacing import UsageWindowState
 from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota import Window
@@ -36,6 +37,7 @@ class Changes:
     quota_events: list[tuple[str, QuotaEvent]] = field(default_factory=list)
     health: list[tuple[str, EndpointHealth]] = field(default_factory=list)
     shares: list[tuple[str, ShareState]] = field(default_factory=list)
+    usage: list[tuple[str, UsageWindowState]] = field(default_factory=list)
     deleted_conversations: list[str] = field(default_factory=list)
     deleted_decisions: list[str] = field(default_factory=list)
     deleted_outcomes: list[str] = field(default_factory=list)
@@ -61,6 +63,7 @@ class InProcessStore:
         self.outcomes: dict[str, OutcomeRecord] = {}
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
+        self.usage: dict[str, UsageWindowState] = {}  # reported quotas' windows (spec 9.8)
 
     async def start(self) -> None:
         return None
@@ -97,6 +100,12 @@ class InProcessStore:
         ledger.upsert(event)
         changes.quota_events.append((quota_id, event))
 
+    def _record_usage(self, usage: Mapping[str, UsageWindowState], changes: Changes) -> None:
+        for quota_id, state in usage.items():
+            if quota_id in self.quotas:
+                self.usage[quota_id] = state
+                changes.usage.append((quota_id, state))
+
     async def route(self, keys: RouteKeys, decide: Callable[[RouteSnapshot], DecisionPlan]) -> DecisionPlan:
         snapshot = RouteSnapshot(
             conversation=self._conversation(keys.conversation_id),
@@ -104,6 +113,7 @@ class InProcessStore:
             health=self.health_by_endpoint,
             share=self.shares.get(keys.role),
             previous_decision=self._decision(keys.previous_decision_id) if keys.previous_decision_id else None,
+            usage=self.usage,
         )
         plan = decide(snapshot)
         changes = Changes()
@@ -118,6 +128,7 @@ class InProcessStore:
         if plan.share is not None:
             self.shares[keys.role] = plan.share
             changes.shares.append((keys.role, plan.share))
+        self._record_usage(plan.usage, changes)
         if changes:
             await self._persist(changes)
         return plan
@@ -133,6 +144,7 @@ class InProcessStore:
             quota_windows=self._windows(now_ms),
             health=self.health_by_endpoint,
             previous_report=self._outcome(idempotency_key),
+            usage=self.usage,
         )
         plan = apply(snapshot)
         if plan.replayed:
@@ -152,6 +164,7 @@ class InProcessStore:
         if plan.health is not None and plan.served_endpoint_id:
             self.health_by_endpoint[plan.served_endpoint_id] = plan.health
             changes.health.append((plan.served_endpoint_id, plan.health))
+        self._record_usage(plan.usage, changes)
         await self._persist(changes)
         return plan
 

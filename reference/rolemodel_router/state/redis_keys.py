@@ -13,6 +13,7 @@ Redis without meeting. The ``v1`` segment versions the layout itself.
     qt:<quota>            the quota's events by time (sorted set)
     qe:<quota>            the quota's events by decision (hash: "requests,tokens,cost,at")
     health:<endpoint>     observed profile (JSON)
+    usage:<quota>         a reported quota's usage window (JSON, spec 9.8); the last write wins
     share:<role>          premium-share window (list of JSON, newest first)
     sharei:<role>         premium-share integral term
     activity              the dashboard's events (a stream, capped), shared by the replicas
@@ -54,6 +55,9 @@ class Keys:
 
     def health(self, endpoint_id: str) -> str:
         return f"{self.prefix}health:{endpoint_id}"
+
+    def usage(self, quota_id: str) -> str:
+        return f"{self.prefix}usage:{quota_id}"
 
     def share(self, role: str) -> str:
         return f"{self.prefix}share:{role}"

@@ -28,11 +28,13 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rolemodel.error_reasons import ErrorReason
+from rolemodel.pacing import UsageWindowState
 from rolemodel.v1 import catalog_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota import Window
+from rolemodel_router.engine.usage_windows import is_reported
 from rolemodel_router.state import codec
 from rolemodel_router.state.model import ConversationState, DecisionRecord, EndpointHealth, ShareState
 from rolemodel_router.state.redis_keys import Keys
@@ -61,6 +63,12 @@ def _unavailable(exc: BaseException) -> RouterError:
     )
 
 
+#: What one read returns: conversation, its version, quota windows, health, extra replies, usage windows.
+_Read = tuple[
+    ConversationState, int, dict[str, Window], dict[str, EndpointHealth], list[Any], dict[str, UsageWindowState]
+]
+
+
 class RedisStore:
     name = "redis"
     durable = True
@@ -86,6 +94,7 @@ class RedisStore:
         self._commit_outcome = self.redis.register_script(COMMIT_OUTCOME)
         self.endpoint_ids = list(index.endpoint_order)
         self.quota_ids = list(index.quotas)
+        self.reported_ids = [q for q, quota in index.quotas.items() if is_reported(quota)]
 
     async def start(self) -> None:
         try:
@@ -121,26 +130,30 @@ class RedisStore:
 
     async def _read(
         self, conversation_id: str, now_ms: int, extra: Callable[[Any], None] | None = None
-    ) -> tuple[ConversationState, int, dict[str, Window], dict[str, EndpointHealth], list[Any]]:
+    ) -> tuple[
+        ConversationState, int, dict[str, Window], dict[str, EndpointHealth], list[Any], dict[str, UsageWindowState]
+    ]:
         window_keys, window_args = self._window_call()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(self.keys.conversation(conversation_id))
             pipe.get(self.keys.version(conversation_id))
             pipe.mget([self.keys.cache(conversation_id, e) for e in self.endpoint_ids])
             pipe.mget([self.keys.health(e) for e in self.endpoint_ids])
+            pipe.mget([self.keys.usage(q) for q in self.reported_ids] or [self.keys.usage("-")])
             if self.quota_ids:
                 await self._read_windows(keys=window_keys, args=[now_ms, *window_args], client=pipe)
             if extra is not None:
                 extra(pipe)
             results = await pipe.execute()
-        core, version, entries, healths = results[0], results[1], results[2], results[3]
-        windows = self._windows(results[4], now_ms) if self.quota_ids else {}
-        rest = results[5 if self.quota_ids else 4 :]
+        core, version, entries, healths, usages = results[0], results[1], results[2], results[3], results[4]
+        windows = self._windows(results[5], now_ms) if self.quota_ids else {}
+        rest = results[6 if self.quota_ids else 5 :]
+        usage = {q: codec.load_usage(v) for q, v in zip(self.reported_ids, usages, strict=False) if v}
         conversation = codec.load_conversation(core) if core else ConversationState(conversation_id)
         cache = {e: codec.load_entry(v) for e, v in zip(self.endpoint_ids, entries, strict=True) if v}
         conversation = replace(conversation, cache=cache)
         health = {e: codec.load_health(v) for e, v in zip(self.endpoint_ids, healths, strict=True) if v}
-        return conversation, int(version or 0), windows, health, rest
+        return conversation, int(version or 0), windows, health, rest, usage
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -169,6 +182,10 @@ class RedisStore:
             else:
                 sets.append([key, codec.dump_entry(new), new.expires_at_ms, 0])
         return sets, deletes
+
+    def _usage_writes(self, usage: Mapping[str, UsageWindowState]) -> list[list[Any]]:
+        """Reported windows are written whole, like endpoint health: a concurrent writer's last state wins."""
+        return [[self.keys.usage(q), codec.dump_usage(state), 0, 0] for q, state in usage.items()]
 
     def _quota_op(self, quota_id: str, event: Any) -> dict[str, Any]:
         quota = self.index.quotas[quota_id]
@@ -218,7 +235,7 @@ class RedisStore:
                 pipe.lrange(self.keys.share(keys.role), 0, target.window_requests - 1)
                 pipe.get(self.keys.share_integral(keys.role))
 
-        conversation, version, windows, health, rest = await self._read(keys.conversation_id, keys.now_ms, extra)
+        conversation, version, windows, health, rest, usage = await self._read(keys.conversation_id, keys.now_ms, extra)
         previous = None
         if keys.previous_decision_id:
             raw = rest.pop(0)
@@ -228,7 +245,7 @@ class RedisStore:
             entries, integral = rest[0], rest[1]
             window = tuple((float(e[0]), bool(e[1]), int(e[2])) for e in (json.loads(x) for x in reversed(entries)))
             share = ShareState(window=window, integral=float(integral or 0.0))
-        snapshot = RouteSnapshot(conversation, windows, health, share, previous)
+        snapshot = RouteSnapshot(conversation, windows, health, share, previous, usage=usage)
         plan = decide(snapshot)
         if plan.record is None and plan.conversation is None:
             return plan
@@ -254,6 +271,7 @@ class RedisStore:
         }
         if plan.record is not None and plan.record.main_turn:
             ops["version"] = [self.keys.version(keys.conversation_id), version]
+        sets += self._usage_writes(plan.usage)
         if plan.share is not None and target is not None:
             d, premium, at = plan.share.window[-1]
             ops["share"] = {
@@ -289,9 +307,9 @@ class RedisStore:
         )
         record = codec.load_decision(_text(record_raw)) if record_raw else None
         conversation_id = record.conversation_id if record else ""
-        conversation, version, windows, health, _ = await self._read(conversation_id, now_ms)
+        conversation, version, windows, health, _, usage = await self._read(conversation_id, now_ms)
         previous = codec.load_outcome(_text(previous_raw)) if previous_raw else None
-        plan = apply(OutcomeSnapshot(record, conversation, windows, health, previous))
+        plan = apply(OutcomeSnapshot(record, conversation, windows, health, previous, usage=usage))
         if plan.replayed or plan.record is None or plan.outcome is None:
             return plan
         sets, deletes = (
@@ -304,6 +322,7 @@ class RedisStore:
         sets.append([self.keys.outcome(plan.outcome.idempotency_key), codec.dump_outcome(plan.outcome), 0, remaining])
         if plan.health is not None and plan.served_endpoint_id:
             sets.append([self.keys.health(plan.served_endpoint_id), codec.dump_health(plan.health), 0, 0])
+        sets += self._usage_writes(plan.usage)
         ops: dict[str, Any] = {
             "out_key": self.keys.outcome(plan.outcome.idempotency_key),
             "dec_key": self.keys.decision(plan.record.decision_id),
@@ -338,7 +357,7 @@ class RedisStore:
             log.warning("could not record endpoint health", extra={"endpoint": endpoint_id})
 
     async def conversation(self, conversation_id: str) -> ConversationState:
-        conversation, _, _, _, _ = await self._read(conversation_id, 0)
+        conversation, *_ = await self._read(conversation_id, 0)
         return conversation
 
     async def decision(self, decision_id: str) -> DecisionRecord | None:

@@ -22,6 +22,7 @@ from rolemodel_router.backends.scripted.clock import SimulatedClock
 from rolemodel_router.backends.scripted.recording import RecordedRequest
 from rolemodel_router.backends.scripted.script import Fault, FaultKind, Reply, Step, ToolCall
 from rolemodel_router.backends.scripted.script_file import ScriptError
+from rolemodel_router.backends.scripted.subscription import Subscription
 
 __all__ = [
     "CacheMode",
@@ -34,5 +35,6 @@ __all__ = [
     "ScriptedBackend",
     "SimulatedClock",
     "Step",
+    "Subscription",
     "ToolCall",
 ]

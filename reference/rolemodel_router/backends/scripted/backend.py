@@ -16,6 +16,7 @@ from rolemodel_router.backends.scripted.script import Step
 from rolemodel_router.backends.scripted.script_file import apply_document, load_file
 from rolemodel_router.backends.scripted.server import BackgroundServer, install_cut_filter
 from rolemodel_router.backends.scripted.state import BackendState
+from rolemodel_router.backends.scripted.subscription import Subscription
 
 
 class ScriptedBackend:
@@ -95,9 +96,12 @@ class ScriptedBackend:
         cache: CacheRules | None = None,
         context_window_tokens: int | None = None,
         default: Step | None = None,
+        subscription: Subscription | None = None,
     ) -> None:
-        """Create ``model`` or change its cache rules, context window or fallback answer."""
-        self.state.configure(model, cache=cache, context_window_tokens=context_window_tokens, default=default)
+        """Create ``model`` or change its cache rules, context window, fallback answer or subscription."""
+        self.state.configure(
+            model, cache=cache, context_window_tokens=context_window_tokens, default=default, subscription=subscription
+        )
 
     def script(self, model: str, steps: Iterable[Step]) -> None:
         """Append replies and faults to ``model``'s script; each generation request takes the next one."""

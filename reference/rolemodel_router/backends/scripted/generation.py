@@ -158,6 +158,8 @@ class Generation:
         if rules.includes_output:
             tokens = layout.prompt_tokens + estimate_message_tokens(completion.message)
             self._state.remember_prefix(model, rules, layout.key_after(completion.message), tokens)
+        if call.setup.subscription is not None and completion.usage is not None:
+            call = replace(call, headers={**call.headers, **call.setup.subscription.meter(completion.usage)})
         fails_whole = fault is not None and fault.kind == FaultKind.STREAM_ERROR and not call.request.stream
         status = fault.status if fault is not None and fails_whole else 200
         self._state.record(replace(call.record, status=status, usage=completion.usage))

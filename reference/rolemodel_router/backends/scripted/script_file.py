@@ -9,6 +9,8 @@
           "cache": "openai" | "anthropic" | "none" | {"mode": "automatic", "min_tokens": 1024,
                      "granularity": 128, "ttl_seconds": 300, "refresh_on_hit": true, "includes_output": false},
           "context_window_tokens": 128000,
+          "subscription": {"family": "codex" | "anthropic", "short_capacity": 200000,
+                           "long_capacity": 2000000, "short_used": 0.2, "long_used": 0.1},
           "script": [
             {"text": "Hello"},
             {"tool_calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]},
@@ -41,6 +43,7 @@ from typing import Any
 from rolemodel_router.backends.scripted.cache_rules import CacheMode, CacheRules
 from rolemodel_router.backends.scripted.script import Fault, FaultKind, Reply, Step, ToolCall
 from rolemodel_router.backends.scripted.state import BackendState
+from rolemodel_router.backends.scripted.subscription import Subscription
 
 
 class ScriptError(ValueError):
@@ -173,12 +176,13 @@ class _ModelDocument:
     context_window_tokens: int | None
     default: Step | None
     steps: list[Step]
+    subscription: Subscription | None
 
 
 def _parse_model(name: str, value: object) -> _ModelDocument:
     where = f"script.models.{name}"
     obj = _object(value, where)
-    _check_keys(obj, {"cache", "context_window_tokens", "script", "default"}, where)
+    _check_keys(obj, {"cache", "context_window_tokens", "script", "default", "subscription"}, where)
     window = obj.get("context_window_tokens")
     steps = obj.get("script", [])
     if not isinstance(steps, list):
@@ -189,7 +193,26 @@ def _parse_model(name: str, value: object) -> _ModelDocument:
         context_window_tokens=None if window is None else _typed(window, int, f"{where}.context_window_tokens"),
         default=parse_step(obj["default"], f"{where}.default") if "default" in obj else None,
         steps=[parse_step(step, f"{where}.script[{i}]") for i, step in enumerate(steps)],
+        subscription=parse_subscription(obj["subscription"], f"{where}.subscription")
+        if "subscription" in obj
+        else None,
     )
+
+
+def parse_subscription(value: object, where: str) -> Subscription:
+    """A simulated subscription (spec 9.8): its header family, capacities and the share already used."""
+    obj = _object(value, where)
+    _check_keys(obj, {"family", "short_capacity", "long_capacity", "short_used", "long_used"}, where)
+    try:
+        return Subscription(
+            family=_typed(obj.get("family"), str, f"{where}.family"),
+            short_capacity=_typed(obj.get("short_capacity"), float, f"{where}.short_capacity"),
+            long_capacity=_typed(obj.get("long_capacity"), float, f"{where}.long_capacity"),
+            short_used=_typed(obj.get("short_used", 0.0), float, f"{where}.short_used"),
+            long_used=_typed(obj.get("long_used", 0.0), float, f"{where}.long_used"),
+        )
+    except ValueError as exc:
+        raise ScriptError(f"{where}: {exc}") from None
 
 
 def apply_document(state: BackendState, document: object) -> None:
@@ -205,7 +228,11 @@ def apply_document(state: BackendState, document: object) -> None:
         state.api_key = api_key
     for model in models:
         state.configure(
-            model.name, cache=model.cache, context_window_tokens=model.context_window_tokens, default=model.default
+            model.name,
+            cache=model.cache,
+            context_window_tokens=model.context_window_tokens,
+            default=model.default,
+            subscription=model.subscription,
         )
         state.script(model.name, model.steps)
 

@@ -18,6 +18,7 @@ from rolemodel_router.backends.scripted.prefix_cache import CacheAccount, Prefix
 from rolemodel_router.backends.scripted.prompt_layout import PromptLayout
 from rolemodel_router.backends.scripted.recording import RecordedRequest
 from rolemodel_router.backends.scripted.script import Step
+from rolemodel_router.backends.scripted.subscription import Subscription
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ModelSetup:
     context_window_tokens: int | None = None
     default: Step | None = None
     steps: deque[Step] = field(default_factory=deque)
+    subscription: Subscription | None = None  # usage windows reported in the headers (spec 9.8)
 
 
 class BackendState:
@@ -51,10 +53,13 @@ class BackendState:
         cache: CacheRules | None = None,
         context_window_tokens: int | None = None,
         default: Step | None = None,
+        subscription: Subscription | None = None,
     ) -> None:
         """Create ``model`` or change its setup; arguments left ``None`` keep their value."""
         with self._lock:
             setup = self._models.setdefault(model, ModelSetup())
+            if subscription is not None:
+                setup.subscription = subscription
             if cache is not None:
                 setup.cache = cache
             if context_window_tokens is not None:
