@@ -45,6 +45,7 @@ examples:
   rolemodel serve --catalog catalog.yaml --state memory: --listen 127.0.0.1:50051
   rolemodel-conformance --target 127.0.0.1:50051 --report-dir reports/
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
+  rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} --state memory:"
   rolemodel-conformance --vectors
   rolemodel-conformance --print-fixture --backend-ports 19081,19082,19083 > catalog-19081.yaml
   rolemodel-conformance --target 127.0.0.1:50052 --backend-ports 19081,19082,19083
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--target", help="HOST:PORT of the router under test")
+    parser.add_argument(
+        "--router-command",
+        metavar="TEMPLATE",
+        help="start the router yourself: a command with {catalog} and {address}, e.g. "
+        '"my-router --catalog {catalog} --listen {address}"; also checks start-up and bad catalogs (RM-CAT-*)',
+    )
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument("--ca-file", type=Path, help="PEM file of the CA that signed the router's certificate")
     parser.add_argument("--token-file", type=Path, help="file holding the bearer token, for routers that claim auth")
@@ -122,17 +129,18 @@ def _run_with_progress(options: RunOptions, err: Console) -> RunReport:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
-    if not args.target:
-        raise HarnessError("--target HOST:PORT is required (or use --vectors)")
+    if bool(args.target) == bool(args.router_command):
+        raise HarnessError("give either --target HOST:PORT or --router-command TEMPLATE (or use --vectors)")
     expected = load_expected_failures(args.expected_failures) if args.expected_failures else frozenset()
     return RunOptions(
-        transport=TransportOptions(args.target, args.tls, args.ca_file, args.token_file, args.scoped_token_file),
+        transport=TransportOptions(args.target or "", args.tls, args.ca_file, args.token_file, args.scoped_token_file),
         spec_version=args.spec_version,
         level=args.level,
         requirement_globs=tuple(args.requirement),
         expected_failures=expected,
         wait_s=args.wait,
         backend_ports=_backend_ports(args),
+        router_command=args.router_command,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from rolemodel.v1 import card_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.backends import BackendsUnavailable, ScriptedBackends
 from rolemodel_conformance.fixture import Fixture
+from rolemodel_conformance.launcher import RouterLauncher
 from rolemodel_conformance.model import CheckResult, Observation, Status
 from rolemodel_conformance.probe import RouterProbe, RouterRefusal
 
@@ -81,6 +82,8 @@ class RunState:
     backends: ScriptedBackends | None = None
     #: Why the backends cannot run, once a start failed (so that later checks do not try again).
     backends_problem: str | None = None
+    #: The harness mode's launcher (``--router-command``); None when the suite only connects (``--target``).
+    launcher: RouterLauncher | None = None
 
     def stop_backends(self) -> None:
         if self.backends is not None:

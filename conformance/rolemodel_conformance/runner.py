@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from rolemodel.v1 import card_pb2
@@ -21,7 +21,8 @@ from rolemodel_conformance import __version__, vectors
 from rolemodel_conformance.checks import Check, all_checks
 from rolemodel_conformance.connect import HarnessError, TransportOptions, open_channel, read_token, wait_until_serving
 from rolemodel_conformance.context import CapabilityNotClaimed, CheckContext, IdSource, NotObservable, RunState
-from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, load_fixture, profile_differences
+from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, fixture_text, load_fixture, profile_differences
+from rolemodel_conformance.launcher import RouterLauncher
 from rolemodel_conformance.model import CheckResult, Exclusion, Observation, RequirementVerdict, Status
 from rolemodel_conformance.probe import Connection, RouterProbe, RouterRefusal, describe
 from rolemodel_conformance.registry import out_of_scope, requirements
@@ -41,6 +42,8 @@ class RunOptions:
     wait_s: float = 30.0
     #: Where the scripted backends listen; the router must load the fixture printed for the same ports.
     backend_ports: tuple[int, int, int] = DEFAULT_BACKEND_PORTS
+    #: The harness mode: a command template with {catalog} and {address}; the suite starts the router.
+    router_command: str | None = None
 
 
 @dataclass
@@ -123,7 +126,34 @@ def _capabilities(card: card_pb2.RouterCard) -> frozenset[str]:
 
 
 def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
-    """Run the suite once; never raises for router behaviour, only reports it."""
+    """Run the suite once; never raises for router behaviour, only reports it.
+
+    In the harness mode the suite first starts the router on the fixture at a
+    free address and connects there; the router is stopped when the run ends.
+    """
+    if options.router_command is None:
+        return _run(options, None, progress)
+    report = RunReport(options=options, started_at=datetime.now(UTC))
+    try:
+        launcher = RouterLauncher(options.router_command)
+        launched = launcher.start(fixture_text(options.backend_ports))
+    except HarnessError as error:
+        report.harness_error = str(error)
+        report.finished_at = datetime.now(UTC)
+        return report
+    try:
+        transport = replace(options.transport, target=launched.address)
+        report = _run(replace(options, transport=transport), launcher, progress)
+        if report.harness_error is not None and launched.process.poll() is not None:
+            last = launched.printed().strip().splitlines()[-1:] or ["nothing"]
+            report.harness_error += f" The router exited with status {launched.process.returncode}: {last[0]}"
+        return report
+    finally:
+        launched.stop()
+        launcher.close()
+
+
+def _run(options: RunOptions, launcher: RouterLauncher | None, progress: ProgressHook | None) -> RunReport:
     report = RunReport(options=options, started_at=datetime.now(UTC))
     try:
         probe, card = _connect(options)
@@ -146,13 +176,14 @@ def run(options: RunOptions, progress: ProgressHook | None = None) -> RunReport:
         level=options.level,
         globs=options.requirement_globs,
         spec_version=options.spec_version,
+        launches=launcher is not None,
     )
     if options.spec_version not in card.supported_versions:
         listed = list(card.supported_versions)
         why = f"the router does not serve protocol version {options.spec_version} (it lists {listed})"
         selection = Selection((), tuple((r, why) for r in selection.scored) + selection.skipped, selection.excluded)
         report.harness_error = f"nothing can be scored: {why}"
-    run_state = RunState(card=card, claimed=claimed, ids=IdSource())
+    run_state = RunState(card=card, claimed=claimed, ids=IdSource(), launcher=launcher)
     run_state.scoped_token = read_token(options.transport, options.transport.scoped_token_file)
     probe.decision_observers.append(lambda decision, request: run_state.decisions.append((decision, request)))
     probe.refusal_observers.append(run_state.refusals.append)

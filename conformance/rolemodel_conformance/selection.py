@@ -17,6 +17,9 @@ from rolemodel_conformance.checks import Check
 from rolemodel_conformance.registry import Requirement, applies, out_of_scope
 
 LEVELS = {"must": ("MUST",), "should": ("MUST", "SHOULD"), "all": ("MUST", "SHOULD", "MAY")}
+#: Requirements about starting the router: only the harness mode (``--router-command``) can see them.
+START_UP = frozenset({"RM-CAT-001", "RM-CAT-002", "RM-CAT-003", "RM-CAT-004", "RM-CAT-005", "RM-CAT-006", "RM-CAT-009"})
+NEEDS_LAUNCHER = "about start-up: the suite sees it only when it starts the router (--router-command)"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ def select(
     level: str,
     globs: tuple[str, ...],
     spec_version: str,
+    launches: bool = False,
 ) -> Selection:
     levels = LEVELS[level]
     excluded = out_of_scope()
@@ -53,6 +57,8 @@ def select(
             continue
         if requirement.id in excluded:
             dropped.append(requirement.id)
+        elif requirement.id in START_UP and not launches:
+            skipped.append((requirement, NEEDS_LAUNCHER))
         elif parse_version(requirement.since) > tested:
             skipped.append((requirement, f"introduced in {requirement.since}; this run tests {spec_version}"))
         elif not applies(requirement, claimed):

@@ -132,6 +132,10 @@ function App() {
       <span>catalog <b>${overview.catalog.name}</b> · state ${overview.state_store} · ${overview.decisions_held} of
         the last ${overview.max_decisions} decisions · ${time(overview.now_ms)}</span>
       ${error ? html`<span class="bad">${error}</span>` : null}
+      ${overview.journal_failing
+        ? html`<span class="bad" data-testid="journal-failing">the ${overview.journal} journal is unreachable: new
+            decisions are not shown until it returns</span>`
+        : null}
       <nav><a href="#savings">savings</a><a href="#decisions">decisions</a><a href="#timeline-section">conversation</a>
         <a href="#quotas">quotas</a><a href="#endpoints">endpoints</a></nav>
     </header>

@@ -99,3 +99,50 @@ def run_claude_code(binary: Path, base_url: str, model: str, prompt: str, workdi
         check=False,
     )
     return Session(done.returncode, done.stdout, done.stderr)
+
+
+#: aider's own virtualenv (``.ci/run`` creates it from PyPI), kept apart from the project's dependencies.
+AIDER_VENV = CLIENTS / ".aider"
+AIDER_RELEASE = "aider-chat==0.86.2"
+
+
+def aider_binary() -> Path:
+    """The installed aider, or a skip (a failure under ROLEMODEL_REQUIRE_CLIENTS=1)."""
+    path = AIDER_VENV / "bin" / "aider"
+    if not path.exists():
+        message = (
+            f"aider is not installed; run: python3 -m venv {AIDER_VENV} && {AIDER_VENV}/bin/pip install {AIDER_RELEASE}"
+        )
+        if REQUIRE:
+            pytest.fail(f"{message} (ROLEMODEL_REQUIRE_CLIENTS=1)")
+        pytest.skip(message)
+    return path
+
+
+def run_aider(
+    binary: Path, config_file: Path, settings_file: Path, message: str, workdir: Path, *files: str
+) -> Session:
+    """One ``aider --message`` edit in ``workdir``, configured by the given files, with nothing else online."""
+    home = workdir / ".home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "OPENAI_API_KEY": "client-test-token",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # litellm would fetch its price list from the internet
+        "AIDER_ANALYTICS": "false",
+        "AIDER_CHECK_UPDATE": "false",
+    }
+    command = [
+        str(binary),
+        "--config", str(config_file),
+        "--model-settings-file", str(settings_file),
+        "--message", message,
+        "--yes-always", "--no-git", "--no-pretty", "--no-stream", "--edit-format", "whole",
+        "--no-show-release-notes", "--no-detect-urls",
+        *files,
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT_S, check=False
+    )
+    return Session(done.returncode, done.stdout, done.stderr)

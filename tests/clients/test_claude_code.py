@@ -10,6 +10,9 @@ of the loop, and the signed thinking it sends back.
 from __future__ import annotations
 
 import json
+import shlex
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,10 @@ import pytest
 from google.protobuf import json_format
 
 from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, ToolCall
+from rolemodel_router.backends.scripted import CacheRules, Fault, Reply, ScriptedBackend, ToolCall
+from rolemodel_router.demo.backends import GENERIC_ANSWER
 from tests.clients.harness import client_binary, clients_catalog, run_claude_code, write_clients_catalog
+from tests.demo import test_demo as demo_tests
 from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL
 from tests.router.harness import RouterProcess
 
@@ -125,3 +130,73 @@ def test_a_tool_loop_with_a_model_name_claude_code_does_not_know_on_a_chat_compl
     (result,) = [m for m in messages if m["role"] == "tool"]
     assert result["tool_call_id"] == call["id"]
     assert FILE_TEXT in json.dumps(result["content"])
+
+
+def test_thinking_reaches_anthropic_and_survives_a_move_to_chat_completions_and_back(
+    claude: Path, backend: ScriptedBackend, router: RouterProcess, workdir: Path
+) -> None:
+    """Claude's first turn thinks and calls a tool; Claude fails, the DeepSeek-class model calls the next tool,
+    then it fails and Claude gets the loop back: with its own signed thinking and every tool id as the client saw it."""
+    read = ToolCall("Read", {"file_path": str(workdir / "config.txt")})
+    backend.script(
+        CLAUDE_MODEL,
+        [Reply(reasoning="Read the config first.", tool_calls=[read]), Fault.server_error(), Reply(text=ANSWER)],
+    )
+    backend.script(CHEAP_MODEL, [Reply(tool_calls=[read]), Fault.server_error()])
+    session = run_claude_code(claude, router.http_url, "rolemodel/code.plan", "What does config.txt say?", workdir)
+    assert session.returncode == 0, session.stderr
+    assert ANSWER in session.stdout
+    claude_requests = backend.requests_for(CLAUDE_MODEL)
+    cheap_requests = [r.json() for r in backend.requests_for(CHEAP_MODEL)]
+    assert len(claude_requests) == 3 and len(cheap_requests) == 2, "claude, fallback to cheap, fallback to claude"
+    first, _, last = (r.json() for r in claude_requests)
+    assert first["thinking"]["type"] in ("adaptive", "enabled"), "the client's thinking reached Anthropic"
+    assert all("anthropic-beta" in r.headers for r in claude_requests)
+    signed = [
+        block
+        for message in last["messages"]
+        if message["role"] == "assistant"
+        for block in message["content"]
+        if block["type"] == "thinking"
+    ]
+    assert signed and signed[0]["signature"], "Claude's signed thinking came back to Claude"
+    assert tool_result_ids(last) == tool_use_ids(last), "every tool result answers a call the model sees"
+    assert len(tool_use_ids(last)) == 2
+    on_cheap = cheap_requests[0]["messages"]
+    assert not any("reasoning_content" in m for m in on_cheap), "Anthropic's signed thinking never left for OpenAI"
+    (call,) = [c["id"] for m in on_cheap if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    assert call in tool_use_ids(last), "the tool id of Claude's call kept its form on the way to OpenAI and back"
+
+
+def test_the_demo_s_printed_set_up_runs_claude_code_with_no_api_key(claude: Path, tmp_path: Path) -> None:
+    """``rolemodel demo --http`` prints the lines to paste; Claude Code run with them gets the demo's answer."""
+    command = [*demo_tests.COMMAND, "--http", "127.0.0.1:0", "--ui", "", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        document = json.loads(demo_tests._read_json(process.stdout))
+        printed = document["clients"]["Claude Code"]
+        env = dict(word.split("=", 1) for word in shlex.split(printed.replace("\\\n", " ")) if "=" in word)
+        workdir = tmp_path / "project"
+        workdir.mkdir()
+        session = run_claude_code(
+            claude,
+            env.pop("ANTHROPIC_BASE_URL"),
+            env.pop("ANTHROPIC_MODEL"),
+            "Say hello.",
+            workdir,
+            **env,
+        )
+        assert session.returncode == 0, session.stderr
+        assert GENERIC_ANSWER in session.stdout
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()

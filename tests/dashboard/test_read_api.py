@@ -38,6 +38,8 @@ def test_the_front_door_serves_the_page_and_names_it_at_start_up(router: RouterP
     page = httpx.get(router.ui_url, timeout=10)
     assert page.status_code == 200
     assert '<div id="app">' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(f"{router.http_url}/ui", timeout=10, follow_redirects=False).status_code == 307
 
 

@@ -71,6 +71,8 @@ def test_without_redis_routes_go_on_and_the_dashboard_keeps_what_it_had(tmp_path
                 overview = httpx.get(f"{base}/ui/api/v1/overview", timeout=10)
             assert overview.status_code == 200
             assert overview.json()["totals"]["decisions"] == 1
+            assert overview.json()["journal_failing"] is True
+            assert overview.json()["journal_dropped_batches"] >= 1
             assert router.logs().count("dashboard journal unavailable") == 1
     finally:
         redis.stop()

@@ -14,6 +14,7 @@ from rolemodel.dialects.anthropic_messages import decode_request, encode_request
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.v1 import conversation_pb2 as c
+from rolemodel.v1 import router_service_pb2
 from tests.dialects import projections
 from tests.dialects.strategies import conversations, generation_params, tool_definitions
 from tests.strategies import ids, json_arguments, texts
@@ -114,7 +115,72 @@ def test_the_agent_turn_encodes_back_with_its_blocks_and_breakpoints() -> None:
     assert body["messages"][2]["content"][1]["content"] == [{"type": "text", "text": "permission denied"}]
     assert body["messages"][2]["content"][2] == AGENT_TURN["messages"][2]["content"][2]
     assert "cache_control" not in body["tools"][0]
-    assert "thinking" not in body
+    assert body["thinking"] == AGENT_TURN["thinking"]
+    assert body["metadata"] == AGENT_TURN["metadata"]
+
+
+# What Claude Code 2.1.332 sends besides its messages, system and tools (read from a real session).
+CLAUDE_CODE_PARAMS: dict[str, Any] = {
+    "metadata": {"user_id": '{"device_id":"d","account_uuid":"","session_id":"s"}'},
+    "max_tokens": 32000,
+    "thinking": {"type": "adaptive", "display": "omitted"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    "output_config": {"effort": "high"},
+    "stream": True,
+}
+
+
+def test_claude_code_s_parameters_reach_an_anthropic_endpoint_unchanged() -> None:
+    body = {"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}], **CLAUDE_CODE_PARAMS}
+    request = decode_request(body)
+    reasoning = request.params.reasoning
+    assert (reasoning.adaptive, reasoning.effort) == (True, router_service_pb2.REASONING_EFFORT_HIGH)
+    assert set(request.params.passthrough) == {
+        "anthropic_messages:context_management",
+        "anthropic_messages:thinking.display",
+    }
+    encoded = encode_request(request)
+    assert {k: encoded[k] for k in CLAUDE_CODE_PARAMS} == CLAUDE_CODE_PARAMS
+    plain = encode_request(request, reasoning=False)
+    assert "thinking" not in plain and "output_config" not in plain
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"thinking": {"type": "enabled", "budget_tokens": 2048}},
+        {"thinking": {"type": "disabled"}},
+        {"output_config": {"effort": "max"}},
+        {"tool_choice": {"type": "any", "disable_parallel_tool_use": True}},
+        {"tool_choice": {"type": "tool", "name": "Read"}},
+        {"tool_choice": {"type": "none"}},
+        {"top_p": 0.9, "top_k": 40, "service_tier": "standard_only", "speed": "fast"},
+    ],
+)
+def test_parameters_round_trip_through_the_canonical_form(fields: dict[str, Any]) -> None:
+    hello = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    body = {"model": "m", "max_tokens": 4096, "messages": hello, **fields}
+    body["tools"] = [{"name": "Read", "input_schema": {"type": "object", "properties": {}}}]
+    assert encode_request(decode_request(body)) == body
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"container": "c-1"}, "container"),
+        ({"mcp_servers": [{"type": "url", "url": "u", "name": "n"}]}, "mcp_servers"),
+        ({"betas": ["x"]}, "betas"),
+        ({"thinking": {"type": "enabled"}}, "thinking.budget_tokens"),
+        ({"thinking": {"type": "sometimes"}}, "thinking.type"),
+        ({"output_config": {"effort": "extreme"}}, "output_config.effort"),
+        ({"tool_choice": {"type": "maybe"}}, "tool_choice.type"),
+        ({"metadata": {"tenant": "t"}}, "metadata.tenant"),
+    ],
+)
+def test_fields_the_router_cannot_honour_are_refused_by_name(fields: dict[str, Any], path: str) -> None:
+    with pytest.raises(DialectError) as caught:
+        decode_request({"model": "m", "messages": [], **fields})
+    assert caught.value.path == path
 
 
 def test_a_string_system_and_string_content_and_top_level_cache_control() -> None:

@@ -14,6 +14,7 @@ from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.dialects.openai_chat import decode_request, encode_request, stream_include_usage
 from rolemodel.v1 import conversation_pb2 as c
+from rolemodel.v1 import router_service_pb2
 from tests.dialects import projections
 from tests.dialects.strategies import conversations, generation_params, tool_definitions
 from tests.strategies import ids, json_arguments, texts
@@ -109,7 +110,62 @@ def test_the_agent_turn_encodes_back_to_the_same_wire_meaning() -> None:
     assert body["messages"][4] == {"role": "tool", "tool_call_id": "call_Hk4", "content": "1 failed"}
     assert body["response_format"]["json_schema"]["schema"] == {"type": "object"}
     assert body["stream_options"] == {"include_usage": True}
-    assert "tool_choice" not in body
+    assert body["tool_choice"] == "auto"
+
+
+def test_reasoning_sampling_and_tool_choice_map_and_the_rest_passes_through() -> None:
+    body: dict[str, Any] = {
+        "model": "gpt-5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": AGENT_TURN["tools"],
+        "tool_choice": {"type": "function", "function": {"name": "read_file"}},
+        "parallel_tool_calls": False,
+        "reasoning_effort": "low",
+        "seed": 7,
+        "top_p": 0.5,
+        "n": 1,
+        "logprobs": False,
+        "frequency_penalty": 0.1,
+        "user": "u-1",
+    }
+    request = decode_request(body)
+    params = request.params
+    assert params.reasoning.effort == router_service_pb2.REASONING_EFFORT_LOW
+    assert (params.seed, params.top_p, params.parallel_tool_calls) == (7, 0.5, False)
+    assert params.tool_choice == router_service_pb2.ToolChoice(
+        mode=router_service_pb2.TOOL_CHOICE_MODE_NAMED, name="read_file"
+    )
+    encoded = encode_request(request)
+    for key in ("tool_choice", "parallel_tool_calls", "reasoning_effort", "seed", "top_p", "frequency_penalty", "user"):
+        assert encoded[key] == body[key], key
+    assert "reasoning_effort" not in encode_request(request, reasoning=False)
+
+
+def test_a_thinking_budget_becomes_an_effort() -> None:
+    request = decode_request({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    for budget, effort in ((1024, "low"), (4096, "low"), (10000, "medium"), (32000, "high")):
+        request.params.reasoning.budget_tokens = budget
+        assert encode_request(request)["reasoning_effort"] == effort
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"n": 2}, "n"),
+        ({"logprobs": True}, "logprobs"),
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"response_format": {"type": "json_object"}}, "response_format.type"),
+        ({"functions": []}, "functions"),
+        ({"audio": {"voice": "alloy"}}, "audio"),
+        ({"reasoning_effort": "extreme"}, "reasoning_effort"),
+        ({"tool_choice": "sometimes"}, "tool_choice"),
+        ({"made_up_field": 1}, "made_up_field"),
+    ],
+)
+def test_fields_the_router_cannot_honour_are_refused_by_name(fields: dict[str, Any], path: str) -> None:
+    with pytest.raises(DialectError) as caught:
+        decode_request({"model": "m", "messages": [{"role": "user", "content": "hi"}], **fields})
+    assert caught.value.path == path
 
 
 def test_legacy_max_tokens_and_a_deepseek_reasoning_history() -> None:

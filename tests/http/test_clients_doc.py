@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from rolemodel_router.backends.scripted import Reply, ScriptedBackend
+from rolemodel_router.demo.backends import running_backends
 from rolemodel_router.http.hints import SIDE_REQUEST, STRATEGIES
 from tests.http import events as ev
 from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL, LOCAL_MODEL, RULES
@@ -170,7 +171,31 @@ def test_aider(router: RouterProcess) -> None:
                 extra_headers={**headers, "x-rolemodel-explain": "1"},
             )
             assert raw.headers["x-rolemodel-role"] == role
-    assert json.loads(settings[config["model"]]["x-rolemodel-hints"]) == {"labels": {"data": "private"}}
+    assert json.loads(settings[config["weak-model"]]["x-rolemodel-hints"]) == {"labels": {"data": "private"}}
+
+
+def test_aider_s_set_up_works_on_the_bundled_catalog(tmp_path: Path) -> None:
+    """The bundled catalog, every endpoint on a scripted backend: the private weak model stays local."""
+    config = yaml.safe_load(snippet("aider"))
+    per_model = yaml.safe_load(snippet("aider-headers"))
+    settings = {entry["name"]: entry["extra_params"]["extra_headers"] for entry in per_model}
+    with (
+        running_backends(tmp_path) as backends,
+        RouterProcess("memory:", catalog=backends.catalog_path, extra=["--http", "127.0.0.1:0"]) as router,
+        openai.OpenAI(base_url=local(config["openai-api-base"], router), api_key=TOKEN, max_retries=0) as client,
+    ):
+        served = {}
+        for key in ("model", "weak-model", "editor-model"):
+            prefixed = config[key]
+            raw = client.chat.completions.with_raw_response.create(
+                model=prefixed.removeprefix("openai/"),
+                messages=[{"role": "user", "content": "Add a docstring to greet()."}],
+                extra_headers=settings.get(prefixed, {}),
+            )
+            assert raw.parse().choices[0].message.content
+            served[key] = raw.headers["x-rolemodel-endpoint"]
+    local_ids = {"local-small", "local-big"}
+    assert served["weak-model"] in local_ids, "the private weak model stays on this machine"
 
 
 def test_open_webui(router: RouterProcess) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import anthropic
 import httpx
 import openai
+import pytest
 
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from rolemodel.v1 import common_pb2, outcome_pb2
@@ -294,3 +295,41 @@ def test_system_entries_inside_messages_reach_each_dialect_in_place(
         else:
             assert [m["role"] for m in sent["messages"]] == ["system", "user", "system"]
             assert sent["messages"][2]["content"] == "Plan mode is on."
+
+
+def test_claude_code_s_thinking_effort_and_beta_fields_reach_an_anthropic_endpoint(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    """Nothing Claude Code sends is dropped: mapped or passed through, with the beta header that enables it."""
+    backend.script(CLAUDE_MODEL, [Reply(reasoning="Think first.", text="Done.")])
+    beta = "context-management-2025-06-27,effort-2025-11-24"
+    ant.messages.create(
+        model="rolemodel/code.edit@claude",
+        max_tokens=2048,
+        messages=[{"role": "user", "content": f"Think about it. {uuid.uuid4().hex}"}],
+        thinking={"type": "adaptive", "display": "omitted"},
+        output_config={"effort": "high"},
+        metadata={"user_id": "session-1"},
+        extra_body={"top_k": 20, "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}},
+        extra_headers={"anthropic-beta": beta},
+    )
+    sent = backend.requests_for(CLAUDE_MODEL)[-1]
+    body = sent.json()
+    assert body["thinking"] == {"type": "adaptive", "display": "omitted"}
+    assert body["output_config"] == {"effort": "high"}
+    assert body["metadata"] == {"user_id": "session-1"}
+    assert body["top_k"] == 20
+    assert body["context_management"] == {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+    assert sent.headers["anthropic-beta"] == beta
+
+
+def test_a_field_the_router_cannot_honour_is_refused_by_name(ant: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        ant.messages.create(
+            model="rolemodel/code.edit@claude",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"container": "container_1"},
+        )
+    assert "container" in refused.value.message
+    assert refused.value.response.headers["x-should-retry"] == "false"

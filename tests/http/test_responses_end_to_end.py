@@ -19,7 +19,7 @@ import pytest
 from google.protobuf import json_format
 
 from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, ToolCall
+from rolemodel_router.backends.scripted import CacheRules, Fault, Reply, ScriptedBackend, ToolCall
 from tests.http.responses_catalog import DEEPSEEK_MODEL, GPT_MODEL, catalog, write_catalog
 from tests.router.harness import RouterProcess
 
@@ -248,3 +248,27 @@ def test_a_namespace_tool_reaches_deepseek_flat_and_its_call_comes_back_namespac
     (call,) = _items(final)
     assert (call["type"], call["name"], call["namespace"]) == ("function_call", "spawn_agent", "multi_agent_v1")
     assert added[0].model_dump(exclude_none=True)["namespace"] == "multi_agent_v1"
+
+
+def test_a_failure_after_the_first_token_ends_the_stream_with_response_failed(
+    router: RouterProcess, backend: ScriptedBackend
+) -> None:
+    backend.script(
+        GPT_MODEL, [Fault.stream_error(after_deltas=2, reply=Reply(text="a long answer that breaks", chunk_chars=3))]
+    )
+    with httpx.stream(
+        "POST",
+        router.http_url + "/v1/responses",
+        json={"model": GPT_MODEL, "input": f"Go ({uuid.uuid4().hex})", "stream": True, "store": False},
+        headers={"x-rolemodel-pin": "gpt"},
+        timeout=30,
+    ) as reply:
+        assert reply.status_code == 200
+        frames = [line.removeprefix("data: ") for line in reply.iter_lines() if line.startswith("data: ")]
+    events = [json.loads(frame) for frame in frames]
+    assert events[0]["type"] == "response.created"
+    assert "response.output_text.delta" in [e["type"] for e in events]
+    assert events[-1]["type"] == "response.failed"
+    error = events[-1]["response"]["error"]
+    assert error["code"] == "server_error" and error["message"].startswith("BACKEND_STREAM_INTERRUPTED")
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))

@@ -17,6 +17,7 @@ from rolemodel_conformance.context import CheckContext
 
 AREAS = (
     "discovery",
+    "start-up",
     "versioning",
     "validation",
     "limits",
@@ -43,6 +44,7 @@ AREAS = (
 
 MODULES = (
     "discovery",
+    "startup",
     "versioning",
     "validation",
     "conversation",

@@ -109,6 +109,17 @@ class Dialect:
             headers["authorization"] = f"Bearer {api_key}"
         return headers
 
+    def passthrough_headers(self, params: router_service_pb2.GenerationParams) -> dict[str, str]:
+        """The client's headers of this endpoint's dialect that the request carries (``anthropic-beta``)."""
+        if not self.anthropic:
+            return {}
+        prefix = anthropic_messages.PASSTHROUGH_PREFIX + "header:"
+        return {key.removeprefix(prefix): value for key, value in params.passthrough.items() if key.startswith(prefix)}
+
+    @property
+    def reasons(self) -> bool:
+        return common_pb2.CAPABILITY_REASONING in self.endpoint.capabilities
+
     def encode(self, request: CanonicalRequest) -> dict[str, Any]:
         """The request body; raises DialectError for content this dialect cannot carry."""
         if self.responses:
@@ -126,10 +137,14 @@ class Dialect:
                 request,
                 default_max_tokens=self.endpoint.max_output_tokens or FALLBACK_MAX_TOKENS,
                 reasoning_provider=self.family,
+                reasoning=self.reasons,
             )
         official = self.endpoint.provider_kind == common_pb2.PROVIDER_KIND_OPENAI
         return openai_chat.encode_request(
-            request, max_tokens_field="max_completion_tokens" if official else "max_tokens", include_usage=True
+            request,
+            max_tokens_field="max_completion_tokens" if official else "max_tokens",
+            include_usage=True,
+            reasoning=self.reasons,
         )
 
     def stream_decoder(self) -> StreamDecoder:

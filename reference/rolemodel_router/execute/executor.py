@@ -275,7 +275,7 @@ class _Call:
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
-        headers = {**dialect.headers(api_key), **forwarded}
+        headers = {**dialect.headers(api_key), **dialect.passthrough_headers(self.request.params), **forwarded}
         return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:

@@ -29,6 +29,13 @@ RESPONSE_ID_PREFIX = "msg_"
 UNSIGNED_PROVIDER = ""
 
 
+def carry_beta_header(headers: Mapping[str, str], canonical: CanonicalRequest) -> None:
+    """``anthropic-beta`` goes with the request to Anthropic endpoints, which need it for the beta fields passed on."""
+    beta = headers.get("anthropic-beta")
+    if beta:
+        canonical.params.passthrough[anthropic_messages.BETA_HEADER_KEY] = beta
+
+
 def mark_unsigned_reasoning(messages: list[conversation_pb2.Message]) -> None:
     """Unsigned thinking blocks are nobody's: Anthropic signs every block it produces."""
     for message in messages:

@@ -36,10 +36,11 @@ from rolemodel_router.engine.errors import RouterError, Violations
 from rolemodel_router.execute.credentials import ClientCredential
 from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.http import response_headers
+from rolemodel_router.http.anthropic_routes import carry_beta_header
 from rolemodel_router.http.auth import authenticate, token_header
 from rolemodel_router.http.body import read_json
 from rolemodel_router.http.dialect import DialectCodec
-from rolemodel_router.http.errors import HttpError, error_response, internal_error
+from rolemodel_router.http.errors import Dialect, HttpError, error_response, internal_error
 from rolemodel_router.http.execute_request import build_execute_request
 from rolemodel_router.http.front_door import FrontDoor, act_as, close_events
 from rolemodel_router.http.hints import check_version, explain_requested, missing_role_error, resolve_hints
@@ -187,6 +188,8 @@ class Generation:
         check_version(headers)
         body = await read_json(request, self.front.max_request_bytes)
         canonical = decode(self.codec, body)
+        if self.codec.dialect == Dialect.ANTHROPIC:
+            carry_beta_header(headers, canonical)
         resolved = resolve_hints(headers, route_for_model(canonical.model, self.front.rules))
         if not resolved.hints.role:
             raise missing_role_error(canonical.model)

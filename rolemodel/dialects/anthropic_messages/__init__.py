@@ -17,17 +17,21 @@ What this dialect cannot express, and what the codec therefore does with it:
 - empty system text: dropped;
 - the usage's split of cache writes by TTL, and stop reasons without a canonical name other than
   by passing them through (``pause_turn``);
-- request fields outside the canonical form: see :mod:`.request`;
+- request fields outside the canonical form: passed through or refused, see :mod:`.fields`;
 - in streams, a thinking block with a signature but no text: it comes back as redacted.
 """
 
 from rolemodel.dialects.anthropic_messages.errors import decode_error, encode_error
+from rolemodel.dialects.anthropic_messages.fields import BETA_HEADER_KEY, PASSTHROUGH_PREFIX, REQUEST_FIELDS
 from rolemodel.dialects.anthropic_messages.request import decode_request, encode_request
 from rolemodel.dialects.anthropic_messages.response import decode_response, encode_response
 from rolemodel.dialects.anthropic_messages.stream_decode import MessagesStreamDecoder
 from rolemodel.dialects.anthropic_messages.stream_encode import MessagesStreamEncoder, event_frame
 
 __all__ = [
+    "BETA_HEADER_KEY",
+    "PASSTHROUGH_PREFIX",
+    "REQUEST_FIELDS",
     "MessagesStreamDecoder",
     "MessagesStreamEncoder",
     "decode_error",

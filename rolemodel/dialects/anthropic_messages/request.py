@@ -1,16 +1,17 @@
 """Anthropic Messages request bodies to canonical requests and back.
 
-Fields that map: ``model``, ``system`` (a string or text blocks, which become one leading
-canonical system message), ``messages`` (see :mod:`.blocks`), ``tools`` (custom tools with an
-``input_schema``), ``max_tokens``, ``temperature``, ``stop_sequences``, ``stream``,
-``output_config.format`` of type ``json_schema`` and the top-level ``cache_control``, which marks
-the last cacheable block and so decodes as a breakpoint on the last non-reasoning part.
+Every top-level field is treated as :data:`.fields.REQUEST_FIELDS` says: ``model``, ``system`` (a
+string or text blocks, which become one leading canonical system message), ``messages`` (see
+:mod:`.blocks`), ``tools`` (custom tools with an ``input_schema``), ``max_tokens``,
+``temperature``, ``stop_sequences``, ``stream``, ``output_config.format`` of type ``json_schema``
+and the top-level ``cache_control`` (a breakpoint on the last non-reasoning part) here; thinking,
+effort, tool choice, sampling and the fields passed through in :mod:`.params`. A field outside the
+table, and a refused one, raise :class:`DialectError` naming it.
 
 A user message that holds a ``tool_result`` block becomes a canonical tool message (with all its
-blocks in order), and a canonical tool message becomes a user message again. Dropped on decode
-because the canonical form has no place for them: ``tool_choice``, ``thinking`` (the reasoning
-budget), ``top_p``, ``top_k``, ``metadata``, ``service_tier``, ``output_config.effort`` and
-``cache_control`` on tool definitions. Server tools (a ``type`` other than ``custom``) raise
+blocks in order), and a canonical tool message becomes a user message again. ``cache_control``
+on tool definitions is dropped: a breakpoint there only repeats the one the system prompt gets
+(8.5), which the handoff places again. Server tools (a ``type`` other than ``custom``) raise
 :class:`DialectError`.
 
 Encoding needs a ``max_tokens``: a canonical 0 (the endpoint's default) becomes
@@ -30,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rolemodel.dialects.anthropic_messages.blocks import ANTHROPIC, decode_block, decode_cache_control, encode_part
+from rolemodel.dialects.anthropic_messages.fields import RULES
+from rolemodel.dialects.anthropic_messages.params import decode_params, encode_params
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.dialects.json_fields import (
@@ -48,6 +51,7 @@ from rolemodel.dialects.json_fields import (
     opt_str_list,
     req_str,
 )
+from rolemodel.dialects.openai_responses.fields import Treatment
 from rolemodel.v1 import conversation_pb2 as c
 from rolemodel.v1 import router_service_pb2
 
@@ -58,6 +62,12 @@ DEFAULT_MAX_TOKENS = 4096
 def decode_request(body: Mapping[str, Any], *, reasoning_provider: str = ANTHROPIC) -> CanonicalRequest:
     """The canonical request for a request body; raises :class:`DialectError` when it is malformed."""
     body = as_object(body, "")
+    for key in body:
+        rule = RULES.get(key)
+        if rule is None:
+            raise DialectError("is not supported by this router", path=key)
+        if rule.treatment == Treatment.REFUSED and body[key] is not None:
+            raise DialectError(f"is not supported: {rule.how}", path=key)
     messages = _decode_system(body.get("system"))
     messages.extend(
         decode_message(item, at("messages", i), reasoning_provider=reasoning_provider)
@@ -81,6 +91,7 @@ def decode_request(body: Mapping[str, Any], *, reasoning_provider: str = ANTHROP
     output_format = opt_object(opt_object(body, "output_config", "") or {}, "format", "output_config")
     if output_format is not None and output_format.get("schema") is not None:
         params.response_json_schema = dumps_compact(output_format["schema"])
+    decode_params(body, params)
     return request
 
 
@@ -155,8 +166,12 @@ def encode_request(
     *,
     default_max_tokens: int = DEFAULT_MAX_TOKENS,
     reasoning_provider: str = ANTHROPIC,
+    reasoning: bool = True,
 ) -> JSONObject:
-    """A request body for ``request``; see the module docstring for what raises :class:`DialectError`."""
+    """A request body for ``request``; see the module docstring for what raises :class:`DialectError`.
+
+    ``reasoning`` says whether the endpoint reasons; one that does not gets no thinking or effort.
+    """
     system, messages = _split_system(request.messages)
     body: JSONObject = {
         "model": request.model,
@@ -180,6 +195,7 @@ def encode_request(
     if params.response_json_schema:
         schema = loads_json(params.response_json_schema, "params.response_json_schema")
         body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    encode_params(params, body, has_tools=bool(request.tools), reasoning=reasoning)
     if request.stream:
         body["stream"] = True
     return body
