@@ -17,6 +17,10 @@ from rolemodel.dialects.errors import DialectError
 JSONObject = dict[str, Any]
 
 
+#: The largest count a dialect field may hold: the canonical form keeps counts in 32 bits.
+MAX_COUNT = (1 << 32) - 1
+
+
 def at(path: str, key: str | int) -> str:
     """The path of a child: ``at("messages", 2)`` is ``messages[2]``."""
     if isinstance(key, int):
@@ -78,6 +82,9 @@ def opt_int(obj: Mapping[str, Any], key: str, path: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DialectError(f"expected a non-negative integer, got {value!r}", path=at(path, key))
+    if value > MAX_COUNT:
+        # Every count the dialects carry (tokens, indices) is a 32-bit field of the canonical form.
+        raise DialectError(f"expected an integer up to {MAX_COUNT}, got {value}", path=at(path, key))
     return value
 
 

@@ -24,6 +24,7 @@ from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.http.slow_clients import HttpLimits
 from rolemodel_router.state.factory import default_state_url, describe_state_url
 from rolemodel_router.state.store import Retention
 
@@ -100,6 +101,40 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest wait for a backend's first token or next piece; before the first token the next "
         "fallback is tried (default: %(default)s)",
+    )
+    front = serve.add_argument_group("front door limits (per client; also for --ui)")
+    front.add_argument(
+        "--http-header-timeout",
+        type=arg_types.positive_seconds,
+        default=HttpLimits.header_timeout_s,
+        metavar="SECONDS",
+        help="close a connection whose request headers take longer than this to arrive",
+    )
+    front.add_argument(
+        "--http-body-timeout",
+        type=arg_types.positive_seconds,
+        default=HttpLimits.body_timeout_s,
+        metavar="SECONDS",
+        help="close a connection whose request body takes longer than this after its headers",
+    )
+    front.add_argument(
+        "--http-max-connections",
+        type=arg_types.positive_count,
+        default=HttpLimits.max_connections,
+        help="open connections at most; past it a new one replaces the one waiting longest for its headers",
+    )
+    front.add_argument(
+        "--http-keep-alive",
+        type=arg_types.positive_seconds,
+        default=HttpLimits.keep_alive_s,
+        metavar="SECONDS",
+        help="how long an idle keep-alive connection stays open",
+    )
+    front.add_argument(
+        "--http-max-requests-per-connection",
+        type=arg_types.positive_count,
+        default=HttpLimits.max_requests_per_connection,
+        help="requests one keep-alive connection may carry",
     )
     observe = serve.add_argument_group("observability")
     observe.add_argument("--metrics", metavar="HOST:PORT", help="expose Prometheus metrics at http://HOST:PORT/metrics")

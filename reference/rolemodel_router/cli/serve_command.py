@@ -16,6 +16,7 @@ from rolemodel_router.config.catalog_loader import CatalogError, default_catalog
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import EstimatorError
 from rolemodel_router.execute import ExecuteSettings
+from rolemodel_router.http.slow_clients import HttpLimits
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
@@ -106,6 +107,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"rolemodel serve: --withhold-capability: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    try:
+        http_limits = HttpLimits(
+            header_timeout_s=args.http_header_timeout,
+            body_timeout_s=args.http_body_timeout,
+            max_connections=args.http_max_connections,
+            keep_alive_s=args.http_keep_alive,
+            max_requests_per_connection=args.http_max_requests_per_connection,
+        )
+    except ValueError as error:
+        print(f"rolemodel serve: front door limits: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     settings = ServeSettings(
         catalog=args.catalog or default_catalog_path(),
         listen=args.listen,
@@ -121,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         default_estimator=args.default_estimator,
         execute=execute,
         http_listen=args.http,
+        http_limits=http_limits,
         ui_listen=args.ui,
         dashboard=not args.no_ui,
         redis_namespace=args.redis_namespace,

@@ -15,12 +15,13 @@ Modules, one job each:
   :mod:`.execute_request` the ExecuteRequest;
 - :mod:`.response_headers` what a response says about its decision; :mod:`.errors` the one
   error boundary, in each dialect's shape; :mod:`.auth` bearer tokens; :mod:`.body` bounded
-  request bodies;
+  request bodies; :mod:`.slow_clients` time, connection and keep-alive limits per client;
 - :mod:`.outcomes` ReportOutcome over HTTP; :mod:`.discovery` the model list and the card;
   :mod:`.count_tokens` Anthropic's token count, estimated.
 """
 
 from rolemodel_router.http.app import create_app
 from rolemodel_router.http.server import FrontDoorServer, HttpTls
+from rolemodel_router.http.slow_clients import HttpLimits
 
-__all__ = ["FrontDoorServer", "HttpTls", "create_app"]
+__all__ = ["FrontDoorServer", "HttpLimits", "HttpTls", "create_app"]

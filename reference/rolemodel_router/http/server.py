@@ -22,6 +22,8 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
+from rolemodel_router.http.slow_clients import HttpLimits, guarded_protocol
+
 START_TIMEOUT_S = 10.0
 
 
@@ -58,14 +60,24 @@ class _Server(uvicorn.Server):
 class FrontDoorServer:
     """The front door on ``address``, started by :meth:`start` and drained by :meth:`stop`."""
 
-    def __init__(self, app: ASGIApp, address: str, *, grace_s: float, tls: HttpTls | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        address: str,
+        *,
+        grace_s: float,
+        tls: HttpTls | None = None,
+        limits: HttpLimits | None = None,
+    ) -> None:
+        limits = limits or HttpLimits()
         self._socket = bind(address)
         host, port = self._socket.getsockname()[:2]
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
         config = uvicorn.Config(
             app,
-            http="h11",
+            http=guarded_protocol(limits),
+            timeout_keep_alive=max(math.ceil(limits.keep_alive_s), 1),
             lifespan="off",
             access_log=False,
             log_config=None,

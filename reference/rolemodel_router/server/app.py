@@ -27,7 +27,7 @@ from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
 from rolemodel_router.execute import ExecuteSettings
 from rolemodel_router.execute.key_variables import report_unconfigured
-from rolemodel_router.http import FrontDoorServer, HttpTls, create_app
+from rolemodel_router.http import FrontDoorServer, HttpLimits, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
@@ -67,6 +67,8 @@ class ServeSettings:
     ui_listen: str | None = None
     #: Serve the dashboard under /ui on the front door (and on ``ui_listen``).
     dashboard: bool = True
+    #: What one HTTP client may hold of the front door and the dashboard (slow clients, connections).
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
     #: Create a SQLite database's missing directory (true for the default location only).
     create_state_directory: bool = False
     #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
@@ -158,7 +160,9 @@ def _front_door(
     app = create_app(core, core.execute, settings.tokens, metrics, routes)
     host, port = check_address(settings.http_listen, "--http")
     try:
-        return FrontDoorServer(app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings))
+        return FrontDoorServer(
+            app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings), limits=settings.http_limits
+        )
     except OSError:
         reason = why_unbindable(host, port) or "the address could not be bound"
         raise cannot_listen(settings.http_listen, "--http", reason) from None
@@ -171,7 +175,11 @@ def _dashboard_listener(settings: ServeSettings, dashboard: Dashboard | None) ->
     host, port = check_address(settings.ui_listen, "--ui")
     try:
         return FrontDoorServer(
-            dashboard_app(dashboard), settings.ui_listen, grace_s=settings.grace_s, tls=_http_tls(settings)
+            dashboard_app(dashboard),
+            settings.ui_listen,
+            grace_s=settings.grace_s,
+            tls=_http_tls(settings),
+            limits=settings.http_limits,
         )
     except OSError:
         reason = why_unbindable(host, port) or "the address could not be bound"
