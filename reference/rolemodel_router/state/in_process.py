@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageWindowState
 from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
@@ -41,6 +42,7 @@ class Changes:
     health: list[tuple[str, EndpointHealth]] = field(default_factory=list)
     shares: list[tuple[str, ShareState]] = field(default_factory=list)
     usage: list[tuple[str, UsageWindowState]] = field(default_factory=list)
+    occupancy: list[tuple[str, tuple[Resident, ...]]] = field(default_factory=list)
     deleted_conversations: list[str] = field(default_factory=list)
     deleted_decisions: list[str] = field(default_factory=list)
     deleted_outcomes: list[str] = field(default_factory=list)
@@ -67,6 +69,7 @@ class InProcessStore:
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
         self.usage: dict[str, UsageWindowState] = {}  # reported quotas' windows (spec 9.8)
+        self.occupancy: dict[str, tuple[Resident, ...]] = {}
 
     async def start(self) -> None:
         return None
@@ -155,6 +158,7 @@ class InProcessStore:
             share=self.shares.get(keys.role),
             previous_decision=self._decision(keys.previous_decision_id) if keys.previous_decision_id else None,
             usage=self.usage,
+            occupancy=self.occupancy,
         )
         plan = decide(snapshot)
         changes = Changes()
@@ -177,6 +181,9 @@ class InProcessStore:
             changes.shares.append((keys.role, plan.share))
         undo += self._undo_usage(plan.usage)
         self._record_usage(plan.usage, changes)
+        for endpoint_id, residents in plan.occupancy.items():
+            self.occupancy[endpoint_id] = residents
+            changes.occupancy.append((endpoint_id, residents))
         if changes:
             await self._persist_or_undo(changes, undo)
         return plan

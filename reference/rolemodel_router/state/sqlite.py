@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS quota_events (
 CREATE TABLE IF NOT EXISTS endpoint_health (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS share_state (role TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_windows (quota_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -83,6 +84,7 @@ def _statements(changes: Changes) -> list[tuple[str, tuple[object, ...]]]:
     out += [(upsert.format("endpoint_health"), (eid, codec.dump_health(h))) for eid, h in changes.health]
     out += [(upsert.format("share_state"), (role, codec.dump_share(s))) for role, s in changes.shares]
     out += [(upsert.format("usage_windows"), (q, codec.dump_usage(u))) for q, u in changes.usage]
+    out += [(upsert.format("endpoint_occupancy"), (eid, codec.dump_residents(r))) for eid, r in changes.occupancy]
     out += [("DELETE FROM conversations WHERE id = ?", (cid,)) for cid in changes.deleted_conversations]
     out += [("DELETE FROM decisions WHERE id = ?", (did,)) for did in changes.deleted_decisions]
     out += [("DELETE FROM outcomes WHERE key = ?", (key,)) for key in changes.deleted_outcomes]
@@ -302,6 +304,8 @@ class SqliteStore(InProcessStore):
         for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
             if quota_id in self.quotas:
                 self.usage[quota_id] = codec.load_usage(body)
+        for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
+            self.occupancy[endpoint_id] = codec.load_residents(body)
 
     async def _persist(self, changes: Changes) -> None:
         if self._writer is None:
