@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rolemodel.error_reasons import ErrorReason
 from rolemodel_router.engine.catalog_index import QuotaIndex
+from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import codec
 from rolemodel_router.state.in_process import Changes, InProcessStore
@@ -212,6 +214,12 @@ class SqliteStore(InProcessStore):
     def _remember_outcome(self, record: OutcomeRecord) -> None:
         self._recent(self.recent_outcomes, record.idempotency_key, record)
 
+    def _forget_decision(self, decision_id: str) -> None:
+        self.recent_decisions.pop(decision_id, None)
+
+    def _forget_outcome(self, idempotency_key: str) -> None:
+        self.recent_outcomes.pop(idempotency_key, None)
+
     def _read(self, sql: str, key: str) -> str | None:
         """A short, bounded read on the event loop: one indexed row from a WAL database."""
         if self._reader is None:
@@ -304,7 +312,14 @@ class SqliteStore(InProcessStore):
             raise RuntimeError("the SQLite store is not started")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._writer.jobs.put((_statements(changes), future))
-        await asyncio.shield(future)
+        try:
+            await asyncio.shield(future)
+        except sqlite3.Error as error:
+            # A full disk, a read-only or damaged database: nothing was written, and the caller undoes memory.
+            raise RouterError(
+                ErrorReason.STATE_STORE_UNAVAILABLE,
+                f"the state database cannot be written ({error}); nothing was changed",
+            ) from None
 
     async def close(self) -> None:
         writer, self._writer = self._writer, None
