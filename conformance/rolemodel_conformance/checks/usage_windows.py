@@ -141,7 +141,7 @@ def reported_windows(ctx: CheckContext) -> None:
     full = _subscription_decision(ctx)
     stop = [(catalog_pb2.USAGE_WINDOW_SHORT, 0.97, reset_at)]
     ctx.probe.report(_report(full.decision_id, ctx.ids.key("full"), stop))
-    stopped = _route(ctx, probe=True)
+    stopped = _route(ctx)  # a main turn: a probe may be an isolated side request, which no controller sees
     ctx.expect(
         "RM-QUOTA-011",
         EXHAUSTED in _codes(stopped) and stopped.chosen_endpoint_id != ENDPOINT,
