@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import jsonschema
 from google.protobuf import json_format
 from rich.console import Console
 
-from rolemodel import cost, pacing
+from rolemodel import cache_capacity, cost, latency, pacing
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, conversation_pb2, decision_pb2
@@ -33,7 +34,18 @@ from rolemodel_conformance.handoff_rules import expected_handoff
 from rolemodel_conformance.registry import read_data
 
 HANDOFF_FILES = ("reasoning", "response-ids", "tool-ids", "images", "breakpoints", "kept", "responses")
-FILES = ("digest", "tokens", "cost", "expiry", "pacing", *(f"handoff.{name}" for name in HANDOFF_FILES))
+FILES = (
+    "digest",
+    "tokens",
+    "cost",
+    "expiry",
+    "pacing",
+    "latency",
+    "capacity",
+    *(f"handoff.{name}" for name in HANDOFF_FILES),
+)
+#: Latency vectors hold milliseconds as floats; everything else compares exactly.
+RELATIVE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,44 @@ def expiry_vector(inputs: dict[str, Any]) -> dict[str, Any]:
     return {"expires_at_ms": expiries, "warm": warm}
 
 
+def latency_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Spec 6.6.1 for one vector: the expected time to first token and the latency component's parts."""
+    estimate = latency.estimate(
+        base_ms=inputs["base_ms"],
+        prefill_tokens=inputs["prompt_tokens"] - inputs["cached_tokens"],
+        prefill_tokens_per_second=inputs["prefill_tokens_per_second"],
+        output_tokens=inputs["output_tokens"],
+        output_tokens_per_second=inputs["output_tokens_per_second"],
+        evicted_tokens=inputs["evicted_tokens"],
+    )
+    return {
+        "prefill_tokens": estimate.prefill_tokens,
+        "prefill_ms": estimate.prefill_ms,
+        "ttft_ms": estimate.ttft_ms,
+        "output_ms": estimate.output_ms,
+        "eviction_ms": estimate.eviction_ms,
+        "total_ms": estimate.total_ms,
+    }
+
+
+def capacity_vector(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Spec 7.7 for one vector: admit each event in order, from an empty cache."""
+    capacity = cache_capacity.Capacity(inputs["capacity"]["max_sequences"], inputs["capacity"]["max_tokens"])
+    residents: tuple[cache_capacity.Resident, ...] = ()
+    admissions = []
+    for event in inputs["events"]:
+        admission = cache_capacity.admit(residents, capacity, event["key"], event["tokens"], event["at_ms"])
+        residents = admission.residents
+        admissions.append(
+            {
+                "slot": admission.slot,
+                "evicted": [r.key for r in admission.evicted],
+                "residents": [r.key for r in residents],
+            }
+        )
+    return {"admissions": admissions}
+
+
 def handoff_vector(inputs: dict[str, Any]) -> dict[str, Any]:
     """Spec chapter 8 for one vector: the transformed messages, and each transform kind in kind order."""
     target = json_format.ParseDict(inputs["target"], catalog_pb2.Endpoint())
@@ -195,13 +245,25 @@ EVALUATORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "cost": cost_vector,
     "expiry": expiry_vector,
     "pacing": pacing_vector,
+    "latency": latency_vector,
+    "capacity": capacity_vector,
     **{f"handoff.{name}": handoff_vector for name in HANDOFF_FILES},
 }
 
 
+def _same(got: Any, expected: Any) -> bool:
+    if isinstance(got, float) or isinstance(expected, float):
+        return math.isclose(float(got), float(expected), rel_tol=RELATIVE_TOLERANCE, abs_tol=RELATIVE_TOLERANCE)
+    return bool(got == expected)
+
+
 def _compare(got: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Compare the fields the vector publishes (digest vectors also publish per-message hashes)."""
-    return [f"{k}: got {got[k]!r}, expected {expected[k]!r}" for k in got if k in expected and got[k] != expected[k]]
+    return [
+        f"{k}: got {got[k]!r}, expected {expected[k]!r}"
+        for k in got
+        if k in expected and not _same(got[k], expected[k])
+    ]
 
 
 @functools.cache

@@ -179,6 +179,9 @@ class RouterCore:
                 public.status.observed_outcomes = h.observed_outcomes
                 public.status.observed_failure_rate = h.failure_rate or 0.0
                 public.status.observed_ttft_ms = h.ttft_ms or 0.0
+                public.status.observed_prefill_tokens_per_second = h.prefill_tokens_per_second or 0.0
+                public.status.observed_output_tokens_per_second = h.output_tokens_per_second or 0.0
+                public.status.observed_base_latency_ms = h.base_latency_ms or 0.0
                 if h.cooldown_until_ms > self.clock():
                     public.status.cooldown_until.FromMilliseconds(h.cooldown_until_ms)
             endpoints.append(public)

@@ -37,6 +37,22 @@ class CanonicalRequest:
     stream: bool = False
 
 
+@dataclass(frozen=True)
+class ServerTimings:
+    """What a llama.cpp server measured for one answer (its ``timings`` object).
+
+    ``cached_tokens`` (``cache_n``) prompt tokens came from the slot's cache and
+    ``prefilled_tokens`` (``prompt_n``) were processed anew, at ``prefill_tokens_per_second``
+    (``prompt_per_second``); ``output_tokens_per_second`` is ``predicted_per_second``.
+    """
+
+    cached_tokens: int
+    prefilled_tokens: int
+    prefill_tokens_per_second: float
+    output_tokens: int
+    output_tokens_per_second: float
+
+
 @dataclass
 class Completion:
     """A finished answer in canonical form: what a codec decodes from a response or a whole stream.
@@ -55,6 +71,7 @@ class Completion:
     model: str = ""
     response_id: str = ""
     stop_sequence: str = ""
+    timings: ServerTimings | None = None  # llama.cpp's measurements, when the server sent them
 
 
 @dataclass(frozen=True)

@@ -196,12 +196,28 @@ class EndpointStatus(_message.Message):
     OBSERVED_FAILURE_RATE_FIELD_NUMBER: _builtins.int
     OBSERVED_TTFT_MS_FIELD_NUMBER: _builtins.int
     OBSERVED_OUTCOMES_FIELD_NUMBER: _builtins.int
+    OBSERVED_PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    OBSERVED_OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    OBSERVED_BASE_LATENCY_MS_FIELD_NUMBER: _builtins.int
     observed_failure_rate: _builtins.float
     """Exponentially decayed failure rate, in [0, 1]."""
     observed_ttft_ms: _builtins.float
     """Exponentially decayed time to first token, in milliseconds."""
     observed_outcomes: _builtins.int
     """Outcomes observed."""
+    observed_prefill_tokens_per_second: _builtins.float
+    """Exponentially decayed prefill speed reported by outcomes, in tokens per
+    second; 0 until an outcome reports one (spec 9.5).
+    """
+    observed_output_tokens_per_second: _builtins.float
+    """Exponentially decayed output speed reported by outcomes, in tokens per
+    second; 0 until an outcome reports one.
+    """
+    observed_base_latency_ms: _builtins.float
+    """Exponentially decayed latency before prefill, in milliseconds: each
+    outcome's time to first token less the prefill time of its uncached
+    prompt tokens (spec 9.5).
+    """
     @_builtins.property
     def cooldown_until(self) -> _timestamp_pb2.Timestamp:
         """Set while the endpoint is cooling down after repeated failures."""
@@ -213,10 +229,13 @@ class EndpointStatus(_message.Message):
         observed_failure_rate: _builtins.float = ...,
         observed_ttft_ms: _builtins.float = ...,
         observed_outcomes: _builtins.int = ...,
+        observed_prefill_tokens_per_second: _builtins.float = ...,
+        observed_output_tokens_per_second: _builtins.float = ...,
+        observed_base_latency_ms: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until", "observed_failure_rate", b"observed_failure_rate", "observed_outcomes", b"observed_outcomes", "observed_ttft_ms", b"observed_ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until", "observed_base_latency_ms", b"observed_base_latency_ms", "observed_failure_rate", b"observed_failure_rate", "observed_outcomes", b"observed_outcomes", "observed_output_tokens_per_second", b"observed_output_tokens_per_second", "observed_prefill_tokens_per_second", b"observed_prefill_tokens_per_second", "observed_ttft_ms", b"observed_ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -443,6 +443,7 @@ class CachingBehavior(_message.Message):
     TTL_SECONDS_FIELD_NUMBER: _builtins.int
     REFRESH_ON_HIT_FIELD_NUMBER: _builtins.int
     INCLUDES_OUTPUT_FIELD_NUMBER: _builtins.int
+    CAPACITY_FIELD_NUMBER: _builtins.int
     mode: Global___CacheMode.ValueType
     min_cacheable_tokens: _builtins.int
     """A prefix shorter than this is never cached."""
@@ -458,6 +459,14 @@ class CachingBehavior(_message.Message):
     """Whether the provider's cache also covers the reply it generated, so
     that the next turn finds the prompt plus the reply cached.
     """
+    @_builtins.property
+    def capacity(self) -> Global___CacheCapacity:
+        """How many conversations the cache holds at once, shared by every
+        conversation on the endpoint (spec 7.7). Unset: the cache is bounded
+        by its TTL only. Added after 1.0: a router that does not know the
+        field predicts no evictions.
+        """
+
     def __init__(
         self,
         *,
@@ -467,14 +476,48 @@ class CachingBehavior(_message.Message):
         ttl_seconds: _builtins.int = ...,
         refresh_on_hit: _builtins.bool = ...,
         includes_output: _builtins.bool = ...,
+        capacity: Global___CacheCapacity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["granularity_tokens", b"granularity_tokens", "includes_output", b"includes_output", "min_cacheable_tokens", b"min_cacheable_tokens", "mode", b"mode", "refresh_on_hit", b"refresh_on_hit", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity", "granularity_tokens", b"granularity_tokens", "includes_output", b"includes_output", "min_cacheable_tokens", b"min_cacheable_tokens", "mode", b"mode", "refresh_on_hit", b"refresh_on_hit", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CachingBehavior: _TypeAlias = CachingBehavior  # noqa: Y015
+
+@_typing.final
+class CacheCapacity(_message.Message):
+    """The capacity of a local server's prompt cache (spec 7.7). A llama.cpp
+    server started with `--parallel N` holds one conversation per slot
+    (max_sequences N); a vLLM server holds as many as fit its KV-cache token
+    budget (max_tokens). When either limit would be exceeded, the least
+    recently used conversation is evicted.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_SEQUENCES_FIELD_NUMBER: _builtins.int
+    MAX_TOKENS_FIELD_NUMBER: _builtins.int
+    max_sequences: _builtins.int
+    """Conversations held at once (llama.cpp slots); 0 means no such limit."""
+    max_tokens: _builtins.int
+    """Tokens held at once over all conversations (a KV-cache budget); 0
+    means no such limit.
+    """
+    def __init__(
+        self,
+        *,
+        max_sequences: _builtins.int = ...,
+        max_tokens: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_sequences", b"max_sequences", "max_tokens", b"max_tokens"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CacheCapacity: _TypeAlias = CacheCapacity  # noqa: Y015
 
 @_typing.final
 class LatencyProfile(_message.Message):
@@ -484,19 +527,28 @@ class LatencyProfile(_message.Message):
 
     TTFT_MS_FIELD_NUMBER: _builtins.int
     OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
     ttft_ms: _builtins.int
     """Time to first token, in milliseconds."""
     output_tokens_per_second: _builtins.float
     """Output tokens per second once streaming."""
+    prefill_tokens_per_second: _builtins.float
+    """Uncached prompt tokens processed per second before the first token
+    (prefill). With it, the expected time to first token is ttft_ms plus
+    the uncached prompt tokens divided by this speed (spec 6.6); 0 means
+    unknown, and prefill time is not counted. Added after 1.0: a router
+    that does not know the field ignores it.
+    """
     def __init__(
         self,
         *,
         ttft_ms: _builtins.int = ...,
         output_tokens_per_second: _builtins.float = ...,
+        prefill_tokens_per_second: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["output_tokens_per_second", b"output_tokens_per_second", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["output_tokens_per_second", b"output_tokens_per_second", "prefill_tokens_per_second", b"prefill_tokens_per_second", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

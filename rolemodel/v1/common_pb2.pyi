@@ -250,6 +250,13 @@ class _ApiDialectEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ApiDialect
     that does not know it cannot call such an endpoint and treats it like
     an unknown dialect.
     """
+    API_DIALECT_LLAMA_CPP: _ApiDialect.ValueType  # 4
+    """POST /v1/chat/completions on a llama.cpp server (llama-server), with its
+    extensions: the request pins the conversation's slot (`id_slot`) and
+    keeps its prompt cached (`cache_prompt`); the answer's `timings` report
+    cached tokens and prefill and decode speeds (spec 10.4). Added after
+    1.0: a router that does not know it refuses such a catalog.
+    """
 
 class ApiDialect(_ApiDialect, metaclass=_ApiDialectEnumTypeWrapper):
     """The wire dialect an endpoint speaks."""
@@ -263,5 +270,12 @@ API_DIALECT_OPENAI_RESPONSES: ApiDialect.ValueType  # 3
 """POST /v1/responses (the OpenAI Responses API). Added after 1.0: a router
 that does not know it cannot call such an endpoint and treats it like
 an unknown dialect.
+"""
+API_DIALECT_LLAMA_CPP: ApiDialect.ValueType  # 4
+"""POST /v1/chat/completions on a llama.cpp server (llama-server), with its
+extensions: the request pins the conversation's slot (`id_slot`) and
+keeps its prompt cached (`cache_prompt`); the answer's `timings` report
+cached tokens and prefill and decode speeds (spec 10.4). Added after
+1.0: a router that does not know it refuses such a catalog.
 """
 Global___ApiDialect: _TypeAlias = ApiDialect  # noqa: Y015

@@ -247,6 +247,8 @@ class _ReasonCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReasonCode
     REASON_CODE_STATE_DEGRADED: _ReasonCode.ValueType  # 21
     REASON_CODE_DRY_RUN: _ReasonCode.ValueType  # 22
     REASON_CODE_HANDOFF_TRANSFORMED: _ReasonCode.ValueType  # 23
+    REASON_CODE_CACHE_EVICTION: _ReasonCode.ValueType  # 24
+    REASON_CODE_PREFILL_TIME: _ReasonCode.ValueType  # 25
 
 class ReasonCode(_ReasonCode, metaclass=_ReasonCodeEnumTypeWrapper):
     """A rule that shaped the choice. Each value is described in
@@ -277,6 +279,8 @@ REASON_CODE_WEIGHTS_REDISTRIBUTED: ReasonCode.ValueType  # 20
 REASON_CODE_STATE_DEGRADED: ReasonCode.ValueType  # 21
 REASON_CODE_DRY_RUN: ReasonCode.ValueType  # 22
 REASON_CODE_HANDOFF_TRANSFORMED: ReasonCode.ValueType  # 23
+REASON_CODE_CACHE_EVICTION: ReasonCode.ValueType  # 24
+REASON_CODE_PREFILL_TIME: ReasonCode.ValueType  # 25
 Global___ReasonCode: _TypeAlias = ReasonCode  # noqa: Y015
 
 @_typing.final
@@ -432,6 +436,7 @@ class Candidate(_message.Message):
     COST_FIELD_NUMBER: _builtins.int
     CACHE_FIELD_NUMBER: _builtins.int
     RANK_FIELD_NUMBER: _builtins.int
+    LATENCY_FIELD_NUMBER: _builtins.int
     endpoint_id: _builtins.str
     tier: _builtins.int
     """The tier of the role's ladder the endpoint is on; absent when the
@@ -459,6 +464,13 @@ class Candidate(_message.Message):
     def cache(self) -> Global___CacheView:
         """What the endpoint holds for this conversation."""
 
+    @_builtins.property
+    def latency(self) -> Global___LatencyEstimate:
+        """The expected time of the turn on this endpoint, prefill included (spec
+        6.6); set for scored candidates whose latency is known. Added after
+        1.0: older peers ignore it.
+        """
+
     def __init__(
         self,
         *,
@@ -470,16 +482,82 @@ class Candidate(_message.Message):
         cost: Global___CostEstimate | None = ...,
         cache: Global___CacheView | None = ...,
         rank: _builtins.int = ...,
+        latency: Global___LatencyEstimate | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_tier", b"_tier", "cache", b"cache", "cost", b"cost", "score", b"score", "tier", b"tier"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_tier", b"_tier", "cache", b"cache", "cost", b"cost", "latency", b"latency", "score", b"score", "tier", b"tier"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tier", b"_tier", "cache", b"cache", "cost", b"cost", "eligible", b"eligible", "endpoint_id", b"endpoint_id", "exclusions", b"exclusions", "rank", b"rank", "score", b"score", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tier", b"_tier", "cache", b"cache", "cost", b"cost", "eligible", b"eligible", "endpoint_id", b"endpoint_id", "exclusions", b"exclusions", "latency", b"latency", "rank", b"rank", "score", b"score", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__tier: _TypeAlias = _typing.Literal["tier"]  # noqa: Y015
     _WhichOneofArgType__tier: _TypeAlias = _typing.Literal["_tier", b"_tier"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__tier) -> _WhichOneofReturnType__tier | None: ...
 
 Global___Candidate: _TypeAlias = Candidate  # noqa: Y015
+
+@_typing.final
+class LatencyEstimate(_message.Message):
+    """How long a turn is expected to take on one endpoint (spec 6.6):
+    ttft = base + 1000 * prefill_tokens / prefill speed, and
+    total = ttft + output + eviction.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREFILL_TOKENS_FIELD_NUMBER: _builtins.int
+    BASE_MS_FIELD_NUMBER: _builtins.int
+    BASE_SOURCE_FIELD_NUMBER: _builtins.int
+    PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    PREFILL_SOURCE_FIELD_NUMBER: _builtins.int
+    PREFILL_MS_FIELD_NUMBER: _builtins.int
+    TTFT_MS_FIELD_NUMBER: _builtins.int
+    OUTPUT_MS_FIELD_NUMBER: _builtins.int
+    EVICTION_MS_FIELD_NUMBER: _builtins.int
+    TOTAL_MS_FIELD_NUMBER: _builtins.int
+    prefill_tokens: _builtins.int
+    """Uncached prompt tokens the endpoint must process before its first
+    token: the cost estimate's uncached tokens.
+    """
+    base_ms: _builtins.float
+    """Latency before prefill, in milliseconds: the declared ttft_ms, or the
+    observed base latency.
+    """
+    base_source: _common_pb2.ValueSource.ValueType
+    prefill_tokens_per_second: _builtins.float
+    """The prefill speed used, in tokens per second; 0 when unknown."""
+    prefill_source: _common_pb2.ValueSource.ValueType
+    prefill_ms: _builtins.float
+    """1000 * prefill_tokens / prefill speed; 0 when the speed is unknown."""
+    ttft_ms: _builtins.float
+    """Expected time to first token: base_ms + prefill_ms."""
+    output_ms: _builtins.float
+    """1000 * output tokens / output speed; 0 when the speed is unknown."""
+    eviction_ms: _builtins.float
+    """The time other conversations will spend prefilling again what this
+    choice evicts from the endpoint's cache (spec 7.7).
+    """
+    total_ms: _builtins.float
+    """ttft_ms + output_ms + eviction_ms: the latency component's raw value."""
+    def __init__(
+        self,
+        *,
+        prefill_tokens: _builtins.int = ...,
+        base_ms: _builtins.float = ...,
+        base_source: _common_pb2.ValueSource.ValueType = ...,
+        prefill_tokens_per_second: _builtins.float = ...,
+        prefill_source: _common_pb2.ValueSource.ValueType = ...,
+        prefill_ms: _builtins.float = ...,
+        ttft_ms: _builtins.float = ...,
+        output_ms: _builtins.float = ...,
+        eviction_ms: _builtins.float = ...,
+        total_ms: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_ms", b"base_ms", "base_source", b"base_source", "eviction_ms", b"eviction_ms", "output_ms", b"output_ms", "prefill_ms", b"prefill_ms", "prefill_source", b"prefill_source", "prefill_tokens", b"prefill_tokens", "prefill_tokens_per_second", b"prefill_tokens_per_second", "total_ms", b"total_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LatencyEstimate: _TypeAlias = LatencyEstimate  # noqa: Y015
 
 @_typing.final
 class Exclusion(_message.Message):
@@ -654,6 +732,10 @@ class CacheView(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     EXPIRED_FIELD_NUMBER: _builtins.int
+    EVICTED_FIELD_NUMBER: _builtins.int
+    SLOT_FIELD_NUMBER: _builtins.int
+    EVICTS_SEQUENCES_FIELD_NUMBER: _builtins.int
+    EVICTS_TOKENS_FIELD_NUMBER: _builtins.int
     held_tokens: _builtins.int
     """Prompt tokens of the prefix the endpoint holds (0 when none)."""
     matched_tokens: _builtins.int
@@ -663,6 +745,19 @@ class CacheView(_message.Message):
     source: Global___CacheStateSource.ValueType
     expired: _builtins.bool
     """Whether the entry had expired at decision time."""
+    evicted: _builtins.bool
+    """Whether the endpoint's cache capacity has evicted the conversation
+    since the entry was written, so that nothing is cached (spec 7.7).
+    """
+    slot: _builtins.int
+    """The slot the conversation holds on the endpoint, or would take if
+    chosen, for an endpoint with max_sequences (llama.cpp's id_slot).
+    """
+    evicts_sequences: _builtins.int
+    """Conversations and tokens that choosing this endpoint would evict from
+    its cache (spec 7.7).
+    """
+    evicts_tokens: _builtins.int
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp:
         """When the entry expires."""
@@ -675,12 +770,18 @@ class CacheView(_message.Message):
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         source: Global___CacheStateSource.ValueType = ...,
         expired: _builtins.bool = ...,
+        evicted: _builtins.bool = ...,
+        slot: _builtins.int | None = ...,
+        evicts_sequences: _builtins.int = ...,
+        evicts_tokens: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_slot", b"_slot", "expires_at", b"expires_at", "slot", b"slot"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expired", b"expired", "expires_at", b"expires_at", "held_tokens", b"held_tokens", "matched_tokens", b"matched_tokens", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_slot", b"_slot", "evicted", b"evicted", "evicts_sequences", b"evicts_sequences", "evicts_tokens", b"evicts_tokens", "expired", b"expired", "expires_at", b"expires_at", "held_tokens", b"held_tokens", "matched_tokens", b"matched_tokens", "slot", b"slot", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__slot: _TypeAlias = _typing.Literal["slot"]  # noqa: Y015
+    _WhichOneofArgType__slot: _TypeAlias = _typing.Literal["_slot", b"_slot"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__slot) -> _WhichOneofReturnType__slot | None: ...
 
 Global___CacheView: _TypeAlias = CacheView  # noqa: Y015
 

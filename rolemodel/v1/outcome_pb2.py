@@ -28,7 +28,7 @@ from rolemodel.v1 import common_pb2 as rolemodel_dot_v1_dot_common__pb2
 from rolemodel.v1 import decision_pb2 as rolemodel_dot_v1_dot_decision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arolemodel/v1/outcome.proto\x12\x0crolemodel.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arolemodel/v1/catalog.proto\x1a\x19rolemodel/v1/common.proto\x1a\x1brolemodel/v1/decision.proto\"\x97\x02\n\x07Outcome\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x1a\n\x12served_endpoint_id\x18\x02 \x01(\t\x12\"\n\x05usage\x18\x03 \x01(\x0b\x32\x13.rolemodel.v1.Usage\x12\x0f\n\x07ttft_ms\x18\x04 \x01(\r\x12\x12\n\nlatency_ms\x18\x05 \x01(\r\x12\x31\n\routcome_class\x18\x06 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\x36\n\rusage_windows\x18\t \x03(\x0b\x32\x1f.rolemodel.v1.UsageWindowReport\"\x81\x01\n\x11UsageWindowReport\x12)\n\x06window\x18\x01 \x01(\x0e\x32\x19.rolemodel.v1.UsageWindow\x12\x12\n\nused_share\x18\x02 \x01(\x01\x12-\n\tresets_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x01\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63\x61\x63he_read_tokens\x18\x02 \x01(\r\x12\x1a\n\x12\x63\x61\x63he_write_tokens\x18\x03 \x01(\r\x12\x15\n\routput_tokens\x18\x04 \x01(\r\x12\x18\n\x10reasoning_tokens\x18\x05 \x01(\r\"\xe6\x01\n\x0eOutcomeEffects\x12\x1a\n\x12served_endpoint_id\x18\x01 \x01(\t\x12\x18\n\x10\x65scalation_level\x18\x02 \x01(\r\x12\x1d\n\x15\x63onsecutive_successes\x18\x03 \x01(\r\x12\x1c\n\x14\x63\x61\x63hed_prefix_tokens\x18\x04 \x01(\r\x12\x31\n\rreported_cost\x18\x05 \x01(\x0b\x32\x1a.rolemodel.v1.CostEstimate\x12.\n\x0cquota_states\x18\x06 \x03(\x0b\x32\x18.rolemodel.v1.QuotaStateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arolemodel/v1/outcome.proto\x12\x0crolemodel.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arolemodel/v1/catalog.proto\x1a\x19rolemodel/v1/common.proto\x1a\x1brolemodel/v1/decision.proto\"\xdc\x02\n\x07Outcome\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x1a\n\x12served_endpoint_id\x18\x02 \x01(\t\x12\"\n\x05usage\x18\x03 \x01(\x0b\x32\x13.rolemodel.v1.Usage\x12\x0f\n\x07ttft_ms\x18\x04 \x01(\r\x12\x12\n\nlatency_ms\x18\x05 \x01(\r\x12\x31\n\routcome_class\x18\x06 \x01(\x0e\x32\x1a.rolemodel.v1.OutcomeClass\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\x36\n\rusage_windows\x18\t \x03(\x0b\x32\x1f.rolemodel.v1.UsageWindowReport\x12!\n\x19prefill_tokens_per_second\x18\n \x01(\x01\x12 \n\x18output_tokens_per_second\x18\x0b \x01(\x01\"\x81\x01\n\x11UsageWindowReport\x12)\n\x06window\x18\x01 \x01(\x0e\x32\x19.rolemodel.v1.UsageWindow\x12\x12\n\nused_share\x18\x02 \x01(\x01\x12-\n\tresets_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x01\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63\x61\x63he_read_tokens\x18\x02 \x01(\r\x12\x1a\n\x12\x63\x61\x63he_write_tokens\x18\x03 \x01(\r\x12\x15\n\routput_tokens\x18\x04 \x01(\r\x12\x18\n\x10reasoning_tokens\x18\x05 \x01(\r\"\xe6\x01\n\x0eOutcomeEffects\x12\x1a\n\x12served_endpoint_id\x18\x01 \x01(\t\x12\x18\n\x10\x65scalation_level\x18\x02 \x01(\r\x12\x1d\n\x15\x63onsecutive_successes\x18\x03 \x01(\r\x12\x1c\n\x14\x63\x61\x63hed_prefix_tokens\x18\x04 \x01(\r\x12\x31\n\rreported_cost\x18\x05 \x01(\x0b\x32\x1a.rolemodel.v1.CostEstimate\x12.\n\x0cquota_states\x18\x06 \x03(\x0b\x32\x18.rolemodel.v1.QuotaStateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,11 +36,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rolemodel.v1.outcome_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_OUTCOME']._serialized_start=162
-  _globals['_OUTCOME']._serialized_end=441
-  _globals['_USAGEWINDOWREPORT']._serialized_start=444
-  _globals['_USAGEWINDOWREPORT']._serialized_end=573
-  _globals['_USAGE']._serialized_start=576
-  _globals['_USAGE']._serialized_end=709
-  _globals['_OUTCOMEEFFECTS']._serialized_start=712
-  _globals['_OUTCOMEEFFECTS']._serialized_end=942
+  _globals['_OUTCOME']._serialized_end=510
+  _globals['_USAGEWINDOWREPORT']._serialized_start=513
+  _globals['_USAGEWINDOWREPORT']._serialized_end=642
+  _globals['_USAGE']._serialized_start=645
+  _globals['_USAGE']._serialized_end=778
+  _globals['_OUTCOMEEFFECTS']._serialized_start=781
+  _globals['_OUTCOMEEFFECTS']._serialized_end=1011
 # @@protoc_insertion_point(module_scope)

@@ -37,6 +37,8 @@ class Outcome(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     USAGE_WINDOWS_FIELD_NUMBER: _builtins.int
+    PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
     decision_id: _builtins.str
     """The decision this reports on."""
     served_endpoint_id: _builtins.str
@@ -52,6 +54,16 @@ class Outcome(_message.Message):
     """
     detail: _builtins.str
     """A short free-form note ("pytest: 3 failed"). Never message content."""
+    prefill_tokens_per_second: _builtins.float
+    """Uncached prompt tokens processed per second, as the server measured
+    them (llama.cpp's timings.prompt_per_second); 0 when unknown. Feeds the
+    endpoint's observed prefill speed (spec 9.5). Added after 1.0: a router
+    that does not know the field ignores it.
+    """
+    output_tokens_per_second: _builtins.float
+    """Output tokens generated per second, as the server measured them
+    (llama.cpp's timings.predicted_per_second); 0 when unknown.
+    """
     @_builtins.property
     def usage(self) -> Global___Usage:
         """Tokens as the provider reported them."""
@@ -75,10 +87,12 @@ class Outcome(_message.Message):
         idempotency_key: _builtins.str = ...,
         detail: _builtins.str = ...,
         usage_windows: _abc.Iterable[Global___UsageWindowReport] | None = ...,
+        prefill_tokens_per_second: _builtins.float = ...,
+        output_tokens_per_second: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_id", b"decision_id", "detail", b"detail", "idempotency_key", b"idempotency_key", "latency_ms", b"latency_ms", "outcome_class", b"outcome_class", "served_endpoint_id", b"served_endpoint_id", "ttft_ms", b"ttft_ms", "usage", b"usage", "usage_windows", b"usage_windows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_id", b"decision_id", "detail", b"detail", "idempotency_key", b"idempotency_key", "latency_ms", b"latency_ms", "outcome_class", b"outcome_class", "output_tokens_per_second", b"output_tokens_per_second", "prefill_tokens_per_second", b"prefill_tokens_per_second", "served_endpoint_id", b"served_endpoint_id", "ttft_ms", b"ttft_ms", "usage", b"usage", "usage_windows", b"usage_windows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -388,6 +388,24 @@ def same_handoff_for_every_attempt() -> None:
     wrap(executor, "apply_handoff", make)
 
 
+def ignores_prefill() -> None:
+    from rolemodel import latency
+
+    def make(original: Any) -> Any:
+        return lambda **fields: original(**{**fields, "prefill_tokens": 0})
+
+    wrap(latency, "estimate", make)
+
+
+def forgets_evictions() -> None:
+    from rolemodel import cache_capacity
+
+    def make(original: Any) -> Any:
+        return lambda residents, key: original(residents, key) or cache_capacity.Resident(key, 0, 0, 0)
+
+    wrap(cache_capacity, "find", make)
+
+
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -577,6 +595,20 @@ MUTANTS: dict[str, Mutant] = {
             "RM-EXEC-006",
             ("RM-EXEC-006",),
             same_handoff_for_every_attempt,
+        ),
+        Mutant(
+            "ignores_prefill",
+            "the expected time to first token leaves out the uncached prompt",
+            "RM-ROUTE-033",
+            ("RM-ROUTE-033",),
+            ignores_prefill,
+        ),
+        Mutant(
+            "forgets_evictions",
+            "a conversation evicted from a full server is assumed still resident",
+            "RM-CACHE-030",
+            ("RM-CACHE-03*",),
+            forgets_evictions,
         ),
     )
 }

@@ -158,3 +158,29 @@ def test_a_redis_outage_is_survived_and_recovery_is_automatic(tmp_path: Path, po
             assert effects.served_endpoint_id == "fx-quota"
         finally:
             restarted.stop()
+
+
+def test_evictions_are_predicted_across_replicas_and_concurrent_admissions_never_overfill(
+    replicas: list[RouterProcess],
+) -> None:
+    """Residents of a two-slot server live in Redis: every replica sees the others' admissions (spec 7.7)."""
+    clients = [RouterClient(p.address) for p in replicas]
+    a, b, c = new_id("a"), new_id("b"), new_id("c")
+
+    def slots(i: int, conv_id: str, counts: list[int], turn: int) -> decision_pb2.Candidate:
+        d = clients[i % 3].route(route("x-conformance.slots", conversation(conv_id, counts, turn_index=turn)))
+        return next(x for x in d.candidates if x.endpoint_id == "fx-pool-slots")
+
+    slots(0, a, [2000], 0)
+    slots(1, b, [1500], 0)
+    slots(2, a, [2000, 200], 1)
+    assert slots(0, c, [900], 0).cache.evicts_sequences == 1
+    back = slots(1, b, [1500, 100], 1)
+    assert back.cache.evicted and back.cost.cached_tokens == 0
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        views = list(pool.map(lambda i: slots(i, new_id("many"), [100], 0), range(24)))
+    assert {v.cache.slot for v in views} <= {0, 1}
+    last = [slots(i, new_id("probe"), [100], 0) for i in range(2)]
+    assert [v.cache.evicts_sequences for v in last] == [1, 1]
+    for client in clients:
+        client.close()

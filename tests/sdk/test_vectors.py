@@ -14,7 +14,7 @@ from rolemodel import cost
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, conversation_pb2
-from rolemodel_conformance.vectors import cost_vector
+from rolemodel_conformance.vectors import capacity_vector, cost_vector, latency_vector
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 SCHEMA = json.loads((VECTORS / "vectors.schema.json").read_text())
@@ -116,3 +116,14 @@ def test_pacing_vectors(vector: dict[str, Any]) -> None:
     from rolemodel_conformance.vectors import pacing_vector
 
     assert pacing_vector(vector["input"]) == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", vectors("latency.json"))
+def test_expected_latency(vector: dict[str, Any]) -> None:
+    got = latency_vector(vector["input"])
+    assert got == pytest.approx(vector["expected"], rel=1e-9)
+
+
+@pytest.mark.parametrize("vector", vectors("capacity.json"))
+def test_cache_capacity(vector: dict[str, Any]) -> None:
+    assert capacity_vector(vector["input"]) == vector["expected"]

@@ -55,6 +55,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "local_cache",
     "affinity",
     "side_requests",
     "dry_run",

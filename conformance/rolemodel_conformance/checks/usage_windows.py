@@ -141,7 +141,9 @@ def reported_windows(ctx: CheckContext) -> None:
     full = _subscription_decision(ctx)
     stop = [(catalog_pb2.USAGE_WINDOW_SHORT, 0.97, reset_at)]
     ctx.probe.report(_report(full.decision_id, ctx.ids.key("full"), stop))
-    stopped = _route(ctx)  # a main turn: a probe may be an isolated side request, which no controller sees
+    # An isolated side request (the probe without dry runs) has no share controller to show; a real route in
+    # a fresh conversation changes nothing this check looks at afterwards.
+    stopped = _route(ctx, probe=ctx.claims("ROUTER_CAPABILITY_DRY_RUN"))
     ctx.expect(
         "RM-QUOTA-011",
         EXHAUSTED in _codes(stopped) and stopped.chosen_endpoint_id != ENDPOINT,

@@ -7,6 +7,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from rolemodel.cost import cost_estimate_fields
+from rolemodel.latency import LatencyEstimate
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine import share as share_controller
 from rolemodel_router.engine import usage_windows
@@ -40,16 +41,43 @@ def _candidate_fields(ctx: DecisionContext, c: Candidate) -> dict[str, Any]:
         fields["score"] = {"total": c.score, "components": [part.fields() for part in c.components]}
     if c.costing is not None:
         fields["cost"] = cost_estimate_fields(c.costing.turn, ctx.index.currency, c.costing)
+    cache: dict[str, Any] = {}
     if c.entry is not None:
         seconds, millis = divmod(c.entry.expires_at_ms, 1000)
-        fields["cache"] = {
+        cache = {
             "held_tokens": c.entry.held_tokens,
             "matched_tokens": c.matched_tokens,
             "expires_at": {"seconds": seconds, "nanos": millis * 1_000_000},
             "source": c.entry.source,
             "expired": c.expired,
+            "evicted": c.evicted,
         }
+    if c.admission is not None:
+        if c.index.capacity.max_sequences:
+            cache["slot"] = c.admission.slot
+        cache["evicts_sequences"] = len(c.admission.evicted)
+        cache["evicts_tokens"] = c.admission.evicted_tokens
+    if cache:
+        fields["cache"] = cache
+    if c.latency is not None:
+        fields["latency"] = _latency_fields(c.latency, c.latency_sources)
     return fields
+
+
+def _latency_fields(estimate: LatencyEstimate, sources: tuple[int, int]) -> dict[str, Any]:
+    """A latency estimate as rolemodel.v1.LatencyEstimate fields."""
+    return {
+        "prefill_tokens": estimate.prefill_tokens,
+        "base_ms": estimate.base_ms,
+        "base_source": sources[0],
+        "prefill_tokens_per_second": estimate.prefill_tokens_per_second,
+        "prefill_source": sources[1],
+        "prefill_ms": estimate.prefill_ms,
+        "ttft_ms": estimate.ttft_ms,
+        "output_ms": estimate.output_ms,
+        "eviction_ms": estimate.eviction_ms,
+        "total_ms": estimate.total_ms,
+    }
 
 
 def _handoff(ctx: DecisionContext, chosen: Candidate | None) -> D.HandoffPlan:

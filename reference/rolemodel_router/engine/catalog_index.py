@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rolemodel.cache_capacity import Capacity, capacity_of
 from rolemodel.cost import EndpointEconomics, economics_from_endpoint
 from rolemodel.money import amount_to_picos
 from rolemodel.v1 import catalog_pb2, common_pb2
@@ -56,6 +57,7 @@ class EndpointIndex:
     capabilities: frozenset[common_pb2.Capability.ValueType]
     modalities: frozenset[common_pb2.Modality.ValueType]  # text is always accepted
     quota_ids: tuple[str, ...]
+    capacity: Capacity  # of the prompt cache, shared by every conversation (spec 7.7)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class CatalogIndex:
                 capabilities=frozenset(e.capabilities),
                 modalities=frozenset(e.input_modalities) | {common_pb2.MODALITY_TEXT},
                 quota_ids=tuple(q.id for q in catalog.policies.quotas if q.endpoint_id == e.id),
+                capacity=capacity_of(e.caching),
             )
             for e in catalog.endpoints
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rolemodel.error_reasons import ErrorReason
+from rolemodel.latency import describe_seconds
 from rolemodel.money import format_picos
 from rolemodel.v1 import decision_pb2
 from rolemodel_router.engine.context import DecisionContext
@@ -132,6 +133,10 @@ def affinity_choice(ctx: DecisionContext, best: Candidate, admissible_set: list[
             **attributes,
         )
         return best
+    pooled = current.index.capacity.limited and best.index.capacity.limited
+    if pooled and saving == 0 and current.latency is not None and best.latency is not None:
+        times = (current.latency.total_ms, best.latency.total_ms)
+        return _affinity_in_time(ctx, current, best, times, affinity.min_saving_ratio)
     gain = (best.quality or 0.0) - (current.quality or 0.0)
     if affinity.min_quality_gain > 0 and gain >= affinity.min_quality_gain:
         ctx.reasons.add(
@@ -148,6 +153,59 @@ def affinity_choice(ctx: DecisionContext, best: Candidate, admissible_set: list[
         **attributes,
     )
     return current
+
+
+def _affinity_in_time(
+    ctx: DecisionContext, current: Candidate, best: Candidate, times: tuple[float, float], ratio: float
+) -> Candidate:
+    """Spec 6.7.1: between servers with a capacity that cost the same (a local pool), a switch must save time.
+
+    The expected times count each one's uncached prompt and the evictions it causes, so a
+    conversation stays where its cache is warm unless the other server is faster even cold.
+    """
+    lat_c, lat_b = times
+    saving, threshold = lat_c - lat_b, ratio * lat_c
+    attributes = {
+        "current_endpoint_id": current.endpoint_id,
+        "saving_ms": str(round(saving)),
+        "threshold_ms": str(round(threshold)),
+    }
+    if saving > 0 and saving >= threshold:
+        ctx.reasons.add(
+            D.REASON_CODE_AFFINITY_SWITCHED_SAVING,
+            f"both cost the same; leaving '{current.endpoint_id}' saves about {describe_seconds(saving)} "
+            f"({describe_seconds(lat_c)} there, {describe_seconds(lat_b)} on '{best.endpoint_id}')",
+            **attributes,
+        )
+        return best
+    ctx.reasons.add(
+        D.REASON_CODE_AFFINITY_KEPT,
+        f"both cost the same; staying on '{current.endpoint_id}' ({describe_seconds(lat_c)}): "
+        f"'{best.endpoint_id}' would take {describe_seconds(lat_b)}",
+        **attributes,
+    )
+    return current
+
+
+def least_time_for_side_request(ctx: DecisionContext, order: list[Candidate]) -> Candidate:
+    """Spec 6.8: an isolated side request among equally priced servers with a capacity goes where time is least.
+
+    The total counts the time its own prefill and output take and the time the conversations it
+    evicts will spend prefilling again, so it lands where its eviction costs least. Records why
+    in the context, for the side request's reason.
+    """
+    best = order[0]
+    if not ctx.request.isolated or any(
+        c.amortized != best.amortized or c.latency is None or not c.index.capacity.limited for c in order
+    ):
+        return best
+    fastest = min(order, key=lambda c: (c.latency.total_ms if c.latency else 0.0, order.index(c)))
+    if fastest.latency is not None:
+        ctx.side_placement = (
+            f"; every candidate costs the same, so it goes where the time, evictions included, is least: "
+            f"'{fastest.endpoint_id}', about {describe_seconds(fastest.latency.total_ms)}"
+        )
+    return fastest
 
 
 def no_eligible_error(ctx: DecisionContext) -> RouterError:

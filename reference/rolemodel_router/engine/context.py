@@ -50,6 +50,7 @@ class DecisionContext:
     candidates: list[Candidate]
     windows: dict[str, Window]  # every quota's window at decision time
     reasons: Reasons = field(default_factory=Reasons)
+    side_placement: str = ""  # why an isolated side request went where it did, among equally priced servers
 
     def candidate(self, endpoint_id: str) -> Candidate | None:
         for c in self.candidates:

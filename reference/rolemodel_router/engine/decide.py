@@ -10,6 +10,7 @@ record and the provisional state.
 
 from __future__ import annotations
 
+from rolemodel import latency
 from rolemodel.money import format_picos
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine import choice, provisional, tiering
@@ -91,10 +92,56 @@ def _strategic_choice(ctx: DecisionContext) -> tuple[Candidate, list[Candidate]]
         f"amortised {format_picos(best.amortized, ctx.index.currency)} over {horizon} turn(s)",
         strategy=STRATEGY_NAMES[ctx.strategy],
     )
+    placed = choice.least_time_for_side_request(ctx, order)
+    if placed is not best:
+        best, order = placed, [placed, *(c for c in order if c is not placed)]
     chosen = choice.affinity_choice(ctx, best, admissible)
     if not chosen.components:
         score([chosen], ctx.index, ctx.request, ctx.snapshot, ctx.strategy)
     return chosen, choice.fallbacks_after(chosen, order, lower, ranked(lower))
+
+
+#: Candidates a prefill explanation names: the chosen one and its closest alternatives.
+PREFILL_NAMED = 3
+
+
+def _prefill_phrase(c: Candidate) -> str:
+    estimate = c.latency
+    if estimate is None:
+        return ""
+    warmth = "warm" if c.costing and c.costing.turn.cached_tokens else "cold"
+    return (
+        f"{warmth} prefill of {estimate.prefill_tokens:,} tokens on '{c.endpoint_id}', "
+        f"first token in about {latency.describe_seconds(estimate.ttft_ms)}"
+    )
+
+
+def _capacity_reasons(ctx: DecisionContext, chosen: Candidate) -> None:
+    """Explain the prefill time (spec 6.6) and the evictions (spec 7.7) of a local choice."""
+    estimate = chosen.latency
+    if estimate is not None and estimate.prefill_tokens_per_second > 0:
+        others = sorted(
+            (c for c in ctx.candidates if c is not chosen and c.latency and c.latency.prefill_tokens_per_second > 0),
+            key=lambda c: (c.latency.ttft_ms if c.latency else 0.0, c.endpoint_id),
+        )
+        phrases = [_prefill_phrase(c) for c in [chosen, *others][:PREFILL_NAMED]]
+        ctx.reasons.add(
+            D.REASON_CODE_PREFILL_TIME,
+            "; ".join(phrases),
+            prefill_tokens=str(estimate.prefill_tokens),
+            ttft_ms=str(round(estimate.ttft_ms)),
+        )
+    admission = chosen.admission
+    if admission is not None and admission.evicted:
+        count, tokens = len(admission.evicted), admission.evicted_tokens
+        ctx.reasons.add(
+            D.REASON_CODE_CACHE_EVICTION,
+            f"'{chosen.endpoint_id}' holds no more conversations: serving this evicts {count} "
+            f"(least recently used first, {tokens:,} cached tokens, about "
+            f"{latency.describe_seconds(chosen.latency.eviction_ms if chosen.latency else 0.0)} to prefill again)",
+            evicted_sequences=str(count),
+            evicted_tokens=str(tokens),
+        )
 
 
 def _closing_reasons(ctx: DecisionContext, chosen: Candidate) -> None:
@@ -106,10 +153,12 @@ def _closing_reasons(ctx: DecisionContext, chosen: Candidate) -> None:
             f"'{chosen.endpoint_id}' holds {cached} of the {request.prompt_tokens} prompt tokens",
             cached_tokens=str(cached),
         )
+    _capacity_reasons(ctx, chosen)
     if request.side_request and request.isolated:
         ctx.reasons.add(
             D.REASON_CODE_SIDE_REQUEST_ISOLATED,
-            "a side request without merge-back: cheapest capable endpoint, conversation state untouched",
+            "a side request without merge-back: cheapest capable endpoint, conversation state untouched"
+            + ctx.side_placement,
         )
     elif request.side_request:
         ctx.reasons.add(D.REASON_CODE_SIDE_REQUEST_MERGED, "a side request with merge-back: routed as a main turn")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rolemodel import cost
+from rolemodel import cache_capacity, cost
+from rolemodel.latency import LatencyEstimate
 from rolemodel.money import format_picos
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2
 from rolemodel_router.engine import usage_windows
@@ -50,6 +51,10 @@ class Candidate:
     myopic: int = 0
     prompt_tokens: int = 0  # the prompt this endpoint would get: the request's, or its compaction's
     compaction: Compaction | None = None
+    evicted: bool = False  # the endpoint's capacity pushed the conversation's entry out (spec 7.7)
+    admission: cache_capacity.Admission | None = None  # the occupancy if chosen; None without a capacity
+    latency: LatencyEstimate | None = None  # set when scored and the latency is known
+    latency_sources: tuple[int, int] = (0, 0)  # of the base latency and of the prefill speed
 
     def exclude(self, code: decision_pb2.ExclusionCode.ValueType, detail: str) -> None:
         self.exclusions.append((code, detail))
@@ -88,12 +93,35 @@ def _denied_by(rules: list[catalog_pb2.DenyRule], endpoint: catalog_pb2.Endpoint
     return None
 
 
+def _admit(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int) -> bool:
+    """Predict the endpoint's cache occupancy if chosen (spec 7.7); returns whether the entry cannot be read.
+
+    A main turn holds its conversation's slot; an isolated side request takes one of its own and
+    therefore reads nothing from the conversation's. The server keeps prompt and reply, so the
+    resident's tokens are P + O.
+    """
+    capacity = c.index.capacity
+    if not capacity.limited:
+        return False
+    residents = snapshot.occupancy.get(c.endpoint_id, ())
+    key = cache_capacity.resident_key(request.conversation_id, side_request=request.isolated)
+    c.admission = cache_capacity.admit(residents, capacity, key, c.prompt_tokens + c.output_tokens, now_ms)
+    return request.isolated or cache_capacity.find(residents, key) is None
+
+
 def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, horizon: int) -> None:
     econ = c.index.economics
     entry = snapshot.conversation.cache.get(c.endpoint_id)
     c.entry = entry
     cached = 0
-    if entry is not None:
+    c.output_tokens = cost.expected_output_tokens(econ, request.expected_output_tokens)
+    c.prompt_tokens = request.prompt_tokens
+    c.compaction = compaction_for(c.index.endpoint, request, c.output_tokens)
+    if c.compaction is not None:
+        c.prompt_tokens = c.compaction.prompt_tokens
+    unreadable = _admit(c, request, snapshot, now_ms)
+    c.evicted = unreadable and entry is not None and not request.isolated
+    if entry is not None and not unreadable:
         matched_messages = cost.matched_prefix_messages(request.digests, entry.digests)
         c.matched_tokens = cost.matched_prefix_tokens(
             request.cumulative_tokens,
@@ -105,12 +133,8 @@ def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: in
         c.expired = not entry.live(now_ms)
         if not c.expired:
             cached = cost.cacheable_tokens(econ, c.matched_tokens)
-    c.output_tokens = cost.expected_output_tokens(econ, request.expected_output_tokens)
-    c.prompt_tokens = request.prompt_tokens
-    c.compaction = compaction_for(c.index.endpoint, request, c.output_tokens)
     if c.compaction is not None:
         # The compacted prompt shares only its leading system messages with what any cache holds.
-        c.prompt_tokens = c.compaction.prompt_tokens
         shared = c.compaction.shared_prefix_messages
         c.matched_tokens = min(c.matched_tokens, request.cumulative_tokens[shared - 1] if shared else 0)
         cached = cost.cacheable_tokens(econ, c.matched_tokens) if cached else 0

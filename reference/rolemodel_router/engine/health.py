@@ -9,18 +9,17 @@ seconds that doubles with each further failure, up to 5 minutes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from rolemodel import latency
 from rolemodel.v1 import common_pb2, outcome_pb2
 from rolemodel_router.engine.route_input import FAILURE_CLASSES
 from rolemodel_router.state.model import EndpointHealth
 
-DECAY = 0.2
+DECAY = latency.DECAY
 COOLDOWN_AFTER = 3
 COOLDOWN_BASE_MS = 5_000
 COOLDOWN_MAX_MS = 300_000
-
-
-def _decayed(previous: float | None, sample: float) -> float:
-    return sample if previous is None else previous + DECAY * (sample - previous)
 
 
 def cooldown_ms(consecutive_failures: int) -> int:
@@ -34,19 +33,47 @@ def record_attempt(health: EndpointHealth, *, failed: bool, ttft_ms: int, now_ms
     """The profile after one attempt on the endpoint."""
     consecutive = health.consecutive_failures + 1 if failed else 0
     pause = cooldown_ms(consecutive)
-    return EndpointHealth(
+    return replace(
+        health,
         observed_outcomes=health.observed_outcomes + 1,
-        ttft_ms=_decayed(health.ttft_ms, float(ttft_ms)) if (ttft_ms > 0 and not failed) else health.ttft_ms,
-        failure_rate=_decayed(health.failure_rate, 1.0 if failed else 0.0),
+        ttft_ms=latency.decayed(health.ttft_ms, float(ttft_ms)) if (ttft_ms > 0 and not failed) else health.ttft_ms,
+        failure_rate=latency.decayed(health.failure_rate, 1.0 if failed else 0.0),
         consecutive_failures=consecutive,
         cooldown_until_ms=now_ms + pause if pause else health.cooldown_until_ms,
     )
 
 
-def observe(health: EndpointHealth, outcome: outcome_pb2.Outcome, now_ms: int) -> EndpointHealth:
+def _speeds(health: EndpointHealth, outcome: outcome_pb2.Outcome, declared_prefill: float) -> EndpointHealth:
+    """Fold the speeds a served outcome reports, and its latency before prefill, into the profile (spec 9.5).
+
+    The base latency sample subtracts the prefill of the outcome's uncached prompt tokens at the
+    speed the outcome reports, else the observed one, else the declared one: what is left is the
+    part of the time to first token that does not grow with the prompt.
+    """
+    prefill = health.prefill_tokens_per_second
+    if outcome.prefill_tokens_per_second > 0:
+        prefill = latency.decayed(prefill, outcome.prefill_tokens_per_second)
+    output = health.output_tokens_per_second
+    if outcome.output_tokens_per_second > 0:
+        output = latency.decayed(output, outcome.output_tokens_per_second)
+    base = health.base_latency_ms
+    if outcome.ttft_ms > 0:
+        speed = outcome.prefill_tokens_per_second or prefill or declared_prefill
+        uncached = outcome.usage.input_tokens - outcome.usage.cache_read_tokens
+        base = latency.decayed(base, latency.base_latency_sample(outcome.ttft_ms, uncached, speed))
+    return replace(health, prefill_tokens_per_second=prefill, output_tokens_per_second=output, base_latency_ms=base)
+
+
+def observe(
+    health: EndpointHealth,
+    outcome: outcome_pb2.Outcome,
+    now_ms: int,
+    *,
+    declared_prefill_tokens_per_second: float = 0.0,
+) -> EndpointHealth:
     """The served endpoint's profile after an outcome; cancelled calls say nothing about it."""
     if outcome.outcome_class == common_pb2.OUTCOME_CLASS_CANCELLED:
         return health
-    return record_attempt(
-        health, failed=outcome.outcome_class in FAILURE_CLASSES, ttft_ms=outcome.ttft_ms, now_ms=now_ms
-    )
+    failed = outcome.outcome_class in FAILURE_CLASSES
+    after = record_attempt(health, failed=failed, ttft_ms=outcome.ttft_ms, now_ms=now_ms)
+    return after if failed else _speeds(after, outcome, declared_prefill_tokens_per_second)

@@ -43,6 +43,8 @@ _KNOWN_CLASSES = frozenset(OC.OutcomeClass.values()) - {OC.OUTCOME_CLASS_UNSPECI
 _KNOWN_WINDOWS = frozenset({catalog_pb2.USAGE_WINDOW_SHORT, catalog_pb2.USAGE_WINDOW_LONG})
 MAX_KEY = 128
 MAX_DETAIL_BYTES = 1024
+#: The fastest speed an outcome may report: far beyond any server, so that a typo cannot poison the profile.
+MAX_TOKENS_PER_SECOND = 1e9
 #: Turns of failure history kept per conversation.
 FAILED_TURNS_KEPT = 8
 #: A client's judgement of an answer that Execute already recorded as served.
@@ -72,6 +74,10 @@ def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) 
     if len(outcome.detail.encode()) > MAX_DETAIL_BYTES:
         v.add("outcome.detail", f"longer than {MAX_DETAIL_BYTES} bytes")
     _validate_usage_windows(v, outcome)
+    for name in ("prefill_tokens_per_second", "output_tokens_per_second"):
+        speed = getattr(outcome, name)
+        if not (math.isfinite(speed) and 0.0 <= speed <= MAX_TOKENS_PER_SECOND):
+            v.add(f"outcome.{name}", f"a speed in tokens per second, 0 (unknown) to {MAX_TOKENS_PER_SECOND:g}")
     v.raise_if_any()
 
 
@@ -346,7 +352,12 @@ def apply_outcome(
     used = cost.cost_of_usage(econ, outcome.usage)
     conversation = _conversation(index, snapshot.conversation, record, outcome, now_ms)
     events = _quota_events(index, record, outcome, used)
-    health = observe(snapshot.health.get(served, EndpointHealth()), outcome, now_ms)
+    health = observe(
+        snapshot.health.get(served, EndpointHealth()),
+        outcome,
+        now_ms,
+        declared_prefill_tokens_per_second=index.endpoints[served].endpoint.latency.prefill_tokens_per_second,
+    )
     usage = usage_windows.after_outcome(index, snapshot.usage, outcome, now_ms)
     quota_states = [
         _reported_state(index, snapshot, usage, q, now_ms)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageWindowState
 from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.engine.quota import Window
@@ -32,6 +33,8 @@ class RouteSnapshot:
     previous_decision: DecisionRecord | None
     degraded: bool = False
     usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # reported quotas' windows (9.8)
+    # The residents of every endpoint with a cache capacity (spec 7.7), least recently used first.
+    occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class DecisionPlan:
     quota_events: Mapping[str, QuotaEvent] = field(default_factory=dict)  # quota id -> new event
     share: ShareState | None = None  # None: unchanged
     usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state
+    # endpoint id -> its residents after this decision; only the chosen endpoint, when it has a capacity
+    occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A main turn assumes the chosen endpoint serves: its cache entry becomes this
 prompt, it becomes the conversation's current endpoint, its quotas reserve
 the turn, and the share controller counts it. An isolated side request only
-reserves quota and may refresh the TTL of an entry it reads.
+reserves quota and may refresh the TTL of an entry it reads. Either takes its
+place in the chosen endpoint's cache capacity (spec 7.7), evicting the least
+recently used conversations when it is full.
 """
 
 from __future__ import annotations
@@ -128,4 +130,5 @@ def plan(
         quota_events=events,
         share=_share(ctx, chosen),
         usage=usage,
+        occupancy={chosen.endpoint_id: chosen.admission.residents} if chosen.admission else {},
     )

@@ -72,6 +72,19 @@ class QuotaLedger:
             self._counted.add(event.decision_id)
             self._add(event, +1)
 
+    def restore(self, decision_id: str, previous: QuotaEvent | None) -> None:
+        """Undo an ``upsert`` whose write failed: put ``previous`` back, or drop the event it added."""
+        if previous is not None:
+            self.upsert(previous)
+            return
+        event = self.events.pop(decision_id, None)
+        if event is None:
+            return
+        if decision_id in self._counted:
+            self._counted.discard(decision_id)
+            self._add(event, -1)
+            self._order.remove((event.at_ms, decision_id))
+
     def forget_before(self, oldest_ms: int) -> list[str]:
         """Drop kept events older than ``oldest_ms`` that no longer count; returns their decision ids."""
         dropped = [d for d, e in self.events.items() if e.at_ms < oldest_ms and d not in self._counted]

@@ -9,6 +9,7 @@ is assembled.
 
 from __future__ import annotations
 
+from rolemodel import latency
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.components import Component, Metric, Source
@@ -44,20 +45,51 @@ DEFAULT = common_pb2.VALUE_SOURCE_DEFAULT
 
 
 def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, Source] | None:
-    """Expected end-to-end milliseconds and the source of the time to first token."""
+    """Expected end-to-end milliseconds (spec 6.6) and the source of the figures; None when nothing is known.
+
+    The time to first token grows with the uncached prompt tokens at the prefill speed, and a
+    choice that evicts other conversations from the endpoint's cache is charged the time they
+    will spend prefilling again. Speeds reported by outcomes (measured by the server) replace the
+    declared ones at once; the base latency, measured end to end, only after five outcomes.
+    """
     declared = c.index.endpoint.latency
     health = snapshot.health.get(c.endpoint_id)
-    if health is not None and health.observed_outcomes >= MIN_OBSERVATIONS and health.ttft_ms is not None:
-        ttft, source = health.ttft_ms, OBSERVED
+    observed = health is not None and health.observed_outcomes >= MIN_OBSERVATIONS
+    base_source = DEFAULT
+    base: float | None = None
+    if observed and health is not None and health.base_latency_ms is not None:
+        base, base_source = health.base_latency_ms, OBSERVED
+    elif observed and health is not None and health.ttft_ms is not None:
+        base, base_source = health.ttft_ms, OBSERVED
     elif declared.ttft_ms:
-        ttft, source = float(declared.ttft_ms), DECLARED
-    else:
-        ttft, source = None, DEFAULT
-    tps = declared.output_tokens_per_second
-    if ttft is None and not tps:
+        base, base_source = float(declared.ttft_ms), DECLARED
+    prefill, prefill_source = _speed(
+        health.prefill_tokens_per_second if health else None, declared.prefill_tokens_per_second
+    )
+    output, _ = _speed(health.output_tokens_per_second if health else None, declared.output_tokens_per_second)
+    if base is None and not output and not prefill:
         return None
-    streaming = 1000.0 * c.output_tokens / tps if tps else 0.0
-    return (ttft or 0.0) + streaming, source
+    turn = c.costing.turn if c.costing else None
+    c.latency = latency.estimate(
+        base_ms=base or 0.0,
+        prefill_tokens=turn.uncached_tokens if turn else c.prompt_tokens,
+        prefill_tokens_per_second=prefill,
+        output_tokens=c.output_tokens,
+        output_tokens_per_second=output,
+        evicted_tokens=c.admission.evicted_tokens if c.admission else 0,
+    )
+    c.latency_sources = (base_source, prefill_source)
+    if OBSERVED in (base_source, prefill_source):
+        source = OBSERVED
+    else:
+        source = DECLARED if DECLARED in (base_source, prefill_source) else base_source
+    return c.latency.total_ms, source
+
+
+def _speed(observed: float | None, declared: float) -> tuple[float, Source]:
+    if observed:
+        return observed, OBSERVED
+    return declared, (DECLARED if declared else DEFAULT)
 
 
 def _reliability(c: Candidate, snapshot: RouteSnapshot) -> float | None:

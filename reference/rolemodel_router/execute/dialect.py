@@ -81,6 +81,11 @@ class Dialect:
         return self.wire == common_pb2.API_DIALECT_OPENAI_RESPONSES
 
     @property
+    def llama_cpp(self) -> bool:
+        """Chat Completions with llama.cpp's slot and cache extensions (spec 10.4)."""
+        return self.wire == common_pb2.API_DIALECT_LLAMA_CPP
+
+    @property
     def family(self) -> str:
         return provider_family(self.endpoint.provider_kind)
 
@@ -120,8 +125,13 @@ class Dialect:
     def reasons(self) -> bool:
         return common_pb2.CAPABILITY_REASONING in self.endpoint.capabilities
 
-    def encode(self, request: CanonicalRequest) -> dict[str, Any]:
-        """The request body; raises DialectError for content this dialect cannot carry."""
+    def encode(self, request: CanonicalRequest, *, slot: int | None = None) -> dict[str, Any]:
+        """The request body; raises DialectError for content this dialect cannot carry.
+
+        On a llama.cpp server the prompt stays cached (``cache_prompt``) and, when the decision
+        gave the conversation a slot, the request is pinned to it (``id_slot``), so that the
+        server's cache follows the router's residents (spec 7.7) instead of its own slot choice.
+        """
         if self.responses:
             reasons = common_pb2.CAPABILITY_REASONING in self.endpoint.capabilities
             return openai_responses.encode_request(request, include_reasoning=reasons)
@@ -140,12 +150,17 @@ class Dialect:
                 reasoning=self.reasons,
             )
         official = self.endpoint.provider_kind == common_pb2.PROVIDER_KIND_OPENAI
-        return openai_chat.encode_request(
+        body = openai_chat.encode_request(
             request,
             max_tokens_field="max_completion_tokens" if official else "max_tokens",
             include_usage=True,
             reasoning=self.reasons,
         )
+        if self.llama_cpp:
+            body["cache_prompt"] = True
+            if slot is not None:
+                body["id_slot"] = slot
+        return body
 
     def stream_decoder(self) -> StreamDecoder:
         if self.responses:

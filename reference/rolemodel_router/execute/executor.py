@@ -37,8 +37,10 @@ from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.execute.key_variables import unconfigured_endpoints
 from rolemodel_router.execute.recording import (
+    add_measured_speeds,
     idempotency_key,
     record_failed_attempt,
+    usage_from_timings,
     usage_or_estimate,
     usage_window_reports,
 )
@@ -268,8 +270,9 @@ class _Call:
             params=self.request.params,
             stream=dialect.streams,
         )
+        slot = candidate.cache.slot if candidate is not None and candidate.cache.HasField("slot") else None
         try:
-            body = dialect.encode(canonical)
+            body = dialect.encode(canonical, slot=slot)
         except DialectError as error:
             raise encode_failure(error) from None
         limit = connection.timeout_ms / 1000 if connection.timeout_ms else DEFAULT_CALL_TIMEOUT_S
@@ -373,11 +376,12 @@ class _Call:
             for part in message.parts:
                 if part.HasField("tool_call") and not part.tool_call.namespace:
                     part.tool_call.namespace = self.namespaces.get(part.tool_call.name, "")
-        usage, estimated = usage_or_estimate(completion.usage, self._prompt_tokens(endpoint_id), message)
+        usage, estimated = usage_or_estimate(usage_from_timings(completion), self._prompt_tokens(endpoint_id), message)
         detail = "the provider reported no usage; it is estimated" if estimated else ""
         await self._record_earlier_failures(all_counted=True)
         outcome = self._outcome(endpoint_id, common_pb2.OUTCOME_CLASS_SUCCESS, usage, attempt.ttft_ms, detail)
         outcome.usage_windows.extend(usage_window_reports(attempt.usage_reports))
+        add_measured_speeds(outcome, completion.timings)
         effects = await self._report(outcome)
         return E.ExecuteResponse(
             completed=E.ExecuteCompleted(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rolemodel.dialects.canonical import Completion, ServerTimings
 from rolemodel.tokens import estimate_message_tokens
 from rolemodel.usage_headers import UsageReport, WindowLength
 from rolemodel.v1 import catalog_pb2, conversation_pb2, outcome_pb2
@@ -21,6 +22,46 @@ from rolemodel_router.state.store import StateStore
 def idempotency_key(decision_id: str) -> str:
     """The key Execute reports under: one per decision, so a repeated recording is a replay."""
     return f"execute:{decision_id}"
+
+
+#: Fewer uncached tokens than this say more about fixed costs than about the prefill speed (spec 10.4).
+MIN_MEASURED_PREFILL_TOKENS = 64
+#: Fewer output tokens than this say little about the decoding speed.
+MIN_MEASURED_OUTPUT_TOKENS = 8
+
+
+def usage_from_timings(completion: Completion) -> outcome_pb2.Usage | None:
+    """The usage a llama.cpp server reported, its cache counted from ``timings`` when the usage lacks it.
+
+    ``cache_n`` is the server's own count of prompt tokens it took from the slot's cache, so it
+    fills ``cache_read_tokens`` when the usage reports none; without a usage the whole usage
+    comes from the timings (``cache_n + prompt_n`` prompt tokens, ``predicted_n`` output tokens).
+    """
+    usage, timings = completion.usage, completion.timings
+    if timings is None:
+        return usage
+    if usage is None:
+        return outcome_pb2.Usage(
+            input_tokens=timings.cached_tokens + timings.prefilled_tokens,
+            cache_read_tokens=timings.cached_tokens,
+            output_tokens=timings.output_tokens,
+        )
+    if not usage.cache_read_tokens and timings.cached_tokens:
+        filled = outcome_pb2.Usage()
+        filled.CopyFrom(usage)
+        filled.cache_read_tokens = min(timings.cached_tokens, usage.input_tokens)
+        return filled
+    return usage
+
+
+def add_measured_speeds(outcome: outcome_pb2.Outcome, timings: ServerTimings | None) -> None:
+    """Report the server's measured prefill and output speeds on the outcome (spec 9.5 and 10.4)."""
+    if timings is None:
+        return
+    if timings.prefilled_tokens >= MIN_MEASURED_PREFILL_TOKENS and timings.prefill_tokens_per_second > 0:
+        outcome.prefill_tokens_per_second = timings.prefill_tokens_per_second
+    if timings.output_tokens >= MIN_MEASURED_OUTPUT_TOKENS and timings.output_tokens_per_second > 0:
+        outcome.output_tokens_per_second = timings.output_tokens_per_second
 
 
 def usage_or_estimate(

@@ -11,6 +11,7 @@ import base64
 import json
 from typing import Any
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
 from rolemodel_router.state.model import (
@@ -167,14 +168,33 @@ def load_event(text: str) -> QuotaEvent:
 
 def dump_health(h: EndpointHealth) -> str:
     return json.dumps(
-        [h.observed_outcomes, h.ttft_ms, h.failure_rate, h.consecutive_failures, h.cooldown_until_ms],
+        [
+            h.observed_outcomes,
+            h.ttft_ms,
+            h.failure_rate,
+            h.consecutive_failures,
+            h.cooldown_until_ms,
+            h.prefill_tokens_per_second,
+            h.output_tokens_per_second,
+            h.base_latency_ms,
+        ],
         separators=(",", ":"),
     )
 
 
 def load_health(text: str) -> EndpointHealth:
+    """A stored profile; one written before the speeds were kept has five fields."""
     d = json.loads(text)
-    return EndpointHealth(d[0], d[1], d[2], d[3], d[4])
+    speeds = [*d[5:8], None, None, None]
+    return EndpointHealth(d[0], d[1], d[2], d[3], d[4], speeds[0], speeds[1], speeds[2])
+
+
+def dump_residents(residents: tuple[Resident, ...]) -> str:
+    return json.dumps([[r.key, r.slot, r.tokens, r.last_used_ms] for r in residents], separators=(",", ":"))
+
+
+def load_residents(text: str) -> tuple[Resident, ...]:
+    return tuple(Resident(str(k), int(s), int(t), int(at)) for k, s, t, at in json.loads(text))
 
 
 def dump_share(s: ShareState) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageWindowState
 from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
@@ -26,6 +28,8 @@ from rolemodel_router.state.model import (
 )
 from rolemodel_router.state.store import Retention, RouteKeys
 
+V = TypeVar("V")
+
 
 @dataclass
 class Changes:
@@ -38,6 +42,7 @@ class Changes:
     health: list[tuple[str, EndpointHealth]] = field(default_factory=list)
     shares: list[tuple[str, ShareState]] = field(default_factory=list)
     usage: list[tuple[str, UsageWindowState]] = field(default_factory=list)
+    occupancy: list[tuple[str, tuple[Resident, ...]]] = field(default_factory=list)
     deleted_conversations: list[str] = field(default_factory=list)
     deleted_decisions: list[str] = field(default_factory=list)
     deleted_outcomes: list[str] = field(default_factory=list)
@@ -64,6 +69,7 @@ class InProcessStore:
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
         self.usage: dict[str, UsageWindowState] = {}  # reported quotas' windows (spec 9.8)
+        self.occupancy: dict[str, tuple[Resident, ...]] = {}
 
     async def start(self) -> None:
         return None
@@ -86,6 +92,44 @@ class InProcessStore:
 
     def _remember_outcome(self, record: OutcomeRecord) -> None:
         self.outcomes[record.idempotency_key] = record
+
+    def _forget_decision(self, decision_id: str) -> None:
+        self.decisions.pop(decision_id, None)
+
+    def _forget_outcome(self, idempotency_key: str) -> None:
+        self.outcomes.pop(idempotency_key, None)
+
+    async def _persist_or_undo(self, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Write ``changes``; when the write fails, take back what they changed in memory, then raise.
+
+        Memory is changed first so that concurrent calls see a quota slot as taken while its write is
+        in flight; a failed write (a full disk, a read-only database) must not leave it taken.
+        """
+        try:
+            await self._persist(changes)
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            raise
+
+    def _undo_map(self, table: dict[str, V], key: str) -> Callable[[], None]:
+        previous = table.get(key)
+
+        def restore() -> None:
+            if previous is None:
+                table.pop(key, None)
+            else:
+                table[key] = previous
+
+        return restore
+
+    def _undo_event(self, quota_id: str, decision_id: str) -> Callable[[], None]:
+        ledger = self.ledgers.get(quota_id)
+        previous = ledger.events.get(decision_id) if ledger is not None else None
+        return lambda: ledger.restore(decision_id, previous) if ledger is not None else None
+
+    def _undo_usage(self, usage: Mapping[str, UsageWindowState]) -> list[Callable[[], None]]:
+        return [self._undo_map(self.usage, quota_id) for quota_id in usage if quota_id in self.quotas]
 
     def _conversation(self, conversation_id: str) -> ConversationState:
         return self.conversations.get(conversation_id) or ConversationState(conversation_id=conversation_id)
@@ -114,23 +158,34 @@ class InProcessStore:
             share=self.shares.get(keys.role),
             previous_decision=self._decision(keys.previous_decision_id) if keys.previous_decision_id else None,
             usage=self.usage,
+            occupancy=self.occupancy,
         )
         plan = decide(snapshot)
         changes = Changes()
+        undo: list[Callable[[], None]] = []
         if plan.record is not None:
-            self._remember_decision(plan.record)
-            changes.decisions.append(plan.record)
+            record = plan.record
+            undo.append(lambda: self._forget_decision(record.decision_id))
+            self._remember_decision(record)
+            changes.decisions.append(record)
         if plan.conversation is not None:
+            undo.append(self._undo_map(self.conversations, plan.conversation.conversation_id))
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
         for quota_id, event in plan.quota_events.items():
+            undo.append(self._undo_event(quota_id, event.decision_id))
             self._record_event(quota_id, event, changes)
         if plan.share is not None:
+            undo.append(self._undo_map(self.shares, keys.role))
             self.shares[keys.role] = plan.share
             changes.shares.append((keys.role, plan.share))
+        undo += self._undo_usage(plan.usage)
         self._record_usage(plan.usage, changes)
+        for endpoint_id, residents in plan.occupancy.items():
+            self.occupancy[endpoint_id] = residents
+            changes.occupancy.append((endpoint_id, residents))
         if changes:
-            await self._persist(changes)
+            await self._persist_or_undo(changes, undo)
         return plan
 
     async def report(
@@ -150,23 +205,38 @@ class InProcessStore:
         if plan.replayed:
             return plan
         changes = Changes()
+        undo: list[Callable[[], None]] = []
         if plan.record is not None:
+            previous_record = self._decision(plan.record.decision_id)
+            undo.append(lambda: self._restore_decision(plan.record.decision_id if plan.record else "", previous_record))
             self._remember_decision(plan.record)
             changes.decisions.append(plan.record)
         if plan.outcome is not None:
+            key = plan.outcome.idempotency_key
+            undo.append(lambda: self._forget_outcome(key))
             self._remember_outcome(plan.outcome)
             changes.outcomes.append(plan.outcome)
         if plan.conversation is not None:
+            undo.append(self._undo_map(self.conversations, plan.conversation.conversation_id))
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
         for quota_id, event in plan.quota_events.items():
+            undo.append(self._undo_event(quota_id, event.decision_id))
             self._record_event(quota_id, event, changes)
         if plan.health is not None and plan.served_endpoint_id:
+            undo.append(self._undo_map(self.health_by_endpoint, plan.served_endpoint_id))
             self.health_by_endpoint[plan.served_endpoint_id] = plan.health
             changes.health.append((plan.served_endpoint_id, plan.health))
+        undo += self._undo_usage(plan.usage)
         self._record_usage(plan.usage, changes)
-        await self._persist(changes)
+        await self._persist_or_undo(changes, undo)
         return plan
+
+    def _restore_decision(self, decision_id: str, previous: DecisionRecord | None) -> None:
+        if previous is None:
+            self._forget_decision(decision_id)
+        else:
+            self._remember_decision(previous)
 
     async def health(self) -> Mapping[str, EndpointHealth]:
         return dict(self.health_by_endpoint)

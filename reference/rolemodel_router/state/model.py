@@ -71,6 +71,10 @@ class EndpointHealth:
     failure_rate: float | None = None
     consecutive_failures: int = 0
     cooldown_until_ms: int = 0
+    # Decayed speeds the outcomes reported (None until one did), and the latency before prefill.
+    prefill_tokens_per_second: float | None = None
+    output_tokens_per_second: float | None = None
+    base_latency_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ class Keys:
     def usage(self, quota_id: str) -> str:
         return f"{self.prefix}usage:{quota_id}"
 
+    def occupancy(self, endpoint_id: str) -> str:
+        return f"{self.prefix}occupancy:{endpoint_id}"
+
     def share(self, role: str) -> str:
         return f"{self.prefix}share:{role}"
 

@@ -70,7 +70,7 @@ return out
 """
 )
 
-# ARGV[1]: JSON {now, version?, set, del, quotas, share?}. Returns {1} or {0, why, detail}.
+# ARGV[1]: JSON {now, version?, occupancy, set, del, quotas, share?}. Returns {1} or {0, why, detail}.
 COMMIT_ROUTE = (
     _WINDOW
     + """
@@ -80,6 +80,9 @@ local v = ops['version']
 if v then
   local current = tonumber(redis.call('GET', v[1]) or '0')
   if current ~= v[2] then return {0, 'conflict', v[1]} end
+end
+for _, o in ipairs(ops['occupancy'] or {}) do
+  if (redis.call('GET', o[1]) or '') ~= o[2] then return {0, 'conflict', o[1]} end
 end
 for _, q in ipairs(ops['quotas'] or {}) do
   local r, t, c = window(q['qt'], q['qe'], q['kind'], q['len'], now)
@@ -97,6 +100,7 @@ for _, q in ipairs(ops['quotas'] or {}) do
   prune(q['qt'], q['qe'], q['len'], now)
 end
 writes(ops)
+for _, o in ipairs(ops['occupancy'] or {}) do redis.call('SET', o[1], o[3]) end
 local s = ops['share']
 if s then
   redis.call('LPUSH', s['key'], s['entry'])

@@ -95,6 +95,8 @@ class RedisStore:
         self.endpoint_ids = list(index.endpoint_order)
         self.quota_ids = list(index.quotas)
         self.reported_ids = [q for q, quota in index.quotas.items() if is_reported(quota)]
+        # Endpoints whose cache capacity is shared by all conversations (spec 7.7).
+        self.capacity_ids = [e for e in self.endpoint_ids if index.endpoints[e].capacity.limited]
 
     async def start(self) -> None:
         try:
@@ -229,6 +231,8 @@ class RedisStore:
         target = role.share_target if role else None
 
         def extra(pipe: Any) -> None:
+            if self.capacity_ids:
+                pipe.mget([self.keys.occupancy(e) for e in self.capacity_ids])
             if keys.previous_decision_id:
                 pipe.get(self.keys.decision(keys.previous_decision_id))
             if target is not None:
@@ -236,6 +240,8 @@ class RedisStore:
                 pipe.get(self.keys.share_integral(keys.role))
 
         conversation, version, windows, health, rest, usage = await self._read(keys.conversation_id, keys.now_ms, extra)
+        stored = dict(zip(self.capacity_ids, rest.pop(0), strict=True)) if self.capacity_ids else {}
+        occupancy = {e: codec.load_residents(_text(v)) for e, v in stored.items() if v}
         previous = None
         if keys.previous_decision_id:
             raw = rest.pop(0)
@@ -245,7 +251,7 @@ class RedisStore:
             entries, integral = rest[0], rest[1]
             window = tuple((float(e[0]), bool(e[1]), int(e[2])) for e in (json.loads(x) for x in reversed(entries)))
             share = ShareState(window=window, integral=float(integral or 0.0))
-        snapshot = RouteSnapshot(conversation, windows, health, share, previous, usage=usage)
+        snapshot = RouteSnapshot(conversation, windows, health, share, previous, usage=usage, occupancy=occupancy)
         plan = decide(snapshot)
         if plan.record is None and plan.conversation is None:
             return plan
@@ -272,6 +278,11 @@ class RedisStore:
         if plan.record is not None and plan.record.main_turn:
             ops["version"] = [self.keys.version(keys.conversation_id), version]
         sets += self._usage_writes(plan.usage)
+        # Compare and set: another replica's decision on the same endpoint since the read is a conflict.
+        ops["occupancy"] = [
+            [self.keys.occupancy(e), _text(stored.get(e) or ""), codec.dump_residents(residents)]
+            for e, residents in plan.occupancy.items()
+        ]
         if plan.share is not None and target is not None:
             d, premium, at = plan.share.window[-1]
             ops["share"] = {

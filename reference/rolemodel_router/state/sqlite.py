@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rolemodel.error_reasons import ErrorReason
 from rolemodel_router.engine.catalog_index import QuotaIndex
+from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import codec
 from rolemodel_router.state.in_process import Changes, InProcessStore
@@ -49,6 +51,7 @@ CREATE TABLE IF NOT EXISTS quota_events (
 CREATE TABLE IF NOT EXISTS endpoint_health (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS share_state (role TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_windows (quota_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -81,6 +84,7 @@ def _statements(changes: Changes) -> list[tuple[str, tuple[object, ...]]]:
     out += [(upsert.format("endpoint_health"), (eid, codec.dump_health(h))) for eid, h in changes.health]
     out += [(upsert.format("share_state"), (role, codec.dump_share(s))) for role, s in changes.shares]
     out += [(upsert.format("usage_windows"), (q, codec.dump_usage(u))) for q, u in changes.usage]
+    out += [(upsert.format("endpoint_occupancy"), (eid, codec.dump_residents(r))) for eid, r in changes.occupancy]
     out += [("DELETE FROM conversations WHERE id = ?", (cid,)) for cid in changes.deleted_conversations]
     out += [("DELETE FROM decisions WHERE id = ?", (did,)) for did in changes.deleted_decisions]
     out += [("DELETE FROM outcomes WHERE key = ?", (key,)) for key in changes.deleted_outcomes]
@@ -210,6 +214,12 @@ class SqliteStore(InProcessStore):
     def _remember_outcome(self, record: OutcomeRecord) -> None:
         self._recent(self.recent_outcomes, record.idempotency_key, record)
 
+    def _forget_decision(self, decision_id: str) -> None:
+        self.recent_decisions.pop(decision_id, None)
+
+    def _forget_outcome(self, idempotency_key: str) -> None:
+        self.recent_outcomes.pop(idempotency_key, None)
+
     def _read(self, sql: str, key: str) -> str | None:
         """A short, bounded read on the event loop: one indexed row from a WAL database."""
         if self._reader is None:
@@ -294,13 +304,22 @@ class SqliteStore(InProcessStore):
         for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
             if quota_id in self.quotas:
                 self.usage[quota_id] = codec.load_usage(body)
+        for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
+            self.occupancy[endpoint_id] = codec.load_residents(body)
 
     async def _persist(self, changes: Changes) -> None:
         if self._writer is None:
             raise RuntimeError("the SQLite store is not started")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._writer.jobs.put((_statements(changes), future))
-        await asyncio.shield(future)
+        try:
+            await asyncio.shield(future)
+        except sqlite3.Error as error:
+            # A full disk, a read-only or damaged database: nothing was written, and the caller undoes memory.
+            raise RouterError(
+                ErrorReason.STATE_STORE_UNAVAILABLE,
+                f"the state database cannot be written ({error}); nothing was changed",
+            ) from None
 
     async def close(self) -> None:
         writer, self._writer = self._writer, None

@@ -6,6 +6,10 @@ prompt token, and ``prompt_tokens_details.cached_tokens`` is the cached part. De
 field for cache writes (its automatic cache charges none), so ``cache_write_tokens`` is lost on
 encode; reasoning-token details are not part of the canonical usage.
 
+llama.cpp's server adds a ``timings`` object (``cache_n``, ``prompt_n``, ``prompt_per_second``,
+``predicted_n``, ``predicted_per_second``); it is read into :class:`ServerTimings` when present and
+never written.
+
 Only the first choice is read: the canonical form has one answer per request (``n`` is not
 carried). Finish reasons are already the canonical vocabulary; the legacy ``function_call``
 reads as ``tool_calls``.
@@ -16,9 +20,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rolemodel.dialects.canonical import FINISH_STOP, FINISH_TOOL_CALLS, Completion
+from rolemodel.dialects.canonical import FINISH_STOP, FINISH_TOOL_CALLS, Completion, ServerTimings
 from rolemodel.dialects.errors import DialectError
-from rolemodel.dialects.json_fields import JSONObject, as_object, at, opt_int, opt_list, opt_object, opt_str
+from rolemodel.dialects.json_fields import (
+    JSONObject,
+    as_object,
+    at,
+    opt_int,
+    opt_list,
+    opt_number,
+    opt_object,
+    opt_str,
+)
 from rolemodel.dialects.openai_chat.messages import decode_assistant, encode_assistant
 from rolemodel.v1 import outcome_pb2
 
@@ -40,6 +53,22 @@ def decode_response(body: Mapping[str, Any], *, reasoning_provider: str = "") ->
         usage=None if usage is None else decode_usage(usage, "usage"),
         model=opt_str(body, "model", "") or "",
         response_id=opt_str(body, "id", "") or "",
+        timings=decode_timings(body, ""),
+    )
+
+
+def decode_timings(obj: Mapping[str, Any], path: str) -> ServerTimings | None:
+    """llama.cpp's ``timings``, or None when the object carries none."""
+    timings = opt_object(obj, "timings", path)
+    if timings is None:
+        return None
+    where = at(path, "timings")
+    return ServerTimings(
+        cached_tokens=opt_int(timings, "cache_n", where) or 0,
+        prefilled_tokens=opt_int(timings, "prompt_n", where) or 0,
+        prefill_tokens_per_second=opt_number(timings, "prompt_per_second", where) or 0.0,
+        output_tokens=opt_int(timings, "predicted_n", where) or 0,
+        output_tokens_per_second=opt_number(timings, "predicted_per_second", where) or 0.0,
     )
 
 

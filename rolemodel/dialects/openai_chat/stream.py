@@ -5,7 +5,8 @@ Decoding: every ``data:`` line is a chunk until ``data: [DONE]``. ``delta.conten
 ``reasoning_text`` deltas, and each ``delta.tool_calls`` entry a ``ToolCallDelta`` with the same
 ``index`` (its first fragment carries ``id`` and ``function.name``). ``finish_reason`` and the
 final usage chunk (sent when the request had ``stream_options.include_usage``) complete the
-answer. A chunk with an ``error`` object raises :class:`ProviderStreamError`.
+answer; llama.cpp's ``timings`` (on its last chunk) are kept. A chunk with an ``error`` object
+raises :class:`ProviderStreamError`.
 
 Encoding produces the chunk sequence OpenAI sends: a first chunk with ``role: assistant``, one
 chunk per delta, a chunk with the finish reason and an empty delta, then, if asked, a chunk with
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rolemodel.dialects.accumulator import StreamAccumulator
-from rolemodel.dialects.canonical import FINISH_STOP, Completion
+from rolemodel.dialects.canonical import FINISH_STOP, Completion, ServerTimings
 from rolemodel.dialects.errors import DialectError, IncompleteStreamError, ProviderStreamError
 from rolemodel.dialects.json_fields import (
     JSONObject,
@@ -39,7 +40,7 @@ from rolemodel.dialects.json_fields import (
     opt_object,
     opt_str,
 )
-from rolemodel.dialects.openai_chat.response import decode_finish_reason, decode_usage, encode_usage
+from rolemodel.dialects.openai_chat.response import decode_finish_reason, decode_timings, decode_usage, encode_usage
 from rolemodel.dialects.sse import SSEParser, encode_event
 from rolemodel.v1 import outcome_pb2, router_service_pb2
 
@@ -55,6 +56,7 @@ class ChatStreamDecoder:
         self._accumulator = StreamAccumulator(reasoning_provider=reasoning_provider)
         self._finish_reason = ""
         self._usage: outcome_pb2.Usage | None = None
+        self._timings: ServerTimings | None = None
         self._model = ""
         self._response_id = ""
         self.done = False
@@ -90,6 +92,7 @@ class ChatStreamDecoder:
         usage = opt_object(chunk, "usage", path)
         if usage is not None:
             self._usage = decode_usage(usage, at(path, "usage"))
+        self._timings = decode_timings(chunk, path) or self._timings
         deltas: list[router_service_pb2.ContentDelta] = []
         for i, item in enumerate(as_list(chunk.get("choices") or [], at(path, "choices"))):
             choice = as_object(item, at(at(path, "choices"), i))
@@ -116,6 +119,7 @@ class ChatStreamDecoder:
             usage=self._usage,
             model=self._model,
             response_id=self._response_id,
+            timings=self._timings,
         )
 
     def partial_completion(self) -> Completion:

@@ -1,0 +1,37 @@
+"""The latency model (spec 6.6.1 and 9.5): prefill grows with the uncached prompt; base latency excludes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rolemodel import latency
+
+
+def test_the_issue_example_reads_as_people_say_it() -> None:
+    cold = latency.estimate(
+        base_ms=0, prefill_tokens=38_000, prefill_tokens_per_second=400, output_tokens=0, output_tokens_per_second=0
+    )
+    warm = latency.estimate(
+        base_ms=350, prefill_tokens=112, prefill_tokens_per_second=2_800, output_tokens=0, output_tokens_per_second=0
+    )
+    assert latency.describe_seconds(cold.ttft_ms) == "95 s"
+    assert latency.describe_seconds(warm.ttft_ms) == "0.4 s"
+    assert latency.describe_seconds(400_000) == "6.7 min"
+
+
+def test_an_unknown_speed_adds_no_time() -> None:
+    estimate = latency.estimate(
+        base_ms=120, prefill_tokens=9_000, prefill_tokens_per_second=0, output_tokens=500, output_tokens_per_second=0
+    )
+    assert (estimate.ttft_ms, estimate.output_ms, estimate.total_ms) == (120, 0, 120)
+
+
+def test_the_base_latency_sample_subtracts_the_prefill_and_never_goes_below_zero() -> None:
+    assert latency.base_latency_sample(1_500, 4_000, 3_000) == pytest.approx(1_500 - 4_000 / 3)
+    assert latency.base_latency_sample(100, 40_000, 1_000) == 0.0
+    assert latency.base_latency_sample(100, 40_000, 0) == 100
+
+
+def test_the_decayed_average_starts_at_the_first_sample() -> None:
+    assert latency.decayed(None, 10.0) == 10.0
+    assert latency.decayed(10.0, 20.0) == pytest.approx(12.0)
