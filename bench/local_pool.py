@@ -1,0 +1,466 @@
+"""The pool of two on real llama.cpp servers: a replayed coding session under four policies.
+
+Two llama-server processes (bench/local_llama.py) run two models written on the spot: a small
+fast one and a bigger slow one, sized so that prefill time matters. Each has two slots and
+``--cache-ram 0``, so an evicted conversation is really gone. A coding session is replayed: a
+main agent with a long context, a sub-agent with its own, and side requests (titles, summaries)
+after most turns; some turns are hard (difficulty 0.8), the others easy (0.2). Every answer has
+exactly the requested number of tokens (greedy decoding of a model that never ends early), so
+the policies do the same work. The policies, each on freshly started servers:
+
+  always-big         every request to the big model
+  always-small       every request to the small model
+  difficulty         per turn: hard turns to the big model, easy turns and side requests to the
+                     small one; the servers pick their own slots and the router ignores caches
+  pool-of-two        the reference router (Execute) on a catalog with both servers' capacity and
+                     speeds: spec 6.7.1, with slot pinning (spec 10.4)
+
+The speeds the pool's catalog declares are measured first on a throwaway server pair, as a user
+would measure them once. For the pool the benchmark also compares each turn's prediction with
+what the server reported: cached tokens (equal within the endpoint's 16-token granularity),
+evictions (a conversation the server held before and now reports cold) and the time to first
+token. Policies run one after another in one process, so they see the same machine.
+
+    python bench/local_pool.py [--json FILE] [--turns 18]
+
+Goals (issue 15): predicted cached tokens equal the server's on at least 95% of turns, every
+eviction predicted, predicted time to first token within 25% of measured at p50, and the pool's
+total wall time at most 0.7 of the difficulty policy's with the same tier for every hard turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.local_llama import LlamaServer, ModelShape, chatml_tokens, find_llama_server, write_model
+from bench.streaming_setup import start, stop
+from rolemodel import RouterClient
+from rolemodel.v1 import conversation_pb2, hints_pb2, router_service_pb2
+
+C = conversation_pb2
+GRANULARITY = 16
+SLOTS = 2
+CONTEXT_PER_SLOT = 12288
+HARD, EASY = 0.8, 0.2
+SMALL_SHAPE = ModelShape(layers=4, embedding=256, heads=4, feed_forward=768, context=CONTEXT_PER_SLOT)
+BIG_SHAPE = ModelShape(layers=8, embedding=512, heads=8, feed_forward=1536, context=CONTEXT_PER_SLOT)
+GOALS = {"cached_exact_share": 0.95, "evictions_predicted_share": 1.0, "ttft_error_p50": 0.25, "wall_ratio": 0.7}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of the replayed session."""
+
+    stream: str  # "main", "sub", or "<stream>#side" for an isolated side request
+    difficulty: float
+    user_tokens: int  # the new user message's size
+    reply_tokens: int  # the replayed assistant message that follows it in the next turn's prompt
+    output_tokens: int  # what the model generates now
+
+
+def session(turns: int) -> list[Step]:
+    """Main-agent turns, a sub-agent from the third turn on, and a side request after most turns."""
+    steps: list[Step] = []
+    for i in range(turns):
+        hard = i % 3 == 0
+        steps.append(Step("main", HARD if hard else EASY, 3000 if i == 0 else 250, 150, 48 if hard else 12))
+        if i >= 2 and i % 2 == 0:
+            steps.append(Step("sub", HARD if i % 6 == 2 else EASY, 1500 if i == 2 else 200, 120, 16))
+        if i % 3 != 1:
+            steps.append(Step(f"{'sub' if i % 2 else 'main'}#side", EASY, 400, 0, 8))
+    return steps
+
+
+def _text(tag: str, tokens: int) -> str:
+    """Replayed text of exactly ``tokens`` bytes (one token per byte) that starts with ``tag``."""
+    body = f"{tag} " + "lorem ipsum dolor sit amet, " * (tokens // 28 + 1)
+    return body[:tokens]
+
+
+@dataclass
+class Conversation:
+    """The messages of one stream, grown as the session replays it."""
+
+    name: str
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (role, content)
+    turn: int = 0
+    pending_reply: int = 0
+
+    def prompt_for(self, step: Step, index: int) -> list[tuple[str, str]]:
+        if self.pending_reply:
+            self.messages.append(("assistant", _text(f"{self.name}-reply-{index}", self.pending_reply)))
+        self.messages.append(("user", _text(f"{self.name}-ask-{index}", step.user_tokens)))
+        self.pending_reply = step.reply_tokens
+        return list(self.messages)
+
+
+def side_prompt(step: Step, index: int) -> list[tuple[str, str]]:
+    return [("user", _text(f"{step.stream}-{index} summarise", step.user_tokens))]
+
+
+@dataclass
+class TurnResult:
+    step: Step
+    endpoint: str
+    wall_s: float
+    ttft_s: float = 0.0
+    predicted_ttft_s: float = 0.0
+    predicted_cached: int = 0
+    reported_cached: int = 0
+    evicted_predicted: bool = False
+
+
+def _chat_body(model: str, messages: list[tuple[str, str]], output: int, slot: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": r, "content": c} for r, c in messages],
+        "max_tokens": output,
+        "temperature": 0,
+        "cache_prompt": True,
+    }
+    if slot is not None:
+        body["id_slot"] = slot
+    return body
+
+
+def _prompts(steps: list[Step]) -> Iterator[tuple[int, Step, str, list[tuple[str, str]]]]:
+    """Each step's conversation id and prompt, the same for every policy."""
+    conversations: dict[str, Conversation] = {}
+    for index, step in enumerate(steps):
+        if step.stream.endswith("#side"):
+            yield index, step, f"{step.stream.removesuffix('#side')}-side-{index}", side_prompt(step, index)
+        else:
+            conversation = conversations.setdefault(step.stream, Conversation(step.stream))
+            yield index, step, step.stream, conversation.prompt_for(step, index)
+
+
+def run_direct(servers: dict[str, LlamaServer], steps: list[Step], choose: Any) -> list[TurnResult]:
+    """A policy that calls the servers itself: ``choose(step)`` names the server; the servers pick slots."""
+    results = []
+    for _, step, _, messages in _prompts(steps):
+        name = choose(step)
+        started = time.perf_counter()
+        answer = servers[name].post("/v1/chat/completions", _chat_body("m", messages, step.output_tokens, None))
+        wall = time.perf_counter() - started
+        cached = answer.get("usage", {}).get("prompt_tokens_details", {}).get("cached_tokens", 0)
+        results.append(TurnResult(step, name, wall, reported_cached=cached))
+    return results
+
+
+def _pool_catalog(servers: dict[str, LlamaServer], speeds: dict[str, dict[str, float]]) -> dict[str, Any]:
+    def endpoint(name: str, quality: float) -> dict[str, Any]:
+        measured = speeds[name]
+        return {
+            "id": f"local-{name}",
+            "provider_kind": "PROVIDER_KIND_OPENAI_COMPATIBLE",
+            "model": name,
+            "locality": "LOCALITY_LOCAL",
+            "capabilities": ["CAPABILITY_STREAMING"],
+            "context_window_tokens": CONTEXT_PER_SLOT,
+            "max_output_tokens": 64,
+            "pricing": {"currency": "USD", "input_per_mtok": "0", "output_per_mtok": "0"},
+            "caching": {
+                "mode": "CACHE_MODE_AUTOMATIC",
+                "granularity_tokens": GRANULARITY,
+                "ttl_seconds": 86400,
+                "capacity": {"max_sequences": SLOTS},
+            },
+            "default_quality": quality,
+            "latency": {
+                "ttft_ms": round(measured["base_ms"]),
+                "prefill_tokens_per_second": round(measured["prefill"]),
+                "output_tokens_per_second": round(measured["output"]),
+            },
+            "connection": {"base_url": f"{servers[name].base_url}/v1", "api_dialect": "API_DIALECT_LLAMA_CPP"},
+        }
+
+    return {
+        "name": "bench-local-pool",
+        "endpoints": [endpoint("small", 0.5), endpoint("big", 0.8)],
+        "roles": [
+            {
+                "name": "code.edit",
+                "ladder": [
+                    {"name": "small", "endpoint_ids": ["local-small"]},
+                    {"name": "big", "endpoint_ids": ["local-big"], "min_difficulty": 0.6},
+                ],
+                "default_strategy": "STRATEGY_LATENCY",
+                "escalation": {"escalate_on": ["OUTCOME_CLASS_TASK_FAILED"], "max_level": 1},
+                "affinity": {"horizon_turns": 1, "min_saving_ratio": 0.1},
+                "side_requests": {"merge_back": False},
+            }
+        ],
+    }
+
+
+def _execute_request(
+    conversation_id: str, turn: int, messages: list[tuple[str, str]], step: Step
+) -> router_service_pb2.ExecuteRequest:
+    refs = [
+        C.MessageRef(
+            message=C.Message(
+                role=C.MESSAGE_ROLE_USER if role == "user" else C.MESSAGE_ROLE_ASSISTANT,
+                parts=[C.ContentPart(text=C.TextPart(text=content))],
+            ),
+            token_count=chatml_tokens(role, content),
+        )
+        for role, content in messages
+    ]
+    hints = hints_pb2.RoutingHints(
+        role="code.edit", difficulty=step.difficulty, expected_output_tokens=step.output_tokens
+    )
+    if step.stream.endswith("#side"):
+        hints.side_request.merge_back = False
+    return router_service_pb2.ExecuteRequest(
+        conversation=C.ConversationRef(conversation_id=conversation_id, turn_index=turn, messages=refs),
+        hints=hints,
+        params=router_service_pb2.GenerationParams(max_output_tokens=step.output_tokens, temperature=0.0),
+    )
+
+
+def run_pool(
+    servers: dict[str, LlamaServer], steps: list[Step], speeds: dict[str, Any], work: Path
+) -> list[TurnResult]:
+    catalog = work / "pool.yaml"
+    catalog.write_text(yaml.safe_dump(_pool_catalog(servers, speeds)))
+    command = [
+        sys.executable, "-m", "rolemodel_router.cli.main", "serve", "--catalog", str(catalog),
+        "--listen", "127.0.0.1:0", "--state", "memory:", "--no-sample", "--log-level", "error",
+    ]  # fmt: skip
+    router, (line,) = start(command, 1)
+    address = line.split("serving on", 1)[1].split()[0]
+    results: list[TurnResult] = []
+    turns: dict[str, int] = {}
+    try:
+        with RouterClient(address) as client:
+            for _, step, conversation_id, messages in _prompts(steps):
+                turn = turns.get(conversation_id, 0)
+                turns[conversation_id] = turn + 1
+                results.append(_pool_turn(client, _execute_request(conversation_id, turn, messages, step), step))
+    finally:
+        stop(router)
+    return results
+
+
+def _pool_turn(client: RouterClient, request: router_service_pb2.ExecuteRequest, step: Step) -> TurnResult:
+    started = time.perf_counter()
+    chosen = None
+    for event in client.execute(request, timeout_s=600):
+        if event.HasField("started"):
+            decision = event.started.decision
+            chosen = next(c for c in decision.candidates if c.endpoint_id == decision.chosen_endpoint_id)
+        elif event.HasField("failed"):
+            raise RuntimeError(f"Execute failed: {event.failed}")
+        elif event.HasField("completed") and chosen is not None:
+            done = event.completed
+            return TurnResult(
+                step,
+                done.served_endpoint_id.removeprefix("local-"),
+                time.perf_counter() - started,
+                ttft_s=done.ttft_ms / 1000,
+                predicted_ttft_s=chosen.latency.ttft_ms / 1000,
+                predicted_cached=chosen.cost.cached_tokens,
+                reported_cached=done.usage.cache_read_tokens,
+                evicted_predicted=chosen.cache.evicted,
+            )
+    raise RuntimeError("the Execute stream ended without completing")
+
+
+def calibrate(servers: dict[str, LlamaServer]) -> dict[str, dict[str, float]]:
+    """Prefill and output speeds and base latency of each server, from one cold request of 4,000 tokens."""
+    measured = {}
+    for name, server in servers.items():
+        body = _chat_body("m", [("user", _text("calibrate", 4000))], 32, None)
+        started = time.perf_counter()
+        answer = server.post("/v1/chat/completions", body)
+        wall_ms = (time.perf_counter() - started) * 1000
+        timings = answer["timings"]
+        prefill_ms, output_ms = timings["prompt_ms"], timings["predicted_ms"]
+        measured[name] = {
+            "prefill": timings["prompt_per_second"],
+            "output": timings["predicted_per_second"],
+            "base_ms": max(1.0, wall_ms - prefill_ms - output_ms),
+        }
+    return measured
+
+
+@contextmanager
+def server_pair(binary: Path, models: dict[str, Path], work: Path, tag: str) -> Iterator[dict[str, LlamaServer]]:
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                LlamaServer(
+                    binary, model, slots=SLOTS, context=SLOTS * CONTEXT_PER_SLOT, log=work / f"{tag}-{name}.log"
+                )
+            )
+            for name, model in models.items()
+        }
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _prediction(results: list[TurnResult]) -> dict[str, Any]:
+    exact = [abs(r.predicted_cached - r.reported_cached) < GRANULARITY for r in results]
+    held: set[tuple[str, str]] = set()
+    actual_evictions = predicted_hits = false_alarms = 0
+    for r, (_, _, conversation_id, _) in zip(results, _prompts([r.step for r in results]), strict=True):
+        key = (conversation_id, r.endpoint)
+        cold = r.reported_cached < GRANULARITY
+        if key in held and cold:
+            actual_evictions += 1
+            predicted_hits += r.evicted_predicted
+        elif r.evicted_predicted:
+            false_alarms += 1
+        held.add(key)
+    errors = [abs(r.predicted_ttft_s - r.ttft_s) / r.ttft_s for r in results if r.ttft_s > 0]
+    return {
+        "turns": len(results),
+        "cached_exact_share": sum(exact) / len(exact),
+        "ttft_error_p50": statistics.median(errors),
+        "ttft_error_p90": _p(errors, 0.9),
+        "evictions": actual_evictions,
+        "evictions_predicted_share": predicted_hits / actual_evictions if actual_evictions else 1.0,
+        "evictions_predicted_but_not_seen": false_alarms,
+    }
+
+
+def _policy(results: list[TurnResult]) -> dict[str, Any]:
+    walls = [r.wall_s for r in results]
+    hard = [r.endpoint for r in results if r.step.difficulty >= HARD and not r.step.stream.endswith("#side")]
+    return {
+        "wall_s": sum(walls),
+        "turn_latency_p50_s": statistics.median(walls),
+        "turn_latency_p95_s": _p(walls, 0.95),
+        "turns": len(results),
+        "hard_turns_on_big": sum(e == "big" for e in hard),
+        "hard_turns": len(hard),
+        "cached_tokens_reported": sum(r.reported_cached for r in results),
+    }
+
+
+def measure(turns: int) -> dict[str, Any]:
+    binary = find_llama_server()
+    if binary is None:
+        raise SystemExit("no llama-server found: build it with .ci/build-llama-server (or set ROLEMODEL_LLAMA_SERVER)")
+    steps = session(turns)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        models = {
+            "small": write_model(work / "small.gguf", SMALL_SHAPE, seed=1),
+            "big": write_model(work / "big.gguf", BIG_SHAPE, seed=2),
+        }
+        with server_pair(binary, models, work, "calibration") as servers:
+            speeds = calibrate(servers)
+        runs: dict[str, list[TurnResult]] = {}
+        direct = {
+            "always-big": lambda step: "big",
+            "always-small": lambda step: "small",
+            "difficulty": lambda step: (
+                "big" if step.difficulty >= HARD and not step.stream.endswith("#side") else "small"
+            ),
+        }
+        for name, choose in direct.items():
+            with server_pair(binary, models, work, name) as servers:
+                runs[name] = run_direct(servers, steps, choose)
+        with server_pair(binary, models, work, "pool") as servers:
+            runs["pool-of-two"] = run_pool(servers, steps, speeds, work)
+    policies = {name: _policy(results) for name, results in runs.items()}
+    prediction = _prediction(runs["pool-of-two"])
+    ratio = policies["pool-of-two"]["wall_s"] / policies["difficulty"]["wall_s"]
+    return {
+        "benchmark": "local_pool",
+        "steps": len(steps),
+        "session": {
+            "main_turns": sum(s.stream == "main" for s in steps),
+            "sub_agent_turns": sum(s.stream == "sub" for s in steps),
+            "side_requests": sum(s.stream.endswith("#side") for s in steps),
+            "hard_turns": sum(s.difficulty >= HARD and not s.stream.endswith("#side") for s in steps),
+        },
+        "servers": {"slots": SLOTS, "context_per_slot": CONTEXT_PER_SLOT, "measured_speeds": speeds},
+        "policies": policies,
+        "prediction": prediction,
+        "pool_wall_ratio_vs_difficulty": ratio,
+        "goals": GOALS,
+        "goals_met": {
+            "cached_exact_share": prediction["cached_exact_share"] >= GOALS["cached_exact_share"],
+            "evictions_predicted_share": prediction["evictions_predicted_share"] >= GOALS["evictions_predicted_share"],
+            "ttft_error_p50": prediction["ttft_error_p50"] <= GOALS["ttft_error_p50"],
+            "wall_ratio": ratio <= GOALS["wall_ratio"]
+            and policies["pool-of-two"]["hard_turns_on_big"] == policies["difficulty"]["hard_turns_on_big"],
+        },
+    }
+
+
+def show(results: dict[str, Any]) -> None:
+    console = Console()
+    table = Table(title=f"A replayed coding session, {results['steps']} requests, two llama.cpp servers with two slots")
+    for column in ("policy", "wall s", "turn p50 s", "turn p95 s", "hard turns on big", "cached tokens reported"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for name, p in results["policies"].items():
+        table.add_row(
+            name,
+            f"{p['wall_s']:.2f}",
+            f"{p['turn_latency_p50_s']:.3f}",
+            f"{p['turn_latency_p95_s']:.3f}",
+            f"{p['hard_turns_on_big']}/{p['hard_turns']}",
+            f"{p['cached_tokens_reported']:,}",
+        )
+    console.print(table)
+    pred, met = results["prediction"], results["goals_met"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT MET"
+
+    console.print(
+        f"cached tokens predicted within {GRANULARITY}: {pred['cached_exact_share']:.1%} of turns "
+        f"(goal 95%, {verdict(met['cached_exact_share'])})"
+    )
+    console.print(
+        f"evictions predicted: {pred['evictions_predicted_share']:.0%} of {pred['evictions']} "
+        f"(goal all, {verdict(met['evictions_predicted_share'])}); predicted but not seen: "
+        f"{pred['evictions_predicted_but_not_seen']}"
+    )
+    console.print(
+        f"time to first token, relative error: p50 {pred['ttft_error_p50']:.1%}, p90 {pred['ttft_error_p90']:.1%} "
+        f"(goal p50 within 25%, {verdict(met['ttft_error_p50'])})"
+    )
+    console.print(
+        f"pool-of-two wall time / difficulty routing: {results['pool_wall_ratio_vs_difficulty']:.2f} "
+        f"(goal at most 0.70 with the same tiers for hard turns, {verdict(met['wall_ratio'])})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--turns", type=int, default=18, help="main-agent turns in the session (default: %(default)s)")
+    args = parser.parse_args()
+    if args.turns < 3:
+        parser.error("--turns must be at least 3")
+    results = measure(args.turns)
+    show(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
