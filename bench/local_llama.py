@@ -65,7 +65,11 @@ def _byte_symbols() -> list[str]:
 def write_model(path: Path, shape: ModelShape = ModelShape(), seed: int = 7) -> Path:
     """Write a llama-architecture GGUF model with random F32 weights; returns ``path``."""
     rng = np.random.default_rng(seed)
-    vocab = [*_byte_symbols(), *SPECIAL_TOKENS]
+    symbols = _byte_symbols()
+    # llama.cpp needs at least one merge; this one joins bytes 0 and 1, which no text here holds,
+    # so that every byte of real text stays one token.
+    merge = symbols[0] + symbols[1]
+    vocab = [*symbols, *SPECIAL_TOKENS, merge]
     n_vocab, n_embd, n_ff = len(vocab), shape.embedding, shape.feed_forward
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("rolemodel-test-model")
@@ -83,8 +87,8 @@ def write_model(path: Path, shape: ModelShape = ModelShape(), seed: int = 7) -> 
     writer.add_tokenizer_pre("default")
     writer.add_token_list(vocab)
     normal, control = gguf.TokenType.NORMAL, gguf.TokenType.CONTROL
-    writer.add_token_types([normal] * 256 + [control] * len(SPECIAL_TOKENS))
-    writer.add_token_merges([])
+    writer.add_token_types([normal] * 256 + [control] * len(SPECIAL_TOKENS) + [normal])
+    writer.add_token_merges([f"{symbols[0]} {symbols[1]}"])
     writer.add_bos_token_id(256)
     writer.add_eos_token_id(258)
     writer.add_add_bos_token(False)

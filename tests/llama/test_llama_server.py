@@ -1,9 +1,9 @@
 """Execute against a real llama.cpp server: slot pinning, the server's cache and timings (spec 7.7, 10.4).
 
 Three conversations share a two-slot server through the router, turn by turn. After each turn
-the router's predicted cached tokens are held against what the server reports, within the
-endpoint's granularity (16 tokens): the server also keeps the 11-token generation prompt that
-opens the next assistant message, which no message-level prediction can see. Every eviction
+the router's predicted cached tokens are held against what the server reports, within 16 tokens:
+the server caches token by token (granularity 1) and also keeps the 11-token generation prompt
+that opens the next assistant message, which no message-level prediction can see. Every eviction
 the router predicts must show as a cold prompt on the server, and every cold prompt must have
 been predicted. The assistant messages are replayed text, not the tiny model's noise, as in a
 replayed session.
@@ -37,7 +37,7 @@ endpoints:
     pricing: {{currency: USD, input_per_mtok: "0", output_per_mtok: "0"}}
     caching:
       mode: CACHE_MODE_AUTOMATIC
-      granularity_tokens: {granularity}
+      granularity_tokens: 1
       ttl_seconds: 86400
       capacity: {{max_sequences: 2}}
     latency: {{ttft_ms: 20, output_tokens_per_second: 500, prefill_tokens_per_second: 20000}}
@@ -115,7 +115,7 @@ def _execute(client: RouterClient, session: Session, label: str) -> Turn:
 @pytest.fixture
 def router(llama_server: LlamaServer, tmp_path: Path) -> Iterator[RouterClient]:
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(CATALOG.format(endpoint=ENDPOINT, granularity=GRANULARITY, base_url=llama_server.base_url))
+    catalog.write_text(CATALOG.format(endpoint=ENDPOINT, base_url=llama_server.base_url))
     with RouterProcess(catalog=catalog) as process, RouterClient(process.address) as client:
         yield client
 
