@@ -26,7 +26,7 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": {"model": "rolemodel/chat", "messages": [{"role": "user", "content": "hi"}]},
     "/v1/messages": {"model": "rolemodel/chat", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
     "/v1/messages/count_tokens": {"model": "rolemodel/chat", "messages": [{"role": "user", "content": "hi"}]},
@@ -59,7 +59,7 @@ def _check(door: InProcessFrontDoor, endpoint: str, body: Any) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_requests_never_get_a_5xx(door: InProcessFrontDoor, endpoint: str, data: st.DataObject) -> None:
-    body = dict(VALID[endpoint])
+    body: dict[str, Any] = dict(VALID[endpoint])
     for key in data.draw(st.lists(st.sampled_from([*body, "tools", "stream", "metadata", "system"]), max_size=3)):
         body[key] = data.draw(JSON)
     _check(door, endpoint, body)
