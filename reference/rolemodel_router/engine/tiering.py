@@ -120,7 +120,7 @@ def explain(
     reasons.add(
         D.REASON_CODE_TIER_FROM_DIFFICULTY,
         f"difficulty {diff.value:.2f} ({source}) asks for tier {tiers.difficulty_tier}"
-        + (f"; moved by {listed} (log-odds)" if signals else ""),
+        + (f"; raised (+) or lowered (-) by {listed}" if signals else ""),
         difficulty=f"{diff.value:.4f}",
         source=source,
         tier=str(tiers.difficulty_tier),
