@@ -225,12 +225,20 @@ def _time_switch(ctx: CheckContext, role: str, first: str) -> None:
 
 @check(
     "affinity",
-    "Between free servers with a capacity, a switch must save time; side requests go where time is least",
-    ("RM-AFF-006", "RM-SIDE-006"),
+    "Between free servers with a capacity, a switch must save time",
+    ("RM-AFF-006",),
 )
 def pool_of_two(ctx: CheckContext) -> None:
     _time_switch(ctx, POOL_ROLE, "fx-pool-big")
     _time_switch(ctx, "x-conformance.pool-quality", SMALL)
+
+
+@check(
+    "side-requests",
+    "An isolated side request between free servers with a capacity goes where time is least",
+    ("RM-SIDE-006",),
+)
+def pool_side_request(ctx: CheckContext) -> None:
     side = hints_pb2.RoutingHints(role=POOL_ROLE, side_request=hints_pb2.SideRequest(merge_back=False))
     decision = route(ctx, ctx.ids.conversation("pool-side"), Prompt.of([600]), side)
     timed = sorted(
