@@ -43,10 +43,11 @@ def clients_catalog(base_url: str) -> dict[str, Any]:
     and a rule that routes ``deepseek-*`` model names as ``code.edit``, whose first rung speaks Chat Completions."""
     document = catalog(base_url)
     document["name"] = "client-tests"
-    rules = document["policies"]["client_model_rules"]
-    rules.insert(
-        0, {"model_pattern": "deepseek-*", "role": "code.edit", "description": "a model Claude Code does not know"}
-    )
+    # A new list: the front-door catalog shares its rules with the other tests, which must not see this one.
+    document["policies"]["client_model_rules"] = [
+        {"model_pattern": "deepseek-*", "role": "code.edit", "description": "a model Claude Code does not know"},
+        *document["policies"]["client_model_rules"],
+    ]
     document["roles"].append(
         {
             "name": "code.plan",
