@@ -76,6 +76,7 @@ MODULES = (
     "execute_outcomes",
     "credentials",
     "front_door",
+    "front_door_plan",
     "front_door_errors",
     "auth",
     "audit",

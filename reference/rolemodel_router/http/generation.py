@@ -170,6 +170,7 @@ class Generation:
         else:
             endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
         headers = response_headers.decision_headers(head.decision, endpoint, turn.role_source)
+        headers.update(turn.credential.plan_usage.headers)  # the client's own plan, as its provider said (14.12)
         if head.kind == "failed":
             self.front.observer.event(head.event)
             await close_events(events)
@@ -257,6 +258,7 @@ class Generation:
             event: router_service_pb2.ExecuteResponse | None = head.event
             while event is not None:
                 kind = event.WhichOneof("event")
+                yield writer.plan_usage(turn.credential.plan_usage.take_events())
                 if kind == "delta":
                     yield writer.delta(event.delta)
                 elif kind == "completed":
