@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.v1 import decision_pb2
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -118,6 +119,9 @@ class DecisionRecord:
     executed_served: str = ""
     # The chosen endpoint got a compacted prompt; prompt_digests and prompt_tokens cover only what it shares.
     compacted: bool = False
+    # The chosen endpoint's residents before this decision admitted its key (spec 7.7), to take the
+    # admission back when that endpoint did not take the prompt; empty without a cache capacity.
+    residents_before: tuple[Resident, ...] = ()
 
 
 @dataclass(frozen=True)
