@@ -54,7 +54,7 @@ CLIENT_CLOSED_REQUEST = 499
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(slots=True)
 class Head:
     """The start of an Execute stream: its decision, the attempts that failed, and the event after them."""
 
@@ -67,7 +67,7 @@ class Head:
         return self.event.WhichOneof("event")
 
 
-@dataclass
+@dataclass(slots=True)
 class Turn:
     """One decoded request, ready to execute."""
 
