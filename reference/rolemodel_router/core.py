@@ -74,6 +74,8 @@ class RouterCore:
     activity: ActivityFeed | None = None
     #: What each conversation's last request verified, so that the next reads only its new messages.
     prefixes: RecentPrefixes = field(default_factory=RecentPrefixes)
+    #: Where the HTTP front door answers, advertised in the card (spec 14.1); None when it is not served.
+    front_door: card_pb2.HttpFrontDoor | None = None
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
@@ -217,4 +219,5 @@ class RouterCore:
             limits=self.limits.to_proto(),
             catalog_name=self.index.catalog.name,
             catalog_digest=self.index.digest,
+            http_front_door=self.front_door,
         )
