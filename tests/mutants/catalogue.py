@@ -32,6 +32,8 @@ class Mutant:
     patch: Callable[[], None]
     #: More options for ``rolemodel serve`` (``--http`` for a front-door mutant).
     serve: tuple[str, ...] = ()
+    #: Whether the suite must start it (harness mode) on a state directory, to restart it (durability mutants).
+    durable: bool = False
 
     def apply(self) -> None:
         self.patch()
