@@ -12,6 +12,7 @@ import itertools
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rolemodel.v1 import card_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.backends import BackendsUnavailable, ScriptedBackends
@@ -84,6 +85,8 @@ class RunState:
     backends_problem: str | None = None
     #: The harness mode's launcher (``--router-command``); None when the suite only connects (``--target``).
     launcher: RouterLauncher | None = None
+    #: The CA file of a TLS run, which the front-door checks' HTTP clients trust as well.
+    ca_file: Path | None = None
 
     def stop_backends(self) -> None:
         if self.backends is not None:

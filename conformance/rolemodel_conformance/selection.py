@@ -20,6 +20,9 @@ LEVELS = {"must": ("MUST",), "should": ("MUST", "SHOULD"), "all": ("MUST", "SHOU
 #: Requirements about starting the router: only the harness mode (``--router-command``) can see them.
 START_UP = frozenset({"RM-CAT-001", "RM-CAT-002", "RM-CAT-003", "RM-CAT-004", "RM-CAT-005", "RM-CAT-006", "RM-CAT-009"})
 NEEDS_LAUNCHER = "about start-up: the suite sees it only when it starts the router (--router-command)"
+#: The HTTP front door's chapter: scored only for a router whose card advertises one (spec 14.9).
+FRONT_DOOR_CHAPTER = "14-http.md"
+NO_FRONT_DOOR = "about the HTTP front door, and the router's card advertises none (http_front_door)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ def select(
     globs: tuple[str, ...],
     spec_version: str,
     launches: bool = False,
+    front_door: bool = False,
 ) -> Selection:
     levels = LEVELS[level]
     excluded = out_of_scope()
@@ -59,6 +63,8 @@ def select(
             dropped.append(requirement.id)
         elif requirement.id in START_UP and not launches:
             skipped.append((requirement, NEEDS_LAUNCHER))
+        elif requirement.chapter.startswith(FRONT_DOOR_CHAPTER) and not front_door:
+            skipped.append((requirement, NO_FRONT_DOOR))
         elif parse_version(requirement.since) > tested:
             skipped.append((requirement, f"introduced in {requirement.since}; this run tests {spec_version}"))
         elif not applies(requirement, claimed):

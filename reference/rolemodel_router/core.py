@@ -70,6 +70,8 @@ class RouterCore:
     executor: Executor = field(init=False)
     #: The dashboard's feed, when the router serves the dashboard: told of every recorded decision and outcome.
     activity: ActivityFeed | None = None
+    #: Where the HTTP front door answers, advertised in the card (spec 14.1); None when it is not served.
+    front_door: card_pb2.HttpFrontDoor | None = None
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
@@ -201,4 +203,5 @@ class RouterCore:
             limits=self.limits.to_proto(),
             catalog_name=self.index.catalog.name,
             catalog_digest=self.index.digest,
+            http_front_door=self.front_door,
         )

@@ -9,6 +9,7 @@ subpackage, in both directions, for request bodies, non-streaming responses and 
 - :mod:`rolemodel.dialects.anthropic_messages`: the Anthropic Messages API (``POST /v1/messages``).
 
 Shared pieces: :mod:`.canonical` (the request and completion envelopes and finish reasons),
+:mod:`.field_rules` (the vocabulary of each dialect's request-field table),
 :mod:`.sse` (Server-Sent Events framing), :mod:`.accumulator` (canonical deltas to a message),
 :mod:`.deltas` (a message to canonical deltas) and :mod:`.errors`.
 

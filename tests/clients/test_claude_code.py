@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from google.protobuf import json_format
 
@@ -32,6 +33,8 @@ FILE_TEXT = "the port is 8080"
 ANSWER = "The file says the port is 8080."
 #: What a model answers to requests the test did not script (Claude Code's background requests).
 BACKGROUND_ANSWER = "ok"
+#: The catalog id of the endpoint that serves CLAUDE_MODEL.
+CLAUDE_ENDPOINT = "claude"
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +203,50 @@ def test_the_demo_s_printed_set_up_runs_claude_code_with_no_api_key(claude: Path
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
+
+
+def decisions(router: RouterProcess) -> list[dict[str, Any]]:
+    """Every decision the router made, oldest first, from its dashboard's read API."""
+    answer = httpx.get(router.http_url + "/ui/api/v1/decisions", timeout=10)
+    answer.raise_for_status()
+    document = answer.json()
+    assert not document["more"], "one page holds a session of a few turns"
+    return sorted(document["decisions"], key=lambda d: (d["at_ms"], d["id"]))
+
+
+def test_a_sub_agent_gets_a_conversation_and_a_cache_prediction_of_its_own(
+    claude: Path, backend: ScriptedBackend, router: RouterProcess, workdir: Path
+) -> None:
+    """Claude calls Claude Code's ``Agent`` tool; the sub-agent's requests start a conversation of their own.
+
+    Claude Code 2.1.332 runs the agent in the background: the main loop goes on with a "launched"
+    tool result and later gets the agent's report. The router tells the two apart from their openings
+    (14.4), predicts the sub-agent's cache from nothing, and on every turn of both the cache read it
+    predicted is the one the backend reports.
+    """
+    task = "Read config.txt and report the port it names."
+    backend.script(
+        CLAUDE_MODEL,
+        [Reply(tool_calls=[ToolCall("Agent", {"description": "Read the config", "prompt": task})])],
+    )
+    session = run_claude_code(
+        claude, router.http_url, "rolemodel/code.plan", "Use a sub-agent to read config.txt.", workdir
+    )
+    assert session.returncode == 0, session.stderr
+    sent = bodies(backend, CLAUDE_MODEL)
+    starts = [b for b in sent if not any(m["role"] == "assistant" for m in b["messages"])]
+    sub_agent = [b for b in starts if task in json.dumps(b["messages"])]
+    assert len(starts) == 2 and len(sub_agent) == 1, "the main session and the sub-agent each started once"
+    on_claude = [d for d in decisions(router) if d["endpoint"] == CLAUDE_ENDPOINT]
+    conversations = {d["conversation"] for d in on_claude}
+    assert len(conversations) == 2, conversations
+    (main_id,) = {d["conversation"] for d in on_claude if d["turn"] > 0}
+    (sub_id,) = conversations - {main_id}
+    sub_turns = [d for d in on_claude if d["conversation"] == sub_id]
+    assert sub_turns[0]["turn"] == 0 and sub_turns[0]["cached_predicted"] == 0
+    assert sub_turns[0]["outcome"]["cache_write_tokens"] > 0, "the sub-agent's prompt was cached on its own"
+    main_turns = [d for d in on_claude if d["conversation"] == main_id]
+    assert [d["turn"] for d in main_turns] == list(range(len(main_turns))) and len(main_turns) >= 2
+    for decision in on_claude:
+        outcome = decision["outcome"]
+        assert decision["cached_predicted"] == outcome["cache_read_tokens"], decision

@@ -30,6 +30,8 @@ class Mutant:
     expect: str
     run: tuple[str, ...]
     patch: Callable[[], None]
+    #: More options for ``rolemodel serve`` (``--http`` for a front-door mutant).
+    serve: tuple[str, ...] = ()
 
     def apply(self) -> None:
         self.patch()

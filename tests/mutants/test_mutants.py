@@ -31,7 +31,7 @@ def test_there_are_at_least_fifteen_mutants_each_naming_a_requirement() -> None:
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_the_suite_catches_the_mutant(name: str) -> None:
     mutant = MUTANTS[name]
-    with running_router(mutant=name) as router:
+    with running_router(mutant=name, extra=mutant.serve) as router:
         options = RunOptions(
             TransportOptions(router.address),
             requirement_globs=mutant.run,

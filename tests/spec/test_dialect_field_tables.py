@@ -8,8 +8,8 @@ import pytest
 
 from rolemodel.dialects import anthropic_messages
 from rolemodel.dialects.anthropic_messages.fields import HEADER_RULES
+from rolemodel.dialects.field_rules import FieldRule
 from rolemodel.dialects.openai_chat.fields import REQUEST_FIELDS as CHAT_FIELDS
-from rolemodel.dialects.openai_responses.fields import FieldRule
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "14-http.md"
 

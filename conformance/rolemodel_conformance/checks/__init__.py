@@ -38,6 +38,7 @@ AREAS = (
     "deadlines",
     "handoff",
     "execute",
+    "front-door",
     "auth",
     "audit",
 )
@@ -74,6 +75,8 @@ MODULES = (
     "execute_failures",
     "execute_outcomes",
     "credentials",
+    "front_door",
+    "front_door_errors",
     "auth",
     "audit",
 )

@@ -37,6 +37,7 @@ from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
+from rolemodel_router.execute.http_pool import backend_client
 from rolemodel_router.execute.key_variables import unconfigured_endpoints
 from rolemodel_router.execute.recording import (
     add_measured_speeds,
@@ -83,9 +84,7 @@ class Executor:
     def http(self) -> httpx.AsyncClient:
         """One pool for every backend, opened on first use so that it belongs to the serving loop."""
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=64), follow_redirects=False
-            )
+            self._http = backend_client()
         return self._http
 
     async def aclose(self) -> None:

@@ -8,7 +8,7 @@ the Messages API, unchanged; other dialects have no place for them. Spec 14.11 l
 
 from __future__ import annotations
 
-from rolemodel.dialects.openai_responses.fields import FieldRule, Treatment
+from rolemodel.dialects.field_rules import FieldRule, Treatment
 
 M, P, R = Treatment.MAPPED, Treatment.PASSED_THROUGH, Treatment.REFUSED
 

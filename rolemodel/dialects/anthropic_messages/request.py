@@ -35,6 +35,7 @@ from rolemodel.dialects.anthropic_messages.fields import RULES
 from rolemodel.dialects.anthropic_messages.params import decode_params, encode_params
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
+from rolemodel.dialects.field_rules import Treatment
 from rolemodel.dialects.json_fields import (
     JSONObject,
     as_list,
@@ -51,7 +52,6 @@ from rolemodel.dialects.json_fields import (
     opt_str_list,
     req_str,
 )
-from rolemodel.dialects.openai_responses.fields import Treatment
 from rolemodel.v1 import conversation_pb2 as c
 from rolemodel.v1 import router_service_pb2
 

@@ -8,7 +8,7 @@ Chat Completions, unchanged. Spec 14.11 lists this table.
 
 from __future__ import annotations
 
-from rolemodel.dialects.openai_responses.fields import FieldRule, Treatment
+from rolemodel.dialects.field_rules import FieldRule, Treatment
 
 M, P, R = Treatment.MAPPED, Treatment.PASSED_THROUGH, Treatment.REFUSED
 
@@ -42,6 +42,10 @@ REQUEST_FIELDS: tuple[FieldRule, ...] = (
     FieldRule("presence_penalty", P, "Chat Completions endpoints only"),
     FieldRule("logit_bias", P, "token ids belong to one tokenizer; Chat Completions endpoints only"),
     FieldRule("user", P, "Chat Completions endpoints only"),
+    FieldRule("safety_identifier", P, "Chat Completions endpoints only"),
+    FieldRule("metadata", P, "Chat Completions endpoints only"),
+    FieldRule("service_tier", P, "OpenAI's tiers mean nothing to other providers; Chat Completions endpoints only"),
+    FieldRule("verbosity", P, "Chat Completions endpoints only"),
     FieldRule("top_logprobs", R, "log probabilities are not carried"),
     FieldRule("modalities", R, "only text output is carried"),
     FieldRule("audio", R, "only text output is carried"),
@@ -50,6 +54,7 @@ REQUEST_FIELDS: tuple[FieldRule, ...] = (
     FieldRule("functions", R, "the legacy function fields are not supported: use `tools`"),
     FieldRule("function_call", R, "the legacy function fields are not supported: use `tool_choice`"),
     FieldRule("store", R, "the router stores no completions"),
+    FieldRule("prompt_cache_retention", R, "cache lifetimes come from the catalog (chapter 7)"),
 )
 
 RULES = {rule.name: rule for rule in REQUEST_FIELDS}

@@ -10,7 +10,8 @@ Encoding writes ``tool_choice``, ``parallel_tool_calls``, ``top_p``, ``seed`` an
 through from this dialect when set; the reasoning effort as ``reasoning_effort`` only to an
 endpoint that reasons (``reasoning``: others reject the field), where a thinking budget without an
 effort (from the Messages dialect) becomes the effort of :func:`effort_for_budget`. It leaves out
-what Chat Completions servers do not share (verbosity, prompt cache key, service tier, metadata);
+what Chat Completions servers do not share (the canonical verbosity, prompt cache key, service tier and
+metadata of other dialects);
 tools other than functions (custom, hosted, namespace tools) raise :class:`DialectError`. Encoding
 names the schema ``response`` and leaves ``strict`` off, because strict mode rejects schemas that
 do not meet its extra rules.
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
+from rolemodel.dialects.field_rules import Treatment
 from rolemodel.dialects.json_fields import (
     JSONObject,
     as_object,
@@ -40,7 +42,6 @@ from rolemodel.dialects.json_fields import (
 )
 from rolemodel.dialects.openai_chat.fields import PASSTHROUGH_PREFIX, RULES
 from rolemodel.dialects.openai_chat.messages import decode_messages, encode_messages
-from rolemodel.dialects.openai_responses.fields import Treatment
 from rolemodel.v1 import conversation_pb2, router_service_pb2
 
 MaxTokensField = Literal["max_completion_tokens", "max_tokens"]
@@ -95,7 +96,8 @@ _CHOICES = {
     "none": router_service_pb2.TOOL_CHOICE_MODE_NONE,
     "required": router_service_pb2.TOOL_CHOICE_MODE_REQUIRED,
 }
-_PASSED_FIELDS = ("frequency_penalty", "presence_penalty", "logit_bias", "user")
+#: The fields passed through, derived from the table so that a new row cannot be forgotten here.
+_PASSED_FIELDS = tuple(name for name, rule in RULES.items() if rule.treatment == Treatment.PASSED_THROUGH)
 #: Thinking budgets (tokens) up to which an effort is enough, smallest first.
 _BUDGET_EFFORTS = (
     (4096, router_service_pb2.REASONING_EFFORT_LOW),

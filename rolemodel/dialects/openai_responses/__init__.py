@@ -18,8 +18,9 @@ What this dialect cannot express, and what the codec therefore does with it:
 - request fields outside the canonical form: see :mod:`.fields`.
 """
 
+from rolemodel.dialects.field_rules import FieldRule, Treatment
 from rolemodel.dialects.openai_responses.errors import decode_error, encode_error
-from rolemodel.dialects.openai_responses.fields import REQUEST_FIELDS, FieldRule, Treatment
+from rolemodel.dialects.openai_responses.fields import REQUEST_FIELDS
 from rolemodel.dialects.openai_responses.request import decode_request, encode_request, includes_encrypted_reasoning
 from rolemodel.dialects.openai_responses.response import decode_response, echo_fields, encode_response
 from rolemodel.dialects.openai_responses.stream_decode import ResponsesStreamDecoder

@@ -8,25 +8,7 @@ drift from the code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
-
-class Treatment(StrEnum):
-    #: Translated to the canonical form, so it reaches every endpoint in that endpoint's dialect.
-    MAPPED = "mapped"
-    #: Carried unchanged to endpoints that speak the Responses API; other dialects have no place for it.
-    PASSED_THROUGH = "passed through"
-    #: Answered with a 400 that names the field.
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class FieldRule:
-    name: str
-    treatment: Treatment
-    how: str
-
+from rolemodel.dialects.field_rules import FieldRule, Treatment
 
 M, P, R = Treatment.MAPPED, Treatment.PASSED_THROUGH, Treatment.REFUSED
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
+from rolemodel.dialects.field_rules import Treatment
 from rolemodel.dialects.json_fields import (
     JSONObject,
     as_object,
@@ -32,7 +33,7 @@ from rolemodel.dialects.json_fields import (
     opt_str,
     req_str,
 )
-from rolemodel.dialects.openai_responses.fields import RULES, Treatment
+from rolemodel.dialects.openai_responses.fields import RULES
 from rolemodel.dialects.openai_responses.items import decode_input, encode_input
 from rolemodel.dialects.openai_responses.tools import (
     decode_tool_choice,
