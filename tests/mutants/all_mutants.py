@@ -1,12 +1,13 @@
-"""Every mutant by name: the first round, the second (two_sided.py), subscriptions, the front door, attempts."""
+"""Every mutant by name: the first round, the second (two_sided.py), subscriptions, the front door, durability, attempts."""
 
 from __future__ import annotations
 
 from tests.mutants.attempts import ATTEMPTS
 from tests.mutants.catalogue import MUTANTS as FIRST_ROUND
 from tests.mutants.catalogue import Mutant
+from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.two_sided import TWO_SIDED
 
-MUTANTS: dict[str, Mutant] = {**FIRST_ROUND, **TWO_SIDED, **SUBSCRIPTIONS, **FRONT_DOOR, **ATTEMPTS}
+MUTANTS: dict[str, Mutant] = {**FIRST_ROUND, **TWO_SIDED, **SUBSCRIPTIONS, **FRONT_DOOR, **DURABILITY, **ATTEMPTS}

@@ -46,6 +46,7 @@ AREAS = (
 MODULES = (
     "discovery",
     "startup",
+    "restarts",
     "versioning",
     "validation",
     "conversation",

@@ -111,6 +111,7 @@ def dump_decision(r: DecisionRecord) -> str:
             "key": r.outcome_key,
             "xs": r.executed_served,
             "cp": r.compacted,
+            "rb": [[x.key, x.slot, x.tokens, x.last_used_ms] for x in r.residents_before],
         },
         separators=(",", ":"),
     )
@@ -137,6 +138,7 @@ def load_decision(text: str) -> DecisionRecord:
         outcome_key=d["key"],
         executed_served=d.get("xs", ""),
         compacted=d.get("cp", False),
+        residents_before=tuple(Resident(str(k), int(s), int(t), int(at)) for k, s, t, at in d.get("rb", [])),
     )
 
 
