@@ -1,4 +1,4 @@
-"""Every mutant by name: the first round, the second (two_sided.py), subscriptions, the front door, durability, attempts."""
+"""Every mutant by name: the first round, the second (two_sided.py), and the later rounds, one file each."""
 
 from __future__ import annotations
 
