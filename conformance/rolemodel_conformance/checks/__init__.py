@@ -55,6 +55,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "explicit_cache",
     "local_cache",
     "affinity",
     "side_requests",

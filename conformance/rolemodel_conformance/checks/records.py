@@ -8,6 +8,7 @@ prices behind each cost part, and the quotas that bear on the role.
 
 from __future__ import annotations
 
+from rolemodel import cost
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.context import CheckContext
 from rolemodel_conformance.expectations import reason, reason_name
@@ -156,6 +157,18 @@ def _compacts(ctx: CheckContext, role: str) -> bool:
     return policy is not None and policy.compaction in COMPACTING
 
 
+def _write_picos(econ: cost.EndpointEconomics, written: int, got: int) -> int:
+    """The write cost a decision may show: the TTL price for all ``written`` tokens, or for explicit caching
+    any split between the 1-hour and the 5-minute price (7.2.1; the audit cannot see the breakpoints), in which
+    case ``got`` itself when it is one."""
+    short, long = econ.write_price(long_ttl=False), econ.write_price(long_ttl=True)
+    if econ.explicit and long != short:
+        extra = got - written * short
+        if extra % (long - short) == 0 and 0 <= extra // (long - short) <= written:
+            return got
+    return written * econ.cache_write
+
+
 def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
     problems = []
     compacts = _compacts(ctx, decision.role)
@@ -168,7 +181,7 @@ def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
         parts = (
             e.cached_tokens * econ.cache_read,
             (e.uncached_tokens - e.cache_write_tokens) * econ.input,
-            e.cache_write_tokens * econ.cache_write,
+            _write_picos(econ, e.cache_write_tokens, e.cache_write_picos),
             e.output_tokens * econ.output,
         )
         got = (e.cache_read_picos, e.uncached_input_picos, e.cache_write_picos, e.output_picos)
