@@ -1,0 +1,133 @@
+"""The SQLite store's binary rows, and a schema-2 database (JSON rows) opened by this router."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rolemodel_router.config.catalog_loader import load_catalog
+from rolemodel_router.core import RouterCore
+from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.state import codec, sqlite, sqlite_rows
+from rolemodel_router.state.model import EndpointHealth, ShareState
+from tests.requests import conversation, new_id, outcome, route
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = CatalogIndex(load_catalog(ROOT / "conformance" / "fixtures" / "catalog.yaml"))
+#: Each table, its key columns, and the JSON writer schema 2 used for its body.
+TABLES: dict[str, tuple[str, Callable[[Any], str], Callable[[Any], Any]]] = {
+    "conversations": ("id", codec.dump_conversation, sqlite_rows.load_conversation),
+    "decisions": ("id", codec.dump_decision, sqlite_rows.load_decision),
+    "outcomes": ("key", codec.dump_outcome, sqlite_rows.load_outcome),
+    "quota_events": ("quota_id, decision_id", codec.dump_event, sqlite_rows.load_event),
+    "endpoint_health": ("endpoint_id", codec.dump_health, sqlite_rows.load_health),
+    "share_state": ("role", codec.dump_share, sqlite_rows.load_share),
+}
+
+
+async def _write_some_state(path: Path) -> tuple[RouterCore, list[str]]:
+    """Routes on a quota-limited, a paced and a plain role, an outcome for each; the store is left open."""
+    store = sqlite.SqliteStore(path, quotas=FIXTURE.quotas)
+    await store.start()
+    core = RouterCore(FIXTURE, store)
+    decided = []
+    for role in ("x-conformance.quota", "x-conformance.paced", "chore"):
+        decision = await core.route(core.validate_route(route(role, conversation(new_id(), [40, 60]))))
+        await core.report(outcome(decision.decision_id, decision.chosen_endpoint_id, key=f"key-{decision.decision_id}"))
+        decided.append(decision.decision_id)
+    return core, decided
+
+
+def _rewrite_as_schema_2(path: Path) -> int:
+    """Every body as the JSON schema 2 wrote; returns how many rows were rewritten."""
+    db = sqlite3.connect(path)
+    count = 0
+    for table, (keys, dump_json, load) in TABLES.items():
+        for row in db.execute(f"SELECT {keys}, body FROM {table}").fetchall():  # noqa: S608 (names from TABLES)
+            where = " AND ".join(f"{k.strip()} = ?" for k in keys.split(","))
+            db.execute(f"UPDATE {table} SET body = ? WHERE {where}", (dump_json(load(row[-1])), *row[:-1]))  # noqa: S608
+            count += 1
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    return count
+
+
+def test_every_row_reads_back_as_written(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        core, _ = await _write_some_state(tmp_path / "r.db")
+        await core.store.close()
+        db = sqlite3.connect(tmp_path / "r.db")
+        for table, (keys, _, load) in TABLES.items():
+            bodies = [row[-1] for row in db.execute(f"SELECT {keys}, body FROM {table}")]  # noqa: S608
+            assert bodies, f"the scenario wrote no {table}"
+            for body in bodies:
+                assert isinstance(body, bytes)
+                value = load(body)
+                dump = getattr(sqlite_rows, f"dump_{load.__name__.removeprefix('load_')}")
+                assert dump(value) == body
+        db.close()
+
+    asyncio.run(scenario())
+
+
+def test_health_and_share_round_trip_with_their_optional_fields() -> None:
+    for health in (EndpointHealth(), EndpointHealth(3, 120.5, 0.25, 1, 99, 900.0, 45.5, 80.0)):
+        assert sqlite_rows.load_health(sqlite_rows.dump_health(health)) == health
+    share = ShareState(window=((0.5, True, 1), (0.25, False, 2)), integral=-0.125)
+    assert sqlite_rows.load_share(sqlite_rows.dump_share(share)) == share
+
+
+def test_a_schema_2_database_opens_with_its_state_and_is_marked_3(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+
+    async def scenario() -> None:
+        core, decided = await _write_some_state(path)
+        conversations = dict(core.store.conversations)  # type: ignore[attr-defined]
+        ledgers = {q: dict(ledger.events) for q, ledger in core.store.ledgers.items()}  # type: ignore[attr-defined]
+        await core.store.close()
+        assert _rewrite_as_schema_2(path) >= 9
+        reopened = sqlite.SqliteStore(path, quotas=FIXTURE.quotas)
+        await reopened.start()
+        assert reopened.conversations == conversations
+        assert {q: dict(ledger.events) for q, ledger in reopened.ledgers.items()} == ledgers
+        for decision_id in decided:
+            record = await reopened.decision(decision_id)
+            assert record is not None and record.outcome_key
+        again = RouterCore(FIXTURE, reopened)
+        record = await reopened.decision(decided[0])
+        assert record is not None
+        replay = await again.report(outcome(decided[0], record.chosen_endpoint_id, key=f"key-{decided[0]}"))
+        assert replay.effects.served_endpoint_id == record.chosen_endpoint_id
+        await again.route(again.validate_route(route("chore", conversation(new_id(), [10]))))
+        await reopened.close()
+        db = sqlite3.connect(path)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        kinds = {type(body) for (body,) in db.execute("SELECT body FROM decisions")}
+        assert kinds == {str, bytes}
+        db.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_database_of_an_unknown_schema_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+
+    async def scenario() -> None:
+        core, _ = await _write_some_state(path)
+        await core.store.close()
+        db = sqlite3.connect(path)
+        db.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+        db.commit()
+        db.close()
+        try:
+            await sqlite.SqliteStore(path, quotas=FIXTURE.quotas).start()
+        except sqlite.StoreOpenError as error:
+            assert "schema 9" in str(error) and "uses 3" in str(error)
+        else:
+            raise AssertionError("a schema-9 database was opened")
+
+    asyncio.run(scenario())
