@@ -16,12 +16,14 @@ Per window ``w`` (all shares in [0, 1], times in milliseconds):
     c          = least-squares slope of u over n, through the samples since the reset,
                  once there are MIN_SAMPLES of them and u has moved by MIN_MOVE; else the
                  last such slope of an earlier window; else the catalog's prior c0
-    r          = (u_target - u_est) / (R - now)    the share per ms the window can afford
-    lambda     = routable turns since the window began / time since it began, once a tenth
-                 of the window has passed (idle nights count: a week is not all working hours);
-                 before that, the role's recent arrival rate
-    s_w        = clamp(r / c / lambda, 0, 1)
-                 and at most CAUTIOUS_SHARE while c is the prior or lambda is unknown
+    D          = the routable turns expected from now to R, counted from S = max(window start,
+                 when the router began to watch): once a whole day has been watched, the
+                 window's own day profile (each hour of the day ahead at the rate that hour
+                 has had, so the nights and the last evening of a week ask for nothing);
+                 before that, once a tenth of the window has passed, the average rate since S
+                 times (R - now); before that, the role's recent arrival rate times (R - now)
+    s_w        = clamp((u_target - u_est) / c / D, 0, 1), 1 when D = 0, CAUTIOUS_SHARE when
+                 D is unknown, and at most CAUTIOUS_SHARE while c is the prior
     hard stop  u_est >= u_target: s_w = 0 and the endpoint takes no more turns until R
     s          = min over windows of s_w            the tightest window binds
 
@@ -37,6 +39,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+
+from rolemodel.demand_profile import count_turn, expected_turns
 
 #: The share of a window a router aims to end at; the rest absorbs lag and rounding.
 DEFAULT_TARGET = 0.95
@@ -69,12 +73,16 @@ class UsageWindowState:
     ``turns`` counts the premium turns sent since the reset, reported or not; ``samples`` holds
     the reports since the reset, oldest first. ``resets_at_ms`` is 0 until a report gives it.
     ``per_turn`` is the last estimate of one turn's use that reports backed (0: none yet); it
-    outlives resets, since a turn weighs the same in the next window.
+    outlives resets, since a turn weighs the same in the next window. ``routable`` counts the
+    routable turns since ``watched_since_ms`` (when the router began to count them: its first
+    event in the window, or the reset it watched), ``routable_by_hour`` the same by hour of day.
     """
 
     used: float = 0.0
     per_turn: float = 0.0
     routable: int = 0
+    routable_by_hour: tuple[int, ...] = ()
+    watched_since_ms: int | None = None
     resets_at_ms: int = 0
     reported_at_ms: int = 0
     turns: int = 0
@@ -105,10 +113,18 @@ class Pace:
 
 
 def reset_if_due(state: UsageWindowState, now_ms: int) -> UsageWindowState:
-    """After the reset time the window is empty until a report says otherwise."""
+    """After the reset time the window is empty until a report says otherwise; the first event starts the watch."""
     if state.resets_at_ms and now_ms >= state.resets_at_ms:
-        return UsageWindowState(per_turn=state.per_turn)
+        return UsageWindowState(per_turn=state.per_turn, watched_since_ms=state.resets_at_ms)
+    if state.watched_since_ms is None:
+        return replace(state, watched_since_ms=now_ms)
     return state
+
+
+def demand_since_ms(state: UsageWindowState, window_seconds: int) -> int:
+    """Where the window's demand is measured from: its start, or later if the router began to watch later."""
+    started_ms = state.resets_at_ms - window_seconds * 1000
+    return started_ms if state.watched_since_ms is None else max(state.watched_since_ms, started_ms)
 
 
 def record_turn(state: UsageWindowState, now_ms: int) -> UsageWindowState:
@@ -118,16 +134,16 @@ def record_turn(state: UsageWindowState, now_ms: int) -> UsageWindowState:
 
 
 def record_routable(state: UsageWindowState, now_ms: int) -> UsageWindowState:
-    """A routable turn arrived, premium or not: the demand the window is paced against."""
+    """A routable turn arrived, premium or not: the demand the window is paced against, by hour of day."""
     state = reset_if_due(state, now_ms)
-    return replace(state, routable=state.routable + 1)
+    return replace(state, routable=state.routable + 1, routable_by_hour=count_turn(state.routable_by_hour, now_ms))
 
 
 def demand_rate(state: UsageWindowState, now_ms: int, window_seconds: int, recent_per_ms: float | None) -> float | None:
     """Routable turns per ms over the window so far, once a tenth of it has passed; else the recent rate."""
     if not state.resets_at_ms or state.routable <= 0:
         return recent_per_ms
-    elapsed = now_ms - (state.resets_at_ms - window_seconds * 1000)
+    elapsed = now_ms - demand_since_ms(state, window_seconds)
     if elapsed < window_seconds * 100:  # a tenth of the window, in ms
         return recent_per_ms
     return state.routable / elapsed
@@ -140,7 +156,7 @@ def record_report(state: UsageWindowState, used: float, resets_at_ms: int, now_m
         resets_at_ms > state.resets_at_ms + 60_000 or used < state.used - NEW_WINDOW_DROP
     )
     if new_window:
-        state = UsageWindowState(per_turn=state.per_turn, routable=state.routable)
+        state = UsageWindowState(per_turn=state.per_turn, watched_since_ms=now_ms)
     samples = (*state.samples, UsageSample(now_ms, used, state.turns))[-MAX_SAMPLES:]
     slope = _slope(samples)
     return replace(
@@ -192,13 +208,21 @@ def window_pace(
     resets_at_ms = state.resets_at_ms or now_ms + window_seconds * 1000  # a fresh window starts now
     left_ms = max(1, resets_at_ms - now_ms)
     affordable_per_ms = (target - used) / left_ms / per_turn
-    rate = demand_rate(state, now_ms, window_seconds, turns_per_ms)
-    if rate is None or rate <= 0:
-        share = CAUTIOUS_SHARE
+    expected = (
+        expected_turns(state.routable_by_hour, demand_since_ms(state, window_seconds), now_ms, state.resets_at_ms)
+        if state.resets_at_ms
+        else None
+    )
+    if expected is not None:  # the window's own day profile: the idle hours ahead ask for nothing
+        affordable = affordable_per_ms * left_ms
+        share = 1.0 if affordable >= expected else affordable / expected
     else:
+        rate = demand_rate(state, now_ms, window_seconds, turns_per_ms)
+        if rate is None or rate <= 0:
+            return WindowPace(CAUTIOUS_SHARE, used, per_turn, backed, affordable_per_ms * 3_600_000, False)
         share = min(1.0, affordable_per_ms / rate)
-        if not backed:
-            share = min(share, CAUTIOUS_SHARE)
+    if not backed:
+        share = min(share, CAUTIOUS_SHARE)
     return WindowPace(share, used, per_turn, backed, affordable_per_ms * 3_600_000, False)
 
 

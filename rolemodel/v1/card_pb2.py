@@ -27,23 +27,25 @@ from rolemodel.v1 import catalog_pb2 as rolemodel_dot_v1_dot_catalog__pb2
 from rolemodel.v1 import common_pb2 as rolemodel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17rolemodel/v1/card.proto\x12\x0crolemodel.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arolemodel/v1/catalog.proto\x1a\x19rolemodel/v1/common.proto\"\x93\x03\n\nRouterCard\x12\x1a\n\x12supported_versions\x18\x01 \x03(\t\x12\x13\n\x0brouter_name\x18\x02 \x01(\t\x12\x16\n\x0erouter_version\x18\x03 \x01(\t\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x1e.rolemodel.v1.RouterCapability\x12!\n\x05roles\x18\x05 \x03(\x0b\x32\x12.rolemodel.v1.Role\x12\x30\n\tendpoints\x18\x06 \x03(\x0b\x32\x1d.rolemodel.v1.EndpointProfile\x12*\n\nstrategies\x18\x07 \x03(\x0e\x32\x16.rolemodel.v1.Strategy\x12+\n\nextensions\x18\x08 \x03(\x0b\x32\x17.rolemodel.v1.Extension\x12*\n\x06limits\x18\t \x01(\x0b\x32\x1a.rolemodel.v1.RouterLimits\x12\x14\n\x0c\x63\x61talog_name\x18\n \x01(\t\x12\x16\n\x0e\x63\x61talog_digest\x18\x0b \x01(\t\"i\n\x0f\x45ndpointProfile\x12(\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Endpoint\x12,\n\x06status\x18\x02 \x01(\x0b\x32\x1c.rolemodel.v1.EndpointStatus\"\x91\x02\n\x0e\x45ndpointStatus\x12\x32\n\x0e\x63ooldown_until\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15observed_failure_rate\x18\x02 \x01(\x01\x12\x18\n\x10observed_ttft_ms\x18\x03 \x01(\x01\x12\x19\n\x11observed_outcomes\x18\x04 \x01(\x04\x12*\n\"observed_prefill_tokens_per_second\x18\x05 \x01(\x01\x12)\n!observed_output_tokens_per_second\x18\x06 \x01(\x01\x12 \n\x18observed_base_latency_ms\x18\x07 \x01(\x01\"?\n\tExtension\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\"\x85\x01\n\x0cRouterLimits\x12\x19\n\x11max_request_bytes\x18\x01 \x01(\r\x12\x14\n\x0cmax_messages\x18\x02 \x01(\r\x12\x18\n\x10max_string_bytes\x18\x03 \x01(\r\x12\x16\n\x0emax_text_bytes\x18\x04 \x01(\r\x12\x12\n\nmax_labels\x18\x05 \x01(\r*\x87\x03\n\x10RouterCapability\x12!\n\x1dROUTER_CAPABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19ROUTER_CAPABILITY_EXECUTE\x10\x01\x12\x1b\n\x17ROUTER_CAPABILITY_QUOTA\x10\x02\x12&\n\"ROUTER_CAPABILITY_CACHE_ACCOUNTING\x10\x03\x12 \n\x1cROUTER_CAPABILITY_ESCALATION\x10\x04\x12\x1e\n\x1aROUTER_CAPABILITY_AFFINITY\x10\x05\x12#\n\x1fROUTER_CAPABILITY_SIDE_REQUESTS\x10\x06\x12\"\n\x1eROUTER_CAPABILITY_SHARE_TARGET\x10\x07\x12&\n\"ROUTER_CAPABILITY_HANDOFF_MESSAGES\x10\x08\x12\x1a\n\x16ROUTER_CAPABILITY_AUTH\x10\t\x12\x1d\n\x19ROUTER_CAPABILITY_DRY_RUN\x10\nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17rolemodel/v1/card.proto\x12\x0crolemodel.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arolemodel/v1/catalog.proto\x1a\x19rolemodel/v1/common.proto\"\xc9\x03\n\nRouterCard\x12\x1a\n\x12supported_versions\x18\x01 \x03(\t\x12\x13\n\x0brouter_name\x18\x02 \x01(\t\x12\x16\n\x0erouter_version\x18\x03 \x01(\t\x12\x34\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x1e.rolemodel.v1.RouterCapability\x12!\n\x05roles\x18\x05 \x03(\x0b\x32\x12.rolemodel.v1.Role\x12\x30\n\tendpoints\x18\x06 \x03(\x0b\x32\x1d.rolemodel.v1.EndpointProfile\x12*\n\nstrategies\x18\x07 \x03(\x0e\x32\x16.rolemodel.v1.Strategy\x12+\n\nextensions\x18\x08 \x03(\x0b\x32\x17.rolemodel.v1.Extension\x12*\n\x06limits\x18\t \x01(\x0b\x32\x1a.rolemodel.v1.RouterLimits\x12\x14\n\x0c\x63\x61talog_name\x18\n \x01(\t\x12\x16\n\x0e\x63\x61talog_digest\x18\x0b \x01(\t\x12\x34\n\x0fhttp_front_door\x18\x0c \x01(\x0b\x32\x1b.rolemodel.v1.HttpFrontDoor\"M\n\rHttpFrontDoor\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12*\n\x08\x64ialects\x18\x02 \x03(\x0e\x32\x18.rolemodel.v1.ApiDialect\"i\n\x0f\x45ndpointProfile\x12(\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x16.rolemodel.v1.Endpoint\x12,\n\x06status\x18\x02 \x01(\x0b\x32\x1c.rolemodel.v1.EndpointStatus\"\x91\x02\n\x0e\x45ndpointStatus\x12\x32\n\x0e\x63ooldown_until\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15observed_failure_rate\x18\x02 \x01(\x01\x12\x18\n\x10observed_ttft_ms\x18\x03 \x01(\x01\x12\x19\n\x11observed_outcomes\x18\x04 \x01(\x04\x12*\n\"observed_prefill_tokens_per_second\x18\x05 \x01(\x01\x12)\n!observed_output_tokens_per_second\x18\x06 \x01(\x01\x12 \n\x18observed_base_latency_ms\x18\x07 \x01(\x01\"?\n\tExtension\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\"\x85\x01\n\x0cRouterLimits\x12\x19\n\x11max_request_bytes\x18\x01 \x01(\r\x12\x14\n\x0cmax_messages\x18\x02 \x01(\r\x12\x18\n\x10max_string_bytes\x18\x03 \x01(\r\x12\x16\n\x0emax_text_bytes\x18\x04 \x01(\r\x12\x12\n\nmax_labels\x18\x05 \x01(\r*\x87\x03\n\x10RouterCapability\x12!\n\x1dROUTER_CAPABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19ROUTER_CAPABILITY_EXECUTE\x10\x01\x12\x1b\n\x17ROUTER_CAPABILITY_QUOTA\x10\x02\x12&\n\"ROUTER_CAPABILITY_CACHE_ACCOUNTING\x10\x03\x12 \n\x1cROUTER_CAPABILITY_ESCALATION\x10\x04\x12\x1e\n\x1aROUTER_CAPABILITY_AFFINITY\x10\x05\x12#\n\x1fROUTER_CAPABILITY_SIDE_REQUESTS\x10\x06\x12\"\n\x1eROUTER_CAPABILITY_SHARE_TARGET\x10\x07\x12&\n\"ROUTER_CAPABILITY_HANDOFF_MESSAGES\x10\x08\x12\x1a\n\x16ROUTER_CAPABILITY_AUTH\x10\t\x12\x1d\n\x19ROUTER_CAPABILITY_DRY_RUN\x10\nb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rolemodel.v1.card_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROUTERCAPABILITY']._serialized_start=1120
-  _globals['_ROUTERCAPABILITY']._serialized_end=1511
+  _globals['_ROUTERCAPABILITY']._serialized_start=1253
+  _globals['_ROUTERCAPABILITY']._serialized_end=1644
   _globals['_ROUTERCARD']._serialized_start=130
-  _globals['_ROUTERCARD']._serialized_end=533
-  _globals['_ENDPOINTPROFILE']._serialized_start=535
-  _globals['_ENDPOINTPROFILE']._serialized_end=640
-  _globals['_ENDPOINTSTATUS']._serialized_start=643
-  _globals['_ENDPOINTSTATUS']._serialized_end=916
-  _globals['_EXTENSION']._serialized_start=918
-  _globals['_EXTENSION']._serialized_end=981
-  _globals['_ROUTERLIMITS']._serialized_start=984
-  _globals['_ROUTERLIMITS']._serialized_end=1117
+  _globals['_ROUTERCARD']._serialized_end=587
+  _globals['_HTTPFRONTDOOR']._serialized_start=589
+  _globals['_HTTPFRONTDOOR']._serialized_end=666
+  _globals['_ENDPOINTPROFILE']._serialized_start=668
+  _globals['_ENDPOINTPROFILE']._serialized_end=773
+  _globals['_ENDPOINTSTATUS']._serialized_start=776
+  _globals['_ENDPOINTSTATUS']._serialized_end=1049
+  _globals['_EXTENSION']._serialized_start=1051
+  _globals['_EXTENSION']._serialized_end=1114
+  _globals['_ROUTERLIMITS']._serialized_start=1117
+  _globals['_ROUTERLIMITS']._serialized_end=1250
 # @@protoc_insertion_point(module_scope)

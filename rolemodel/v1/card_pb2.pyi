@@ -105,6 +105,7 @@ class RouterCard(_message.Message):
     LIMITS_FIELD_NUMBER: _builtins.int
     CATALOG_NAME_FIELD_NUMBER: _builtins.int
     CATALOG_DIGEST_FIELD_NUMBER: _builtins.int
+    HTTP_FRONT_DOOR_FIELD_NUMBER: _builtins.int
     router_name: _builtins.str
     router_version: _builtins.str
     catalog_name: _builtins.str
@@ -135,6 +136,14 @@ class RouterCard(_message.Message):
     def limits(self) -> Global___RouterLimits:
         """Limits on requests."""
 
+    @_builtins.property
+    def http_front_door(self) -> Global___HttpFrontDoor:
+        """The HTTP front door (spec chapter 14), set when the router serves one
+        and unset when it does not. Added after 1.0: a client that does not
+        know the field ignores it, and a card without it is read as a router
+        that serves no front door, which is what a 1.0 router is.
+        """
+
     def __init__(
         self,
         *,
@@ -149,14 +158,48 @@ class RouterCard(_message.Message):
         limits: Global___RouterLimits | None = ...,
         catalog_name: _builtins.str = ...,
         catalog_digest: _builtins.str = ...,
+        http_front_door: Global___HttpFrontDoor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["http_front_door", b"http_front_door", "limits", b"limits"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "catalog_digest", b"catalog_digest", "catalog_name", b"catalog_name", "endpoints", b"endpoints", "extensions", b"extensions", "limits", b"limits", "roles", b"roles", "router_name", b"router_name", "router_version", b"router_version", "strategies", b"strategies", "supported_versions", b"supported_versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "catalog_digest", b"catalog_digest", "catalog_name", b"catalog_name", "endpoints", b"endpoints", "extensions", b"extensions", "http_front_door", b"http_front_door", "limits", b"limits", "roles", b"roles", "router_name", b"router_name", "router_version", b"router_version", "strategies", b"strategies", "supported_versions", b"supported_versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RouterCard: _TypeAlias = RouterCard  # noqa: Y015
+
+@_typing.final
+class HttpFrontDoor(_message.Message):
+    """Where a router serves the HTTP front door and which APIs it speaks there
+    (spec 14.1).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BASE_URL_FIELD_NUMBER: _builtins.int
+    DIALECTS_FIELD_NUMBER: _builtins.int
+    base_url: _builtins.str
+    """The URL the front door's paths start from, "http://HOST:PORT" or
+    "https://HOST:PORT", without a path: an OpenAI client's base URL is it
+    followed by "/v1", an Anthropic client's is it as it stands.
+    """
+    @_builtins.property
+    def dialects(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.ApiDialect.ValueType]:
+        """Each API served, at its path of spec 14.1."""
+
+    def __init__(
+        self,
+        *,
+        base_url: _builtins.str = ...,
+        dialects: _abc.Iterable[_common_pb2.ApiDialect.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_url", b"base_url", "dialects", b"dialects"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HttpFrontDoor: _TypeAlias = HttpFrontDoor  # noqa: Y015
 
 @_typing.final
 class EndpointProfile(_message.Message):

@@ -31,3 +31,15 @@ def test_the_paced_router_lasts_the_window_and_spends_it_where_always_premium_ru
     assert paced_window["used"] >= 0.9
     assert always_window["ran_out_after_h"] is not None and always_window["ran_out_after_h"] < 4
     assert paced["hard_turns_on_premium"] > paced["premium_share"], "the hardest turns get the subscription"
+
+
+@pytest.mark.skipif(not SOURCE.exists(), reason="the shared tau-bench traces are absent")
+def test_over_a_week_of_working_days_the_paced_router_keeps_no_budget_for_the_nights() -> None:
+    """The weekly window binds; its day profile expects nothing of the last night, so the week ends near its target."""
+    conversations = load(SOURCE)
+    turns, week = scenarios(conversations)["7d"]
+    paced = run(turns, Paced(), mean_weight(conversations), week)
+    (weekly,) = paced["windows"]["7d"]
+    assert weekly["ran_out_after_h"] is None
+    assert all(w["ran_out_after_h"] is None for w in paced["windows"]["5h"])
+    assert weekly["used"] >= 0.9

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from rolemodel import pacing
+from rolemodel.demand_profile import DAY_MS, HOUR_MS
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.state import codec
 from rolemodel_router.state.factory import open_store
 from tests.redis_server import RedisServer
 from tests.requests import conversation, new_id, route
@@ -96,3 +99,14 @@ def test_a_malformed_report_changes_nothing(share: float) -> None:
         assert _shown(await core.route(core.validate_route(_request(0.95))))[SHORT] == (0.0, False)
 
     asyncio.run(scenario())
+
+
+def test_a_stored_window_keeps_its_profile_and_an_older_one_loads_without() -> None:
+    state = pacing.record_report(pacing.UsageWindowState(), 0.1, 5 * DAY_MS, 1_000)
+    for at_ms in (2 * HOUR_MS, 2 * HOUR_MS + 5, 30 * HOUR_MS):
+        state = pacing.record_routable(state, at_ms)
+    assert state.watched_since_ms == 1_000
+    assert codec.load_usage(codec.dump_usage(state)) == state
+    older = '{"u":0.1,"c":0,"m":3,"r":432000000,"a":1000,"n":0,"nr":0,"s":[[1000,0.1,0]]}'
+    loaded = codec.load_usage(older)
+    assert loaded.routable_by_hour == () and loaded.watched_since_ms is None

@@ -149,6 +149,17 @@ def test_every_request_gets_one_access_log_line_without_content(
     assert secret not in logged and "sk-in-query" not in logged
 
 
+def test_with_info_off_the_access_log_steps_aside_and_the_answers_are_the_same(
+    http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="rolemodel.router"):
+        missing = http.post("/v1/embeddings", json={"input": "x"})
+        served = chat(http, {"model": "rolemodel/chat", "messages": CHAT})
+        time.sleep(0.1)  # a line would be written after the last byte
+    assert missing.status_code == 404 and served.status_code == 200
+    assert [r for r in caplog.records if r.name == "rolemodel.router"] == []
+
+
 def test_a_token_is_required_in_either_header(door: InProcessFrontDoor) -> None:
     with (
         openai.OpenAI(base_url=door.url + "/v1", api_key="wrong-token-0123456789", max_retries=0) as client,

@@ -1,10 +1,12 @@
-"""Every mutant: the first round (catalogue.py) and the second (two_sided.py), by name."""
+"""Every mutant by name: the first round, the second (two_sided.py), subscriptions, the front door, durability."""
 
 from __future__ import annotations
 
 from tests.mutants.catalogue import MUTANTS as FIRST_ROUND
 from tests.mutants.catalogue import Mutant
+from tests.mutants.durability import DURABILITY
+from tests.mutants.front_door import FRONT_DOOR
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.two_sided import TWO_SIDED
 
-MUTANTS: dict[str, Mutant] = {**FIRST_ROUND, **TWO_SIDED, **SUBSCRIPTIONS}
+MUTANTS: dict[str, Mutant] = {**FIRST_ROUND, **TWO_SIDED, **SUBSCRIPTIONS, **FRONT_DOOR, **DURABILITY}

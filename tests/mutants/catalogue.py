@@ -30,6 +30,10 @@ class Mutant:
     expect: str
     run: tuple[str, ...]
     patch: Callable[[], None]
+    #: More options for ``rolemodel serve`` (``--http`` for a front-door mutant).
+    serve: tuple[str, ...] = ()
+    #: Whether the suite must start it (harness mode) on a state directory, to restart it (durability mutants).
+    durable: bool = False
 
     def apply(self) -> None:
         self.patch()
@@ -406,6 +410,12 @@ def forgets_evictions() -> None:
     wrap(cache_capacity, "find", make)
 
 
+def keeps_failed_admissions() -> None:
+    from rolemodel_router.engine import outcome
+
+    wrap(outcome, "residents_after_outcome", lambda original: lambda *args: {})
+
+
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -609,6 +619,13 @@ MUTANTS: dict[str, Mutant] = {
             "RM-CACHE-030",
             ("RM-CACHE-03*",),
             forgets_evictions,
+        ),
+        Mutant(
+            "keeps_failed_admissions",
+            "an outcome never changes the residents, whoever served",
+            "RM-CACHE-034",
+            ("RM-CACHE-034", "RM-CACHE-035"),
+            keeps_failed_admissions,
         ),
     )
 }

@@ -38,6 +38,7 @@ AREAS = (
     "deadlines",
     "handoff",
     "execute",
+    "front-door",
     "auth",
     "audit",
 )
@@ -45,6 +46,7 @@ AREAS = (
 MODULES = (
     "discovery",
     "startup",
+    "restarts",
     "versioning",
     "validation",
     "conversation",
@@ -74,6 +76,8 @@ MODULES = (
     "execute_failures",
     "execute_outcomes",
     "credentials",
+    "front_door",
+    "front_door_errors",
     "auth",
     "audit",
 )

@@ -18,6 +18,7 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.pacing import UsageWindowState
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.engine import usage_windows
+from rolemodel_router.engine.capacity_outcome import residents_after_outcome
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.errors import RouterError, Violations
 from rolemodel_router.engine.health import observe
@@ -385,6 +386,7 @@ def apply_outcome(
         served_endpoint_id=served,
         health=health,
         usage=usage,
+        occupancy=residents_after_outcome(index, snapshot.occupancy, record, outcome, now_ms),
     )
 
 

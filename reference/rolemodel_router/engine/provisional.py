@@ -117,6 +117,7 @@ def plan(
         previous_current_endpoint_id=conv.current_endpoint_id,
         previous_current_decision_id=conv.current_decision_id,
         reservations=reservations,
+        residents_before=ctx.snapshot.occupancy.get(chosen.endpoint_id, ()) if chosen.admission else (),
     )
     target = request.role.share_target
     paced = usage_windows.paced_quota_ids(ctx.index, target.pace_quota_id) if target is not None else []

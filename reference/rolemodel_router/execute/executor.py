@@ -31,10 +31,12 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.engine.verified_prefix import Wire
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
+from rolemodel_router.execute.http_pool import backend_client
 from rolemodel_router.execute.key_variables import unconfigured_endpoints
 from rolemodel_router.execute.recording import (
     add_measured_speeds,
@@ -81,9 +83,7 @@ class Executor:
     def http(self) -> httpx.AsyncClient:
         """One pool for every backend, opened on first use so that it belongs to the serving loop."""
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=64), follow_redirects=False
-            )
+            self._http = backend_client()
         return self._http
 
     async def aclose(self) -> None:
@@ -113,10 +113,18 @@ class Executor:
         *,
         deadline_s: float | None = None,
         credential: ClientCredential = NO_CREDENTIAL,
+        data: bytes | None = None,
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
-        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
+        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now.
+
+        ``data`` is the request as received, when the transport kept it: the conversation's
+        messages verified on its previous request are found in it and not read again.
+        """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        known = self.core.prefixes.get(request.conversation.conversation_id)
+        wire = Wire.of_request(data) if data is not None else None
+        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names, known, wire)
+        self.core.prefixes.remember(checked.verified)
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 

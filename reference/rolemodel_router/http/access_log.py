@@ -42,6 +42,9 @@ class AccessLog:
                 sent += len(message.get("body", b""))
             await send(message)
 
+        if not log.isEnabledFor(logging.INFO):  # the line would be dropped: do not count for it
+            await self.app(scope, receive, send)
+            return
         try:
             await self.app(scope, receive, counting_send)
         finally:

@@ -40,6 +40,7 @@ class Observer:
             self.metrics.outcome(outcome, response)
 
     def refused(self, reason: str, detail: str, dialect: str) -> None:
-        log.info("refused", extra={"transport": "http", "dialect": dialect, "reason": reason, "detail": detail})
+        if log.isEnabledFor(logging.INFO):
+            log.info("refused", extra={"transport": "http", "dialect": dialect, "reason": reason, "detail": detail})
         if self.metrics is not None:
             self.metrics.error(reason)

@@ -2,7 +2,7 @@
 
 Lines carry ids, counts and reasons, never message content (RM-SEC-011). ``context`` adds what
 the transport knows (``transport``, ``dialect``), so a line from the front door and one from gRPC
-differ only there.
+differ only there. Nothing is built for a line the log level drops: these run on every call.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ def reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
 
 
 def log_decision(decision: decision_pb2.Decision, **context: str) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
     log.info(
         "decision",
         extra={
@@ -34,6 +36,8 @@ def log_decision(decision: decision_pb2.Decision, **context: str) -> None:
 
 def log_execute_event(event: router_service_pb2.ExecuteResponse, **context: str) -> None:
     """Any Execute event but a delta: the decision, failed attempts, and how the call ended."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     kind = event.WhichOneof("event")
     if kind == "started":
         log_decision(event.started.decision, **context)

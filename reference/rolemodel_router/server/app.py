@@ -18,7 +18,7 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rolemodel.v1 import card_pb2, router_service_pb2
+from rolemodel.v1 import card_pb2, common_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.dashboard.serving import Dashboard, dashboard_app, start_dashboard
@@ -49,6 +49,12 @@ from rolemodel_router.withheld import claimed, engine_catalog
 log = logging.getLogger("rolemodel.router")
 SERVICE_NAME = router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
 PRUNE_EVERY_S = 60.0
+#: The APIs the front door serves (spec 14.1), as its card advertises them.
+FRONT_DOOR_DIALECTS = (
+    common_pb2.API_DIALECT_OPENAI_CHAT,
+    common_pb2.API_DIALECT_OPENAI_RESPONSES,
+    common_pb2.API_DIALECT_ANTHROPIC_MESSAGES,
+)
 
 
 @dataclass(frozen=True)
@@ -295,6 +301,8 @@ async def start_router(
         await store.close()
         raise
     listeners = await _start_listeners(settings, core, store, metrics, server)
+    if listeners.http is not None:
+        core.front_door = card_pb2.HttpFrontDoor(base_url=listeners.http.url, dialects=FRONT_DOOR_DIALECTS)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Reported once the router is up: a start-up mistake stays the one line that names it.

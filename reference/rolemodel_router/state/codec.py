@@ -111,6 +111,7 @@ def dump_decision(r: DecisionRecord) -> str:
             "key": r.outcome_key,
             "xs": r.executed_served,
             "cp": r.compacted,
+            "rb": [[x.key, x.slot, x.tokens, x.last_used_ms] for x in r.residents_before],
         },
         separators=(",", ":"),
     )
@@ -137,6 +138,7 @@ def load_decision(text: str) -> DecisionRecord:
         outcome_key=d["key"],
         executed_served=d.get("xs", ""),
         compacted=d.get("cp", False),
+        residents_before=tuple(Resident(str(k), int(s), int(t), int(at)) for k, s, t, at in d.get("rb", [])),
     )
 
 
@@ -207,12 +209,18 @@ def load_share(text: str) -> ShareState:
 
 
 def dump_usage(s: UsageWindowState) -> str:
-    """A reported usage window (spec 9.8); samples as [at_ms, used, turns]."""
+    """A reported usage window (spec 9.8); samples as [at_ms, used, turns].
+
+    ``h`` and ``w`` (the day profile and when its watch began) came later: a state written
+    without them loads with an empty profile, which paces by the average rate until it fills.
+    """
     return json.dumps(
         {
             "u": s.used,
             "c": s.per_turn,
             "m": s.routable,
+            "h": list(s.routable_by_hour),
+            "w": s.watched_since_ms,
             "r": s.resets_at_ms,
             "a": s.reported_at_ms,
             "n": s.turns,
@@ -229,6 +237,8 @@ def load_usage(text: str) -> UsageWindowState:
         used=float(d["u"]),
         per_turn=float(d["c"]),
         routable=int(d["m"]),
+        routable_by_hour=tuple(int(x) for x in d.get("h", ())),
+        watched_since_ms=None if d.get("w") is None else int(d["w"]),
         resets_at_ms=int(d["r"]),
         reported_at_ms=int(d["a"]),
         turns=int(d["n"]),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from rolemodel.cache_capacity import Resident
 from rolemodel.v1 import decision_pb2
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -77,12 +78,24 @@ class EndpointHealth:
     base_latency_ms: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShareState:
-    """A premium-share controller's window: (difficulty, went premium, at) per main turn."""
+    """A premium-share controller's window: (difficulty, went premium, at) per main turn.
+
+    ``premium_count`` and ``sorted_difficulties`` follow from ``window``. A state loaded from a store
+    computes them once; :func:`rolemodel_router.engine.share.record` carries them forward, one turn
+    in and the oldest out, so a decision does not count and sort the whole window again.
+    """
 
     window: tuple[tuple[float, bool, int], ...] = ()
     integral: float = 0.0
+    premium_count: int = field(default=-1, compare=False, repr=False)
+    sorted_difficulties: tuple[float, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.premium_count < 0:
+            object.__setattr__(self, "premium_count", sum(1 for _, premium, _ in self.window if premium))
+            object.__setattr__(self, "sorted_difficulties", tuple(sorted(d for d, _, _ in self.window)))
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,9 @@ class DecisionRecord:
     executed_served: str = ""
     # The chosen endpoint got a compacted prompt; prompt_digests and prompt_tokens cover only what it shares.
     compacted: bool = False
+    # The chosen endpoint's residents before this decision admitted its key (spec 7.7), to take the
+    # admission back when that endpoint did not take the prompt; empty without a cache capacity.
+    residents_before: tuple[Resident, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""Execute's backend client notices a server that closed an idle keep-alive connection, the cheap way."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from rolemodel_router.execute.http_pool import backend_client, uses_lean_backend
+
+ANSWER = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok"
+
+
+async def _serve_once_then_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one request with keep-alive, then close the connection as a server's idle timeout would."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(ANSWER)
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def _two_requests_across_a_hang_up() -> tuple[list[int], int]:
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _serve_once_then_hang_up(reader, writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    statuses = []
+    async with server, backend_client() as client:
+        assert uses_lean_backend(client)
+        statuses.append((await client.get(f"http://127.0.0.1:{port}/")).status_code)
+        await asyncio.sleep(0.3)  # the server has closed the idle connection by now
+        statuses.append((await client.get(f"http://127.0.0.1:{port}/")).status_code)
+        await asyncio.sleep(0.2)  # let the second connection's handler finish too
+    return statuses, connections
+
+
+def test_a_connection_the_server_closed_is_not_reused() -> None:
+    statuses, connections = asyncio.run(_two_requests_across_a_hang_up())
+    assert statuses == [200, 200]
+    assert connections == 2
+
+
+def test_the_client_follows_no_redirects_and_keeps_the_pool_limits() -> None:
+    client = backend_client()
+    assert client.follow_redirects is False
+    assert isinstance(client, httpx.AsyncClient)
+    asyncio.run(client.aclose())
