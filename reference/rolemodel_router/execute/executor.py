@@ -31,6 +31,7 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.engine.verified_prefix import Wire
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
@@ -112,10 +113,18 @@ class Executor:
         *,
         deadline_s: float | None = None,
         credential: ClientCredential = NO_CREDENTIAL,
+        data: bytes | None = None,
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
-        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
+        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now.
+
+        ``data`` is the request as received, when the transport kept it: the conversation's
+        messages verified on its previous request are found in it and not read again.
+        """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        known = self.core.prefixes.get(request.conversation.conversation_id)
+        wire = Wire.of_request(data) if data is not None else None
+        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names, known, wire)
+        self.core.prefixes.remember(checked.verified)
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
