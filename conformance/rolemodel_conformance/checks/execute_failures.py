@@ -1,4 +1,5 @@
-"""Execute's failures (spec 10.2): fallbacks before the first token, none after it, rejections, budgets, waits.
+"""Execute's failures (spec 10.2): fallbacks before the first token, none after it, rejections, budgets, waits,
+and the ``attempt_started`` events that say which endpoint each attempt calls (spec 10.1).
 
 All use the role x-conformance.execute, whose attempts follow a fixed order
 (fx-short-ttl, then fx-local with a smaller context window, then fx-deepseek
@@ -9,6 +10,7 @@ reads from the backends which endpoints were called, and how often.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,6 +103,53 @@ def fallbacks(ctx: CheckContext) -> None:
         f"UNAVAILABLE/BACKEND_UNAVAILABLE, got {stream.ending()}",
     )
     settle(ctx, EVERY)
+
+
+@check(
+    "execute",
+    "Each attempt is announced with the endpoint it calls, and only attempts are",
+    ("RM-EXEC-007", "RM-EXEC-008"),
+)
+def announced_attempts(ctx: CheckContext) -> None:
+    scenarios: tuple[tuple[str, Steps], ...] = (
+        (
+            f"{FIRST} answers 503, {SMALL} answers",
+            {FIRST: [fault("server_error", status=503)], SMALL: [reply("Hello from the fallback.")]},
+        ),
+        (
+            f"{FIRST} overflows its context window, then the fallbacks answer",
+            {FIRST: [fault("context_overflow")], SMALL: [reply("A small window.")], LARGE: [reply("A large one.")]},
+        ),
+        (
+            "every attempt fails",
+            {
+                FIRST: [fault("server_error", status=500)],
+                SMALL: [fault("rate_limited", retry_after=0)],
+                LARGE: [fault("server_error", status=502)],
+            },
+        ),
+    )
+    sends_them = False
+    for what, steps in scenarios:
+        stream, calls = _run(ctx, _call(ctx, "Say hello."), steps)
+        # one success after each scenario, so that three failures in a row never cool an endpoint down
+        settle(ctx, {e: ROLE for e, scripted in steps.items() if calls[e] and "fault" in scripted[0]})
+        announced = stream.announced
+        seen = f"{what}: attempt_started for {announced}, requests {calls}, {stream.ending()}"
+        ctx.expect("RM-EXEC-007", bool(announced), seen)
+        if not announced:
+            continue
+        sends_them = True
+        problems = stream.announcement_problems()
+        if Counter(announced) != Counter({e: n for e, n in calls.items() if n}):
+            problems.append("the endpoints announced are not the endpoints called")
+        ctx.expect("RM-EXEC-008", not problems, f"{seen}: {'; '.join(problems) or 'each event in its attempt'}")
+    if not sends_them:
+        ctx.passed(
+            "RM-EXEC-008",
+            "the router sends no attempt_started events, so none names an endpoint it did not attempt "
+            "(RM-EXEC-008 binds a router that sends them)",
+        )
 
 
 @check("execute", "A failure after the first token ends the stream and is not retried", ("RM-EXEC-011",))
