@@ -81,14 +81,15 @@ def find(residents: Sequence[Resident], key: str) -> Resident | None:
     return None
 
 
-def _lru_order(resident: Resident) -> tuple[int, int, bytes]:
+def lru_order(resident: Resident) -> tuple[int, int, bytes]:
+    """Least recently used first; ties by lower slot, then key in byte order (spec 7.7)."""
     return (resident.last_used_ms, resident.slot, resident.key.encode())
 
 
 def admit(residents: Sequence[Resident], capacity: Capacity, key: str, tokens: int, now_ms: int) -> Admission:
     """Admit ``key`` holding ``tokens`` at ``now_ms`` as section 7.7 defines; the input is not changed."""
     existing = find(residents, key)
-    others = sorted((r for r in residents if r.key != key), key=_lru_order)
+    others = sorted((r for r in residents if r.key != key), key=lru_order)
     evicted: list[Resident] = []
 
     def full() -> bool:

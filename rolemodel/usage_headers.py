@@ -96,7 +96,7 @@ _ANTHROPIC_PREFIX = "anthropic-ratelimit-unified-"
 
 
 def is_usage_header(name: str) -> bool:
-    """Whether a response header belongs to a plan's usage report, in a family a client parses (spec 14.12)."""
+    """Whether a response header belongs to a plan's usage report, in a family a client parses (spec 14.5)."""
     lower = name.lower()
     if lower.startswith(_ANTHROPIC_PREFIX):
         return True

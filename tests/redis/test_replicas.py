@@ -184,3 +184,27 @@ def test_evictions_are_predicted_across_replicas_and_concurrent_admissions_never
     assert [v.cache.evicts_sequences for v in last] == [1, 1]
     for client in clients:
         client.close()
+
+
+def test_an_outcome_served_by_a_fallback_moves_the_resident_on_every_replica(replicas: list[RouterProcess]) -> None:
+    """RM-CACHE-034/035 through Redis: the chosen server gets its residents back, the fallback holds the turn."""
+    clients = [RouterClient(p.address) for p in replicas]
+
+    def turn(i: int, conv_id: str, counts: list[int], index: int) -> decision_pb2.Decision:
+        return clients[i % 3].route(route("x-conformance.pool", conversation(conv_id, counts, turn_index=index)))
+
+    def view(decision: decision_pb2.Decision, endpoint_id: str) -> decision_pb2.Candidate:
+        return next(x for x in decision.candidates if x.endpoint_id == endpoint_id)
+
+    a, b, c = new_id("a"), new_id("b"), new_id("c")
+    for i, conv_id in enumerate((a, b)):
+        first = turn(i, conv_id, [2000], 0)
+        clients[i].report_outcome(outcome(first.decision_id, "fx-pool-small", used=usage(2000, output_tokens=100)))
+    moved = turn(2, c, [2000], 0)
+    assert moved.chosen_endpoint_id == "fx-pool-small" and view(moved, "fx-pool-small").cache.evicts_sequences == 1
+    clients[0].report_outcome(outcome(moved.decision_id, "fx-pool-big", used=usage(2000, output_tokens=100)))
+    assert not view(turn(1, a, [2000, 200], 1), "fx-pool-small").cache.evicted
+    on_big = view(turn(2, c, [2000, 200], 1), "fx-pool-big")
+    assert not on_big.cache.evicted and on_big.cost.cached_tokens > 0
+    for client in clients:
+        client.close()

@@ -46,6 +46,7 @@ AREAS = (
 MODULES = (
     "discovery",
     "startup",
+    "restarts",
     "versioning",
     "validation",
     "conversation",
@@ -56,6 +57,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "explicit_cache",
     "local_cache",
     "affinity",
     "side_requests",

@@ -44,7 +44,7 @@ def _ask(ctx: CheckContext, endpoint_id: str, login: dict[str, str]) -> httpx.Re
 @check(
     "front-door",
     "A subscription's usage headers reach its own user, the operator's never do; a login and a token ride together",
-    ("RM-HTTP-043", "RM-HTTP-073"),
+    ("RM-HTTP-044", "RM-HTTP-073"),
 )
 def plan_usage_headers(ctx: CheckContext) -> None:
     backends = ctx.backends()
@@ -70,7 +70,7 @@ def plan_usage_headers(ctx: CheckContext) -> None:
     shown = _codex_headers(own.headers)
     share = shown.get(SHARE_HEADER, "")
     ctx.expect(
-        "RM-HTTP-043",
+        "RM-HTTP-044",
         share.replace(".", "", 1).isdigit() and abs(float(share) - 23) <= 1,
         f"the answer of {SUBSCRIPTION}, called with the client's login, carries its plan's {SHARE_HEADER} "
         f"(the backend reported 23%): got {shown or 'no x-codex-* header'}",
@@ -79,7 +79,7 @@ def plan_usage_headers(ctx: CheckContext) -> None:
     if theirs.status_code != HTTP_OK:
         raise NotObservable(f"{OPERATORS} did not serve through the front door: HTTP {theirs.status_code}")
     ctx.expect(
-        "RM-HTTP-043",
+        "RM-HTTP-044",
         not _codex_headers(theirs.headers),
         f"the answer of {OPERATORS}, called with the router's own key, carries none of its usage headers: "
         f"got {_codex_headers(theirs.headers)}",

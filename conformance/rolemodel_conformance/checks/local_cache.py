@@ -30,6 +30,7 @@ POOL_ROLE = "x-conformance.pool"
 SLOTS_ROLE = "x-conformance.slots"
 SLOTS = "fx-pool-slots"
 SMALL = "fx-pool-small"
+BIG = "fx-pool-big"
 #: Routes of one scenario are this far apart, so that "least recently used" never rests on a tie.
 STEP_S = 0.01
 TOLERANCE_MS = 1e-6
@@ -256,6 +257,66 @@ def pool_side_request(ctx: CheckContext) -> None:
         + ", ".join(f"{c.endpoint_id} {c.latency.total_ms:.0f} ms" for c in timed)
         + f"; chose {decision.chosen_endpoint_id}"
         + (f" ({said.detail})" if said else ""),
+    )
+
+
+def _pool_route(ctx: CheckContext, conversation_id: str, prompt: Prompt, turn: int = 0) -> D.Decision:
+    time.sleep(STEP_S)
+    return route(ctx, conversation_id, prompt, hints_pb2.RoutingHints(role=POOL_ROLE), turn=turn)
+
+
+def _on_small_with_fallback(ctx: CheckContext, conversation_id: str, prompt: Prompt) -> D.Decision:
+    """A first turn that fx-pool-small takes, evicting one of its two residents, with fx-pool-big as a fallback."""
+    decision = _pool_route(ctx, conversation_id, prompt)
+    small = candidate(decision, SMALL)
+    if decision.chosen_endpoint_id != SMALL or BIG not in decision.fallback_endpoint_ids or small is None:
+        raise NotObservable(f"{POOL_ROLE} did not choose {SMALL} with {BIG} as a fallback")
+    if small.cache.evicts_sequences != 1:
+        raise NotObservable(f"{SMALL} was not full after two fresh conversations")
+    return decision
+
+
+@check(
+    "cache",
+    "An outcome that shows the chosen server never took the prompt takes the admission back; a fallback holds it",
+    ("RM-CACHE-034", "RM-CACHE-035"),
+)
+def admission_follows_the_outcome(ctx: CheckContext) -> None:
+    x_id, y_id, w_id, z_id = (ctx.ids.conversation(n) for n in ("held-x", "held-y", "failed-w", "moved-z"))
+    x1, y1, w1, z1 = (Prompt.of([n]) for n in (2000, 1800, 1600, 1400))
+    for conversation_id, prompt in ((x_id, x1), (y_id, y1)):
+        if _pool_route(ctx, conversation_id, prompt).chosen_endpoint_id != SMALL:
+            raise NotObservable(f"{POOL_ROLE} did not choose {SMALL} for a fresh conversation")
+    failed = _on_small_with_fallback(ctx, w_id, w1)  # evicts X, the least recently used
+    ctx.probe.report(
+        outcome(failed.decision_id, SMALL, ctx.ids.key(), outcome_class=common_pb2.OUTCOME_CLASS_SERVER_ERROR)
+    )
+    x2 = candidate(_pool_route(ctx, x_id, x1.extend([100]), turn=1), SMALL)
+    ctx.expect(
+        "RM-CACHE-034",
+        x2 is not None and not x2.cache.evicted,
+        f"X, evicted by an admission whose call failed with no input tokens, is {SMALL}'s resident again:"
+        f" evicted={x2.cache.evicted if x2 else '?'}",
+    )
+    moved = _on_small_with_fallback(ctx, z_id, z1)  # evicts Y, now the least recently used
+    ctx.probe.report(outcome(moved.decision_id, BIG, ctx.ids.key(), used=usage(z1.tokens, 100), ttft_ms=900))
+    y2 = candidate(_pool_route(ctx, y_id, y1.extend([100]), turn=1), SMALL)
+    ctx.expect(
+        "RM-CACHE-034",
+        y2 is not None and not y2.cache.evicted,
+        f"Y, evicted by an admission the fallback {BIG} served instead, is {SMALL}'s resident again:"
+        f" evicted={y2.cache.evicted if y2 else '?'}",
+    )
+    z2 = candidate(_pool_route(ctx, z_id, z1.extend([100]), turn=1), BIG)
+    ctx.expect(
+        "RM-CACHE-035",
+        z2 is not None and not z2.cache.evicted and z2.cache.HasField("slot") and z2.cost.cached_tokens > 0,
+        f"Z, served by the fallback {BIG}, is its resident: "
+        + (
+            f"evicted={z2.cache.evicted}, slot set={z2.cache.HasField('slot')}, cached {z2.cost.cached_tokens}"
+            if z2
+            else "no candidate"
+        ),
     )
 
 

@@ -57,6 +57,8 @@ class OutcomeSnapshot:
     health: Mapping[str, EndpointHealth]
     previous_report: OutcomeRecord | None  # the report made under this idempotency key, if any
     usage: Mapping[str, UsageWindowState] = field(default_factory=dict)
+    # The residents of the decision's endpoints with a cache capacity (spec 7.7), least recently used first.
+    occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,5 @@ class OutcomePlan:
     served_endpoint_id: str = ""
     health: EndpointHealth | None = None
     usage: Mapping[str, UsageWindowState] = field(default_factory=dict)  # quota id -> new window state
+    # endpoint id -> its residents after the outcome (RM-CACHE-034, RM-CACHE-035); usually empty
+    occupancy: Mapping[str, tuple[Resident, ...]] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from rolemodel.credentials import credential_from_metadata
 
 @dataclass
 class PlanUsage:
-    """What an endpoint called with this credential said about the client's own plan (spec 14.12).
+    """What an endpoint called with this credential said about the client's own plan (spec 14.5).
 
     Execute fills it from the answer of such an endpoint, and only of such an endpoint: its
     usage-window headers (the last answer's, a refusal's included, since a 429 says the plan is

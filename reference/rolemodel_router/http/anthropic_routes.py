@@ -66,7 +66,7 @@ class MessagesStreamWriter:
         return b"".join(anthropic_messages.event_frame(e) for e in events)
 
     def plan_usage(self, events: list[dict[str, Any]]) -> bytes:
-        """This dialect has no event for a plan's usage; its headers carry it (spec 14.12)."""
+        """This dialect has no event for a plan's usage; its headers carry it (spec 14.5)."""
         return b""
 
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes:

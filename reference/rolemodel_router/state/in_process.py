@@ -181,12 +181,18 @@ class InProcessStore:
             changes.shares.append((keys.role, plan.share))
         undo += self._undo_usage(plan.usage)
         self._record_usage(plan.usage, changes)
-        for endpoint_id, residents in plan.occupancy.items():
-            self.occupancy[endpoint_id] = residents
-            changes.occupancy.append((endpoint_id, residents))
+        self._record_occupancy(plan.occupancy, changes, undo)
         if changes:
             await self._persist_or_undo(changes, undo)
         return plan
+
+    def _record_occupancy(
+        self, occupancy: Mapping[str, tuple[Resident, ...]], changes: Changes, undo: list[Callable[[], None]]
+    ) -> None:
+        for endpoint_id, residents in occupancy.items():
+            undo.append(self._undo_map(self.occupancy, endpoint_id))
+            self.occupancy[endpoint_id] = residents
+            changes.occupancy.append((endpoint_id, residents))
 
     async def report(
         self, idempotency_key: str, decision_id: str, now_ms: int, apply: Callable[[OutcomeSnapshot], OutcomePlan]
@@ -200,6 +206,7 @@ class InProcessStore:
             health=self.health_by_endpoint,
             previous_report=self._outcome(idempotency_key),
             usage=self.usage,
+            occupancy=self.occupancy,
         )
         plan = apply(snapshot)
         if plan.replayed:
@@ -229,6 +236,7 @@ class InProcessStore:
             changes.health.append((plan.served_endpoint_id, plan.health))
         undo += self._undo_usage(plan.usage)
         self._record_usage(plan.usage, changes)
+        self._record_occupancy(plan.occupancy, changes, undo)
         await self._persist_or_undo(changes, undo)
         return plan
 

@@ -111,7 +111,7 @@ return {1}
 """
 )
 
-# ARGV[1]: JSON {out_key, dec_key, version?, set, del, events, health?}. Returns {1} or {0, why}.
+# ARGV[1]: JSON {out_key, dec_key, version?, occupancy, set, del, events, health?}. Returns {1} or {0, why}.
 COMMIT_OUTCOME = (
     _WINDOW
     + """
@@ -124,8 +124,12 @@ local v = ops['version']
 if v then
   local current = tonumber(redis.call('GET', v[1]) or '0')
   if current ~= v[2] then return {0, 'conflict'} end
-  redis.call('INCR', v[1])
 end
+for _, o in ipairs(ops['occupancy'] or {}) do
+  if (redis.call('GET', o[1]) or '') ~= o[2] then return {0, 'conflict'} end
+end
+if v then redis.call('INCR', v[1]) end
+for _, o in ipairs(ops['occupancy'] or {}) do redis.call('SET', o[1], o[3]) end
 for _, e in ipairs(ops['events'] or {}) do
   redis.call('ZADD', e['qt'], e['at'], e['id'])
   redis.call('HSET', e['qe'], e['id'], string.format('%.0f,%.0f,%.0f,%.0f', e['r'], e['t'], e['c'], e['at']))

@@ -310,6 +310,13 @@ class RedisStore:
             raise _unavailable(exc) from exc
         raise RouterError(ErrorReason.STATE_STORE_UNAVAILABLE, "too much contention on this decision; retry")
 
+    def _decision_capacity_ids(self, record: DecisionRecord | None) -> list[str]:
+        """The decision's endpoints whose residents an outcome may change (RM-CACHE-034, RM-CACHE-035)."""
+        if record is None:
+            return []
+        named = {record.chosen_endpoint_id, *record.fallback_endpoint_ids}
+        return [e for e in self.capacity_ids if e in named]
+
     async def _report_once(
         self, idempotency_key: str, decision_id: str, now_ms: int, apply: Callable[[OutcomeSnapshot], OutcomePlan]
     ) -> OutcomePlan:
@@ -318,9 +325,17 @@ class RedisStore:
         )
         record = codec.load_decision(_text(record_raw)) if record_raw else None
         conversation_id = record.conversation_id if record else ""
-        conversation, version, windows, health, _, usage = await self._read(conversation_id, now_ms)
+        capacity_ids = self._decision_capacity_ids(record)
+
+        def extra(pipe: Any) -> None:
+            if capacity_ids:
+                pipe.mget([self.keys.occupancy(e) for e in capacity_ids])
+
+        conversation, version, windows, health, rest, usage = await self._read(conversation_id, now_ms, extra)
+        stored = dict(zip(capacity_ids, rest[0], strict=True)) if capacity_ids else {}
+        occupancy = {e: codec.load_residents(_text(v)) for e, v in stored.items() if v}
         previous = codec.load_outcome(_text(previous_raw)) if previous_raw else None
-        plan = apply(OutcomeSnapshot(record, conversation, windows, health, previous, usage=usage))
+        plan = apply(OutcomeSnapshot(record, conversation, windows, health, previous, usage=usage, occupancy=occupancy))
         if plan.replayed or plan.record is None or plan.outcome is None:
             return plan
         sets, deletes = (
@@ -343,6 +358,10 @@ class RedisStore:
         }
         if plan.record.main_turn and plan.conversation is not None:
             ops["version"] = [self.keys.version(conversation_id), version]
+        ops["occupancy"] = [
+            [self.keys.occupancy(e), _text(stored.get(e) or ""), codec.dump_residents(residents)]
+            for e, residents in plan.occupancy.items()
+        ]
         result = await self._commit_outcome(args=[json.dumps(ops)])
         if int(result[0]) != 1:
             raise _Conflict(result[1])

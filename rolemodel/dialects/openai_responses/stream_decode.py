@@ -53,7 +53,7 @@ class ResponsesStreamDecoder:
         self._response_id = ""
         self.event_count = 0
         #: The provider's ``codex.rate_limits`` events not yet taken: the plan's usage, which the
-        #: front door passes on to a client calling with its own credential (spec 14.12).
+        #: front door passes on to a client calling with its own credential (spec 14.5).
         self.rate_limit_events: list[dict[str, Any]] = []
 
     @property
