@@ -61,7 +61,7 @@ def namespace_of_calls(tools: list[C.ToolDefinition]) -> dict[str, str]:
     return {member.name: tool.name for tool in tools if tool.kind == C.TOOL_KIND_NAMESPACE for member in tool.tools}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dialect:
     """How to call one endpoint."""
 

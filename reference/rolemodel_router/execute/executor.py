@@ -4,6 +4,8 @@ One :class:`Executor` per router holds the HTTP connection pool. Each call is a 
 that walks the decision's chosen endpoint and fallbacks in order. The rules that keep a call
 bounded and honest:
 
+- every attempt opens with an ``attempt_started`` event naming its endpoint (RM-EXEC-008), so a
+  client knows whose words it reads without replaying the fallback order;
 - deltas reach the client only from the attempt that is streaming; an attempt that fails before
   its first delta leaves no trace but an ``attempt_failed`` event, so the next one can start clean;
 - once a delta has gone out, nothing is retried elsewhere (the client would see two answers);
@@ -198,6 +200,8 @@ class _Call:
                 reason = ErrorReason.BUDGET_EXHAUSTED
                 break
             self.current = endpoint_id
+            number = len(self.failures) + 1
+            yield E.ExecuteResponse(attempt_started=E.AttemptStarted(attempt=number, endpoint_id=endpoint_id))
             attempt: BackendAttempt | None = None
             try:
                 attempt = await self._attempt(endpoint_id)
@@ -217,7 +221,7 @@ class _Call:
                 self.failures.append((endpoint_id, failure))
                 yield E.ExecuteResponse(
                     attempt_failed=E.AttemptFailed(
-                        attempt=len(self.failures),
+                        attempt=number,
                         endpoint_id=endpoint_id,
                         outcome_class=failure.outcome_class,
                         detail=failure.detail,
@@ -433,8 +437,8 @@ class _Call:
             await self._record_earlier_failures(all_counted=False)
             await self._report(self._outcome(endpoint_id, last.outcome_class, outcome_pb2.Usage(), 0, last.detail))
             outcome_class = last.outcome_class
-        else:
-            endpoint_id, outcome_class = self.decision.chosen_endpoint_id, common_pb2.OUTCOME_CLASS_SERVER_ERROR
+        else:  # nothing was attempted, so nothing is named as served (RM-EXEC-008)
+            endpoint_id, outcome_class = "", common_pb2.OUTCOME_CLASS_SERVER_ERROR
         tried = ", ".join(f"'{e}' ({f.detail})" for e, f in self.failures) or "nothing"
         if reason == ErrorReason.BUDGET_EXHAUSTED:
             detail = f"the next fallback would exceed the turn budget; tried {tried}"
