@@ -78,6 +78,7 @@ MODULES = (
     "credentials",
     "front_door",
     "front_door_errors",
+    "front_door_attempts",
     "auth",
     "audit",
 )
