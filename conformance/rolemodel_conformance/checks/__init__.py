@@ -57,6 +57,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "explicit_cache",
     "local_cache",
     "affinity",
     "side_requests",
