@@ -80,6 +80,7 @@ MODULES = (
     "front_door",
     "front_door_plan",
     "front_door_errors",
+    "front_door_attempts",
     "auth",
     "audit",
 )
