@@ -272,6 +272,54 @@ def test_a_claude_code_style_tool_loop_keeps_signatures_breakpoints_and_the_cach
     assert raw.headers["x-rolemodel-estimated-cached-tokens"] == raw.headers["x-rolemodel-cached-tokens"]
 
 
+@pytest.mark.parametrize("marks", ["system only", "system and newest message"])
+def test_the_predicted_cache_read_is_what_the_provider_reports_for_each_breakpoint_layout(
+    ant: anthropic.Anthropic, backend: ScriptedBackend, marks: str
+) -> None:
+    """An explicit cache holds only the prefixes at the client's breakpoints (spec 7.3.1).
+
+    A client that marks only its system prompt gets only the system prompt read back on the next
+    turn, not the whole earlier prompt; one that also marks its newest message gets all of it.
+    The router's prediction equals the backend's report on both turns of both layouts.
+    """
+    backend.script(CLAUDE_MODEL, [Reply(text="First."), Reply(text="Second.")])
+    ephemeral: anthropic.types.CacheControlEphemeralParam = {"type": "ephemeral"}
+    own_system = f"Session {uuid.uuid4().hex}. {SYSTEM}"  # no other test's cache holds it
+    system: list[anthropic.types.TextBlockParam] = [{"type": "text", "text": own_system, "cache_control": ephemeral}]
+
+    def newest(text: str) -> anthropic.types.TextBlockParam:
+        block: anthropic.types.TextBlockParam = {"type": "text", "text": text}
+        if marks != "system only":
+            block["cache_control"] = ephemeral
+        return block
+
+    words = f"Which rule matters most? {uuid.uuid4().hex}"
+    first: anthropic.types.MessageParam = {"role": "user", "content": [newest(words)]}
+    raw = ant.messages.with_raw_response.create(
+        model="rolemodel/code.edit@claude", max_tokens=64, system=system, messages=[first]
+    )
+    answer = raw.parse().content[0]
+    assert answer.type == "text"
+    history: list[anthropic.types.MessageParam] = [
+        {"role": "user", "content": [{"type": "text", "text": words}]},
+        {"role": "assistant", "content": answer.text},
+        {"role": "user", "content": [newest("And the next one?")]},
+    ]
+    second = ant.messages.with_raw_response.create(
+        model="rolemodel/code.edit@claude", max_tokens=64, system=system, messages=history
+    )
+    reads = [
+        (r.headers["x-rolemodel-estimated-cached-tokens"], r.headers["x-rolemodel-cached-tokens"])
+        for r in (raw, second)
+    ]
+    assert [predicted for predicted, _ in reads] == [reported for _, reported in reads], reads
+    first_usage = backend.requests_for(CLAUDE_MODEL)[-2].usage
+    assert first_usage is not None and reads[0][1] == "0"
+    # With the system prompt marked alone, only it was cached and only it is read; else the whole first prompt.
+    held = first_usage.cache_write_tokens if marks == "system only" else first_usage.input_tokens
+    assert int(reads[1][1]) == held > 1000
+
+
 def test_system_entries_inside_messages_reach_each_dialect_in_place(
     ant: anthropic.Anthropic, backend: ScriptedBackend
 ) -> None:
