@@ -34,10 +34,41 @@ def _identity(decision: D.Decision, seen: set[str], name: str) -> list[Problem]:
     return problems
 
 
-def _candidates(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
+def _compact_listing(
+    ctx: CheckContext, decision: D.Decision, request: router_service_pb2.RouteRequest, name: str
+) -> list[Problem]:
+    """RM-ROUTE-012: a subsequence of the catalog that keeps what bears on the request, the rest counted."""
+    ids = [c.endpoint_id for c in decision.candidates]
+    order = ctx.fixture.endpoint_order
+    problems = []
+    if ids != [e for e in order if e in set(ids)] or len(set(ids)) != len(ids):
+        problems.append(("RM-ROUTE-012", f"{name}: compact candidates {ids} are not in catalog order"))
+    must = {decision.chosen_endpoint_id, *decision.fallback_endpoint_ids, decision.policy.current_endpoint_id}
+    must.add(request.hints.endpoint_choice.pinned_endpoint_id)
+    if decision.role in ctx.fixture.roles:
+        must |= {e for rung in ctx.fixture.roles[decision.role].ladder for e in rung.endpoint_ids}
+    missing = sorted((must - {""}) - set(ids))
+    if missing:
+        problems.append(("RM-ROUTE-012", f"{name}: a compact decision leaves out {missing}"))
+    counts = [(o.code, o.endpoint_count) for o in decision.omitted_candidates]
+    codes = [code for code, _ in counts]
+    if len(set(codes)) != len(codes) or any(not code or count < 1 for code, count in counts):
+        problems.append(("RM-ROUTE-012", f"{name}: omitted_candidates {counts} repeat a code or count nothing"))
+    if len(ids) + sum(count for _, count in counts) != len(order):
+        problems.append(
+            ("RM-ROUTE-012", f"{name}: {len(ids)} listed and {sum(n for _, n in counts)} counted, not {len(order)}")
+        )
+    return problems
+
+
+def _candidates(
+    ctx: CheckContext, decision: D.Decision, request: router_service_pb2.RouteRequest, name: str
+) -> list[Problem]:
     problems = []
     ids = [c.endpoint_id for c in decision.candidates]
-    if ids != ctx.fixture.endpoint_order:
+    if request.compact_candidates:
+        problems += _compact_listing(ctx, decision, request, name)
+    elif ids != ctx.fixture.endpoint_order or decision.omitted_candidates:
         problems.append(("RM-ROUTE-002", f"{name}: candidates {ids} are not the catalog's endpoints in order"))
     for c in decision.candidates:
         tier = ctx.fixture.tier_of(decision.role, c.endpoint_id) if decision.role in ctx.fixture.roles else None
@@ -261,7 +292,7 @@ def record_problems(
     )
     return [
         *_identity(decision, seen, name),
-        *_candidates(ctx, decision, name),
+        *_candidates(ctx, decision, request, name),
         *_ranks(decision, name),
         *_completeness(ctx, decision, request, name),
         *_tiers_and_handoff(decision, name, chosen_tier),

@@ -327,10 +327,30 @@ def quota_windows(index: CatalogIndex, snapshot: RouteSnapshot, now_ms: int) -> 
     return windows
 
 
+def reachable(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot) -> tuple[str, ...]:
+    """The endpoints a compact decision lists (spec 6.1, RM-ROUTE-012), in catalog order.
+
+    Only these can be chosen or fall back: the role's ladder, the pin, and the conversation's
+    current endpoint (which a tool loop may keep although it is off the ladder). Every other
+    endpoint is excluded as not in the role, whatever else applies to it.
+    """
+    keep = {request.pinned, snapshot.conversation.current_endpoint_id} - {""}
+    listed = request.role.endpoint_order
+    if not keep - set(listed):
+        return listed
+    tier_of = request.role.tier_of
+    return tuple(e for e in index.endpoint_order if e in tier_of or e in keep)
+
+
 def evaluate(
-    index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, windows: dict[str, Window]
+    index: CatalogIndex,
+    request: RouteInput,
+    snapshot: RouteSnapshot,
+    now_ms: int,
+    windows: dict[str, Window],
+    endpoint_ids: tuple[str, ...] | None = None,
 ) -> list[Candidate]:
-    """Every catalog endpoint, costed and filtered, in catalog order."""
+    """The catalog's endpoints (or ``endpoint_ids``), costed and filtered, in catalog order."""
     budget = turn_budget(index, request)
     failed = failed_this_turn(request, snapshot)
     rules = matching_deny_rules(index, request)
@@ -338,7 +358,7 @@ def evaluate(
     tier_of = request.role.tier_of
     layout = _Layout()
     candidates = []
-    for endpoint_id in index.endpoint_order:
+    for endpoint_id in index.endpoint_order if endpoint_ids is None else endpoint_ids:
         c = Candidate(endpoint_id, index.endpoints[endpoint_id], tier_of.get(endpoint_id))
         _cost(c, request, snapshot, now_ms, horizon, layout)
         _role_filters(c, request)
