@@ -176,6 +176,7 @@ class RouteRequest(_message.Message):
     HINTS_FIELD_NUMBER: _builtins.int
     INCLUDE_HANDOFF_FIELD_NUMBER: _builtins.int
     DRY_RUN_FIELD_NUMBER: _builtins.int
+    COMPACT_CANDIDATES_FIELD_NUMBER: _builtins.int
     include_handoff: _builtins.bool
     """Return the transformed messages in the handoff plan (capability
     ROUTER_CAPABILITY_HANDOFF_MESSAGES). Needs the messages in the request.
@@ -184,6 +185,17 @@ class RouteRequest(_message.Message):
     """Decide without recording the decision or changing any state
     (capability ROUTER_CAPABILITY_DRY_RUN). The decision cannot be reported
     on.
+    """
+    compact_candidates: _builtins.bool
+    """List in the decision only the candidates that bear on this request: the
+    endpoints on the role's ladder, the pinned one, the conversation's
+    current one, the chosen one and the fallbacks. The others are counted in
+    Decision.omitted_candidates by an exclusion code instead of being listed
+    one by one, which keeps the decision's size and cost independent of the
+    catalog's size (spec 6.1, RM-ROUTE-012). Added after 1.0: a router that
+    does not know the field lists every endpoint, which the rule allows, so
+    a client may set it against any router; a client that does not set it
+    gets every endpoint, as in 1.0.
     """
     @_builtins.property
     def conversation(self) -> _conversation_pb2.ConversationRef: ...
@@ -196,10 +208,11 @@ class RouteRequest(_message.Message):
         hints: _hints_pb2.RoutingHints | None = ...,
         include_handoff: _builtins.bool = ...,
         dry_run: _builtins.bool = ...,
+        compact_candidates: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "hints", b"hints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "dry_run", b"dry_run", "hints", b"hints", "include_handoff", b"include_handoff"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compact_candidates", b"compact_candidates", "conversation", b"conversation", "dry_run", b"dry_run", "hints", b"hints", "include_handoff", b"include_handoff"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

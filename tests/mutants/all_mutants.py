@@ -7,7 +7,16 @@ from tests.mutants.catalogue import MUTANTS as FIRST_ROUND
 from tests.mutants.catalogue import Mutant
 from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
+from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.two_sided import TWO_SIDED
 
-MUTANTS: dict[str, Mutant] = {**FIRST_ROUND, **TWO_SIDED, **SUBSCRIPTIONS, **FRONT_DOOR, **DURABILITY, **ATTEMPTS}
+MUTANTS: dict[str, Mutant] = {
+    **FIRST_ROUND,
+    **TWO_SIDED,
+    **SUBSCRIPTIONS,
+    **FRONT_DOOR,
+    **DURABILITY,
+    **ATTEMPTS,
+    **SETTLED,
+}

@@ -39,6 +39,8 @@ ROLE = "x-conformance.execute"
 FIRST, SMALL, LARGE = "fx-short-ttl", "fx-local", "fx-deepseek"
 ORDER = (FIRST, SMALL, LARGE)
 EVERY = {FIRST: ROLE, SMALL: ROLE, LARGE: ROLE}
+#: The longest cooldown a check waits out before it goes on (a 429 without Retry-After sets a short one).
+MAX_COOLDOWN_WAIT_S = 5.0
 #: A router may bound its attempts, but one failure must lead to at least one more attempt (RM-EXEC-010).
 MIN_TRIED = 2
 RETRY_AFTER_S = 1.0
@@ -218,6 +220,7 @@ def budget(ctx: CheckContext) -> None:
     cases = (
         ("a 200 whose stream breaks before any token", fault("cut", after_deltas=0, reply=LONG_ANSWER), True),
         ("a 500 before anything was processed", fault("server_error", status=500), False),
+        ("a 429 rate limit, which nothing processed either", fault("rate_limited"), False),
     )
     for what, broken, billed in cases:
         call = request(ctx, ROLE, messages(ctx, "Write a poem."), avoided=(SMALL,), budget_picos=budget_picos)
@@ -238,7 +241,15 @@ def budget(ctx: CheckContext) -> None:
                 f"budget {budget_picos}: after {what} on {FIRST} the budget still allows {LARGE} ({b}): "
                 f"{stream.ending()}, requests {calls}",
             )
-    settle(ctx, {FIRST: ROLE})
+        _after_cooldown(ctx, FIRST)
+        settle(ctx, {FIRST: ROLE})  # one failure at a time: three in a row would cool the endpoint down
+
+
+def _after_cooldown(ctx: CheckContext, endpoint_id: str) -> None:
+    """Wait out a short cooldown the card shows (a 429 may set one), so that the next scenario starts clean."""
+    left = status(ctx, endpoint_id).cooldown_until_ms / 1000 - time.time()
+    if 0 < left <= MAX_COOLDOWN_WAIT_S:
+        time.sleep(left + 0.05)
 
 
 @check("execute", "Retry-After: the next fallback at once, and the endpoint left alone until then", ("RM-EXEC-014",))

@@ -81,6 +81,8 @@ class RouteInput:
     include_handoff: bool
     plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
+    #: List only the candidates that bear on the request, counting the others (spec 6.1, RM-ROUTE-012).
+    compact_candidates: bool
     messages: Sequence[conversation_pb2.Message]  # empty unless every message carries content
     hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
     # Execute only: the router calls the model, so an endpoint that needs the client's own credential
@@ -270,6 +272,7 @@ def build_route_input(
         include_handoff=request.include_handoff,
         plan_handoff=request.include_handoff or require_content,
         dry_run=request.dry_run,
+        compact_candidates=request.compact_candidates,
         messages=messages,
         hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
         verified=reading.verified,

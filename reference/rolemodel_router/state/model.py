@@ -18,8 +18,22 @@ EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
+class CachePoint:
+    """A prefix an explicit cache holds (spec 7.3.1): ``messages`` whole messages, then the first ``parts`` parts
+    of the next one (0: none), identified by the chained digest of exactly that prefix."""
+
+    messages: int
+    parts: int
+    digest: bytes
+
+
+@dataclass(frozen=True)
 class CacheEntry:
-    """What one endpoint holds of one conversation (spec 7.3)."""
+    """What one endpoint holds of one conversation (spec 7.3).
+
+    ``points`` are the prefixes an explicit cache holds, where it can be read (7.3.1); empty for
+    automatic caching, and for an explicit entry that holds only its whole prefix.
+    """
 
     digests: tuple[bytes, ...]
     held_tokens: int
@@ -28,6 +42,7 @@ class CacheEntry:
     source: decision_pb2.CacheStateSource.ValueType
     decision_id: str  # the decision that wrote it
     written_at_ms: int  # that decision's time; an older decision's outcome never overwrites it
+    points: tuple[CachePoint, ...] = ()
 
     def live(self, now_ms: int) -> bool:
         return now_ms < self.expires_at_ms
