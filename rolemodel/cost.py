@@ -51,6 +51,7 @@ class EndpointEconomics:
     refresh_on_hit: bool
     includes_output: bool
     max_output_tokens: int
+    generation_prompt_tokens: int = 0
 
     @property
     def caches(self) -> bool:
@@ -89,6 +90,7 @@ def economics_from_endpoint(endpoint: catalog_pb2.Endpoint) -> EndpointEconomics
         refresh_on_hit=caching.refresh_on_hit,
         includes_output=caching.includes_output,
         max_output_tokens=endpoint.max_output_tokens,
+        generation_prompt_tokens=caching.generation_prompt_tokens,
     )
 
 
@@ -125,20 +127,23 @@ def matched_prefix_tokens(
     held_messages: int,
     reply_tokens: int,
     includes_output: bool,
+    generation_prompt_tokens: int = 0,
 ) -> int:
     """Tokens of the matched prefix, counted with this prompt's token counts.
 
     ``cumulative_tokens[i]`` is the prompt's tokens through message i (tool
-    definitions included). When the cache includes the reply and the prompt
-    matches the whole held prefix, the next message is the reply the endpoint
-    generated and is cached too, up to the reply's token count.
+    definitions included). When the prompt matches the whole held prefix, the
+    next message is the reply the endpoint generated: the server holds the
+    generation prompt that opened it (``generation_prompt_tokens``) and, when
+    its cache includes the reply, the reply's tokens, up to that message's size.
     """
     if matched_messages == 0:
         return 0
     matched = cumulative_tokens[matched_messages - 1]
-    if includes_output and matched_messages == held_messages and matched_messages < len(cumulative_tokens):
+    if matched_messages == held_messages and matched_messages < len(cumulative_tokens):
         next_message = cumulative_tokens[matched_messages] - matched
-        matched += min(next_message, reply_tokens)
+        held_after = generation_prompt_tokens + (reply_tokens if includes_output else 0)
+        matched += min(next_message, held_after)
     return matched
 
 
@@ -218,10 +223,12 @@ def steady_turn_cost(economics: EndpointEconomics, prompt_tokens: int, new_token
 
     Its prompt is this prompt plus the reply (O) plus a new message as large
     as this turn's newest one (N); its cached prefix is this prompt, plus the
-    reply when the cache includes it.
+    generation prompt that opened the reply, plus the reply when the cache
+    includes it.
     """
     next_prompt = prompt_tokens + output_tokens + new_tokens
-    held = prompt_tokens + (output_tokens if economics.includes_output else 0)
+    reply = economics.generation_prompt_tokens + (output_tokens if economics.includes_output else 0)
+    held = prompt_tokens + min(reply, output_tokens + new_tokens)
     return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens)
 
 
