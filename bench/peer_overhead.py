@@ -126,6 +126,7 @@ class PathResults:
     c1_busy_s: float = 0.0
     c16: list[Timing] = field(default_factory=list)
     c16_rps_rounds: list[float] = field(default_factory=list)
+    c16_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         c1_ttft = [t.ttft_ms for t in self.c1]
@@ -139,6 +140,7 @@ class PathResults:
             "c16_rps_rounds": [round(r, 2) for r in self.c16_rps_rounds],
             "c1_requests": len(self.c1),
             "c16_requests": len(self.c16),
+            "c16_server_cpu_ms_per_request": round(1000 * self.c16_cpu_s / len(self.c16), 3) or None,
         }
 
 
@@ -149,7 +151,26 @@ class Target:
     name: str
     url: str
     model: str
+    #: The server process the path adds (the backend itself for ``direct``), whose CPU time is counted.
+    pid: int | None = None
     results: PathResults = field(default_factory=PathResults)
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """User and system CPU seconds of process ``pid`` and its children so far; 0 where /proc cannot tell.
+
+    CPU per request is what decides throughput on a machine whose cores are all busy, and it moves
+    much less with the other load than time does.
+    """
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(process_cpu_s(int(child)) for child in children)
 
 
 def free_port() -> int:
@@ -231,11 +252,13 @@ async def run_rounds(paths: list[Target], c1_requests: int, c16_requests: int, w
             shift = round_number % len(paths)
             for path in paths[shift:] + paths[:shift]:
                 per_connection = c16_requests // CONCURRENCY
+                cpu_before = process_cpu_s(path.pid)
                 started = time.perf_counter()
                 timings = await asyncio.gather(
                     *(_burst(conn, path.model, per_connection, k * 100_000) for k, conn in enumerate(pools[path.name]))
                 )
                 elapsed = time.perf_counter() - started
+                path.results.c16_cpu_s += process_cpu_s(path.pid) - cpu_before
                 for batch in timings:
                     path.results.c16.extend(batch)
                 path.results.c16_rps_rounds.append(per_connection * CONCURRENCY / elapsed)
@@ -282,12 +305,12 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, A
             router, lines = start_router(directory, backend_url, "--http", "127.0.0.1:0")
             front_url = lines[1].split("HTTP front door on ", 1)[1].split()[0]
             paths = [
-                Target("direct", f"{backend_url}/v1/chat/completions", MODEL),
-                Target("rolemodel", f"{front_url}/v1/chat/completions", ALIAS),
+                Target("direct", f"{backend_url}/v1/chat/completions", MODEL, backend.pid),
+                Target("rolemodel", f"{front_url}/v1/chat/completions", ALIAS, router.pid),
             ]
             if version is not None:
                 litellm, litellm_url = start_litellm(directory, backend_url)
-                paths.append(Target("litellm", f"{litellm_url}/v1/chat/completions", MODEL))
+                paths.append(Target("litellm", f"{litellm_url}/v1/chat/completions", MODEL, litellm.pid))
             asyncio.run(run_rounds(paths, args.c1_requests, args.c16_requests, args.warmup, args.rounds))
         finally:
             if litellm is not None:
@@ -318,13 +341,15 @@ def show(results: dict[str, Any], console: Console) -> None:
     )
     columns = ("c1_ttft_p50_ms", "c1_ttft_p99_ms", "c1_rps", "c16_rps", "c16_ttft_p50_ms")
     table.add_column("path")
-    for column in ("c1 TTFT p50 ms", "c1 TTFT p99 ms", "c1 req/s", "c16 req/s", "c16 TTFT p50 ms"):
+    for column in ("c1 TTFT p50 ms", "c1 TTFT p99 ms", "c1 req/s", "c16 req/s", "c16 TTFT p50 ms", "CPU ms/req"):
         table.add_column(column, justify="right")
     for name in PATHS:
         row = results.get(name)
         if row:
-            table.add_row(name, *(f"{row[c]:.2f}" for c in columns))
+            cpu = row["c16_server_cpu_ms_per_request"]
+            table.add_row(name, *(f"{row[c]:.2f}" for c in columns), "-" if cpu is None else f"{cpu:.2f}")
     console.print(table)
+    console.print("CPU ms/req: at c16, of the process the path adds (for direct, the backend itself)")
     r = results["ratios"]
     added, c16 = r["rolemodel_added_ttft_p50_ms"], r["rolemodel_c16_throughput_ratio"]
     c1 = r["rolemodel_c1_throughput_ratio"]

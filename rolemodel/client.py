@@ -102,6 +102,12 @@ class RouterClient:
     ) -> Iterator[router_service_pb2.ExecuteResponse]:
         """Stream an Execute call's events. Not retried: the router already falls back.
 
+        The events come as the router sends them (spec 10.1): ``started`` with the decision; then for
+        each attempt an ``attempt_started`` naming the endpoint called, followed by that endpoint's
+        deltas or its ``attempt_failed``; then ``completed`` or ``failed``. The endpoint whose words
+        arrive is the one the latest ``attempt_started`` named. A router older than that event sends
+        none; the served endpoint is then known from ``completed`` or ``failed`` only.
+
         ``client_credential`` holds the headers of the caller's own login (spec 12.4), such as
         ``{"authorization": "Bearer …", "chatgpt-account-id": "…"}``; the router sends them only to
         endpoints whose catalog entry asks for them.

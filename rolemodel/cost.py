@@ -13,10 +13,14 @@ Notation (per endpoint e):
 
     C = 0                                  if no entry, expired, or matched < min_cacheable
       = floor(matched / g) * g             otherwise (g = granularity)
-    W = U   for explicit caching when P >= min_cacheable, else 0
-    cost = C*read + (U - W)*input + W*write + O*output
+    W = 0   for automatic caching
+      = the tokens from C to the last breakpoint that reaches min_cacheable,
+            for explicit caching (``rolemodel.explicit_cache``; with no breakpoints
+            given, one on the prompt's last block: W = U when P >= min_cacheable)
+    cost = C*read + (U - W)*input + W*write + O*output   (write by breakpoint TTL)
     steady = the same formula for the next warm turn: prompt P + O + N,
-             cached prefix P (+ O when the cache includes the reply)
+             cached prefix P (+ O when the cache includes the reply), or for
+             explicit caching the longest prefix this turn leaves cached
     amortised = cost + (H - 1) * steady
 """
 
@@ -26,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rolemodel import explicit_cache
+from rolemodel.explicit_cache import Breakpoint
 from rolemodel.money import price_to_picos_per_token
 from rolemodel.v1 import catalog_pb2, decision_pb2, outcome_pb2
 
@@ -51,11 +57,23 @@ class EndpointEconomics:
     refresh_on_hit: bool
     includes_output: bool
     max_output_tokens: int
+    # The write prices of breakpoints with a TTL of at most five minutes and above; None: ``cache_write``.
+    cache_write_short: int | None = None
+    cache_write_long: int | None = None
     generation_prompt_tokens: int = 0
 
     @property
     def caches(self) -> bool:
         return self.mode in (catalog_pb2.CACHE_MODE_AUTOMATIC, catalog_pb2.CACHE_MODE_EXPLICIT)
+
+    @property
+    def explicit(self) -> bool:
+        return self.mode == catalog_pb2.CACHE_MODE_EXPLICIT
+
+    def write_price(self, *, long_ttl: bool) -> int:
+        """The write price of a breakpoint above five minutes (``long_ttl``) or not."""
+        chosen = self.cache_write_long if long_ttl else self.cache_write_short
+        return self.cache_write if chosen is None else chosen
 
 
 def economics_from_endpoint(endpoint: catalog_pb2.Endpoint) -> EndpointEconomics:
@@ -90,6 +108,8 @@ def economics_from_endpoint(endpoint: catalog_pb2.Endpoint) -> EndpointEconomics
         refresh_on_hit=caching.refresh_on_hit,
         includes_output=caching.includes_output,
         max_output_tokens=endpoint.max_output_tokens,
+        cache_write_short=optional(pricing.cache_write_5m_per_mtok),
+        cache_write_long=optional(pricing.cache_write_1h_per_mtok),
         generation_prompt_tokens=caching.generation_prompt_tokens,
     )
 
@@ -194,39 +214,66 @@ def _turn(
     )  # fmt: skip
 
 
-def turn_cost(economics: EndpointEconomics, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> TurnCost:
+def turn_cost(
+    economics: EndpointEconomics,
+    prompt_tokens: int,
+    cached_tokens: int,
+    output_tokens: int,
+    breakpoints: Sequence[Breakpoint] | None = None,
+) -> TurnCost:
     """Price a turn whose cached prefix C is already known.
 
-    Raises ValueError when C exceeds P or a count is negative.
+    ``breakpoints`` are the prompt's cache breakpoints, for explicit caching; None means one on the
+    prompt's last block. Raises ValueError when C exceeds P or a count is negative.
     """
     if prompt_tokens < 0 or output_tokens < 0 or cached_tokens < 0:
         raise ValueError("token counts are never negative")
     if cached_tokens > prompt_tokens:
         raise ValueError(f"cached tokens {cached_tokens} exceed prompt tokens {prompt_tokens}")
     uncached = prompt_tokens - cached_tokens
-    explicit = economics.mode == catalog_pb2.CACHE_MODE_EXPLICIT
-    written = uncached if explicit and prompt_tokens >= economics.min_cacheable_tokens else 0
+    long_ttl = short_ttl = 0
+    if economics.explicit:
+        layout = explicit_cache.at_prompt_end(prompt_tokens) if breakpoints is None else breakpoints
+        written = explicit_cache.writes(
+            cached_tokens, layout, min_cacheable=economics.min_cacheable_tokens, default_ttl=economics.ttl_seconds
+        )
+        long_ttl, short_ttl = written.long_ttl, written.short_ttl
     return _turn(
         prompt_tokens,
         cached_tokens,
-        written,
+        long_ttl + short_ttl,
         output_tokens,
         cached_tokens * economics.cache_read,
-        (uncached - written) * economics.input,
-        written * economics.cache_write,
+        (uncached - long_ttl - short_ttl) * economics.input,
+        long_ttl * economics.write_price(long_ttl=True) + short_ttl * economics.write_price(long_ttl=False),
         output_tokens * economics.output,
     )
 
 
-def steady_turn_cost(economics: EndpointEconomics, prompt_tokens: int, new_tokens: int, output_tokens: int) -> TurnCost:
+def steady_turn_cost(
+    economics: EndpointEconomics,
+    prompt_tokens: int,
+    new_tokens: int,
+    output_tokens: int,
+    breakpoints: Sequence[Breakpoint] | None = None,
+    cached_tokens: int = 0,
+) -> TurnCost:
     """The next turn on the same endpoint once it is warm.
 
     Its prompt is this prompt plus the reply (O) plus a new message as large
     as this turn's newest one (N); its cached prefix is this prompt, plus the
     generation prompt that opened the reply, plus the reply when the cache
-    includes it.
+    includes it. With explicit caching it is the longest prefix this turn
+    leaves cached (this turn read ``cached_tokens``), and the next prompt keeps
+    this one's breakpoints, a breakpoint on the last block moving to the new
+    last block.
     """
     next_prompt = prompt_tokens + output_tokens + new_tokens
+    if economics.explicit:
+        layout = explicit_cache.at_prompt_end(prompt_tokens) if breakpoints is None else breakpoints
+        held = explicit_cache.deepest_held(cached_tokens, layout, economics.min_cacheable_tokens)
+        following = explicit_cache.next_turn_breakpoints(layout, prompt_tokens, next_prompt)
+        return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens, following)
     reply = economics.generation_prompt_tokens + (output_tokens if economics.includes_output else 0)
     held = prompt_tokens + min(reply, output_tokens + new_tokens)
     return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens)
@@ -247,11 +294,12 @@ def amortized_cost(
     new_tokens: int,
     output_tokens: int,
     horizon_turns: int,
+    breakpoints: Sequence[Breakpoint] | None = None,
 ) -> AmortizedCost:
-    """This turn plus (H - 1) steady turns; H below 1 counts as 1."""
+    """This turn plus (H - 1) steady turns; H below 1 counts as 1. ``breakpoints`` as for :func:`turn_cost`."""
     horizon = max(1, horizon_turns)
-    turn = turn_cost(economics, prompt_tokens, cached_tokens, output_tokens)
-    steady = steady_turn_cost(economics, prompt_tokens, new_tokens, output_tokens)
+    turn = turn_cost(economics, prompt_tokens, cached_tokens, output_tokens, breakpoints)
+    steady = steady_turn_cost(economics, prompt_tokens, new_tokens, output_tokens, breakpoints, cached_tokens)
     return AmortizedCost(turn, steady, horizon, turn.total_picos + (horizon - 1) * steady.total_picos)
 
 

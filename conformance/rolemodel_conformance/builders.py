@@ -126,9 +126,14 @@ def route_request(
     *,
     dry_run: bool = False,
     include_handoff: bool = False,
+    compact: bool = False,
 ) -> router_service_pb2.RouteRequest:
     return router_service_pb2.RouteRequest(
-        conversation=conversation, hints=routing, dry_run=dry_run, include_handoff=include_handoff
+        conversation=conversation,
+        hints=routing,
+        dry_run=dry_run,
+        include_handoff=include_handoff,
+        compact_candidates=compact,
     )
 
 

@@ -46,6 +46,8 @@ examples:
   rolemodel-conformance --target 127.0.0.1:50051 --report-dir reports/
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
   rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} --state memory:"
+  rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} \
+      --state sqlite:///{state}/router.db"
   rolemodel-conformance --vectors
   rolemodel-conformance --print-fixture --backend-ports 19081,19082,19083 > catalog-19081.yaml
   rolemodel-conformance --target 127.0.0.1:50052 --backend-ports 19081,19082,19083
@@ -64,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--router-command",
         metavar="TEMPLATE",
         help="start the router yourself: a command with {catalog} and {address}, e.g. "
-        '"my-router --catalog {catalog} --listen {address}"; also checks start-up and bad catalogs (RM-CAT-*)',
+        '"my-router --catalog {catalog} --listen {address}"; also checks start-up and bad catalogs (RM-CAT-*), '
+        "and with {state} (a directory for durable state) that decisions and outcomes survive a restart",
     )
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument("--ca-file", type=Path, help="PEM file of the CA that signed the router's certificate")

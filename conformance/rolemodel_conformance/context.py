@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rolemodel.v1 import card_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.backends import BackendsUnavailable, ScriptedBackends
+from rolemodel_conformance.connect import TransportOptions
 from rolemodel_conformance.fixture import Fixture
 from rolemodel_conformance.launcher import RouterLauncher
 from rolemodel_conformance.model import CheckResult, Observation, Status
@@ -85,8 +86,13 @@ class RunState:
     backends_problem: str | None = None
     #: The harness mode's launcher (``--router-command``); None when the suite only connects (``--target``).
     launcher: RouterLauncher | None = None
-    #: The CA file of a TLS run, which the front-door checks' HTTP clients trust as well.
-    ca_file: Path | None = None
+    #: How the suite reaches the router (TLS, CA file, token files), for the restart checks' own routers.
+    transport: TransportOptions | None = None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA file of a TLS run, which the front-door checks' HTTP clients trust as well."""
+        return self.transport.ca_file if self.transport is not None else None
 
     def stop_backends(self) -> None:
         if self.backends is not None:

@@ -4,7 +4,10 @@
 
 The command is a template: ``{catalog}`` becomes a file holding the catalog to
 load (the fixture, with the backends on the run's ports, or a broken variant of
-it) and ``{address}`` a free loopback HOST:PORT to serve gRPC on. The command
+it) and ``{address}`` a free loopback HOST:PORT to serve gRPC on. An optional
+``{state}`` becomes an empty directory for the router's state; a template with
+it claims durable state (spec 6.1), and the suite then restarts the router on
+the same directory to see that decisions and outcomes survive. The command
 runs without a shell, in the suite's environment plus the conformance profile's
 (the test API key set, the never-set key unset), so the router under test is
 started exactly as docs/conformance.md asks.
@@ -33,6 +36,8 @@ from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, UNSET_KEY_ENV
 from rolemodel_conformance.connect import HarnessError
 
 PLACEHOLDERS = ("{catalog}", "{address}")
+#: The optional placeholder of a state directory: the claim of durable state.
+STATE_PLACEHOLDER = "{state}"
 STOP_TIMEOUT_S = 10.0
 #: How long a router may take to give up on a bad catalog, or to serve a good one.
 DECIDE_TIMEOUT_S = 20.0
@@ -105,14 +110,31 @@ class RouterLauncher:
         env = {k: v for k, v in os.environ.items() if k != UNSET_KEY_ENV}
         return {**env, API_KEY_ENV: API_KEY}
 
-    def start(self, catalog_text: str) -> Launched:
-        """Write the catalog, start the command on a free address; the caller waits for it and stops it."""
+    @property
+    def durable(self) -> bool:
+        """Whether the command keeps its state in a directory the suite gives it (``{state}``)."""
+        return STATE_PLACEHOLDER in self.template
+
+    def state_directory(self) -> Path:
+        """A new empty directory for one router's state, kept until the run ends (a restart reuses it)."""
+        self._count += 1
+        path = Path(self._scratch.name) / f"state-{self._count}"
+        path.mkdir()
+        return path
+
+    def start(self, catalog_text: str, state: Path | None = None) -> Launched:
+        """Write the catalog, start the command on a free address; the caller waits for it and stops it.
+
+        ``state`` is the directory ``{state}`` names; without it a start gets a new empty one.
+        """
         self._count += 1
         path = Path(self._scratch.name) / f"catalog-{self._count}.yaml"
         path.write_text(catalog_text)
         address = free_address()
+        directory = str(state or self.state_directory()) if self.durable else ""
         command = [
-            part.replace("{catalog}", str(path)).replace("{address}", address) for part in shlex.split(self.template)
+            part.replace("{catalog}", str(path)).replace("{address}", address).replace(STATE_PLACEHOLDER, directory)
+            for part in shlex.split(self.template)
         ]
         output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Launched.stop
         try:
@@ -122,20 +144,25 @@ class RouterLauncher:
             raise HarnessError(f"--router-command could not be started: {error}") from None
         return Launched(address, process, output)
 
+    def close(self) -> None:
+        self._scratch.cleanup()
+
     def start_up(self, catalog_text: str, timeout_s: float = DECIDE_TIMEOUT_S) -> StartUp:
         """Start on ``catalog_text`` and see what happens: the router serves, or exits; then stop it."""
         launched = self.start(catalog_text)
         try:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if launched.process.poll() is not None:
-                    return StartUp(False, launched.process.returncode, launched.printed())
-                if _serving(launched.address):
-                    return StartUp(True, None, launched.printed())
-                time.sleep(POLL_S)
-            return StartUp(False, None, launched.printed())
+            return settle(launched, timeout_s)
         finally:
             launched.stop()
 
-    def close(self) -> None:
-        self._scratch.cleanup()
+
+def settle(launched: Launched, timeout_s: float = DECIDE_TIMEOUT_S) -> StartUp:
+    """Wait until the started router serves or exits, at most ``timeout_s``; it keeps running if it serves."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if launched.process.poll() is not None:
+            return StartUp(False, launched.process.returncode, launched.printed())
+        if _serving(launched.address):
+            return StartUp(True, None, launched.printed())
+        time.sleep(POLL_S)
+    return StartUp(False, None, launched.printed())

@@ -103,6 +103,12 @@ def reason_attributes() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
+def reason_stages() -> dict[str, int]:
+    """The step of spec 6.9 that gives each reason code; a decision's reasons never go back a step (RM-ROUTE-005)."""
+    return {r["code"]: int(r["stage"]) for r in _yaml("reasons.yaml")["reasons"]}
+
+
+@functools.cache
 def out_of_scope() -> dict[str, Exclusion]:
     """Requirements the suite does not score, with the reason, by id."""
     reqs = requirements()

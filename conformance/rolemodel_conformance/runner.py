@@ -178,15 +178,14 @@ def _run(options: RunOptions, launcher: RouterLauncher | None, progress: Progres
         spec_version=options.spec_version,
         launches=launcher is not None,
         front_door=bool(card.http_front_door.base_url),
+        durable=launcher is not None and launcher.durable,
     )
     if options.spec_version not in card.supported_versions:
         listed = list(card.supported_versions)
         why = f"the router does not serve protocol version {options.spec_version} (it lists {listed})"
         selection = Selection((), tuple((r, why) for r in selection.scored) + selection.skipped, selection.excluded)
         report.harness_error = f"nothing can be scored: {why}"
-    run_state = RunState(
-        card=card, claimed=claimed, ids=IdSource(), launcher=launcher, ca_file=options.transport.ca_file
-    )
+    run_state = RunState(card=card, claimed=claimed, ids=IdSource(), launcher=launcher, transport=options.transport)
     run_state.scoped_token = read_token(options.transport, options.transport.scoped_token_file)
     probe.decision_observers.append(lambda decision, request: run_state.decisions.append((decision, request)))
     probe.refusal_observers.append(run_state.refusals.append)

@@ -20,6 +20,12 @@ LEVELS = {"must": ("MUST",), "should": ("MUST", "SHOULD"), "all": ("MUST", "SHOU
 #: Requirements about starting the router: only the harness mode (``--router-command``) can see them.
 START_UP = frozenset({"RM-CAT-001", "RM-CAT-002", "RM-CAT-003", "RM-CAT-004", "RM-CAT-005", "RM-CAT-006", "RM-CAT-009"})
 NEEDS_LAUNCHER = "about start-up: the suite sees it only when it starts the router (--router-command)"
+#: Durability across a restart: only the harness mode with ``{state}`` (the claim of durable state) sees it.
+RESTARTS = frozenset({"RM-ROUTE-010", "RM-OUT-008"})
+NEEDS_RESTART = (
+    "needs a restart on durable state: the suite restarts the router only when it starts it "
+    "(--router-command) with {state} in the command"
+)
 #: The HTTP front door's chapter: scored only for a router whose card advertises one (spec 14.9).
 FRONT_DOOR_CHAPTER = "14-http.md"
 NO_FRONT_DOOR = "about the HTTP front door, and the router's card advertises none (http_front_door)"
@@ -49,6 +55,7 @@ def select(
     spec_version: str,
     launches: bool = False,
     front_door: bool = False,
+    durable: bool = False,
 ) -> Selection:
     levels = LEVELS[level]
     excluded = out_of_scope()
@@ -63,6 +70,8 @@ def select(
             dropped.append(requirement.id)
         elif requirement.id in START_UP and not launches:
             skipped.append((requirement, NEEDS_LAUNCHER))
+        elif requirement.id in RESTARTS and not durable:
+            skipped.append((requirement, NEEDS_RESTART))
         elif requirement.chapter.startswith(FRONT_DOOR_CHAPTER) and not front_door:
             skipped.append((requirement, NO_FRONT_DOOR))
         elif parse_version(requirement.since) > tested:

@@ -26,7 +26,7 @@ import jsonschema
 from google.protobuf import json_format
 from rich.console import Console
 
-from rolemodel import cache_capacity, cost, latency, pacing
+from rolemodel import cache_capacity, cost, explicit_cache, latency, pacing
 from rolemodel.digest import canonical_message, digest_chain
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, conversation_pb2, decision_pb2
@@ -81,7 +81,12 @@ def token_vector(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def cost_vector(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Spec 7.2 to 7.5 for one vector: match the held prefix, apply minimum and granularity, price, amortise."""
+    """Spec 7.2 to 7.5 for one vector: match the held prefix, apply minimum and granularity, price, amortise.
+
+    An explicit-caching vector may give the prompt's ``breakpoints`` ({tokens, block, ttl_seconds}) and
+    the cache's ``held_points`` ({tokens, block}, placed in this prompt); without them the prompt has
+    one breakpoint on its last message, the held prefix one point at its end, and each message is a block.
+    """
     endpoint = json_format.ParseDict(inputs["endpoint"], catalog_pb2.Endpoint())
     econ = cost.economics_from_endpoint(endpoint)
     prompt = inputs["prompt"]
@@ -90,7 +95,23 @@ def cost_vector(inputs: dict[str, Any]) -> dict[str, Any]:
         running += tokens
         cumulative.append(running)
     held, matched, cached = inputs["cache"], 0, 0
-    if held is not None:
+    breakpoints = None
+    if econ.explicit:
+        given = prompt.get("breakpoints")
+        breakpoints = (
+            [explicit_cache.Breakpoint(b["tokens"], b["block"], b.get("ttl_seconds", 0)) for b in given]
+            if given is not None
+            else list(explicit_cache.at_prompt_end(cumulative[-1], len(cumulative)))
+        )
+    if held is not None and econ.explicit:
+        points = held.get("held_points")
+        if points is None:
+            points = [{"tokens": cumulative[held["held_messages"] - 1], "block": held["held_messages"] - 1}]
+        found = [explicit_cache.HeldPoint(h["tokens"], h["block"]) for h in points]
+        matched = max((h.tokens for h in found), default=0)
+        read = explicit_cache.read_tokens(found, breakpoints or [])
+        cached = 0 if held["expired"] else cost.cacheable_tokens(econ, read)
+    elif held is not None:
         matched = cost.matched_prefix_tokens(
             cumulative,
             matched_messages=held.get("matched_messages", held["held_messages"]),
@@ -108,6 +129,7 @@ def cost_vector(inputs: dict[str, Any]) -> dict[str, Any]:
         new_tokens=prompt["message_tokens"][-1],
         output_tokens=output,
         horizon_turns=inputs["horizon_turns"],
+        breakpoints=breakpoints,
     )
     turn = amortized.turn
     return {

@@ -26,9 +26,11 @@ from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
+from rolemodel_router.engine.verified_prefix import Wire
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimator
 from rolemodel_router.execute import ExecuteSettings, Executor
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
+from rolemodel_router.recent_prefixes import RecentPrefixes
 from rolemodel_router.state.store import RouteKeys, StateStore
 
 if TYPE_CHECKING:
@@ -70,6 +72,8 @@ class RouterCore:
     executor: Executor = field(init=False)
     #: The dashboard's feed, when the router serves the dashboard: told of every recorded decision and outcome.
     activity: ActivityFeed | None = None
+    #: What each conversation's last request verified, so that the next reads only its new messages.
+    prefixes: RecentPrefixes = field(default_factory=RecentPrefixes)
     #: Where the HTTP front door answers, advertised in the card (spec 14.1); None when it is not served.
     front_door: card_pb2.HttpFrontDoor | None = None
 
@@ -86,16 +90,18 @@ class RouterCore:
         *,
         deadline_s: float | None = None,
         credential: ClientCredential = NO_CREDENTIAL,
+        data: bytes | None = None,
     ) -> AsyncGenerator[router_service_pb2.ExecuteResponse, None]:
         """Execute's events (spec chapter 10); validation errors raise RouterError before the first one.
 
         ``deadline_s`` is the time the caller allows from now. Close the iterator early (``aclose``)
         to cancel: the backend call is closed and the outcome recorded as cancelled. ``credential``
-        is the client's own login, sent only to the endpoints that declare it (spec 12.4).
+        is the client's own login, sent only to the endpoints that declare it (spec 12.4). ``data``
+        is the request as received, when the transport kept it (see ``validate_route``).
         """
         self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
         self._require_for_hints(request.hints)
-        return self.executor.execute(request, deadline_s=deadline_s, credential=credential)
+        return self.executor.execute(request, deadline_s=deadline_s, credential=credential, data=data)
 
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
@@ -115,14 +121,24 @@ class RouterCore:
         if hints.escalation.HasField("force_level"):
             self._require(card_pb2.ROUTER_CAPABILITY_ESCALATION)
 
-    def validate_route(self, request: router_service_pb2.RouteRequest) -> RouteInput:
-        """Validation only: raises RouterError before any state is read."""
+    def validate_route(self, request: router_service_pb2.RouteRequest, data: bytes | None = None) -> RouteInput:
+        """Validation only: raises RouterError before any state is read.
+
+        The messages the conversation's previous request carried, byte for byte, are not read again
+        (see ``engine.verified_prefix``); what this request verified is kept for the next one.
+        ``data`` is ``request`` as received, when the transport kept it: the messages are found in
+        it rather than in a serialization made here.
+        """
         if request.include_handoff:
             self._require(card_pb2.ROUTER_CAPABILITY_HANDOFF_MESSAGES)
         if request.dry_run:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
         self._require_for_hints(request.hints)
-        return build_route_input(request, self.index, self.limits)
+        known = self.prefixes.get(request.conversation.conversation_id)
+        wire = Wire.of_request(data) if data is not None else None
+        route_input = build_route_input(request, self.index, self.limits, known=known, remember=True, wire=wire)
+        self.prefixes.remember(route_input.verified)
+        return route_input
 
     async def route(
         self, request: RouteInput, before_commit: Callable[[], None] | None = None

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from rolemodel.v1 import conversation_pb2, router_service_pb2
 
 
-@dataclass
+@dataclass(slots=True)
 class _Text:
     pieces: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Reasoning:
     pieces: list[str] = field(default_factory=list)
     signature: str = ""
@@ -50,7 +50,7 @@ class _Reasoning:
     done: conversation_pb2.ReasoningPart | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _ToolCall:
     id: str
     name: str

@@ -21,7 +21,7 @@ FINISH_TOOL_CALLS = "tool_calls"
 FINISH_CONTENT_FILTER = "content_filter"
 
 
-@dataclass
+@dataclass(slots=True)
 class CanonicalRequest:
     """A generation request in canonical form: what a codec decodes from a request body.
 
@@ -37,7 +37,7 @@ class CanonicalRequest:
     stream: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServerTimings:
     """What a llama.cpp server measured for one answer (its ``timings`` object).
 
@@ -53,7 +53,7 @@ class ServerTimings:
     output_tokens_per_second: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Completion:
     """A finished answer in canonical form: what a codec decodes from a response or a whole stream.
 

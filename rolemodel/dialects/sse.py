@@ -18,7 +18,7 @@ from dataclasses import dataclass
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServerSentEvent:
     """One dispatched event. ``event`` is empty when the stream gave no ``event:`` field."""
 

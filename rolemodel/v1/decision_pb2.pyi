@@ -310,6 +310,7 @@ class Decision(_message.Message):
     SIDE_REQUEST_FIELD_NUMBER: _builtins.int
     MERGE_BACK_FIELD_NUMBER: _builtins.int
     DRY_RUN_FIELD_NUMBER: _builtins.int
+    OMITTED_CANDIDATES_FIELD_NUMBER: _builtins.int
     decision_id: _builtins.str
     """Unique, opaque, at most 64 characters."""
     conversation_id: _builtins.str
@@ -336,7 +337,10 @@ class Decision(_message.Message):
 
     @_builtins.property
     def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___Candidate]:
-        """Every endpoint of the catalog, eligible or not, in catalog order."""
+        """Every endpoint of the catalog, eligible or not, in catalog order; with
+        RouteRequest.compact_candidates, those that bear on the request, in
+        catalog order, the others counted in omitted_candidates.
+        """
 
     @_builtins.property
     def handoff(self) -> Global___HandoffPlan:
@@ -360,6 +364,15 @@ class Decision(_message.Message):
     def difficulty(self) -> Global___Difficulty:
         """The difficulty used and where it came from."""
 
+    @_builtins.property
+    def omitted_candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___OmittedCandidates]:
+        """The endpoints left out of candidates, counted by an exclusion code that
+        applies to each (RM-ROUTE-012); empty when every endpoint is listed.
+        Added after 1.0: a client that does not know the field reads a compact
+        decision as one that lists fewer endpoints, and a 1.0 router never sets
+        it.
+        """
+
     def __init__(
         self,
         *,
@@ -381,14 +394,40 @@ class Decision(_message.Message):
         side_request: _builtins.bool = ...,
         merge_back: _builtins.bool = ...,
         dry_run: _builtins.bool = ...,
+        omitted_candidates: _abc.Iterable[Global___OmittedCandidates] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "difficulty", b"difficulty", "handoff", b"handoff", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "chosen_endpoint_id", b"chosen_endpoint_id", "conversation_id", b"conversation_id", "created_at", b"created_at", "decision_id", b"decision_id", "difficulty", b"difficulty", "dry_run", b"dry_run", "fallback_endpoint_ids", b"fallback_endpoint_ids", "handoff", b"handoff", "merge_back", b"merge_back", "policy", b"policy", "prompt_tokens", b"prompt_tokens", "prompt_tokens_source", b"prompt_tokens_source", "quota_states", b"quota_states", "reasons", b"reasons", "role", b"role", "side_request", b"side_request", "turn_index", b"turn_index"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "chosen_endpoint_id", b"chosen_endpoint_id", "conversation_id", b"conversation_id", "created_at", b"created_at", "decision_id", b"decision_id", "difficulty", b"difficulty", "dry_run", b"dry_run", "fallback_endpoint_ids", b"fallback_endpoint_ids", "handoff", b"handoff", "merge_back", b"merge_back", "omitted_candidates", b"omitted_candidates", "policy", b"policy", "prompt_tokens", b"prompt_tokens", "prompt_tokens_source", b"prompt_tokens_source", "quota_states", b"quota_states", "reasons", b"reasons", "role", b"role", "side_request", b"side_request", "turn_index", b"turn_index"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Decision: _TypeAlias = Decision  # noqa: Y015
+
+@_typing.final
+class OmittedCandidates(_message.Message):
+    """Endpoints a compact decision does not list, all excluded for one reason."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    ENDPOINT_COUNT_FIELD_NUMBER: _builtins.int
+    code: Global___ExclusionCode.ValueType
+    endpoint_count: _builtins.int
+    """How many endpoints are counted here; at least 1."""
+    def __init__(
+        self,
+        *,
+        code: Global___ExclusionCode.ValueType = ...,
+        endpoint_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "endpoint_count", b"endpoint_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OmittedCandidates: _TypeAlias = OmittedCandidates  # noqa: Y015
 
 @_typing.final
 class Difficulty(_message.Message):

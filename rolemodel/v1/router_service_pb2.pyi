@@ -176,6 +176,7 @@ class RouteRequest(_message.Message):
     HINTS_FIELD_NUMBER: _builtins.int
     INCLUDE_HANDOFF_FIELD_NUMBER: _builtins.int
     DRY_RUN_FIELD_NUMBER: _builtins.int
+    COMPACT_CANDIDATES_FIELD_NUMBER: _builtins.int
     include_handoff: _builtins.bool
     """Return the transformed messages in the handoff plan (capability
     ROUTER_CAPABILITY_HANDOFF_MESSAGES). Needs the messages in the request.
@@ -184,6 +185,17 @@ class RouteRequest(_message.Message):
     """Decide without recording the decision or changing any state
     (capability ROUTER_CAPABILITY_DRY_RUN). The decision cannot be reported
     on.
+    """
+    compact_candidates: _builtins.bool
+    """List in the decision only the candidates that bear on this request: the
+    endpoints on the role's ladder, the pinned one, the conversation's
+    current one, the chosen one and the fallbacks. The others are counted in
+    Decision.omitted_candidates by an exclusion code instead of being listed
+    one by one, which keeps the decision's size and cost independent of the
+    catalog's size (spec 6.1, RM-ROUTE-012). Added after 1.0: a router that
+    does not know the field lists every endpoint, which the rule allows, so
+    a client may set it against any router; a client that does not set it
+    gets every endpoint, as in 1.0.
     """
     @_builtins.property
     def conversation(self) -> _conversation_pb2.ConversationRef: ...
@@ -196,10 +208,11 @@ class RouteRequest(_message.Message):
         hints: _hints_pb2.RoutingHints | None = ...,
         include_handoff: _builtins.bool = ...,
         dry_run: _builtins.bool = ...,
+        compact_candidates: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "hints", b"hints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "dry_run", b"dry_run", "hints", b"hints", "include_handoff", b"include_handoff"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compact_candidates", b"compact_candidates", "conversation", b"conversation", "dry_run", b"dry_run", "hints", b"hints", "include_handoff", b"include_handoff"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -547,8 +560,9 @@ Global___ReasoningConfig: _TypeAlias = ReasoningConfig  # noqa: Y015
 
 @_typing.final
 class ExecuteResponse(_message.Message):
-    """One event of an Execute stream: `started` first, then deltas and attempt
-    failures, then exactly one of `completed` or `failed`.
+    """One event of an Execute stream: `started` first, then the attempts, each
+    opened by `attempt_started` and followed by its deltas or its
+    `attempt_failed`, then exactly one of `completed` or `failed`.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -558,6 +572,7 @@ class ExecuteResponse(_message.Message):
     ATTEMPT_FAILED_FIELD_NUMBER: _builtins.int
     COMPLETED_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
+    ATTEMPT_STARTED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def started(self) -> Global___ExecuteStarted: ...
     @_builtins.property
@@ -568,6 +583,12 @@ class ExecuteResponse(_message.Message):
     def completed(self) -> Global___ExecuteCompleted: ...
     @_builtins.property
     def failed(self) -> Global___ExecuteFailed: ...
+    @_builtins.property
+    def attempt_started(self) -> Global___AttemptStarted:
+        """Added after 1.0; see AttemptStarted for how old and new peers
+        interoperate.
+        """
+
     def __init__(
         self,
         *,
@@ -576,12 +597,13 @@ class ExecuteResponse(_message.Message):
         attempt_failed: Global___AttemptFailed | None = ...,
         completed: Global___ExecuteCompleted | None = ...,
         failed: Global___ExecuteFailed | None = ...,
+        attempt_started: Global___AttemptStarted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt_failed", b"attempt_failed", "completed", b"completed", "delta", b"delta", "event", b"event", "failed", b"failed", "started", b"started"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt_failed", b"attempt_failed", "attempt_started", b"attempt_started", "completed", b"completed", "delta", b"delta", "event", b"event", "failed", b"failed", "started", b"started"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_failed", b"attempt_failed", "completed", b"completed", "delta", b"delta", "event", b"event", "failed", b"failed", "started", b"started"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_failed", b"attempt_failed", "attempt_started", b"attempt_started", "completed", b"completed", "delta", b"delta", "event", b"event", "failed", b"failed", "started", b"started"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["started", "delta", "attempt_failed", "completed", "failed"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["started", "delta", "attempt_failed", "completed", "failed", "attempt_started"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
@@ -747,6 +769,50 @@ class ToolCallDelta(_message.Message):
 Global___ToolCallDelta: _TypeAlias = ToolCallDelta  # noqa: Y015
 
 @_typing.final
+class AttemptStarted(_message.Message):
+    """The router is about to call an endpoint (RM-EXEC-007, RM-EXEC-008). The
+    deltas and the `attempt_failed` event that follow it, up to the next
+    `attempt_started`, belong to this attempt, so the endpoint whose answer is
+    streaming is the one the latest `attempt_started` names: a client never
+    has to infer it from the decision's fallback order, which a router may
+    skip through without an event (spec 10.2).
+
+    Added after 1.0. A client built before it gets an event whose oneof holds
+    no member it knows (proto3 keeps the field as unknown) and ignores it, as
+    RM-VER-012 asks; the rest of the stream is unchanged. A router built
+    before it sends none: a client that receives a delta or an
+    `attempt_failed` without an `attempt_started` before it talks to such a
+    router, and learns the serving endpoint only from `completed` or
+    `failed`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    ENDPOINT_ID_FIELD_NUMBER: _builtins.int
+    attempt: _builtins.int
+    """The attempt's number in this call, from 1; the `attempt_failed` event of
+    the same attempt carries the same number.
+    """
+    endpoint_id: _builtins.str
+    """The endpoint called, one of the decision's chosen endpoint and
+    fallbacks.
+    """
+    def __init__(
+        self,
+        *,
+        attempt: _builtins.int = ...,
+        endpoint_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "endpoint_id", b"endpoint_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttemptStarted: _TypeAlias = AttemptStarted  # noqa: Y015
+
+@_typing.final
 class AttemptFailed(_message.Message):
     """An attempt failed before its first token; the next fallback follows."""
 
@@ -757,6 +823,7 @@ class AttemptFailed(_message.Message):
     OUTCOME_CLASS_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     attempt: _builtins.int
+    """The number of the failed attempt, from 1."""
     endpoint_id: _builtins.str
     outcome_class: _common_pb2.OutcomeClass.ValueType
     detail: _builtins.str
@@ -854,6 +921,9 @@ class ExecuteFailed(_message.Message):
     after_first_token: _builtins.bool
     """Whether any delta had been sent."""
     served_endpoint_id: _builtins.str
+    """The endpoint of the last attempt, the one the last `attempt_started`
+    named; empty when the call ended before any endpoint was attempted.
+    """
     def __init__(
         self,
         *,

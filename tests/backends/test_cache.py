@@ -170,6 +170,16 @@ class TestExplicit:
         assert usage_tuple(usage_of(backend, http, "anthropic", prompt)) == (1604, 0, 1504)
         assert usage_tuple(usage_of(backend, http, "anthropic", prompt)) == (1604, 1504, 0)
 
+    @pytest.mark.parametrize(("between", "read"), [(18, 1504), (19, 1504), (20, 0)])
+    def test_a_hit_is_found_at_most_twenty_blocks_before_a_breakpoint(
+        self, backend: ScriptedBackend, http: httpx.Client, between: int, read: int
+    ) -> None:
+        """The system prompt is held (block 0); the next prompt marks only a block ``between + 1`` blocks on."""
+        usage_of(backend, http, "anthropic", [system(SYSTEM, ttl=0), user(FIRST)])
+        turns = [user(f"step {i}") if i % 2 == 0 else assistant(f"done {i}") for i in range(between)]
+        prompt = [system(SYSTEM), *turns, user(SECOND, ttl=0)]
+        assert usage_tuple(usage_of(backend, http, "anthropic", prompt))[1] == read
+
     def test_a_streamed_answer_reports_the_cache_in_message_start(
         self, backend: ScriptedBackend, http: httpx.Client
     ) -> None:

@@ -26,6 +26,7 @@ def test_without_litellm_it_measures_direct_and_the_front_door(monkeypatch: pyte
         assert results[path]["c1_requests"] == 3
         assert results[path]["c16_requests"] == 16
         assert 0 < results[path]["c1_ttft_p50_ms"] <= results[path]["c1_ttft_p99_ms"]
+        assert results[path]["c16_server_cpu_ms_per_request"] > 0
     ratios = results["ratios"]
     added = results["rolemodel"]["c1_ttft_p50_ms"] - results["direct"]["c1_ttft_p50_ms"]
     assert ratios["rolemodel_added_ttft_p50_ms"] == round(added, 3)

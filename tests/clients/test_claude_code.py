@@ -114,6 +114,10 @@ def test_a_tool_loop_with_a_router_alias_as_the_model(
     assert tool_result_ids(second) == [called]
     result = json.dumps(second["messages"][-1]["content"])
     assert FILE_TEXT in result, "the Read tool ran in the project and its result reached the model"
+    turns = [d for d in decisions(router) if d["endpoint"] == CLAUDE_ENDPOINT]
+    assert len(turns) >= 2 and turns[-1]["outcome"]["cache_read_tokens"] > 1000
+    predicted = [(d["cached_predicted"], d["outcome"]["cache_read_tokens"]) for d in turns]
+    assert all(guess == read for guess, read in predicted), f"Claude Code's own cache marks, turn by turn: {predicted}"
 
 
 def test_a_tool_loop_with_a_model_name_claude_code_does_not_know_on_a_chat_completions_backend(

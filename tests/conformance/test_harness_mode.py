@@ -46,6 +46,30 @@ def test_a_router_that_starts_on_any_catalog_fails_every_start_up_requirement(tm
     assert found["RM-CAT-006"] == "WARN"
 
 
+DURABLE = "--catalog {catalog} --listen {address} --state sqlite:///{state}/router.db --no-sample"
+RESTARTS = {"RM-ROUTE-010", "RM-OUT-008"}
+
+
+@pytest.mark.slow
+def test_decisions_and_outcomes_survive_a_restart_of_the_reference_router_on_sqlite(tmp_path: Path) -> None:
+    command = f"{shlex.quote(sys.executable)} -m rolemodel_router.cli.main serve {DURABLE}"
+    done = run_suite(
+        "--router-command", command, "--backend-ports", _ports(), "--requirement", "RM-ROUTE-010",
+        "--requirement", "RM-OUT-008", "--report-dir", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    found = statuses(load_report(tmp_path))
+    assert {found[rid] for rid in RESTARTS} == {"PASS"}
+
+
+def test_restarts_are_skipped_without_the_state_placeholder_with_the_reason() -> None:
+    from rolemodel_conformance.selection import NEEDS_RESTART
+    from rolemodel_conformance.selection import RESTARTS as SUITE_RESTARTS
+
+    assert SUITE_RESTARTS == RESTARTS
+    assert "{state}" in NEEDS_RESTART
+
+
 def test_target_mode_skips_start_up_with_the_reason() -> None:
     from rolemodel_conformance.selection import NEEDS_LAUNCHER
     from rolemodel_conformance.selection import START_UP as SUITE_START_UP

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rolemodel_router.engine.difficulty import DifficultyQuery, HeuristicEstimator
+from rolemodel_router.engine.difficulty import DifficultyQuery, HeuristicEstimator, text_cues
 from rolemodel_router.engine.turn_signals import TurnSignals
 
 ESTIMATOR = HeuristicEstimator()
@@ -49,3 +49,20 @@ def test_texts_without_cues_are_ordered_by_length_not_tied() -> None:
         ESTIMATOR.estimate(DifficultyQuery("chat", "", t, len(t) // 4, len(t) // 4, 1, False)) for t in (short, longer)
     }
     assert len(scores) == 2
+
+
+@given(st.lists(st.text(max_size=4000), min_size=1, max_size=5))
+def test_remembered_cues_are_the_cues_read_afresh(texts: list[str]) -> None:
+    for text in [*texts, *texts]:  # the second pass is answered from memory
+        assert text_cues(text) == text_cues.__wrapped__(text)
+
+
+CUE_PIECES = ["def ", "prove", "first", " then", "design", "1 + 2", "x", "\n", ";", "{"]
+
+
+@given(st.lists(st.sampled_from(CUE_PIECES), max_size=400))
+def test_cues_of_code_math_and_plans_are_the_same_when_remembered(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    fresh = text_cues.__wrapped__(text)
+    assert text_cues(text) == fresh
+    assert text_cues(text) == fresh

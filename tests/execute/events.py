@@ -43,6 +43,15 @@ class Run:
     def attempts_failed(self) -> list[router_service_pb2.AttemptFailed]:
         return [e.attempt_failed for e in self.events if e.HasField("attempt_failed")]
 
+    @property
+    def attempts_started(self) -> list[tuple[int, str]]:
+        """Each ``attempt_started`` event as (number, endpoint id)."""
+        return [
+            (e.attempt_started.attempt, e.attempt_started.endpoint_id)
+            for e in self.events
+            if e.HasField("attempt_started")
+        ]
+
 
 def text(role: C.MessageRole.ValueType, value: str) -> C.Message:
     return C.Message(role=role, parts=[C.ContentPart(text=C.TextPart(text=value))])

@@ -40,8 +40,10 @@ def test_a_failure_before_the_first_token_moves_to_the_next_fallback(
     result = run(client, execute_request([user("Hello?")]))
 
     assert result.error is None, result.error
-    assert result.kinds[0] == "started"
-    assert result.kinds[1] == "attempt_failed", "no delta of the failed attempt reaches the client"
+    assert result.kinds[:4] == ["started", "attempt_started", "attempt_failed", "attempt_started"], (
+        "no delta of the failed attempt reaches the client"
+    )
+    assert result.attempts_started == [(1, "ex-local"), (2, "ex-mini")]
     (failed,) = result.attempts_failed
     assert (failed.attempt, failed.endpoint_id, failed.outcome_class) == (1, "ex-local", outcome_class)
     assert failed.detail
@@ -73,8 +75,9 @@ def test_every_attempt_failing_ends_with_backend_unavailable(client: RouterClien
     backend.script(CLAUDE_MODEL, [Fault.server_error(529)])
     result = run(client, execute_request([user("Hello?")]))
 
-    assert result.kinds == ["started", "attempt_failed", "attempt_failed", "attempt_failed", "failed"]
+    assert result.kinds == ["started", *["attempt_started", "attempt_failed"] * 3, "failed"]
     assert [f.endpoint_id for f in result.attempts_failed] == ["ex-local", "ex-mini", "ex-claude"]
+    assert [(f.attempt, f.endpoint_id) for f in result.attempts_failed] == result.attempts_started
     failed = result.failed
     assert failed.reason == "BACKEND_UNAVAILABLE" and not failed.after_first_token
     assert failed.served_endpoint_id == "ex-claude"
@@ -94,6 +97,8 @@ def test_attempts_are_bounded(backend: ScriptedBackend, tmp_path: Path) -> None:
         result = run(client, execute_request([user("Hello?")]))
     assert [f.endpoint_id for f in result.attempts_failed] == ["ex-local", "ex-mini"]
     assert backend.requests_for(CLAUDE_MODEL) == []
+    assert result.attempts_started == [(1, "ex-local"), (2, "ex-mini")], "the fallback not tried is not announced"
+    assert result.failed.served_endpoint_id == "ex-mini"
     assert result.error is not None and result.error.metadata["attempts"] == "2"
 
 

@@ -37,7 +37,7 @@ def test_a_failure_after_the_first_token_ends_the_call_without_retrying(
     backend.script(LOCAL_MODEL, [fault])
     result = run(client, execute_request([user("Count to twelve.")]))
 
-    assert result.kinds == ["started", "delta", "delta", "failed"]
+    assert result.kinds == ["started", "attempt_started", "delta", "delta", "failed"]
     assert result.text == "One two three"[: len(result.text)] and result.text
     failed = result.failed
     assert failed.reason == "BACKEND_STREAM_INTERRUPTED"

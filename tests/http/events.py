@@ -26,6 +26,10 @@ def tool_call(index: int, arguments: str, *, call_id: str = "", name: str = "") 
     return E.ExecuteResponse(delta=E.ContentDelta(tool_call=delta))
 
 
+def attempt_started(endpoint_id: str, attempt: int = 1) -> E.ExecuteResponse:
+    return E.ExecuteResponse(attempt_started=E.AttemptStarted(attempt=attempt, endpoint_id=endpoint_id))
+
+
 def attempt_failed(endpoint_id: str, outcome_class: common_pb2.OutcomeClass.ValueType) -> E.ExecuteResponse:
     return E.ExecuteResponse(
         attempt_failed=E.AttemptFailed(attempt=1, endpoint_id=endpoint_id, outcome_class=outcome_class, detail="x")

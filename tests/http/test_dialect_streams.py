@@ -57,11 +57,11 @@ def ant(door: InProcessFrontDoor) -> Iterator[anthropic.Anthropic]:
 
 
 def answer(deltas: list[E.ExecuteResponse], *, cost_picos: int = 0, reasoning_provider: str = "") -> Script:
-    """A script that streams ``deltas`` and completes on the chosen endpoint."""
+    """A script that attempts the chosen endpoint, streams ``deltas`` and completes there."""
 
     def script(request: E.ExecuteRequest, started: E.ExecuteStarted) -> list[E.ExecuteResponse]:
         completed = ev.completed(started.decision, deltas, cost_picos=cost_picos, reasoning_provider=reasoning_provider)
-        return [*deltas, completed]
+        return [ev.attempt_started(started.decision.chosen_endpoint_id), *deltas, completed]
 
     return script
 
@@ -207,7 +207,9 @@ def test_the_endpoint_header_names_the_fallback_that_streams(door: InProcessFron
         assert decision.chosen_endpoint_id == "cheap" and list(decision.fallback_endpoint_ids) == ["local"]
         deltas = [ev.text("From the fallback.")]
         return [
+            ev.attempt_started("cheap", 1),
             ev.attempt_failed("cheap", common_pb2.OUTCOME_CLASS_RATE_LIMITED),
+            ev.attempt_started("local", 2),
             *deltas,
             ev.completed(decision, deltas, served="local"),
         ]
@@ -226,8 +228,9 @@ def test_a_failure_before_the_first_token_is_an_ordinary_error_with_the_decision
 ) -> None:
     def script(request: E.ExecuteRequest, started: E.ExecuteStarted) -> list[E.ExecuteResponse]:
         return [
+            ev.attempt_started("local", 1),
             ev.attempt_failed("local", common_pb2.OUTCOME_CLASS_SERVER_ERROR),
-            ev.failed(started.decision, "BACKEND_UNAVAILABLE", after_first_token=False),
+            ev.failed(started.decision, "BACKEND_UNAVAILABLE", after_first_token=False, served="local"),
         ]
 
     door.execute.script = script
@@ -251,6 +254,7 @@ def test_a_failure_after_the_first_token_ends_the_stream_with_the_dialect_s_erro
 ) -> None:
     def script(request: E.ExecuteRequest, started: E.ExecuteStarted) -> list[E.ExecuteResponse]:
         return [
+            ev.attempt_started(started.decision.chosen_endpoint_id),
             ev.text("Half an ans"),
             ev.failed(started.decision, "BACKEND_STREAM_INTERRUPTED", after_first_token=True),
         ]

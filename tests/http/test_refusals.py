@@ -29,6 +29,7 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFrontDoo
     tokens = TokenRegistry([("admin", ADMIN, frozenset()), ("chores", CHORES_ONLY, frozenset({"chore", "background"}))])
     with InProcessFrontDoor(catalog, tokens, Limits(max_request_bytes=4096)) as running:
         running.execute.script = lambda request, started: [
+            ev.attempt_started(started.decision.chosen_endpoint_id),
             ev.text("ok"),
             ev.completed(started.decision, [ev.text("ok")]),
         ]

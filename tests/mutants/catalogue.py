@@ -32,6 +32,8 @@ class Mutant:
     patch: Callable[[], None]
     #: More options for ``rolemodel serve`` (``--http`` for a front-door mutant).
     serve: tuple[str, ...] = ()
+    #: Whether the suite must start it (harness mode) on a state directory, to restart it (durability mutants).
+    durable: bool = False
 
     def apply(self) -> None:
         self.patch()
@@ -125,6 +127,16 @@ def cost_without_cache() -> None:
         cost,
         "amortized_cost",
         lambda original: lambda economics, **kw: original(economics, **{**kw, "cached_tokens": 0}),
+    )
+
+
+def explicit_cache_looks_back_without_limit() -> None:
+    from rolemodel import explicit_cache
+
+    wrap(
+        explicit_cache,
+        "read_tokens",
+        lambda original: lambda held, breakpoints: max((h.tokens for h in held), default=0) if breakpoints else 0,
     )
 
 
@@ -485,6 +497,13 @@ MUTANTS: dict[str, Mutant] = {
             side_request_moves_conversation,
         ),
         Mutant("ttl_never_expires", "cache entries live forever", "RM-CACHE-003", ("RM-CACHE-003",), ttl_never_expires),
+        Mutant(
+            "explicit_cache_looks_back_without_limit",
+            "an explicit cache reads a held prefix however far it lies before the breakpoints",
+            "RM-CACHE-004",
+            ("RM-CACHE-004",),
+            explicit_cache_looks_back_without_limit,
+        ),
         Mutant(
             "keeps_provisional_cache",
             "outcomes never correct the cache",

@@ -9,12 +9,14 @@ violated requirement.
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from rolemodel_conformance.connect import TransportOptions
 from rolemodel_conformance.model import Status
 from rolemodel_conformance.runner import RunOptions, run
-from tests.conformance.routers import running_router
+from tests.conformance.routers import free_ports, running_router, serve_command
 from tests.mutants.all_mutants import MUTANTS
 
 FAILING = {Status.FAIL, Status.NOT_TESTABLE, Status.ERROR}
@@ -27,18 +29,35 @@ def test_there_are_at_least_fifteen_mutants_each_naming_a_requirement() -> None:
     assert all(m.expect in requirements() for m in MUTANTS.values())
 
 
+def _harness_options(name: str) -> RunOptions:
+    """The suite starts the mutant itself, on a state directory it can restart it on (``{state}``)."""
+    serve = [*serve_command(name), "serve", "--catalog", "{catalog}", "--listen", "{address}"]
+    serve += ["--state", "sqlite:///{state}/router.db", "--no-sample", "--grace", "2"]
+    a, b, c = free_ports(3)
+    return RunOptions(
+        TransportOptions("unused"),
+        requirement_globs=MUTANTS[name].run,
+        wait_s=20,
+        backend_ports=(a, b, c),
+        router_command=shlex.join(serve),
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_the_suite_catches_the_mutant(name: str) -> None:
     mutant = MUTANTS[name]
-    with running_router(mutant=name, extra=mutant.serve) as router:
-        options = RunOptions(
-            TransportOptions(router.address),
-            requirement_globs=mutant.run,
-            wait_s=20,
-            backend_ports=router.backend_ports,
-        )
-        report = run(options)
+    if mutant.durable:
+        report = run(_harness_options(name))
+    else:
+        with running_router(mutant=name, extra=mutant.serve) as router:
+            options = RunOptions(
+                TransportOptions(router.address),
+                requirement_globs=mutant.run,
+                wait_s=20,
+                backend_ports=router.backend_ports,
+            )
+            report = run(options)
     assert report.harness_error is None, report.harness_error
     verdicts = {v.id: v for v in report.verdicts}
     assert mutant.expect in verdicts, f"{mutant.expect} was not scored"

@@ -32,6 +32,7 @@ class RouterProcess:
         env: dict[str, str] | None = None,
         log_level: str = "warning",
         expect_http: bool = False,
+        start_timeout_s: float = START_TIMEOUT_S,
     ) -> None:
         self.state_url = state_url
         self.catalog = catalog
@@ -45,6 +46,7 @@ class RouterProcess:
         #: The dashboard's address (``http://HOST:PORT/ui/``), with ``--ui`` among the extra arguments.
         self.ui_url = ""
         self.expect_http = expect_http or "--http" in self.extra
+        self.start_timeout_s = start_timeout_s
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process; closed in stop()
         self._final_log = ""
 
@@ -56,7 +58,7 @@ class RouterProcess:
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout_s
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if "serving on" not in line or time.monotonic() > deadline:

@@ -46,6 +46,7 @@ AREAS = (
 MODULES = (
     "discovery",
     "startup",
+    "restarts",
     "versioning",
     "validation",
     "conversation",
@@ -56,6 +57,7 @@ MODULES = (
     "cost",
     "cache",
     "cache_outcomes",
+    "explicit_cache",
     "local_cache",
     "affinity",
     "side_requests",
@@ -76,7 +78,9 @@ MODULES = (
     "execute_outcomes",
     "credentials",
     "front_door",
+    "front_door_plan",
     "front_door_errors",
+    "front_door_attempts",
     "auth",
     "audit",
 )

@@ -32,6 +32,7 @@ DECISION_RULES = (
     "RM-ROUTE-007",
     "RM-ROUTE-008",
     "RM-ROUTE-011",
+    "RM-ROUTE-012",
     "RM-ROUTE-023",
     "RM-ROUTE-040",
     "RM-ROUTE-041",
@@ -68,6 +69,11 @@ def _variety(ctx: CheckContext) -> None:
             hints_pb2.RoutingHints(role="chat", difficulty=0.9, endpoint_choice=avoid("fx-gpt5", "fx-opus")),
         )
     )
+    compact = ctx.ids.conversation("audit")  # the same turns with compact candidates, pinned off the ladder at last
+    for turn, prompt in enumerate((Prompt.of([1500]), Prompt.of([1500, 300, 100]))):
+        requests.append(route_request(prompt.ref(compact, turn), hints_pb2.RoutingHints(role="chore"), compact=True))
+    off_ladder = hints_pb2.RoutingHints(role="chore", endpoint_choice=pin("fx-opus"))
+    requests.append(route_request(Prompt.of([700]).ref(ctx.ids.conversation("audit")), off_ladder, compact=True))
     for request in requests:
         with contextlib.suppress(RouterRefusal):
             ctx.probe.route(request)

@@ -86,6 +86,8 @@ def vectors_over_the_wire(ctx: CheckContext) -> None:
         held = inputs["cache"]
         if endpoint_id is None or (held is not None and (held["expired"] or "matched_messages" in held)):
             continue
+        if "breakpoints" in inputs["prompt"] or (held is not None and "held_points" in held):
+            continue  # a breakpoint layout needs message bodies; the front-door tests replay those
         if held is not None and not accounting:
             continue
         got = _replay(ctx, vector, endpoint_id)

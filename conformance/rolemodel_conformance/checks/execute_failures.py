@@ -1,4 +1,5 @@
-"""Execute's failures (spec 10.2): fallbacks before the first token, none after it, rejections, budgets, waits.
+"""Execute's failures (spec 10.2): fallbacks before the first token, none after it, rejections, budgets, waits,
+and the ``attempt_started`` events that say which endpoint each attempt calls (spec 10.1).
 
 All use the role x-conformance.execute, whose attempts follow a fixed order
 (fx-short-ttl, then fx-local with a smaller context window, then fx-deepseek
@@ -9,6 +10,7 @@ reads from the backends which endpoints were called, and how often.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +39,8 @@ ROLE = "x-conformance.execute"
 FIRST, SMALL, LARGE = "fx-short-ttl", "fx-local", "fx-deepseek"
 ORDER = (FIRST, SMALL, LARGE)
 EVERY = {FIRST: ROLE, SMALL: ROLE, LARGE: ROLE}
+#: The longest cooldown a check waits out before it goes on (a 429 without Retry-After sets a short one).
+MAX_COOLDOWN_WAIT_S = 5.0
 #: A router may bound its attempts, but one failure must lead to at least one more attempt (RM-EXEC-010).
 MIN_TRIED = 2
 RETRY_AFTER_S = 1.0
@@ -99,6 +103,53 @@ def fallbacks(ctx: CheckContext) -> None:
         f"UNAVAILABLE/BACKEND_UNAVAILABLE, got {stream.ending()}",
     )
     settle(ctx, EVERY)
+
+
+@check(
+    "execute",
+    "Each attempt is announced with the endpoint it calls, and only attempts are",
+    ("RM-EXEC-007", "RM-EXEC-008"),
+)
+def announced_attempts(ctx: CheckContext) -> None:
+    scenarios: tuple[tuple[str, Steps], ...] = (
+        (
+            f"{FIRST} answers 503, {SMALL} answers",
+            {FIRST: [fault("server_error", status=503)], SMALL: [reply("Hello from the fallback.")]},
+        ),
+        (
+            f"{FIRST} overflows its context window, then the fallbacks answer",
+            {FIRST: [fault("context_overflow")], SMALL: [reply("A small window.")], LARGE: [reply("A large one.")]},
+        ),
+        (
+            "every attempt fails",
+            {
+                FIRST: [fault("server_error", status=500)],
+                SMALL: [fault("rate_limited", retry_after=0)],
+                LARGE: [fault("server_error", status=502)],
+            },
+        ),
+    )
+    sends_them = False
+    for what, steps in scenarios:
+        stream, calls = _run(ctx, _call(ctx, "Say hello."), steps)
+        # one success after each scenario, so that three failures in a row never cool an endpoint down
+        settle(ctx, {e: ROLE for e, scripted in steps.items() if calls[e] and "fault" in scripted[0]})
+        announced = stream.announced
+        seen = f"{what}: attempt_started for {announced}, requests {calls}, {stream.ending()}"
+        ctx.expect("RM-EXEC-007", bool(announced), seen)
+        if not announced:
+            continue
+        sends_them = True
+        problems = stream.announcement_problems()
+        if Counter(announced) != Counter({e: n for e, n in calls.items() if n}):
+            problems.append("the endpoints announced are not the endpoints called")
+        ctx.expect("RM-EXEC-008", not problems, f"{seen}: {'; '.join(problems) or 'each event in its attempt'}")
+    if not sends_them:
+        ctx.passed(
+            "RM-EXEC-008",
+            "the router sends no attempt_started events, so none names an endpoint it did not attempt "
+            "(RM-EXEC-008 binds a router that sends them)",
+        )
 
 
 @check("execute", "A failure after the first token ends the stream and is not retried", ("RM-EXEC-011",))
@@ -169,6 +220,7 @@ def budget(ctx: CheckContext) -> None:
     cases = (
         ("a 200 whose stream breaks before any token", fault("cut", after_deltas=0, reply=LONG_ANSWER), True),
         ("a 500 before anything was processed", fault("server_error", status=500), False),
+        ("a 429 rate limit, which nothing processed either", fault("rate_limited"), False),
     )
     for what, broken, billed in cases:
         call = request(ctx, ROLE, messages(ctx, "Write a poem."), avoided=(SMALL,), budget_picos=budget_picos)
@@ -189,7 +241,15 @@ def budget(ctx: CheckContext) -> None:
                 f"budget {budget_picos}: after {what} on {FIRST} the budget still allows {LARGE} ({b}): "
                 f"{stream.ending()}, requests {calls}",
             )
-    settle(ctx, {FIRST: ROLE})
+        _after_cooldown(ctx, FIRST)
+        settle(ctx, {FIRST: ROLE})  # one failure at a time: three in a row would cool the endpoint down
+
+
+def _after_cooldown(ctx: CheckContext, endpoint_id: str) -> None:
+    """Wait out a short cooldown the card shows (a 429 may set one), so that the next scenario starts clean."""
+    left = status(ctx, endpoint_id).cooldown_until_ms / 1000 - time.time()
+    if 0 < left <= MAX_COOLDOWN_WAIT_S:
+        time.sleep(left + 0.05)
 
 
 @check("execute", "Retry-After: the next fallback at once, and the endpoint left alone until then", ("RM-EXEC-014",))

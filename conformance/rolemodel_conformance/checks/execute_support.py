@@ -88,6 +88,48 @@ class Stream:
         return [e.attempt_failed for e in self.events if e.HasField("attempt_failed")]
 
     @property
+    def announced(self) -> list[str]:
+        """The endpoints of the ``attempt_started`` events, in order."""
+        return [e.attempt_started.endpoint_id for e in self.events if e.HasField("attempt_started")]
+
+    def announcement_problems(self) -> list[str]:
+        """How the stream breaks RM-EXEC-008's order, in words; empty when each event sits in its attempt.
+
+        Every delta and ``attempt_failed`` must follow the ``attempt_started`` of its attempt, numbers
+        count from 1, an attempt ends by failing or by serving, and the last event names the endpoint
+        of the latest ``attempt_started`` (or none when nothing was attempted).
+        """
+        problems: list[str] = []
+        current: E.AttemptStarted | None = None  # the attempt under way
+        latest = ""
+        number = 0
+        for event in self.events[1:]:
+            kind = event.WhichOneof("event")
+            if kind == "attempt_started":
+                started = event.attempt_started
+                number += 1
+                if current is not None:
+                    problems.append(f"attempt {_named(current)} neither failed nor served")
+                if started.attempt != number:
+                    problems.append(f"attempt {_named(started)} is not numbered in order from 1")
+                current, latest = started, started.endpoint_id
+            elif kind == "delta" and current is None:
+                problems.append("a delta with no attempt_started before it")
+            elif kind == "attempt_failed":
+                failed = event.attempt_failed
+                if current is None or (failed.attempt, failed.endpoint_id) != (current.attempt, current.endpoint_id):
+                    under_way = _named(current) if current is not None else "none"
+                    problems.append(f"attempt_failed {_named(failed)} while the attempt under way is {under_way}")
+                current = None
+            elif kind in ("completed", "failed"):
+                ending = event.completed if kind == "completed" else event.failed
+                if ending.served_endpoint_id != latest:
+                    problems.append(
+                        f"{kind} names '{ending.served_endpoint_id}', the latest attempt_started '{latest}'"
+                    )
+        return problems
+
+    @property
     def deltas(self) -> list[E.ContentDelta]:
         return [e.delta for e in self.events if e.HasField("delta")]
 
@@ -130,6 +172,10 @@ class Stream:
         if self.completed is not None:
             return f"completed by '{self.completed.served_endpoint_id}', {status}"
         return f"events {self.kinds}, {status}"
+
+
+def _named(attempt: E.AttemptStarted | E.AttemptFailed) -> str:
+    return f"{attempt.attempt} on '{attempt.endpoint_id}'"
 
 
 def execute(

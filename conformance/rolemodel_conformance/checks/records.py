@@ -8,9 +8,13 @@ prices behind each cost part, and the quotas that bear on the role.
 
 from __future__ import annotations
 
+import itertools
+
+from rolemodel import cost
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2, router_service_pb2
 from rolemodel_conformance.context import CheckContext
 from rolemodel_conformance.expectations import reason, reason_name
+from rolemodel_conformance.registry import reason_stages
 
 D = decision_pb2
 COMPACTING = (catalog_pb2.COMPACTION_STRATEGY_TAIL_WINDOW, catalog_pb2.COMPACTION_STRATEGY_SUMMARY)
@@ -30,10 +34,41 @@ def _identity(decision: D.Decision, seen: set[str], name: str) -> list[Problem]:
     return problems
 
 
-def _candidates(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
+def _compact_listing(
+    ctx: CheckContext, decision: D.Decision, request: router_service_pb2.RouteRequest, name: str
+) -> list[Problem]:
+    """RM-ROUTE-012: a subsequence of the catalog that keeps what bears on the request, the rest counted."""
+    ids = [c.endpoint_id for c in decision.candidates]
+    order = ctx.fixture.endpoint_order
+    problems = []
+    if ids != [e for e in order if e in set(ids)] or len(set(ids)) != len(ids):
+        problems.append(("RM-ROUTE-012", f"{name}: compact candidates {ids} are not in catalog order"))
+    must = {decision.chosen_endpoint_id, *decision.fallback_endpoint_ids, decision.policy.current_endpoint_id}
+    must.add(request.hints.endpoint_choice.pinned_endpoint_id)
+    if decision.role in ctx.fixture.roles:
+        must |= {e for rung in ctx.fixture.roles[decision.role].ladder for e in rung.endpoint_ids}
+    missing = sorted((must - {""}) - set(ids))
+    if missing:
+        problems.append(("RM-ROUTE-012", f"{name}: a compact decision leaves out {missing}"))
+    counts = [(o.code, o.endpoint_count) for o in decision.omitted_candidates]
+    codes = [code for code, _ in counts]
+    if len(set(codes)) != len(codes) or any(not code or count < 1 for code, count in counts):
+        problems.append(("RM-ROUTE-012", f"{name}: omitted_candidates {counts} repeat a code or count nothing"))
+    if len(ids) + sum(count for _, count in counts) != len(order):
+        problems.append(
+            ("RM-ROUTE-012", f"{name}: {len(ids)} listed and {sum(n for _, n in counts)} counted, not {len(order)}")
+        )
+    return problems
+
+
+def _candidates(
+    ctx: CheckContext, decision: D.Decision, request: router_service_pb2.RouteRequest, name: str
+) -> list[Problem]:
     problems = []
     ids = [c.endpoint_id for c in decision.candidates]
-    if ids != ctx.fixture.endpoint_order:
+    if request.compact_candidates:
+        problems += _compact_listing(ctx, decision, request, name)
+    elif ids != ctx.fixture.endpoint_order or decision.omitted_candidates:
         problems.append(("RM-ROUTE-002", f"{name}: candidates {ids} are not the catalog's endpoints in order"))
     for c in decision.candidates:
         tier = ctx.fixture.tier_of(decision.role, c.endpoint_id) if decision.role in ctx.fixture.roles else None
@@ -113,12 +148,24 @@ def _completeness(
         listed = {s.quota_id for s in decision.quota_states}
         if not wanted <= listed:
             problems.append(("RM-ROUTE-005", f"{name}: quota states {sorted(listed)} lack {sorted(wanted - listed)}"))
+    problems += _reason_order(decision, name)
     problems += [
         ("RM-ROUTE-043", f"{name}: reason {reason_name(r.code)} has no readable detail")
         for r in decision.reasons
         if not r.code or not r.detail.strip()
     ]
     return problems
+
+
+def _reason_order(decision: D.Decision, name: str) -> list[Problem]:
+    """RM-ROUTE-005: the reasons in the order their rules applied, which is the order of the stages of spec 6.9."""
+    stages = reason_stages()
+    named = [D.ReasonCode.Name(r.code) for r in decision.reasons if r.code in D.ReasonCode.values()]
+    seen = [(code, stages[code]) for code in named if code in stages]
+    for (before, early), (after, late) in itertools.pairwise(seen):
+        if late < early:
+            return [("RM-ROUTE-005", f"{name}: {after} (stage {late}) follows {before} (stage {early})")]
+    return []
 
 
 def _tiers_and_handoff(decision: D.Decision, name: str, chosen_tier: int | None) -> list[Problem]:
@@ -156,6 +203,18 @@ def _compacts(ctx: CheckContext, role: str) -> bool:
     return policy is not None and policy.compaction in COMPACTING
 
 
+def _write_picos(econ: cost.EndpointEconomics, written: int, got: int) -> int:
+    """The write cost a decision may show: the TTL price for all ``written`` tokens, or for explicit caching
+    any split between the 1-hour and the 5-minute price (7.2.1; the audit cannot see the breakpoints), in which
+    case ``got`` itself when it is one."""
+    short, long = econ.write_price(long_ttl=False), econ.write_price(long_ttl=True)
+    if econ.explicit and long != short:
+        extra = got - written * short
+        if extra % (long - short) == 0 and 0 <= extra // (long - short) <= written:
+            return got
+    return written * econ.cache_write
+
+
 def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
     problems = []
     compacts = _compacts(ctx, decision.role)
@@ -168,7 +227,7 @@ def _costs(ctx: CheckContext, decision: D.Decision, name: str) -> list[Problem]:
         parts = (
             e.cached_tokens * econ.cache_read,
             (e.uncached_tokens - e.cache_write_tokens) * econ.input,
-            e.cache_write_tokens * econ.cache_write,
+            _write_picos(econ, e.cache_write_tokens, e.cache_write_picos),
             e.output_tokens * econ.output,
         )
         got = (e.cache_read_picos, e.uncached_input_picos, e.cache_write_picos, e.output_picos)
@@ -233,7 +292,7 @@ def record_problems(
     )
     return [
         *_identity(decision, seen, name),
-        *_candidates(ctx, decision, name),
+        *_candidates(ctx, decision, request, name),
         *_ranks(decision, name),
         *_completeness(ctx, decision, request, name),
         *_tiers_and_handoff(decision, name, chosen_tier),

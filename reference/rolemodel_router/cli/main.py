@@ -159,6 +159,13 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--no-sample", action="store_true", help="do not print a sample decision at start-up")
     serve.add_argument(
+        "--workers",
+        type=arg_types.positive_count,
+        default=1,
+        help="router processes sharing the listening ports and the SQLite or Redis state, one per core you "
+        "give it (default: %(default)s); not with the memory store, --metrics or --ui",
+    )
+    serve.add_argument(
         "--max-request-bytes",
         type=arg_types.positive_count,
         default=Limits.max_request_bytes,

@@ -20,6 +20,7 @@ from rolemodel_router.http.slow_clients import HttpLimits
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
+from rolemodel_router.server.workers import WorkerReady, WorkersRefused, check_workers, run_workers
 from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
 from rolemodel_router.state.sqlite import StoreOpenError
 from rolemodel_router.state.store import Retention
@@ -89,6 +90,11 @@ def _security(args: argparse.Namespace) -> tuple[TlsSettings | None, TokenRegist
 
 def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
+    try:
+        check_workers(args.workers, args.state or default_state_url(), args.metrics, args.ui)
+    except WorkersRefused as error:
+        print(f"rolemodel serve: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     try:
         tls, tokens = _security(args)
     except (TokenError, OSError) as error:
@@ -166,7 +172,26 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_sample and tls is None and tokens is None:
             asyncio.get_running_loop().create_task(_sample(router.address))
 
+    def workers_ready(worker: WorkerReady) -> None:
+        secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
+        state = describe_state_url(settings.state_url)
+        print(
+            f"rolemodel router serving on {worker.address}{secure} with {args.workers} workers "
+            f"(catalog '{worker.catalog}', {worker.endpoints} endpoints, state {state})",
+            flush=True,
+        )
+        if worker.http_url:
+            print(
+                f"HTTP front door on {worker.http_url} (OpenAI base URL {worker.http_url}/v1, "
+                f"Anthropic base URL {worker.http_url}); the dashboard is not served with --workers",
+                flush=True,
+            )
+        if not args.no_sample and tls is None and tokens is None:
+            asyncio.run(_sample(worker.address))
+
     try:
+        if args.workers > 1:
+            return run_workers(settings, args.workers, args.log_level, workers_ready)
         return asyncio.run(serve(settings, ready))
     except CatalogError as error:
         print(error, file=sys.stderr)

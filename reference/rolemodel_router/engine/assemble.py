@@ -205,6 +205,8 @@ def assemble(ctx: DecisionContext, chosen: Candidate | None, fallbacks: list[Can
     add_candidate = decision.candidates.add
     for c in ctx.candidates:
         add_candidate(**_candidate_fields(ctx, c))
+    if ctx.omitted:
+        decision.omitted_candidates.add(code=D.EXCLUSION_CODE_NOT_IN_ROLE, endpoint_count=ctx.omitted)
     add_quota = decision.quota_states.add
     for fields in _quotas(ctx, chosen):
         add_quota(**fields)

@@ -44,6 +44,8 @@ class RoleIndex:
     turn_budget_picos: int  # 0: none
     share_target: ShareTarget | None
     escalate_on: frozenset[common_pb2.OutcomeClass.ValueType]
+    #: The ladder's endpoints in catalog order, computed once: what a compact decision lists.
+    endpoint_order: tuple[str, ...] = ()
 
     @property
     def top_tier(self) -> int:
@@ -106,9 +108,10 @@ class CatalogIndex:
     ) -> RoleIndex:
         affinity = role.affinity if role.HasField("affinity") else policies.default_affinity
         own_budget = _amount(role.turn_budget.max_cost)
+        tier_of = {eid: t for t, tier in enumerate(role.ladder) for eid in tier.endpoint_ids}
         return RoleIndex(
             role=role,
-            tier_of={eid: t for t, tier in enumerate(role.ladder) for eid in tier.endpoint_ids},
+            tier_of=tier_of,
             tiers=tuple(tuple(tier.endpoint_ids) for tier in role.ladder),
             tier_min_difficulty=tuple(
                 (tier.min_difficulty if tier.HasField("min_difficulty") else None) for tier in role.ladder
@@ -129,6 +132,7 @@ class CatalogIndex:
                 else None
             ),
             escalate_on=frozenset(role.escalation.escalate_on),
+            endpoint_order=tuple(e for e in self.endpoint_order if e in tier_of),
         )
 
     def quality(self, endpoint_id: str, role: str) -> float | None:

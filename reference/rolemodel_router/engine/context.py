@@ -51,6 +51,8 @@ class DecisionContext:
     windows: dict[str, Window]  # every quota's window at decision time
     reasons: Reasons = field(default_factory=Reasons)
     side_placement: str = ""  # why an isolated side request went where it did, among equally priced servers
+    #: Endpoints a compact decision leaves out, all off the role's ladder (RM-ROUTE-012).
+    omitted: int = 0
 
     def candidate(self, endpoint_id: str) -> Candidate | None:
         for c in self.candidates:

@@ -18,7 +18,7 @@ from rolemodel_router.engine.assemble import assemble
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.context import DecisionContext
 from rolemodel_router.engine.difficulty import DifficultyEstimator
-from rolemodel_router.engine.eligibility import Candidate, evaluate, failed_this_turn, quota_windows
+from rolemodel_router.engine.eligibility import Candidate, evaluate, failed_this_turn, quota_windows, reachable
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput
@@ -38,6 +38,7 @@ def _context(
 ) -> DecisionContext:
     diff, signals = tiering.estimate(request, estimator)
     windows = quota_windows(index, snapshot, now_ms)
+    listed = reachable(index, request, snapshot) if request.compact_candidates else None
     ctx = DecisionContext(
         index=index,
         request=request,
@@ -47,8 +48,9 @@ def _context(
         difficulty=diff,
         tiering=tiering.tiering(index, request, snapshot, diff.value, now_ms),
         strategy=common_pb2.STRATEGY_COST if request.isolated else request.strategy,
-        candidates=evaluate(index, request, snapshot, now_ms, windows),
+        candidates=evaluate(index, request, snapshot, now_ms, windows, listed),
         windows=windows,
+        omitted=len(index.endpoint_order) - len(listed) if listed is not None else 0,
     )
     if request.estimated_messages:
         ctx.reasons.add(
@@ -71,6 +73,10 @@ def _context(
 def _strategic_choice(ctx: DecisionContext) -> tuple[Candidate, list[Candidate]]:
     admissible, lower = choice.admissible(ctx)
     if not admissible:
+        if ctx.omitted:  # the refusal lists every endpoint (RM-ELIG-003)
+            ctx.candidates = evaluate(ctx.index, ctx.request, ctx.snapshot, ctx.now_ms, ctx.windows)
+            ctx.omitted = 0
+            choice.admissible(ctx)  # marks the lower tiers of the full list as below the required tier
         error = choice.no_eligible_error(ctx)
         error.details.append(assemble(ctx, None, []))
         raise error

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rolemodel import cache_capacity, cost
+from rolemodel import cache_capacity, cost, explicit_cache
 from rolemodel.latency import LatencyEstimate
 from rolemodel.money import format_picos
 from rolemodel.v1 import catalog_pb2, common_pb2, decision_pb2
 from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.catalog_index import CatalogIndex, EndpointIndex
 from rolemodel_router.engine.components import Component
+from rolemodel_router.engine.explicit_points import PromptLayout, held_points, points_after_turn
 from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.quota import Need, Window, admits, describe_exhaustion, empty_window
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.handoff.compaction import COMPACTING, Compaction, compaction_for
-from rolemodel_router.state.model import CacheEntry
+from rolemodel_router.state.model import CacheEntry, CachePoint
 
 X = decision_pb2
 _CAPABILITY_NAMES = {v: k.removeprefix("CAPABILITY_").lower() for k, v in common_pb2.Capability.items()}
@@ -55,6 +56,8 @@ class Candidate:
     admission: cache_capacity.Admission | None = None  # the occupancy if chosen; None without a capacity
     latency: LatencyEstimate | None = None  # set when scored and the latency is known
     latency_sources: tuple[int, int] = (0, 0)  # of the base latency and of the prefill speed
+    held_after: tuple[CachePoint, ...] = ()  # explicit caching: the points the endpoint holds if chosen (7.3.1)
+    held_after_tokens: int = 0  # and the tokens of the longest of them
 
     def exclude(self, code: decision_pb2.ExclusionCode.ValueType, detail: str) -> None:
         self.exclusions.append((code, detail))
@@ -109,7 +112,9 @@ def _admit(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: i
     return request.isolated or cache_capacity.find(residents, key) is None
 
 
-def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, horizon: int) -> None:
+def _cost(
+    c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, horizon: int, layout: _Layout
+) -> None:
     econ = c.index.economics
     entry = snapshot.conversation.cache.get(c.endpoint_id)
     c.entry = entry
@@ -121,6 +126,9 @@ def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: in
         c.prompt_tokens = c.compaction.prompt_tokens
     unreadable = _admit(c, request, snapshot, now_ms)
     c.evicted = unreadable and entry is not None and not request.isolated
+    if econ.explicit and c.compaction is None:
+        _cost_explicit(c, request, now_ms, horizon, layout.get(request), unreadable)
+        return
     if entry is not None and not unreadable:
         matched_messages = cost.matched_prefix_messages(request.digests, entry.digests)
         c.matched_tokens = cost.matched_prefix_tokens(
@@ -149,6 +157,48 @@ def _cost(c: Candidate, request: RouteInput, snapshot: RouteSnapshot, now_ms: in
     )
     c.amortized = costing.amortized_picos
     c.myopic = costing.turn.total_picos
+
+
+def _cost_explicit(
+    c: Candidate, request: RouteInput, now_ms: int, horizon: int, layout: PromptLayout, unreadable: bool
+) -> None:
+    """Explicit caching, per breakpoint (spec 7.3.1): read at a held point near a breakpoint, write the rest."""
+    econ, entry = c.index.economics, c.entry
+    found = []
+    if entry is not None and not unreadable:
+        found = layout.held(entry.points, entry.digests)
+        c.matched_tokens = max((p.tokens for p in found), default=0)
+        c.expired = not entry.live(now_ms)
+        if c.expired:
+            found = []
+    breakpoints = [b.breakpoint for b in layout.breakpoints]
+    cached = cost.cacheable_tokens(econ, explicit_cache.read_tokens(held_points(found), breakpoints))
+    c.held_after, c.held_after_tokens = points_after_turn(found, layout.breakpoints, cached, econ.min_cacheable_tokens)
+    c.costing = costing = cost.amortized_cost(
+        econ,
+        prompt_tokens=c.prompt_tokens,
+        cached_tokens=cached,
+        new_tokens=request.new_tokens,
+        output_tokens=c.output_tokens,
+        horizon_turns=horizon,
+        breakpoints=breakpoints,
+    )
+    c.amortized = costing.amortized_picos
+    c.myopic = costing.turn.total_picos
+
+
+class _Layout:
+    """The prompt's layout, built at the first endpoint with explicit caching and shared by the rest."""
+
+    __slots__ = ("_layout",)
+
+    def __init__(self) -> None:
+        self._layout: PromptLayout | None = None
+
+    def get(self, request: RouteInput) -> PromptLayout:
+        if self._layout is None:
+            self._layout = PromptLayout(request)
+        return self._layout
 
 
 def _role_filters(c: Candidate, request: RouteInput) -> None:
@@ -278,19 +328,40 @@ def quota_windows(index: CatalogIndex, snapshot: RouteSnapshot, now_ms: int) -> 
     return windows
 
 
+def reachable(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot) -> tuple[str, ...]:
+    """The endpoints a compact decision lists (spec 6.1, RM-ROUTE-012), in catalog order.
+
+    Only these can be chosen or fall back: the role's ladder, the pin, and the conversation's
+    current endpoint (which a tool loop may keep although it is off the ladder). Every other
+    endpoint is excluded as not in the role, whatever else applies to it.
+    """
+    keep = {request.pinned, snapshot.conversation.current_endpoint_id} - {""}
+    listed = request.role.endpoint_order
+    if not keep - set(listed):
+        return listed
+    tier_of = request.role.tier_of
+    return tuple(e for e in index.endpoint_order if e in tier_of or e in keep)
+
+
 def evaluate(
-    index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, now_ms: int, windows: dict[str, Window]
+    index: CatalogIndex,
+    request: RouteInput,
+    snapshot: RouteSnapshot,
+    now_ms: int,
+    windows: dict[str, Window],
+    endpoint_ids: tuple[str, ...] | None = None,
 ) -> list[Candidate]:
-    """Every catalog endpoint, costed and filtered, in catalog order."""
+    """The catalog's endpoints (or ``endpoint_ids``), costed and filtered, in catalog order."""
     budget = turn_budget(index, request)
     failed = failed_this_turn(request, snapshot)
     rules = matching_deny_rules(index, request)
     horizon = 1 if request.isolated else (request.horizon_turns or request.role.affinity.horizon_turns)
     tier_of = request.role.tier_of
+    layout = _Layout()
     candidates = []
-    for endpoint_id in index.endpoint_order:
+    for endpoint_id in index.endpoint_order if endpoint_ids is None else endpoint_ids:
         c = Candidate(endpoint_id, index.endpoints[endpoint_id], tier_of.get(endpoint_id))
-        _cost(c, request, snapshot, now_ms, horizon)
+        _cost(c, request, snapshot, now_ms, horizon, layout)
         _role_filters(c, request)
         _capability_filters(c, request)
         _operational_filters(c, rules, snapshot, now_ms, failed)

@@ -30,6 +30,7 @@ from rolemodel_router.state.model import (
     CACHE_PROVISIONAL,
     CACHE_REPORTED,
     CacheEntry,
+    CachePoint,
     ConversationState,
     DecisionRecord,
     EndpointHealth,
@@ -103,14 +104,21 @@ def fingerprint(outcome: outcome_pb2.Outcome) -> bytes:
 
 
 def _reported_entry(
-    index: CatalogIndex, record: DecisionRecord, served: str, outcome: outcome_pb2.Outcome
+    index: CatalogIndex, record: DecisionRecord, served: str, outcome: outcome_pb2.Outcome, current: CacheEntry | None
 ) -> CacheEntry | None:
-    """What the served endpoint holds after a served call (RM-CACHE-020, -021, -025)."""
+    """What the served endpoint holds after a served call (RM-CACHE-020, -021, -025).
+
+    ``current`` is the served endpoint's entry now; when this decision wrote it, an explicit cache
+    keeps the points the decision predicted (7.3.1), since the provider reports token totals only.
+    """
     econ = index.endpoints[served].economics
     usage = outcome.usage
     if not econ.caches:
         return None
     expires = record.created_at_ms + econ.ttl_seconds * 1000
+    ours = current if current is not None and current.decision_id == record.decision_id else None
+    if usage.input_tokens == 0 and ours is not None and ours.points:
+        return ours
     if usage.input_tokens == 0:
         if record.prompt_tokens < econ.min_cacheable_tokens:
             return None
@@ -130,10 +138,24 @@ def _reported_entry(
             record.prompt_digests, record.prompt_tokens, 0, expires,
             CACHE_REPORTED, record.decision_id, record.created_at_ms,
         )  # fmt: skip
+    if econ.explicit:
+        # The provider holds what it read and wrote: the tokens up to its last written breakpoint.
+        points = ours.points if ours is not None and ours.points else _whole_prompt(record)
+        return CacheEntry(
+            record.prompt_digests, usage.cache_read_tokens + usage.cache_write_tokens, usage.output_tokens, expires,
+            CACHE_REPORTED, record.decision_id, record.created_at_ms, points,
+        )  # fmt: skip
     return CacheEntry(
         record.prompt_digests, usage.input_tokens, usage.output_tokens, expires,
         CACHE_REPORTED, record.decision_id, record.created_at_ms,
     )  # fmt: skip
+
+
+def _whole_prompt(record: DecisionRecord) -> tuple[CachePoint, ...]:
+    """One point at the end of the prompt: what an explicit cache holds when the router knows no breakpoints."""
+    if not record.prompt_digests:
+        return ()
+    return (CachePoint(len(record.prompt_digests), 0, record.prompt_digests[-1]),)
 
 
 def _ours_or_older(entry: CacheEntry | None, record: DecisionRecord) -> bool:
@@ -158,7 +180,7 @@ def _cache(
         else:
             cache[chosen] = record.previous_entry
     if served_ok and _ours_or_older(cache.get(served), record):
-        entry = _reported_entry(index, record, served, outcome)
+        entry = _reported_entry(index, record, served, outcome, cache.get(served))
         if entry is None:
             cache.pop(served, None)
         else:

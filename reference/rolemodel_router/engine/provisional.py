@@ -47,7 +47,13 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
         cache[chosen.endpoint_id] = replace(previous, expires_at_ms=expires)
         return replace(conv, cache=cache)
     digests, held, reply = _held_after(ctx, chosen)
-    if econ.caches and held >= econ.min_cacheable_tokens:
+    points = chosen.held_after
+    if econ.explicit and chosen.compaction is None:
+        # Explicit caching holds the prefixes at the breakpoints it wrote and the ones it still had (7.3.1).
+        held, stores = chosen.held_after_tokens, bool(points)
+    else:
+        stores = econ.caches and held >= econ.min_cacheable_tokens
+    if stores:
         cache[chosen.endpoint_id] = CacheEntry(
             digests=digests,
             held_tokens=held,
@@ -56,6 +62,7 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
             source=CACHE_PROVISIONAL,
             decision_id=ctx.decision_id,
             written_at_ms=ctx.now_ms,
+            points=points,
         )
     return replace(
         conv,

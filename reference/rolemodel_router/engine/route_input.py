@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rolemodel.digest import DIGEST_SIZE, ZERO_DIGEST, chain
-from rolemodel.error_reasons import ErrorReason
-from rolemodel.status import FieldViolation
-from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, hints_pb2, router_service_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex, RoleIndex
-from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.engine.conversation_input import EMPTY_READING, read_conversation
+from rolemodel_router.engine.errors import Violations
 from rolemodel_router.engine.limits import (
     MAX_COUNT_TOKENS,
     MAX_DECISION_ID,
@@ -28,9 +25,11 @@ from rolemodel_router.engine.limits import (
     MAX_PROMPT_TOKENS,
     Limits,
 )
+from rolemodel_router.engine.message_checks import CONVERSATION_ID, check_string, tool_loop
+from rolemodel_router.engine.verified_prefix import VerifiedPrefix, Wire
 
-CONVERSATION_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
-_ROLES = frozenset(conversation_pb2.MessageRole.values()) - {conversation_pb2.MESSAGE_ROLE_UNSPECIFIED}
+__all__ = ["CONVERSATION_ID", "FAILURE_CLASSES", "RouteInput", "build_route_input"]
+
 _STRATEGIES = frozenset(common_pb2.Strategy.values())
 _CAPABILITIES = frozenset(common_pb2.Capability.values()) - {common_pb2.CAPABILITY_UNSPECIFIED}
 _MODALITIES = frozenset(common_pb2.Modality.values()) - {common_pb2.MODALITY_UNSPECIFIED}
@@ -82,7 +81,9 @@ class RouteInput:
     include_handoff: bool
     plan_handoff: bool  # the router applies the handoff: include_handoff, or Execute
     dry_run: bool
-    messages: tuple[conversation_pb2.Message, ...]  # empty unless every message carries content
+    #: List only the candidates that bear on the request, counting the others (spec 6.1, RM-ROUTE-012).
+    compact_candidates: bool
+    messages: Sequence[conversation_pb2.Message]  # empty unless every message carries content
     hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
     # Execute only: the router calls the model, so an endpoint that needs the client's own credential
     # is eligible only when the call carries every header it names (spec 12.4). Names, never values.
@@ -90,121 +91,13 @@ class RouteInput:
     credential_names: frozenset[str] = frozenset()
     #: Execute only: endpoints whose key variable (connection.api_key_env) is not set (spec 10.3).
     unconfigured: frozenset[str] = frozenset()
+    #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
+    verified: VerifiedPrefix | None = None
 
     @property
     def isolated(self) -> bool:
         """An isolated side request: it must leave the conversation's state untouched."""
         return self.side_request and not self.merge_back
-
-
-def _check_string(v: Violations, field: str, value: str, limit: int) -> None:
-    if len(value.encode()) > limit:
-        v.add(field, f"longer than {limit} bytes")
-
-
-def _check_message(v: Violations, path: str, message: conversation_pb2.Message, limits: Limits) -> bool:
-    """Violations of one message's content; returns whether it holds an image."""
-    has_image = False
-    if message.role not in _ROLES:
-        v.add(f"{path}.role", "must be system, user, assistant or tool")
-    _check_string(v, f"{path}.origin_endpoint_id", message.origin_endpoint_id, limits.max_string_bytes)
-    _check_string(v, f"{path}.provider_response_id", message.provider_response_id, limits.max_string_bytes)
-    for j, part in enumerate(message.parts):
-        where = f"{path}.parts[{j}]"
-        kind = part.WhichOneof("kind")
-        if kind is None:
-            v.add(where, "a content part needs a kind")
-        elif kind == "text":
-            _check_string(v, f"{where}.text.text", part.text.text, limits.max_text_bytes)
-        elif kind == "image":
-            has_image = True
-            _check_string(v, f"{where}.image.media_type", part.image.media_type, limits.max_string_bytes)
-        elif kind == "tool_call":
-            _check_string(v, f"{where}.tool_call.id", part.tool_call.id, limits.max_string_bytes)
-            _check_string(v, f"{where}.tool_call.name", part.tool_call.name, limits.max_string_bytes)
-            _check_string(v, f"{where}.tool_call.arguments_json", part.tool_call.arguments_json, limits.max_text_bytes)
-        elif kind == "tool_result":
-            _check_string(
-                v, f"{where}.tool_result.tool_call_id", part.tool_result.tool_call_id, limits.max_string_bytes
-            )
-            for k, piece in enumerate(part.tool_result.content):
-                if piece.WhichOneof("kind") == "image":
-                    has_image = True
-                elif piece.WhichOneof("kind") == "text":
-                    _check_string(
-                        v, f"{where}.tool_result.content[{k}].text.text", piece.text.text, limits.max_text_bytes
-                    )
-                else:
-                    v.add(f"{where}.tool_result.content[{k}]", "a tool result part needs a kind")
-        elif kind == "reasoning":
-            _check_string(v, f"{where}.reasoning.text", part.reasoning.text, limits.max_text_bytes)
-            _check_string(v, f"{where}.reasoning.signature", part.reasoning.signature, limits.max_text_bytes)
-            _check_string(v, f"{where}.reasoning.provider", part.reasoning.provider, limits.max_string_bytes)
-    return has_image
-
-
-def _tool_loop(messages: list[conversation_pb2.Message]) -> bool:
-    """Whether the prompt ends with the results of the newest assistant message's tool calls (spec 4.5)."""
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if message.role == conversation_pb2.MESSAGE_ROLE_ASSISTANT:
-            made_calls = any(p.WhichOneof("kind") == "tool_call" for p in message.parts)
-            after = messages[index + 1 :]
-            return (
-                made_calls
-                and bool(after)
-                and all(p.WhichOneof("kind") == "tool_result" for m in after for p in m.parts)
-                and all(m.parts for m in after)
-            )
-    return False
-
-
-#: What validation learnt of one message: its digest, its token count and its content, when given.
-MessageFacts = tuple[bytes, int | None, conversation_pb2.Message | None]
-
-
-def _validate_conversation(
-    v: Violations, conv: conversation_pb2.ConversationRef, limits: Limits
-) -> tuple[bool, list[MessageFacts]]:
-    """Violations of the conversation reference; returns whether it holds images, and each message's facts.
-
-    One pass over the messages, building paths only for violations: this runs on every request.
-    """
-    if not CONVERSATION_ID.match(conv.conversation_id):
-        v.add("conversation.conversation_id", "1 to 128 characters of [A-Za-z0-9._:/-]")
-    count = len(conv.messages)
-    if count == 0:
-        v.add("conversation.messages", "at least one message is required")
-    elif count > limits.max_messages:
-        v.add("conversation.messages", f"{count} messages exceed the limit of {limits.max_messages}")
-        return False, []
-    has_images = False
-    facts: list[MessageFacts] = []
-    for i, ref in enumerate(conv.messages):
-        message = ref.message if ref.HasField("message") else None
-        tokens = ref.token_count if ref.HasField("token_count") else None
-        digest = ref.digest
-        facts.append((digest, tokens, message))
-        if digest and len(digest) != DIGEST_SIZE:
-            v.add(f"conversation.messages[{i}].digest", f"a digest has {DIGEST_SIZE} bytes, got {len(digest)}")
-        if message is None:
-            if not digest:
-                v.add(f"conversation.messages[{i}]", "needs a digest or the message content")
-            if tokens is None:
-                v.add(f"conversation.messages[{i}].token_count", "needs a token count or the message content")
-        else:
-            has_images |= _check_message(v, f"conversation.messages[{i}].message", message, limits)
-        if tokens is not None and tokens > MAX_COUNT_TOKENS:
-            v.add(f"conversation.messages[{i}].token_count", f"above {MAX_COUNT_TOKENS}")
-    for i, tool in enumerate(conv.tools):
-        _check_string(v, f"conversation.tools[{i}].name", tool.name, limits.max_string_bytes)
-        _check_string(v, f"conversation.tools[{i}].description", tool.description, limits.max_text_bytes)
-        _check_string(
-            v, f"conversation.tools[{i}].parameters_json_schema", tool.parameters_json_schema, limits.max_text_bytes
-        )
-    if conv.HasField("tools_token_count") and conv.tools_token_count > MAX_COUNT_TOKENS:
-        v.add("conversation.tools_token_count", f"above {MAX_COUNT_TOKENS}")
-    return has_images, facts
 
 
 def _enum_list(v: Violations, field: str, values: list[int], allowed: frozenset[int]) -> None:
@@ -274,7 +167,7 @@ def _validate_hints(v: Violations, hints: hints_pb2.RoutingHints, index: Catalog
         v.add("hints.role", f"longer than {s} bytes")
     elif hints.role not in index.roles:
         v.unknown_role("hints.role", hints.role)
-    _check_string(v, "hints.task", hints.task, s)
+    check_string(v, "hints.task", hints.task, s)
     if hints.strategy not in _STRATEGIES:
         v.add("hints.strategy", f"unknown value {hints.strategy}")
     if hints.locality not in _LOCALITIES:
@@ -287,43 +180,6 @@ def _validate_hints(v: Violations, hints: hints_pb2.RoutingHints, index: Catalog
     _validate_labels(v, hints, limits)
 
 
-def _accounting(
-    conv: conversation_pb2.ConversationRef, facts: list[MessageFacts]
-) -> tuple[tuple[bytes, ...], tuple[int, ...], int, int]:
-    """Digests (verified or computed), cumulative tokens, tools tokens and the estimated-message count."""
-    digests: list[bytes] = []
-    cumulative: list[int] = []
-    estimated = 0
-    if conv.HasField("tools_token_count"):
-        running = conv.tools_token_count
-    else:
-        running = estimate_tools_tokens(conv.tools)
-        estimated += 1 if conv.tools else 0
-    tools_tokens = running
-    previous = ZERO_DIGEST
-    for i, (digest, tokens, message) in enumerate(facts):
-        if message is not None:
-            computed = chain(previous, message)
-            if digest and digest != computed:
-                raise RouterError(
-                    ErrorReason.DIGEST_MISMATCH,
-                    f"message {i}: the digest does not match the message and the digest before it",
-                    {"message_index": str(i)},
-                    [FieldViolation(f"conversation.messages[{i}].digest", "does not match the chained digest")],
-                )
-            previous = computed
-        else:
-            previous = digest
-        digests.append(previous)
-        if tokens is not None:
-            running += tokens
-        else:
-            running += estimate_message_tokens(message) if message is not None else 0
-            estimated += 1
-        cumulative.append(running)
-    return tuple(digests), tuple(cumulative), tools_tokens, estimated
-
-
 def build_route_input(
     request: router_service_pb2.RouteRequest,
     index: CatalogIndex,
@@ -331,45 +187,51 @@ def build_route_input(
     *,
     require_content: bool = False,
     violations: Violations | None = None,
+    known: VerifiedPrefix | None = None,
+    remember: bool = False,
+    wire: Wire | None = None,
 ) -> RouteInput:
     """Validate and resolve a RouteRequest; raises RouterError (spec 5.2 and 4.2).
 
     ``require_content`` is Execute's rule (RM-EXEC-004): each message without content is a
     violation of its own. ``violations`` may already hold the caller's own findings, so that one
-    error reports every problem of the request.
+    error reports every problem of the request. ``known`` is what an earlier request of the
+    conversation verified: the messages this request repeats byte for byte are not read again.
+    ``remember`` fills ``RouteInput.verified`` for the next request to build on. ``wire`` is the
+    conversation's bytes as received, when the transport kept them.
     """
     v = violations if violations is not None else Violations()
     conv = request.conversation
-    has_images: bool = False
-    facts: list[MessageFacts] = []
+    reading = EMPTY_READING
     if not request.HasField("conversation"):
         v.add("conversation", "required")
     else:
-        has_images, facts = _validate_conversation(v, conv, limits)
+        reading = read_conversation(
+            v, conv, limits, known=known, remember=remember, wire=wire, require_content=require_content
+        )
     if not request.HasField("hints"):
         v.add("hints", "required")
     else:
         _validate_hints(v, request.hints, index, limits)
-    all_content = bool(facts) and all(message is not None for _, _, message in facts)
     if require_content:
-        for i, (_, _, message) in enumerate(facts):
-            if message is None:
-                v.add(f"conversation.messages[{i}]", "Execute needs the content of every message")
-    elif request.include_handoff and not all_content:
+        for i in reading.without_content:
+            v.add(f"conversation.messages[{i}]", "Execute needs the content of every message")
+    elif request.include_handoff and not reading.all_content:
         v.add("include_handoff", "needs the content of every message")
     v.raise_if_any()
+    reading.raise_mismatch()
 
-    digests, cumulative, tools_tokens, estimated = _accounting(conv, facts)
+    cumulative = reading.cumulative_tokens
     prompt_tokens = cumulative[-1]
     if prompt_tokens > MAX_PROMPT_TOKENS:
         v.add("conversation.messages", f"the prompt exceeds {MAX_PROMPT_TOKENS} tokens")
         v.raise_if_any()
     hints = request.hints
     role = index.roles[hints.role]
-    messages = tuple(message for _, _, message in facts if message is not None) if all_content else ()
-    tool_loop = conv.tool_call_pending or (bool(messages) and _tool_loop(list(messages)))
+    messages = reading.messages
+    pending = conv.tool_call_pending or (bool(messages) and tool_loop(messages))
     modalities = set(hints.requirements.modalities)
-    if has_images and role.role.handoff.images != catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER:
+    if reading.has_images and role.role.handoff.images != catalog_pb2.IMAGE_HANDOFF_PLACEHOLDER:
         modalities.add(common_pb2.MODALITY_IMAGE)
     side = hints.HasField("side_request")
     if side and hints.side_request.HasField("merge_back"):
@@ -380,14 +242,14 @@ def build_route_input(
     return RouteInput(
         conversation_id=conv.conversation_id,
         turn_index=conv.turn_index,
-        digests=digests,
+        digests=reading.digests,
         cumulative_tokens=cumulative,
-        tools_tokens=tools_tokens,
+        tools_tokens=reading.tools_tokens,
         prompt_tokens=prompt_tokens,
-        new_tokens=cumulative[-1] - (cumulative[-2] if len(cumulative) > 1 else tools_tokens),
-        estimated_messages=estimated,
-        tool_call_pending=tool_loop,
-        has_images=has_images,
+        new_tokens=cumulative[-1] - (cumulative[-2] if len(cumulative) > 1 else reading.tools_tokens),
+        estimated_messages=reading.estimated_messages,
+        tool_call_pending=pending,
+        has_images=reading.has_images,
         role=role,
         hints=hints,
         strategy=hints.strategy or role.role.default_strategy or common_pb2.STRATEGY_BALANCED,
@@ -410,6 +272,8 @@ def build_route_input(
         include_handoff=request.include_handoff,
         plan_handoff=request.include_handoff or require_content,
         dry_run=request.dry_run,
+        compact_candidates=request.compact_candidates,
         messages=messages,
         hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
+        verified=reading.verified,
     )

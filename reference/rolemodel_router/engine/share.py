@@ -4,10 +4,15 @@ It keeps the difficulties of a role's recent main turns and sets the top
 tier's threshold at the (1 - s*) quantile of them, so that the hardest
 requests get the premium model, plus a slow integral term that removes the
 drift between the realised share and the target.
+
+The window keeps its premium count and its difficulties in order as it moves (``ShareState``), so
+a decision reads the realised share and the quantile in constant and logarithmic time instead of
+counting and sorting up to ``window_requests`` turns.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from rolemodel_router.engine.catalog_index import ShareTarget
@@ -24,7 +29,7 @@ MIN_RATE_SAMPLES = 2
 def realized_share(state: ShareState) -> float:
     if not state.window:
         return 0.0
-    return sum(1 for _, premium, _ in state.window if premium) / len(state.window)
+    return state.premium_count / len(state.window)
 
 
 def arrival_rate(state: ShareState) -> float | None:
@@ -49,7 +54,7 @@ def paced_target(target: ShareTarget, state: ShareState, window: Window | None, 
 
 
 def threshold(state: ShareState, target_share: float, top_min_difficulty: float | None) -> float:
-    values = sorted(d for d, _, _ in state.window)
+    values = state.sorted_difficulties
     if len(values) < WARM_UP:
         return top_min_difficulty if top_min_difficulty is not None else 1.0 - target_share
     rank = math.ceil((1.0 - target_share) * len(values))
@@ -60,8 +65,14 @@ def threshold(state: ShareState, target_share: float, top_min_difficulty: float 
 def record(
     state: ShareState, target: ShareTarget, target_share: float, difficulty: float, premium: bool, now_ms: int
 ) -> ShareState:
-    window = (*state.window, (difficulty, premium, now_ms))[-target.window_requests :]
-    updated = ShareState(window=window, integral=state.integral)
-    error = realized_share(updated) - target_share
+    grown = (*state.window, (difficulty, premium, now_ms))
+    evicted = grown[: max(0, len(grown) - target.window_requests)]
+    window = grown[len(evicted) :]
+    count = state.premium_count + premium - sum(1 for _, went, _ in evicted if went)
+    values = list(state.sorted_difficulties)
+    bisect.insort(values, difficulty)
+    for old, _, _ in evicted:
+        del values[bisect.bisect_left(values, old)]
+    error = (count / len(window) if window else 0.0) - target_share
     integral = min(INTEGRAL_LIMIT, max(-INTEGRAL_LIMIT, state.integral + GAIN * error))
-    return ShareState(window=window, integral=integral)
+    return ShareState(window=window, integral=integral, premium_count=count, sorted_difficulties=tuple(values))

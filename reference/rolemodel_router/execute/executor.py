@@ -4,6 +4,8 @@ One :class:`Executor` per router holds the HTTP connection pool. Each call is a 
 that walks the decision's chosen endpoint and fallbacks in order. The rules that keep a call
 bounded and honest:
 
+- every attempt opens with an ``attempt_started`` event naming its endpoint (RM-EXEC-008), so a
+  client knows whose words it reads without replaying the fallback order;
 - deltas reach the client only from the attempt that is streaming; an attempt that fails before
   its first delta leaves no trace but an ``attempt_failed`` event, so the next one can start clean;
 - once a delta has gone out, nothing is retried elsewhere (the client would see two answers);
@@ -31,6 +33,7 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
+from rolemodel_router.engine.verified_prefix import Wire
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
@@ -112,10 +115,18 @@ class Executor:
         *,
         deadline_s: float | None = None,
         credential: ClientCredential = NO_CREDENTIAL,
+        data: bytes | None = None,
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
-        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now."""
+        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now.
+
+        ``data`` is the request as received, when the transport kept it: the conversation's
+        messages verified on its previous request are found in it and not read again.
+        """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names)
+        known = self.core.prefixes.get(request.conversation.conversation_id)
+        wire = Wire.of_request(data) if data is not None else None
+        _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names, known, wire)
+        self.core.prefixes.remember(checked.verified)
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
@@ -189,6 +200,8 @@ class _Call:
                 reason = ErrorReason.BUDGET_EXHAUSTED
                 break
             self.current = endpoint_id
+            number = len(self.failures) + 1
+            yield E.ExecuteResponse(attempt_started=E.AttemptStarted(attempt=number, endpoint_id=endpoint_id))
             attempt: BackendAttempt | None = None
             try:
                 attempt = await self._attempt(endpoint_id)
@@ -208,7 +221,7 @@ class _Call:
                 self.failures.append((endpoint_id, failure))
                 yield E.ExecuteResponse(
                     attempt_failed=E.AttemptFailed(
-                        attempt=len(self.failures),
+                        attempt=number,
                         endpoint_id=endpoint_id,
                         outcome_class=failure.outcome_class,
                         detail=failure.detail,
@@ -278,7 +291,8 @@ class _Call:
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
         headers = {**dialect.headers(api_key), **dialect.passthrough_headers(self.request.params), **forwarded}
-        return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
+        plan_usage = self.credential.plan_usage if forwarded else None  # the client's plan, never the router's
+        return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit, plan_usage)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
         """Spec 8.6: the dropped turns, summarised through the summarize role as an isolated side request.
@@ -424,8 +438,8 @@ class _Call:
             await self._record_earlier_failures(all_counted=False)
             await self._report(self._outcome(endpoint_id, last.outcome_class, outcome_pb2.Usage(), 0, last.detail))
             outcome_class = last.outcome_class
-        else:
-            endpoint_id, outcome_class = self.decision.chosen_endpoint_id, common_pb2.OUTCOME_CLASS_SERVER_ERROR
+        else:  # nothing was attempted, so nothing is named as served (RM-EXEC-008)
+            endpoint_id, outcome_class = "", common_pb2.OUTCOME_CLASS_SERVER_ERROR
         tried = ", ".join(f"'{e}' ({f.detail})" for e, f in self.failures) or "nothing"
         if reason == ErrorReason.BUDGET_EXHAUSTED:
             detail = f"the next fallback would exceed the turn budget; tried {tried}"

@@ -16,6 +16,7 @@ from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.errors import Violations
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.engine.route_input import RouteInput, build_route_input
+from rolemodel_router.engine.verified_prefix import VerifiedPrefix, Wire
 
 MAX_TEMPERATURE = 2.0
 MAX_STOP_SEQUENCES = 4
@@ -60,14 +61,20 @@ def build_execute_input(
     index: CatalogIndex,
     limits: Limits,
     credential_names: frozenset[str] = frozenset(),
+    known: VerifiedPrefix | None = None,
+    wire: Wire | None = None,
 ) -> tuple[router_service_pb2.RouteRequest, RouteInput]:
     """Validate; raises RouterError with every violation of the request.
 
     ``credential_names`` are the client credential headers the call carries (spec 12.4): only
     their names reach the engine, which needs nothing more to exclude a subscription endpoint.
+    ``known`` is the conversation's last verified prefix, as for Route; the result's ``verified``
+    is this request's. ``wire`` is the request's conversation as received, when kept.
     """
     violations = Violations()
     _check_params(violations, request.params, limits)
     route = route_request_for(request)
-    built = build_route_input(route, index, limits, require_content=True, violations=violations)
+    built = build_route_input(
+        route, index, limits, require_content=True, violations=violations, known=known, remember=True, wire=wire
+    )
     return route, replace(built, executes=True, credential_names=credential_names)

@@ -26,7 +26,7 @@ SUMMARY_ALLOWANCE_TOKENS = 1024
 COMPACTING = frozenset({catalog_pb2.COMPACTION_STRATEGY_TAIL_WINDOW, catalog_pb2.COMPACTION_STRATEGY_SUMMARY})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compaction:
     """What a compacted prompt keeps: request indexes, in order, and its size."""
 

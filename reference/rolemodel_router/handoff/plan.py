@@ -28,7 +28,7 @@ C = conversation_pb2
 D = decision_pb2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoffTarget:
     """What the rules need to know about the endpoint that receives the conversation."""
 
@@ -40,7 +40,7 @@ class HandoffTarget:
         return cls(endpoint, common_pb2.MODALITY_IMAGE in endpoint.input_modalities)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Handoff:
     """The messages to send and the transforms that made them from the request's messages."""
 

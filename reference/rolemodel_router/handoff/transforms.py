@@ -15,13 +15,13 @@ from rolemodel.v1 import decision_pb2
 Kind: TypeAlias = decision_pb2.HandoffTransformKind.ValueType
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     indexes: list[int] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class TransformLog:
     """Transforms by kind, each with sorted unique message indexes and the details that explain it."""
 

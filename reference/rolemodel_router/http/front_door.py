@@ -35,15 +35,12 @@ class FrontDoor:
     tokens: TokenRegistry | None = None
     observer: Observer = field(default_factory=Observer)
     rules: ClientModelRules = field(init=False)
-
-    context_windows: dict[str, int] = field(init=False)
     #: The request headers some subscription endpoint is called with (spec 12.4); no other header is kept.
     credential_headers: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         catalog = self.core.index.catalog
         self.rules = ClientModelRules(catalog.policies.client_model_rules)
-        self.context_windows = {e.id: e.context_window_tokens for e in catalog.endpoints}
         self.credential_headers = frozenset(
             name for e in catalog.endpoints for name in e.connection.client_credential_headers
         )

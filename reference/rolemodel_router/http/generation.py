@@ -7,7 +7,9 @@ The order matters and is the same for both dialects:
    client model rules) and check the token's role scope;
 3. start ``Execute`` and read it up to its first delta or its end. Until then nothing is sent, so
    a refusal, or a failure of every attempt before the first token, is an ordinary HTTP error in
-   the dialect's shape, with the decision's headers when there was a decision;
+   the dialect's shape, with the decision's headers when there was a decision. The endpoint those
+   headers name is the one the latest ``attempt_started`` event named: the attempt that streams,
+   or the last one that failed; never an endpoint the router did not try;
 4. answer: a non-streaming request waits for ``completed``; a streaming one sends its headers
    and then each delta as it arrives. A failure after that can only end the stream with the
    dialect's error event.
@@ -54,11 +56,12 @@ CLIENT_CLOSED_REQUEST = 499
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(slots=True)
 class Head:
-    """The start of an Execute stream: its decision, the attempts that failed, and the event after them."""
+    """The start of an Execute stream: its decision, the attempts begun and failed, and the event after them."""
 
     decision: decision_pb2.Decision
+    attempts: list[router_service_pb2.AttemptStarted]
     failures: list[router_service_pb2.AttemptFailed]
     event: router_service_pb2.ExecuteResponse
 
@@ -66,8 +69,14 @@ class Head:
     def kind(self) -> str | None:
         return self.event.WhichOneof("event")
 
+    @property
+    def attempted_endpoint(self) -> str | None:
+        """The endpoint of the latest attempt (RM-EXEC-008): the one whose answer follows, or whose failure ended
+        the call; None when the router attempted none, so that no response names an endpoint never called."""
+        return self.attempts[-1].endpoint_id if self.attempts else None
 
-@dataclass
+
+@dataclass(slots=True)
 class Turn:
     """One decoded request, ready to execute."""
 
@@ -113,7 +122,7 @@ def failure_error(
 
 
 async def read_head(events: Events) -> Head:
-    """Read up to the first event after ``started`` and any ``attempt_failed`` events.
+    """Read up to the first event after ``started`` and the ``attempt_started`` and ``attempt_failed`` events.
 
     Raises the RouterError that validation raised; a stream that breaks its contract (no
     ``started`` first, no end) is an internal error.
@@ -121,12 +130,16 @@ async def read_head(events: Events) -> Head:
     first = await anext(events, None)
     if first is None or first.WhichOneof("event") != "started":
         raise internal_error()
+    attempts: list[router_service_pb2.AttemptStarted] = []
     failures: list[router_service_pb2.AttemptFailed] = []
     async for event in events:
-        if event.WhichOneof("event") == "attempt_failed":
+        kind = event.WhichOneof("event")
+        if kind == "attempt_started":
+            attempts.append(event.attempt_started)
+        elif kind == "attempt_failed":
             failures.append(event.attempt_failed)
-            continue
-        return Head(first.started.decision, failures, event)
+        else:
+            return Head(first.started.decision, attempts, failures, event)
     raise internal_error()
 
 
@@ -164,12 +177,8 @@ class Generation:
         self.front.observer.decided(head.decision, time.perf_counter() - began, self.codec.dialect.value)
         for failure in head.failures:
             self.front.observer.event(router_service_pb2.ExecuteResponse(attempt_failed=failure))
-        if head.kind == "failed":
-            # Nothing serves: name the endpoint whose failure ended the call, never a fallback not tried.
-            endpoint = head.failures[-1].endpoint_id if head.failures else head.decision.chosen_endpoint_id
-        else:
-            endpoint = response_headers.serving_endpoint(head.decision, head.failures, self.front.context_windows)
-        headers = response_headers.decision_headers(head.decision, endpoint, turn.role_source)
+        headers = response_headers.decision_headers(head.decision, head.attempted_endpoint, turn.role_source)
+        headers.update(turn.credential.plan_usage.headers)  # the client's own plan, as its provider said (14.5)
         if head.kind == "failed":
             self.front.observer.event(head.event)
             await close_events(events)
@@ -257,6 +266,7 @@ class Generation:
             event: router_service_pb2.ExecuteResponse | None = head.event
             while event is not None:
                 kind = event.WhichOneof("event")
+                yield writer.plan_usage(turn.credential.plan_usage.take_events())
                 if kind == "delta":
                     yield writer.delta(event.delta)
                 elif kind == "completed":

@@ -42,7 +42,7 @@ STRATEGIES = {name.removeprefix("STRATEGY_").lower(): value for name, value in c
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResolvedHints:
     """The hints of one request, and where its role came from (None when nothing gave one)."""
 

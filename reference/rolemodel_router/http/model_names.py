@@ -33,7 +33,7 @@ class RoleSource(StrEnum):
     RULE = "rule"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelRoute:
     """The role and pin a model name implies; empty strings when it implies none."""
 

@@ -4,8 +4,9 @@ What is known when differs by response kind, and the headers say only what is tr
 sent:
 
 - decided, before the first token: the decision id, conversation id, role and its source, the
-  endpoint that serves, its estimated cost for this turn and the prompt tokens it is expected to
-  hold in its cache (``x-rolemodel-estimated-*``);
+  endpoint of the latest attempt (the one that serves, or the last one that failed; none when
+  nothing was attempted), its estimated cost for this turn and the prompt tokens it is expected
+  to hold in its cache (``x-rolemodel-estimated-*``);
 - after the last token: the reported cost and the cached and cache-written tokens the provider
   reported. A non-streaming response carries them as headers too; a stream has sent its headers
   long before, so they come in the ``rolemodel`` member of its final event.
@@ -16,14 +17,12 @@ currency in ``x-rolemodel-currency``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from rolemodel.dialects.json_fields import JSONObject
 from rolemodel.money import PICOS_PER_UNIT
-from rolemodel.v1 import common_pb2, decision_pb2, router_service_pb2
+from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.http.model_names import RoleSource
 
 DECISION_ID = "x-rolemodel-decision-id"
@@ -62,31 +61,6 @@ def amount(picos: int) -> str:
     return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
 
 
-def serving_endpoint(
-    decision: decision_pb2.Decision,
-    failures: Sequence[router_service_pb2.AttemptFailed],
-    context_windows: Mapping[str, int],
-) -> str:
-    """The endpoint whose answer is streaming, from the decision and the attempts that failed before it.
-
-    Execute tries the chosen endpoint, then the fallbacks in order, reports every attempt that
-    failed before its first token (RM-EXEC-010), and sends deltas only from the attempt that
-    serves. After a context overflow it skips, without an event, the endpoints whose context
-    window is no larger than the one that overflowed; the same rule applies here.
-    """
-    tried = {f.endpoint_id for f in failures}
-    overflowed = [
-        context_windows.get(f.endpoint_id, 0)
-        for f in failures
-        if f.outcome_class == common_pb2.OUTCOME_CLASS_CONTEXT_OVERFLOW
-    ]
-    too_small = max(overflowed, default=-1)
-    for endpoint_id in (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids):
-        if endpoint_id not in tried and context_windows.get(endpoint_id, 0) > too_small:
-            return endpoint_id
-    return decision.chosen_endpoint_id
-
-
 def candidate(decision: decision_pb2.Decision, endpoint_id: str) -> decision_pb2.Candidate | None:
     for c in decision.candidates:
         if c.endpoint_id == endpoint_id:
@@ -95,22 +69,30 @@ def candidate(decision: decision_pb2.Decision, endpoint_id: str) -> decision_pb2
 
 
 def decision_headers(
-    decision: decision_pb2.Decision, endpoint_id: str, role_source: RoleSource | None
+    decision: decision_pb2.Decision, endpoint_id: str | None, role_source: RoleSource | None
 ) -> dict[str, str]:
-    """The headers known once the router has decided and knows which endpoint serves."""
+    """The headers known once the router has decided and has attempted ``endpoint_id``.
+
+    ``endpoint_id`` is the endpoint of the latest attempt, as Execute's ``attempt_started`` events
+    name it, or None when no endpoint was attempted: then no header names an endpoint or its
+    estimate, and only the currency, which every candidate shares, is said.
+    """
     headers = {
         DECISION_ID: decision.decision_id,
         CONVERSATION_ID: decision.conversation_id,
         ROLE: decision.role,
-        ENDPOINT: endpoint_id,
     }
     if role_source is not None:
         headers[ROLE_SOURCE] = role_source.value
-    served = candidate(decision, endpoint_id)
+    served = candidate(decision, endpoint_id) if endpoint_id else None
+    if endpoint_id:
+        headers[ENDPOINT] = endpoint_id
     if served is not None and served.HasField("cost"):
-        headers[CURRENCY] = served.cost.currency
         headers[ESTIMATED_COST] = amount(served.cost.total_picos)
         headers[ESTIMATED_CACHED_TOKENS] = str(served.cost.cached_tokens)
+    costed = [c for c in (served, *decision.candidates) if c is not None and c.HasField("cost")]
+    if costed:
+        headers[CURRENCY] = costed[0].cost.currency
     return headers
 
 

@@ -44,10 +44,11 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def bind(address: str) -> socket.socket:
+def bind(address: str, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; ``reuse_port`` lets the workers of ``serve --workers N`` share one port."""
     host, port = split_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=512)
+    return socket.create_server((host, port), family=family, backlog=512, reuse_port=reuse_port)
 
 
 class _Server(uvicorn.Server):
@@ -68,9 +69,10 @@ class FrontDoorServer:
         grace_s: float,
         tls: HttpTls | None = None,
         limits: HttpLimits | None = None,
+        reuse_port: bool = False,
     ) -> None:
         limits = limits or HttpLimits()
-        self._socket = bind(address)
+        self._socket = bind(address, reuse_port=reuse_port)
         host, port = self._socket.getsockname()[:2]
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"

@@ -31,7 +31,14 @@ from rolemodel_router.http import FrontDoorServer, HttpLimits, HttpTls, create_a
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
-from rolemodel_router.server.binding import NO_PORT_SHARING, add_grpc_port, cannot_listen, check_address, why_unbindable
+from rolemodel_router.server.binding import (
+    NO_PORT_SHARING,
+    PORT_SHARING,
+    add_grpc_port,
+    cannot_listen,
+    check_address,
+    why_unbindable,
+)
 from rolemodel_router.server.interceptors import VersionInterceptor
 from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
@@ -79,6 +86,9 @@ class ServeSettings:
     create_state_directory: bool = False
     #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
     withheld: frozenset[card_pb2.RouterCapability.ValueType] = frozenset()
+    #: One of the worker processes of ``serve --workers N``: the listeners share their ports with the other
+    #: workers (SO_REUSEPORT) and a SQLite database is shared turn by turn (see server/workers.py).
+    worker_of_many: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,7 +177,12 @@ def _front_door(
     host, port = check_address(settings.http_listen, "--http")
     try:
         return FrontDoorServer(
-            app, settings.http_listen, grace_s=settings.grace_s, tls=_http_tls(settings), limits=settings.http_limits
+            app,
+            settings.http_listen,
+            grace_s=settings.grace_s,
+            tls=_http_tls(settings),
+            limits=settings.http_limits,
+            reuse_port=settings.worker_of_many,
         )
     except OSError:
         reason = why_unbindable(host, port) or "the address could not be bound"
@@ -248,6 +263,7 @@ async def start_router(
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
         create_directory=settings.create_state_directory,
+        shared_sqlite=settings.worker_of_many,
     )
     await store.start()
     if core_factory is not None:
@@ -268,7 +284,7 @@ async def start_router(
         options=[
             ("grpc.max_receive_message_length", transport),
             ("grpc.max_send_message_length", transport),
-            *NO_PORT_SHARING,
+            *(PORT_SHARING if settings.worker_of_many else NO_PORT_SHARING),
         ],
     )
     metrics = Metrics() if settings.metrics_address else None
@@ -279,7 +295,8 @@ async def start_router(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
-        port = add_grpc_port(server, settings.listen, settings.tls.credentials() if settings.tls else None)
+        credentials = settings.tls.credentials() if settings.tls else None
+        port = add_grpc_port(server, settings.listen, credentials, shared=settings.worker_of_many)
     except OSError:
         await store.close()
         raise

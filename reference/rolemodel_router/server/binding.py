@@ -19,6 +19,8 @@ from rolemodel_router.http.server import split_address
 
 #: Server options that make a busy port an error instead of a shared one.
 NO_PORT_SHARING = (("grpc.so_reuseport", 0),)
+#: The workers of ``serve --workers N``: each listens on the same port and the kernel spreads connections.
+PORT_SHARING = (("grpc.so_reuseport", 1),)
 
 
 class ListenError(OSError):
@@ -56,12 +58,20 @@ def cannot_listen(address: str, option: str, reason: str) -> ListenError:
 
 
 def add_grpc_port(
-    server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None, option: str = "--listen"
+    server: grpc.aio.Server,
+    address: str,
+    credentials: grpc.ServerCredentials | None,
+    option: str = "--listen",
+    *,
+    shared: bool = False,
 ) -> int:
-    """Bind ``address`` on ``server`` and return the port; raises ListenError with the reason."""
+    """Bind ``address`` on ``server`` and return the port; raises ListenError with the reason.
+
+    ``shared``: the port is held by the sibling workers (the supervisor asked the operating system first).
+    """
     host, port = check_address(address, option)
     # Asked first, so that a busy port never reaches grpcio, which would log its own error line.
-    reason = why_unbindable(host, port) if port else None
+    reason = why_unbindable(host, port) if port and not shared else None
     if reason is not None:
         raise cannot_listen(address, option, reason)
     try:

@@ -5,13 +5,18 @@ details. The protocol promises every error an ErrorInfo (RM-ERR-001), so the
 service is registered here with deserializers that turn unparseable bytes
 (random bytes, invalid UTF-8 in a string field, truncated messages) into a
 ``Malformed`` marker; the handler answers it with REQUEST_INVALID.
+
+Route and Execute keep the bytes they arrived as (:class:`Received`): their
+length is the request's size, with no second serialization to measure it,
+and the conversation's messages in them let the router skip the messages it
+verified on the conversation's previous request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
@@ -23,6 +28,7 @@ from rolemodel.v1 import router_service_pb2 as pb
 from rolemodel_router.engine.errors import RouterError
 
 SERVICE = "rolemodel.v1.RouterService"
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -34,10 +40,28 @@ class Malformed:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class Received(Generic[M]):
+    """A parsed request and the bytes it was parsed from."""
+
+    message: M
+    data: bytes
+
+
 def tolerant(message: type[Message]) -> Callable[[bytes], Message | Malformed]:
     def parse(data: bytes) -> Message | Malformed:
         try:
             return message.FromString(data)
+        except (DecodeError, RuntimeError, ValueError) as error:
+            return Malformed(message.DESCRIPTOR.full_name, type(error).__name__, len(data))
+
+    return parse
+
+
+def tolerant_keeping_bytes(message: type[M]) -> Callable[[bytes], Received[M] | Malformed]:
+    def parse(data: bytes) -> Received[M] | Malformed:
+        try:
+            return Received(message.FromString(data), data)
         except (DecodeError, RuntimeError, ValueError) as error:
             return Malformed(message.DESCRIPTOR.full_name, type(error).__name__, len(data))
 
@@ -55,19 +79,28 @@ def reject_malformed(request: object) -> None:
         )
 
 
+def unwrap(request: Received[M] | M | Malformed) -> tuple[M, bytes | None]:
+    """The request and, when the transport kept them, its bytes; REQUEST_INVALID for bytes that did not parse."""
+    reject_malformed(request)
+    if isinstance(request, Received):
+        return request.message, request.data
+    assert not isinstance(request, Malformed)  # noqa: S101 - reject_malformed raised for it
+    return request, None
+
+
 def add_router_service(servicer: Any, server: grpc.aio.Server) -> None:
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "GetRouterCard": grpc.unary_unary_rpc_method_handler(
             servicer.GetRouterCard, tolerant(pb.GetRouterCardRequest), pb.GetRouterCardResponse.SerializeToString
         ),
         "Route": grpc.unary_unary_rpc_method_handler(
-            servicer.Route, tolerant(pb.RouteRequest), pb.RouteResponse.SerializeToString
+            servicer.Route, tolerant_keeping_bytes(pb.RouteRequest), pb.RouteResponse.SerializeToString
         ),
         "ReportOutcome": grpc.unary_unary_rpc_method_handler(
             servicer.ReportOutcome, tolerant(pb.ReportOutcomeRequest), pb.ReportOutcomeResponse.SerializeToString
         ),
         "Execute": grpc.unary_stream_rpc_method_handler(
-            servicer.Execute, tolerant(pb.ExecuteRequest), pb.ExecuteResponse.SerializeToString
+            servicer.Execute, tolerant_keeping_bytes(pb.ExecuteRequest), pb.ExecuteResponse.SerializeToString
         ),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

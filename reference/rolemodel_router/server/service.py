@@ -29,7 +29,7 @@ from rolemodel_router.execute.failures import failed_event_error
 from rolemodel_router.observe.event_log import log_decision, log_execute_event
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
-from rolemodel_router.server.registration import reject_malformed
+from rolemodel_router.server.registration import Received, reject_malformed, unwrap
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -111,8 +111,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             span.set_attribute("rolemodel.endpoint", decision.chosen_endpoint_id)
             span.set_attribute("rolemodel.reasons", [_reason_name(r.code) for r in decision.reasons])
 
-    def _check_size(self, request: Message) -> None:
-        size = request.ByteSize()
+    def _check_size(self, request: Message, data: bytes | None = None) -> None:
+        """REQUEST_TOO_LARGE above the limit; the size is that of the bytes received, when kept."""
+        size = len(data) if data is not None else request.ByteSize()
         limit = self.core.limits.max_request_bytes
         if size > limit:
             raise RouterError(
@@ -131,13 +132,13 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         return await self._boundary("GetRouterCard", context, work)
 
     async def Route(
-        self, request: router_service_pb2.RouteRequest, context: Context
+        self, request: Received[router_service_pb2.RouteRequest] | router_service_pb2.RouteRequest, context: Context
     ) -> router_service_pb2.RouteResponse:
         async def work() -> router_service_pb2.RouteResponse:
-            reject_malformed(request)
-            self._check_size(request)
-            check_role(request.hints.role)
-            route_input = self.core.validate_route(request)
+            message, data = unwrap(request)
+            self._check_size(message, data)
+            check_role(message.hints.role)
+            route_input = self.core.validate_route(message, data)
             decision = await self.core.route(route_input, deadline_guard(context))
             log_decision(decision)
             return router_service_pb2.RouteResponse(decision=decision)
@@ -172,18 +173,18 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         return await self._boundary("ReportOutcome", context, work, observe)
 
     async def Execute(
-        self, request: router_service_pb2.ExecuteRequest, context: Context
+        self, request: Received[router_service_pb2.ExecuteRequest] | router_service_pb2.ExecuteRequest, context: Context
     ) -> AsyncIterator[router_service_pb2.ExecuteResponse]:
         """Relays the executor's events; a ``failed`` event is followed by its status (RM-EXEC-011, -012)."""
         started = time.perf_counter()
         attempts = 0
         budget = 0
         try:
-            reject_malformed(request)
-            self._check_size(request)
-            check_role(request.hints.role)
+            message, data = unwrap(request)
+            self._check_size(message, data)
+            check_role(message.hints.role)
             credential = ClientCredential.from_metadata(context.invocation_metadata())
-            events = self.core.execute(request, deadline_s=context.time_remaining(), credential=credential)
+            events = self.core.execute(message, deadline_s=context.time_remaining(), credential=credential, data=data)
             async with aclosing(events):
                 async for event in events:
                     kind = event.WhichOneof("event")

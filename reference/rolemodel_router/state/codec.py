@@ -16,6 +16,7 @@ from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
 from rolemodel_router.state.model import (
     CacheEntry,
+    CachePoint,
     ConversationState,
     DecisionRecord,
     EndpointHealth,
@@ -39,7 +40,7 @@ def unpack_digests(text: str) -> tuple[bytes, ...]:
 
 
 def entry_fields(e: CacheEntry) -> dict[str, Any]:
-    return {
+    fields = {
         "d": pack_digests(e.digests),
         "held": e.held_tokens,
         "reply": e.reply_tokens,
@@ -48,6 +49,9 @@ def entry_fields(e: CacheEntry) -> dict[str, Any]:
         "dec": e.decision_id,
         "at": e.written_at_ms,
     }
+    if e.points:
+        fields["pts"] = [[p.messages, p.parts, pack_digests((p.digest,))] for p in e.points]
+    return fields
 
 
 def entry_from_fields(d: dict[str, Any]) -> CacheEntry:
@@ -59,6 +63,7 @@ def entry_from_fields(d: dict[str, Any]) -> CacheEntry:
         source=decision_pb2.CacheStateSource.ValueType(d["src"]),
         decision_id=d["dec"],
         written_at_ms=d["at"],
+        points=tuple(CachePoint(m, k, unpack_digests(digest)[0]) for m, k, digest in d.get("pts", ())),
     )
 
 

@@ -9,6 +9,7 @@ from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.state.in_process import InProcessStore
 from rolemodel_router.state.redis_store import RedisStore
 from rolemodel_router.state.sqlite import SqliteStore
+from rolemodel_router.state.sqlite_shared import SharedSqliteStore
 from rolemodel_router.state.store import Retention, StateStore
 
 
@@ -30,12 +31,14 @@ def open_store(
     redis_namespace: str | None = None,
     outage_policy: str = "fail-closed",
     create_directory: bool = False,
+    shared_sqlite: bool = False,
 ) -> StateStore:
     """The store ``url`` names; a SQLite file's directory must exist unless ``create_directory`` (the default URL).
 
     ``sqlite:///router.db`` is relative to the current directory and ``sqlite:////var/lib/router.db`` is
     absolute (four slashes), as in SQLAlchemy. A missing directory is refused rather than created, because
-    it is usually an absolute path written with three slashes.
+    it is usually an absolute path written with three slashes. ``shared_sqlite``: this process is one of the
+    workers of ``serve --workers N``, which take turns at one database (sqlite_shared.py).
     """
     if url in ("memory:", "memory://"):
         return InProcessStore(retention, index.quotas)
@@ -52,6 +55,8 @@ def open_store(
                 "sqlite:/// is relative to the current directory, an absolute one needs four slashes "
                 f"(sqlite:////{path.lstrip('/')})"
             )
+        if shared_sqlite:
+            return SharedSqliteStore(database, retention, index.quotas)
         return SqliteStore(database, retention, index.quotas)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url, index, retention, redis_namespace, outage_policy)

@@ -18,8 +18,22 @@ EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
+class CachePoint:
+    """A prefix an explicit cache holds (spec 7.3.1): ``messages`` whole messages, then the first ``parts`` parts
+    of the next one (0: none), identified by the chained digest of exactly that prefix."""
+
+    messages: int
+    parts: int
+    digest: bytes
+
+
+@dataclass(frozen=True)
 class CacheEntry:
-    """What one endpoint holds of one conversation (spec 7.3)."""
+    """What one endpoint holds of one conversation (spec 7.3).
+
+    ``points`` are the prefixes an explicit cache holds, where it can be read (7.3.1); empty for
+    automatic caching, and for an explicit entry that holds only its whole prefix.
+    """
 
     digests: tuple[bytes, ...]
     held_tokens: int
@@ -28,6 +42,7 @@ class CacheEntry:
     source: decision_pb2.CacheStateSource.ValueType
     decision_id: str  # the decision that wrote it
     written_at_ms: int  # that decision's time; an older decision's outcome never overwrites it
+    points: tuple[CachePoint, ...] = ()
 
     def live(self, now_ms: int) -> bool:
         return now_ms < self.expires_at_ms
@@ -78,12 +93,24 @@ class EndpointHealth:
     base_latency_ms: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShareState:
-    """A premium-share controller's window: (difficulty, went premium, at) per main turn."""
+    """A premium-share controller's window: (difficulty, went premium, at) per main turn.
+
+    ``premium_count`` and ``sorted_difficulties`` follow from ``window``. A state loaded from a store
+    computes them once; :func:`rolemodel_router.engine.share.record` carries them forward, one turn
+    in and the oldest out, so a decision does not count and sort the whole window again.
+    """
 
     window: tuple[tuple[float, bool, int], ...] = ()
     integral: float = 0.0
+    premium_count: int = field(default=-1, compare=False, repr=False)
+    sorted_difficulties: tuple[float, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.premium_count < 0:
+            object.__setattr__(self, "premium_count", sum(1 for _, premium, _ in self.window if premium))
+            object.__setattr__(self, "sorted_difficulties", tuple(sorted(d for d, _, _ in self.window)))
 
 
 @dataclass(frozen=True)

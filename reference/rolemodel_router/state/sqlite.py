@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS endpoint_health (endpoint_id TEXT PRIMARY KEY, body T
 CREATE TABLE IF NOT EXISTS share_state (role TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_windows (quota_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoint_occupancy (endpoint_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+-- What each transaction of a worker changed, for the other workers of `serve --workers N` (sqlite_shared.py).
+CREATE TABLE IF NOT EXISTS changelog (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL);
 """
 
 
@@ -222,11 +224,11 @@ class SqliteStore(InProcessStore):
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock()
+        self.lock_against_other_routers()
         try:
             self._open()
         except BaseException:
-            self._unlock()
+            self.release_router_lock()
             raise
         self._reader = sqlite3.connect(self.path, check_same_thread=False)
         self._writer = _Writer(self.path)
@@ -280,7 +282,8 @@ class SqliteStore(InProcessStore):
             del self.recent_outcomes[key]
         changes.forget_records_before_ms = oldest_ms
 
-    def _lock(self) -> None:
+    def lock_against_other_routers(self) -> None:
+        """Hold the database's router lock: one router (or one supervisor of workers) per database."""
         # The resolved path: two routers that reach one file through a symlink must meet at one lock.
         fd = os.open(f"{self.path.resolve()}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
@@ -290,7 +293,7 @@ class SqliteStore(InProcessStore):
             raise StoreLockedError(f"{self.path} is in use by another router") from None
         self._lock_file = fd
 
-    def _unlock(self) -> None:
+    def release_router_lock(self) -> None:
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
@@ -375,4 +378,4 @@ class SqliteStore(InProcessStore):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        self._unlock()
+        self.release_router_lock()

@@ -6,10 +6,11 @@ boundaries, counted in whole ``granularity`` steps and only from ``min_tokens`` 
 nothing and are not reported (OpenAI reports only ``cached_tokens``).
 
 Explicit mode (Anthropic): only prefixes that end at a cache breakpoint are written, and only
-from ``min_tokens`` on. A request reads the longest live prefix that ends at any content block up
-to its last breakpoint (Anthropic looks back over earlier blocks for a hit), and writes the
-breakpoints beyond it: the write is reported as the tokens from the hit to the last written
-breakpoint (``cache_creation_input_tokens``), the read as ``cache_read_input_tokens``.
+from ``min_tokens`` on. A request reads the longest live prefix that ends at a content block at
+most ``LOOKBACK_BLOCKS`` (20) blocks before one of its breakpoints (Anthropic looks back that far
+from each breakpoint for a hit, and no further), and writes the breakpoints beyond it: the write
+is reported as the tokens from the hit to the last written breakpoint
+(``cache_creation_input_tokens``), the read as ``cache_read_input_tokens``.
 
 In both modes an entry lives ``ttl_seconds`` (a breakpoint's own TTL wins) after it was written,
 and a hit restarts that time when ``refresh_on_hit`` is set. Prompts that only match inside a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rolemodel.explicit_cache import LOOKBACK_BLOCKS
 from rolemodel_router.backends.scripted.cache_rules import CacheMode, CacheRules
 from rolemodel_router.backends.scripted.prompt_layout import PrefixPoint, PromptLayout
 
@@ -97,10 +99,12 @@ class PrefixCache:
     def _explicit(
         self, entries: dict[bytes, _Entry], rules: CacheRules, points: list[PrefixPoint], now: float
     ) -> CacheAccount:
-        last = max((i for i, p in enumerate(points) if p.breakpoint_ttl is not None), default=-1)
-        if last < 0:
+        marks = [i for i, p in enumerate(points) if p.breakpoint_ttl is not None]
+        if not marks:
             return CacheAccount()
-        hit = self._hit(entries, points[: last + 1])
+        last = marks[-1]
+        looked_at = [p for i, p in enumerate(points) if any(0 <= mark - i <= LOOKBACK_BLOCKS for mark in marks)]
+        hit = self._hit(entries, looked_at)
         self._refresh(entries, hit, rules, now)
         matched = hit.tokens if hit else 0
         written = 0

@@ -1,0 +1,261 @@
+"""Read a request's conversation once: validate each message, chain its digest, count its tokens (spec 4 and 5.2).
+
+Each message is visited once, and the three jobs happen in that one visit. With a
+:class:`~rolemodel_router.engine.verified_prefix.VerifiedPrefix` from an earlier request of the
+same conversation whose messages this request repeats byte for byte, the repeated messages are not
+visited at all: their digests, token counts and flags are taken from the prefix, and only the
+messages after it are read. The result is the same as reading everything; only the work differs.
+
+Violations are collected, never raised here: the caller adds its own and raises them together. A
+digest that does not match its message is raised by the caller after the violations, as
+:class:`ConversationReading.raise_mismatch`, so a request with both gets REQUEST_INVALID as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import overload
+
+from rolemodel.digest import DIGEST_SIZE, ZERO_DIGEST, chain
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.status import FieldViolation
+from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
+from rolemodel.v1 import conversation_pb2
+from rolemodel_router.engine.errors import RouterError, Violations
+from rolemodel_router.engine.limits import MAX_COUNT_TOKENS, Limits
+from rolemodel_router.engine.message_checks import CONVERSATION_ID, check_message, check_string
+from rolemodel_router.engine.verified_prefix import VerifiedPrefix, Wire, messages_region
+
+C = conversation_pb2
+
+
+class MessageView(Sequence[C.Message]):
+    """The request's messages, read only where the router looks (the newest turn, a handoff).
+
+    Building a tuple of every message would visit all of them on every request; a view costs
+    nothing until it is indexed or iterated.
+    """
+
+    __slots__ = ("_refs",)
+
+    def __init__(self, refs: Sequence[C.MessageRef]) -> None:
+        self._refs = refs
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    @overload
+    def __getitem__(self, index: int) -> C.Message: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[C.Message, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> C.Message | tuple[C.Message, ...]:
+        if isinstance(index, slice):
+            return tuple(ref.message for ref in self._refs[index])
+        return self._refs[index].message
+
+    def __iter__(self) -> Iterator[C.Message]:
+        return (ref.message for ref in self._refs)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationReading:
+    """What reading the conversation produced; meaningful only when it raised no violation."""
+
+    digests: tuple[bytes, ...]
+    cumulative_tokens: tuple[int, ...]  # through each message, tools included
+    tools_tokens: int
+    estimated_messages: int  # the tools count as one when estimated
+    has_images: bool
+    all_content: bool
+    messages: Sequence[C.Message]  # empty unless every message carries content
+    #: The first message whose digest does not match it, or None.
+    mismatch: int | None
+    #: Messages without content, listed only when the caller requires content.
+    without_content: tuple[int, ...]
+    #: This request's messages as verified, for the next request of the conversation to build on.
+    verified: VerifiedPrefix | None
+
+    def raise_mismatch(self) -> None:
+        if self.mismatch is None:
+            return
+        i = self.mismatch
+        raise RouterError(
+            ErrorReason.DIGEST_MISMATCH,
+            f"message {i}: the digest does not match the message and the digest before it",
+            {"message_index": str(i)},
+            [FieldViolation(f"conversation.messages[{i}].digest", "does not match the chained digest")],
+        )
+
+
+EMPTY_READING = ConversationReading((), (), 0, 0, False, False, (), None, (), None)
+
+
+def _check_ref(v: Violations, i: int, ref: C.MessageRef, limits: Limits) -> bool:
+    """Violations of one message reference; returns whether its content holds an image."""
+    has_message = ref.HasField("message")
+    digest = ref.digest
+    if digest and len(digest) != DIGEST_SIZE:
+        v.add(f"conversation.messages[{i}].digest", f"a digest has {DIGEST_SIZE} bytes, got {len(digest)}")
+    if not has_message:
+        if not digest:
+            v.add(f"conversation.messages[{i}]", "needs a digest or the message content")
+        if not ref.HasField("token_count"):
+            v.add(f"conversation.messages[{i}].token_count", "needs a token count or the message content")
+    if ref.HasField("token_count") and ref.token_count > MAX_COUNT_TOKENS:
+        v.add(f"conversation.messages[{i}].token_count", f"above {MAX_COUNT_TOKENS}")
+    return has_message and check_message(v, f"conversation.messages[{i}].message", ref.message, limits)
+
+
+def _check_tools(v: Violations, conv: C.ConversationRef, limits: Limits) -> None:
+    for i, tool in enumerate(conv.tools):
+        check_string(v, f"conversation.tools[{i}].name", tool.name, limits.max_string_bytes)
+        check_string(v, f"conversation.tools[{i}].description", tool.description, limits.max_text_bytes)
+        check_string(
+            v, f"conversation.tools[{i}].parameters_json_schema", tool.parameters_json_schema, limits.max_text_bytes
+        )
+    if conv.HasField("tools_token_count") and conv.tools_token_count > MAX_COUNT_TOKENS:
+        v.add("conversation.tools_token_count", f"above {MAX_COUNT_TOKENS}")
+
+
+def _tools_tokens(conv: C.ConversationRef) -> tuple[int, int]:
+    """The tools' tokens, and 1 when they were estimated."""
+    if conv.HasField("tools_token_count"):
+        return conv.tools_token_count, 0
+    return estimate_tools_tokens(conv.tools), 1 if conv.tools else 0
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """The running digest chain and token count, started empty or after a verified prefix.
+
+    The prefix's tuples are kept as they are and joined with the new entries once, at the end.
+    """
+
+    known_digests: tuple[bytes, ...]
+    known_cumulative: tuple[int, ...]
+    previous: bytes
+    running: int
+    estimated: int
+    has_images: bool
+    all_content: bool
+    digests: list[bytes] = field(default_factory=list)
+    cumulative: list[int] = field(default_factory=list)
+    mismatch: int | None = None
+
+    @classmethod
+    def starting(cls, known: VerifiedPrefix | None, tools_tokens: int) -> _Ledger:
+        if known is None:
+            return cls((), (), ZERO_DIGEST, tools_tokens, 0, False, True)
+        shift = tools_tokens - known.tools_tokens  # the tools changed, the messages did not
+        cumulative = tuple(c + shift for c in known.cumulative_tokens) if shift else known.cumulative_tokens
+        return cls(
+            known.digests,
+            cumulative,
+            known.digests[-1],
+            cumulative[-1],
+            known.estimated_messages,
+            known.has_images,
+            known.all_content,
+        )
+
+    def add(self, i: int, ref: C.MessageRef, message: C.Message | None) -> None:
+        """Chain message ``i`` (verifying a digest the client sent) and count its tokens."""
+        if message is not None:
+            computed = chain(self.previous, message)
+            if ref.digest and ref.digest != computed:
+                self.mismatch = i
+            self.previous = computed
+        else:
+            self.previous = ref.digest
+        self.digests.append(self.previous)
+        if ref.HasField("token_count"):
+            self.running += ref.token_count
+        else:
+            self.running += estimate_message_tokens(message) if message is not None else 0
+            self.estimated += 1
+        self.cumulative.append(self.running)
+
+    def totals(self) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+        """Every digest and cumulative count, the prefix's and the new ones."""
+        return self.known_digests + tuple(self.digests), self.known_cumulative + tuple(self.cumulative)
+
+
+def _usable(known: VerifiedPrefix | None, conv: C.ConversationRef, require_content: bool) -> VerifiedPrefix | None:
+    """``known`` when it may stand for messages of ``conv``; Execute re-reads a prefix without content to name them."""
+    if known is None or known.conversation_id != conv.conversation_id:
+        return None
+    return None if require_content and not known.all_content else known
+
+
+def read_conversation(
+    v: Violations,
+    conv: C.ConversationRef,
+    limits: Limits,
+    *,
+    known: VerifiedPrefix | None = None,
+    remember: bool = False,
+    wire: Wire | None = None,
+    require_content: bool = False,
+) -> ConversationReading:
+    """Validate and account for ``conv``, skipping the messages ``known`` verified already.
+
+    ``remember`` asks for the reading's own VerifiedPrefix. ``wire`` is ``conv`` as it arrived;
+    without it, matching and remembering serialize the conversation (once, in C).
+    ``require_content`` is Execute's rule, one violation per message without content; the caller
+    applies it to ``without_content``.
+    """
+    if not CONVERSATION_ID.match(conv.conversation_id):
+        v.add("conversation.conversation_id", "1 to 128 characters of [A-Za-z0-9._:/-]")
+    refs = conv.messages
+    count = len(refs)
+    if count == 0:
+        v.add("conversation.messages", "at least one message is required")
+    elif count > limits.max_messages:
+        v.add("conversation.messages", f"{count} messages exceed the limit of {limits.max_messages}")
+        return EMPTY_READING
+    known = _usable(known, conv, require_content)
+    region, skip = None, 0
+    if remember or known is not None:
+        region, skip = messages_region(wire or Wire.of_conversation(conv), known, count)
+    tools_tokens, tools_estimated = _tools_tokens(conv)
+    ledger = _Ledger.starting(known if skip else None, tools_tokens)
+    without_content: list[int] = []
+    for i, ref in enumerate(refs[skip:] if skip else refs, start=skip):
+        ledger.has_images |= _check_ref(v, i, ref, limits)
+        message = ref.message if ref.HasField("message") else None
+        if message is None:
+            ledger.all_content = False
+            if require_content:
+                without_content.append(i)
+        if not v.items and ledger.mismatch is None:  # else the request fails: and content may not canonicalise
+            ledger.add(i, ref, message)
+    _check_tools(v, conv, limits)
+    all_content = ledger.all_content and count > 0
+    digests, cumulative = ledger.totals()
+    verified = None
+    if remember and region is not None and region.count == count and not v.items and ledger.mismatch is None:
+        verified = VerifiedPrefix(
+            conv.conversation_id,
+            region,
+            digests,
+            cumulative,
+            tools_tokens,
+            ledger.estimated,
+            ledger.has_images,
+            all_content,
+        )
+    return ConversationReading(
+        digests=digests,
+        cumulative_tokens=cumulative,
+        tools_tokens=tools_tokens,
+        estimated_messages=ledger.estimated + tools_estimated,
+        has_images=ledger.has_images,
+        all_content=all_content,
+        messages=MessageView(refs) if all_content else (),
+        mismatch=ledger.mismatch,
+        without_content=tuple(without_content),
+        verified=verified,
+    )
