@@ -137,6 +137,7 @@ def _cost(
             held_messages=len(entry.digests),
             reply_tokens=entry.reply_tokens,
             includes_output=econ.includes_output,
+            generation_prompt_tokens=econ.generation_prompt_tokens,
         )
         c.expired = not entry.live(now_ms)
         if not c.expired:
