@@ -104,7 +104,7 @@ def _tool_loop(ctx: DecisionContext, current: Candidate | None, current_id: str)
 def affinity_choice(ctx: DecisionContext, best: Candidate, admissible_set: list[Candidate]) -> Candidate:
     """Spec 6.7: a tool loop stays where it is; otherwise a switch must pay for itself."""
     current_id = ctx.snapshot.conversation.current_endpoint_id
-    if not current_id or ctx.request.isolated:
+    if not current_id or ctx.request.isolated or not ctx.index.applies_affinity:
         return best
     current = ctx.candidate(current_id)
     affinity = ctx.request.role.affinity

@@ -7,7 +7,7 @@ filters (quota and budget) need the cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rolemodel import cache_capacity, cost, explicit_cache
 from rolemodel.latency import LatencyEstimate
@@ -137,6 +137,7 @@ def _cost(
             held_messages=len(entry.digests),
             reply_tokens=entry.reply_tokens,
             includes_output=econ.includes_output,
+            generation_prompt_tokens=econ.generation_prompt_tokens,
         )
         c.expired = not entry.live(now_ms)
         if not c.expired:
@@ -351,6 +352,9 @@ def evaluate(
     endpoint_ids: tuple[str, ...] | None = None,
 ) -> list[Candidate]:
     """The catalog's endpoints (or ``endpoint_ids``), costed and filtered, in catalog order."""
+    if not index.tracks_cache:
+        # Without cache accounting nothing is known to be cached anywhere: every estimate is cold.
+        snapshot = replace(snapshot, conversation=replace(snapshot.conversation, cache={}), occupancy={})
     budget = turn_budget(index, request)
     failed = failed_this_turn(request, snapshot)
     rules = matching_deny_rules(index, request)
