@@ -93,6 +93,10 @@ class RouteInput:
     unconfigured: frozenset[str] = frozenset()
     #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
     verified: VerifiedPrefix | None = None
+    #: Each message's first content block, and the client's cache breakpoints as (message, part, TTL):
+    #: read once with the messages, so that an explicit cache's layout (spec 7.3.1) reads no message again.
+    block_starts: tuple[int, ...] = ()
+    cache_marks: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def isolated(self) -> bool:
@@ -276,4 +280,6 @@ def build_route_input(
         messages=messages,
         hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
         verified=reading.verified,
+        block_starts=reading.block_starts,
+        cache_marks=reading.cache_marks,
     )
