@@ -88,6 +88,24 @@ def _anthropic(headers: Mapping[str, str], which: str) -> UsageReport | None:
     return UsageReport(length, min(1.0, max(0.0, utilization)), int(reset * 1000), seconds)
 
 
+#: Codex's rate-limit header families: ``x-codex-primary-*``, ``x-codex-<limit>-secondary-*``,
+#: ``x-codex-credits-*``, ``x-codex-<limit>-limit-name`` and ``x-codex-rate-limit-*`` (rate_limits.rs).
+_CODEX_PREFIX = "x-codex-"
+_CODEX_PARTS = ("-primary-", "-secondary-", "-credits-", "-rate-limit-")
+_ANTHROPIC_PREFIX = "anthropic-ratelimit-unified-"
+
+
+def is_usage_header(name: str) -> bool:
+    """Whether a response header belongs to a plan's usage report, in a family a client parses (spec 14.5)."""
+    lower = name.lower()
+    if lower.startswith(_ANTHROPIC_PREFIX):
+        return True
+    if not lower.startswith(_CODEX_PREFIX):
+        return False
+    rest = lower[len(_CODEX_PREFIX) - 1 :]  # keep the dash, so "-primary-" also matches right after the prefix
+    return rest.endswith("-limit-name") or any(part in rest for part in _CODEX_PARTS)
+
+
 def parse_usage_headers(headers: Mapping[str, str], now_ms: int) -> list[UsageReport]:
     """Every window the headers report, at most one per length (``headers`` keyed in lower case)."""
     found = [

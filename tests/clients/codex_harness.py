@@ -115,9 +115,20 @@ def write_codex_home(directory: Path, router_url: str) -> Path:
 
 
 def run_codex(
-    binary: Path, codex_home: Path, workdir: Path, prompt: str, *, model: str, resume: bool = False
+    binary: Path,
+    codex_home: Path,
+    workdir: Path,
+    prompt: str,
+    *,
+    model: str,
+    resume: bool = False,
+    variables: dict[str, str] | None = None,
 ) -> Session:
-    """One ``codex exec`` (or ``codex exec resume --last``) session in ``workdir`` on ``model``."""
+    """One ``codex exec`` (or ``codex exec resume --last``) session in ``workdir`` on ``model``.
+
+    ``variables`` adds to Codex's environment, for the ``env_http_headers`` of the provider block
+    (``ROLEMODEL_DIFFICULTY``, read when the session starts).
+    """
     command = [str(binary), "exec"]
     if resume:
         command += ["resume", "--last"]
@@ -134,6 +145,7 @@ def run_codex(
         "CODEX_HOME": str(codex_home),
         TOKEN_VARIABLE: "client-test-token",
         "RUST_LOG": "error",
+        **(variables or {}),
     }
     done = subprocess.run(
         command, cwd=workdir, env=env, capture_output=True, text=True, timeout=SESSION_TIMEOUT_S, check=False

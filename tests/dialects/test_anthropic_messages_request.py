@@ -301,10 +301,6 @@ def test_what_the_messages_api_cannot_carry_is_refused() -> None:
             },
             "messages[0].content[0].source.data",
         ),
-        (
-            {"model": "m", "messages": [], "tools": [{"type": "web_search_20250305", "name": "web_search"}]},
-            "tools[0].type",
-        ),
         ({"model": "m", "messages": [], "system": [{"type": "image"}]}, "system[0].source"),
     ],
 )

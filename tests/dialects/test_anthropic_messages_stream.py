@@ -70,11 +70,13 @@ def test_a_cut_stream_is_incomplete() -> None:
     assert partial.parts[2].tool_call.arguments_json == '{"location": "San Francisco, CA"}'
 
 
-def test_unknown_events_are_ignored_and_server_blocks_refused() -> None:
+def test_unknown_events_are_ignored_and_unknown_blocks_refused() -> None:
+    """Server-tool blocks are hosted-tool parts (test_anthropic_messages_server_tools); a block type nobody
+    defined is refused by name."""
     decoder = MessagesStreamDecoder()
     assert decoder.feed_event({"type": "future_event", "x": 1}) == []
-    with pytest.raises(DialectError, match="server_tool_use"):
-        decoder.feed_event({"type": "content_block_start", "index": 0, "content_block": {"type": "server_tool_use"}})
+    with pytest.raises(DialectError, match="future_block"):
+        decoder.feed_event({"type": "content_block_start", "index": 0, "content_block": {"type": "future_block"}})
 
 
 def _encode(deltas: list[rs.ContentDelta], finish: str, usage: outcome_pb2.Usage, stop_sequence: str = "") -> bytes:

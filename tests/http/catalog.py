@@ -20,6 +20,8 @@ import yaml
 LOCAL_MODEL = "local-coder"
 CHEAP_MODEL = "cheap-chat"
 CLAUDE_MODEL = "claude-main"
+#: The type of Anthropic's hosted web search, which the claude endpoint runs.
+ANTHROPIC_WEB_SEARCH = "web_search_20250305"
 RULES = [
     {"model_pattern": "claude-haiku-*", "role": "background", "description": "a coding agent's background model"},
     {"model_pattern": "claude-*", "role": "code.edit", "description": "a coding agent's main model"},
@@ -71,6 +73,7 @@ def catalog(base_url: str) -> dict[str, Any]:
                          "cache_read_per_mtok": "0.3", "cache_write_5m_per_mtok": "3.75"},
                 caching={"mode": "CACHE_MODE_EXPLICIT", "min_cacheable_tokens": 1024, "granularity_tokens": 1,
                          "ttl_seconds": 300, "refresh_on_hit": True},
+                hosted_tools=[ANTHROPIC_WEB_SEARCH],
                 default_quality=0.9,
             ),
         ],

@@ -22,7 +22,7 @@ import pytest
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from rolemodel.v1 import common_pb2, outcome_pb2
 from rolemodel_router.backends.scripted import Reply, ScriptedBackend, ToolCall
-from tests.http.catalog import CHEAP_MODEL, CLAUDE_MODEL, LOCAL_MODEL
+from tests.http.catalog import ANTHROPIC_WEB_SEARCH, CHEAP_MODEL, CLAUDE_MODEL, LOCAL_MODEL
 from tests.router.harness import RouterProcess
 
 READ_FILE_OPENAI: list[openai.types.chat.ChatCompletionToolParam] = [
@@ -381,3 +381,59 @@ def test_a_field_the_router_cannot_honour_is_refused_by_name(ant: anthropic.Anth
         )
     assert "container" in refused.value.message
     assert refused.value.response.headers["x-should-retry"] == "false"
+
+
+def test_a_server_tool_reaches_an_anthropic_endpoint_that_runs_it_and_no_other(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    """A web search tool goes unchanged to claude, which lists it in ``hosted_tools``; where no endpoint
+    lists it, the answer is a 400 in the Messages error shape that names the tool (RM-HTTP-009)."""
+    search: anthropic.types.WebSearchTool20250305Param = {
+        "type": "web_search_20250305", "name": "web_search", "max_uses": 2
+    }  # fmt: skip
+    assert search["type"] == ANTHROPIC_WEB_SEARCH, "the type the catalog's claude endpoint lists"
+    backend.script(CLAUDE_MODEL, [Reply(text="Searched.")])
+    question: list[anthropic.types.MessageParam] = [{"role": "user", "content": f"Search it. {uuid.uuid4().hex}"}]
+    answer = ant.messages.create(model="rolemodel/code.edit@claude", max_tokens=64, messages=question, tools=[search])
+    assert answer.content[0].type == "text" and answer.content[0].text == "Searched."
+    assert backend.requests_for(CLAUDE_MODEL)[-1].json()["tools"] == [search]
+    for model, reason in (
+        ("rolemodel/background", "NO_ELIGIBLE_ENDPOINT"),
+        ("rolemodel/code.edit@cheap", "PINNED_ENDPOINT_INELIGIBLE"),
+    ):
+        with pytest.raises(anthropic.BadRequestError) as refused:
+            ant.messages.create(model=model, max_tokens=64, messages=question, tools=[search])
+        assert refused.value.status_code == 400
+        assert ANTHROPIC_WEB_SEARCH in refused.value.message
+        assert refused.value.response.json()["type"] == "error"
+        assert refused.value.response.headers["x-rolemodel-error-reason"] == reason
+
+
+def test_server_tool_blocks_in_the_history_stay_with_anthropic(
+    ant: anthropic.Anthropic, backend: ScriptedBackend
+) -> None:
+    """Claude ran a web search in an earlier turn; its blocks go back to claude unchanged, and a move to the
+    Chat Completions endpoint drops them and keeps the answer written from them (RM-HANDOFF-008)."""
+    ran: list[anthropic.types.ContentBlockParam] = [
+        {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {"query": "port 8080"}},
+        {
+            "type": "web_search_tool_result",
+            "tool_use_id": "srvtoolu_01",
+            "content": [{"type": "web_search_result", "url": "https://example.com/", "title": "Ports",
+                         "encrypted_content": "EqgfCio", "page_age": None}],
+        },
+        {"type": "text", "text": "Port 8080 is the usual alternative HTTP port."},
+    ]  # fmt: skip
+    history: list[anthropic.types.MessageParam] = [
+        {"role": "user", "content": f"What is port 8080? {uuid.uuid4().hex}"},
+        {"role": "assistant", "content": ran},
+        {"role": "user", "content": "And 8443?"},
+    ]
+    backend.script(CLAUDE_MODEL, [Reply(text="HTTPS.")])
+    backend.script(CHEAP_MODEL, [Reply(text="HTTPS too.")])
+    ant.messages.create(model="rolemodel/code.edit@claude", max_tokens=64, messages=history)
+    assert backend.requests_for(CLAUDE_MODEL)[-1].json()["messages"][1]["content"] == ran
+    ant.messages.create(model="rolemodel/code.edit@cheap", max_tokens=64, messages=history)
+    sent = backend.requests_for(CHEAP_MODEL)[-1].json()["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert sent[1]["content"] == "Port 8080 is the usual alternative HTTP port."

@@ -198,6 +198,35 @@ def test_a_hosted_tool_goes_only_where_it_runs(client: openai.OpenAI, backend: S
         assert refused.value.response.headers["x-rolemodel-error-reason"] == reason
 
 
+def test_a_custom_tool_excludes_every_endpoint_without_the_responses_api(
+    client: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    """DeepSeek would take an easy turn, but a custom tool's grammar has no Chat Completions form: GPT serves."""
+    backend.script(GPT_MODEL, [Reply(text="Patched.")])
+    before = len(backend.requests_for(DEEPSEEK_MODEL))
+    patch: Any = {
+        "type": "custom",
+        "name": "apply_patch",
+        "description": "Apply a patch.",
+        "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch" /(.|\\n)*/'},
+    }
+    raw = client.responses.with_raw_response.create(
+        model=GPT_MODEL,
+        input=f"Patch it ({uuid.uuid4().hex})",
+        tools=[patch],
+        store=False,
+        extra_headers={"x-rolemodel-difficulty": "0.1", "x-rolemodel-explain": "1"},
+    )
+    decision = (raw.parse().model_extra or {})["rolemodel"]["decision"]
+    assert decision["chosen_endpoint_id"] == "gpt"
+    (deepseek,) = [c for c in decision["candidates"] if c["endpoint_id"] == "deepseek"]
+    assert [e["code"] for e in deepseek["exclusions"]] == ["EXCLUSION_CODE_TOOL_UNSUPPORTED"]
+    assert "apply_patch" in deepseek["exclusions"][0]["detail"]
+    assert raw.headers["x-rolemodel-endpoint"] == "gpt" and raw.parse().output_text == "Patched."
+    assert len(backend.requests_for(DEEPSEEK_MODEL)) == before, "DeepSeek is never called with it"
+    assert json.loads(backend.requests_for(GPT_MODEL)[-1].body)["tools"][0]["format"] == patch["format"]
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("previous_response_id", "resp_1"), ("truncation", "auto"), ("user", "someone")],

@@ -1,7 +1,9 @@
-"""Mutants of the ``attempt_started`` event (spec 10.1, issue 19): a router that announces attempts wrongly.
+"""Mutants of the ``attempt_started`` event (spec 10.1, issue 19): attempts announced or named wrongly.
 
 The failure the event exists to end is a client told that the decision's choice serves when a
-fallback does. These routers send the event, so RM-EXEC-008 binds them, and get it wrong.
+fallback does. Two routers send the event, so RM-EXEC-008 binds them, and get it wrong; the third
+announces right, but its HTTP front door names the decision's choice whatever was attempted
+(RM-HTTP-043), as the front door did before the event existed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from contextlib import aclosing
 from typing import Any
 
 from tests.mutants.catalogue import Mutant, wrap
+from tests.mutants.front_door import SERVE_FRONT_DOOR
 
 
 def _rewrite_announcements(change: Any) -> None:
@@ -44,6 +47,15 @@ def numbers_every_attempt_one() -> None:
     _rewrite_announcements(change)
 
 
+def front_door_names_the_choice() -> None:
+    from rolemodel_router.http import response_headers
+
+    def make(original: Any) -> Any:
+        return lambda decision, endpoint_id, role_source: original(decision, decision.chosen_endpoint_id, role_source)
+
+    wrap(response_headers, "decision_headers", make)
+
+
 ATTEMPTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -60,6 +72,14 @@ ATTEMPTS: dict[str, Mutant] = {
             "RM-EXEC-008",
             ("RM-EXEC-008",),
             numbers_every_attempt_one,
+        ),
+        Mutant(
+            "front_door_names_the_choice",
+            "x-rolemodel-endpoint names the decision's chosen endpoint, whichever endpoint was attempted",
+            "RM-HTTP-043",
+            ("RM-HTTP-043",),
+            front_door_names_the_choice,
+            serve=SERVE_FRONT_DOOR,
         ),
     )
 }

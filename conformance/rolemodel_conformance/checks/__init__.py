@@ -78,7 +78,9 @@ MODULES = (
     "execute_outcomes",
     "credentials",
     "front_door",
+    "front_door_plan",
     "front_door_errors",
+    "front_door_attempts",
     "auth",
     "audit",
 )

@@ -52,7 +52,7 @@ def base_url(ctx: CheckContext) -> str:
     return url
 
 
-def _verify(ctx: CheckContext) -> str | bool:
+def verify(ctx: CheckContext) -> str | bool:
     """Plain HTTP, or TLS verified against the run's CA file (the front door shares the gRPC listener's TLS)."""
     ca = ctx.run.ca_file
     return str(ca) if ca is not None else True
@@ -64,19 +64,19 @@ def _token(ctx: CheckContext) -> str:
 
 def openai_client(ctx: CheckContext) -> openai.OpenAI:
     """The official OpenAI client, its base URL the front door's followed by /v1, no retries."""
-    http = openai.DefaultHttpxClient(verify=_verify(ctx), timeout=TIMEOUT_S)
+    http = openai.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
     return openai.OpenAI(base_url=base_url(ctx) + "/v1", api_key=_token(ctx), max_retries=0, http_client=http)
 
 
 def anthropic_client(ctx: CheckContext) -> anthropic.Anthropic:
     """The official Anthropic client, its base URL the front door's, no retries."""
-    http = anthropic.DefaultHttpxClient(verify=_verify(ctx), timeout=TIMEOUT_S)
+    http = anthropic.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
     return anthropic.Anthropic(base_url=base_url(ctx), api_key=_token(ctx), max_retries=0, http_client=http)
 
 
 def plain_client(ctx: CheckContext) -> httpx.Client:
     """For the front door's own endpoints (outcomes, card), which no dialect's client speaks."""
-    client = httpx.Client(verify=_verify(ctx), timeout=TIMEOUT_S)
+    client = httpx.Client(verify=verify(ctx), timeout=TIMEOUT_S)
     if ctx.probe.connection.token:
         client.headers["authorization"] = f"Bearer {ctx.probe.connection.token}"
     return client

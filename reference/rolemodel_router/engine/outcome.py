@@ -196,6 +196,13 @@ def _escalation(
     if role is None or not record.main_turn:
         return state
     policy = role.role.escalation
+    if not index.applies_escalation:
+        # Escalation withheld: the level stays where it is; consecutive successes are still counted.
+        if outcome.outcome_class in role.escalate_on:
+            return replace(state, successes=0)
+        if outcome.outcome_class == OC.OUTCOME_CLASS_SUCCESS:
+            return replace(state, successes=state.successes + 1)
+        return state
     if outcome.outcome_class in role.escalate_on:
         ceiling = min(policy.max_level, role.top_tier)
         return EscalationState(min(state.level + 1, ceiling), 0, record.decision_id)

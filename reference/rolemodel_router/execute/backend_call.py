@@ -18,8 +18,9 @@ from rolemodel.dialects.canonical import Completion
 from rolemodel.dialects.deltas import message_to_deltas
 from rolemodel.dialects.errors import DialectError, ProviderStreamError
 from rolemodel.dialects.json_fields import loads_object
-from rolemodel.usage_headers import UsageReport, parse_usage_headers
+from rolemodel.usage_headers import UsageReport, is_usage_header, parse_usage_headers
 from rolemodel.v1 import common_pb2, router_service_pb2
+from rolemodel_router.execute.credentials import PlanUsage
 from rolemodel_router.execute.dialect import Dialect
 from rolemodel_router.execute.failures import AttemptFailure, from_exception, from_status
 from rolemodel_router.execute.settings import ExecuteSettings
@@ -39,6 +40,7 @@ class BackendAttempt:
         headers: dict[str, str],
         settings: ExecuteSettings,
         time_limit_s: float,
+        plan_usage: PlanUsage | None = None,
     ) -> None:
         self._http = http
         self._dialect = dialect
@@ -46,6 +48,8 @@ class BackendAttempt:
         self._headers = headers  # holds a key or the client's credential: never logged
         self._settings = settings
         self._time_limit_s = time_limit_s
+        #: Set only when the call carries the client's own credential: the plan's usage goes back to it.
+        self._plan_usage = plan_usage
         self.completion: Completion | None = None
         self.ttft_ms = 0
         self.delta_count = 0
@@ -79,6 +83,8 @@ class BackendAttempt:
             )
             response = await self._http.send(request, stream=True)
             self.response_headers = response.headers
+            if self._plan_usage is not None:
+                self._plan_usage.headers = {k: v for k, v in response.headers.items() if is_usage_header(k)}
             try:
                 if response.status_code != HTTP_OK:
                     error_body = await response.aread()
@@ -106,7 +112,9 @@ class BackendAttempt:
     ) -> AsyncGenerator[router_service_pb2.ContentDelta, None]:
         decoder = self._dialect.stream_decoder()
         async for chunk in response.aiter_bytes():
-            for delta in decoder.feed_bytes(chunk):
+            deltas = decoder.feed_bytes(chunk)
+            self._take_plan_events(decoder)
+            for delta in deltas:
                 if self.delta_count == 0:
                     self._first_token(started)
                 self.delta_count += 1
@@ -114,6 +122,15 @@ class BackendAttempt:
             if time.perf_counter() - started > self._time_limit_s:
                 raise TimeoutError("the call's time limit passed")
         self.completion = decoder.completion()
+
+    def _take_plan_events(self, decoder: object) -> None:
+        """Move the decoder's ``codex.rate_limits`` events (Responses only) to the client's plan usage, if set."""
+        pending: list[dict[str, Any]] | None = getattr(decoder, "rate_limit_events", None)
+        if not pending:
+            return
+        if self._plan_usage is not None:
+            self._plan_usage.events.extend(pending)
+        pending.clear()
 
     def _first_token(self, started: float) -> None:
         self.ttft_ms = max(1, round((time.perf_counter() - started) * 1000))

@@ -12,17 +12,38 @@ enough to exclude an endpoint whose credential is missing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from rolemodel.credentials import credential_from_metadata
+
+
+@dataclass
+class PlanUsage:
+    """What an endpoint called with this credential said about the client's own plan (spec 14.5).
+
+    Execute fills it from the answer of such an endpoint, and only of such an endpoint: its
+    usage-window headers (the last answer's, a refusal's included, since a 429 says the plan is
+    out) and its ``codex.rate_limits`` stream events, which the front door takes as it streams.
+    The usage of an endpoint the router pays for is the router operator's, never the client's.
+    """
+
+    headers: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def take_events(self) -> list[dict[str, Any]]:
+        taken, self.events = self.events, []
+        return taken
 
 
 class ClientCredential:
     """Header values by lower-case name; empty values count as absent."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "plan_usage")
 
     def __init__(self, headers: Mapping[str, str] | None = None) -> None:
         self._values = {name.lower(): value for name, value in (headers or {}).items() if value}
+        self.plan_usage = PlanUsage()
 
     @classmethod
     def from_metadata(cls, metadata: Iterable[tuple[str, str | bytes]] | None) -> ClientCredential:

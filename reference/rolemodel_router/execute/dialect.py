@@ -36,15 +36,18 @@ class StreamDecoder(Protocol):
     def completion(self) -> Completion: ...
 
 
-def flatten_namespaces(tools: list[C.ToolDefinition]) -> list[C.ToolDefinition]:
+def flatten_namespaces(tools: list[C.ToolDefinition], *, hosted: bool = False) -> list[C.ToolDefinition]:
     """Tools for a dialect without namespaces: a namespace's tools take its place, each under its own name.
 
-    Raises DialectError for custom and hosted tools, which only the Responses API has.
+    ``hosted`` says whether the dialect has hosted tools (the Messages API's server tools; the
+    eligibility rules send one only to an endpoint that lists it). Raises DialectError for custom
+    tools, which only the Responses API has, and for hosted tools where the dialect has none.
     """
     flat: list[C.ToolDefinition] = []
     for tool in tools:
         flat.extend(tool.tools if tool.kind == C.TOOL_KIND_NAMESPACE else [tool])
-    only_responses = sorted(t.name for t in flat if t.kind in (C.TOOL_KIND_CUSTOM, C.TOOL_KIND_HOSTED))
+    refused = (C.TOOL_KIND_CUSTOM,) if hosted else (C.TOOL_KIND_CUSTOM, C.TOOL_KIND_HOSTED)
+    only_responses = sorted(t.name for t in flat if t.kind in refused)
     if only_responses:
         raise DialectError(
             f"only the Responses API has the custom or hosted tools {', '.join(only_responses)}", path="tools"
@@ -138,7 +141,7 @@ class Dialect:
         request = CanonicalRequest(
             model=request.model,
             messages=request.messages,
-            tools=flatten_namespaces(list(request.tools)),
+            tools=flatten_namespaces(list(request.tools), hosted=self.anthropic),
             params=request.params,
             stream=request.stream,
         )

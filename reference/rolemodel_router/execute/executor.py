@@ -291,7 +291,8 @@ class _Call:
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
         headers = {**dialect.headers(api_key), **dialect.passthrough_headers(self.request.params), **forwarded}
-        return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit)
+        plan_usage = self.credential.plan_usage if forwarded else None  # the client's plan, never the router's
+        return BackendAttempt(self.executor.http, dialect, body, headers, self.settings, limit, plan_usage)
 
     async def _summary(self, dropped: tuple[int, ...]) -> conversation_pb2.Message | None:
         """Spec 8.6: the dropped turns, summarised through the summarize role as an isolated side request.

@@ -1,7 +1,8 @@
 """Items of tools a provider ran itself, across endpoints (spec chapter 8).
 
-A hosted-tool item (an OpenAI Responses ``web_search_call``) records work the provider did on its
-own side; only that provider family, through the dialect that defines such items, can read it.
+A hosted-tool item (an OpenAI Responses ``web_search_call``, an Anthropic ``server_tool_use`` or
+``web_search_tool_result`` block) records work the provider did on its own side; only that provider
+family, through the dialect that defines such items, can read it.
 Any other endpoint would reject it, so it is left out, and the transform says so. The answer the
 model wrote from the tool's results stays in the conversation as ordinary text.
 """
@@ -15,9 +16,16 @@ from rolemodel_router.handoff.transforms import TransformLog
 C = conversation_pb2
 
 
+#: The dialect whose hosted-tool items each provider family produces.
+_HOSTED_TOOL_DIALECTS = {
+    "openai": common_pb2.API_DIALECT_OPENAI_RESPONSES,
+    "anthropic": common_pb2.API_DIALECT_ANTHROPIC_MESSAGES,
+}
+
+
 def keeps_hosted_tools(endpoint: catalog_pb2.Endpoint, provider: str) -> bool:
     """Whether ``endpoint`` can read hosted-tool items that ``provider`` produced."""
-    native = wire_dialect(endpoint) == common_pb2.API_DIALECT_OPENAI_RESPONSES
+    native = wire_dialect(endpoint) == _HOSTED_TOOL_DIALECTS.get(provider)
     return native and provider_family(endpoint.provider_kind) == provider
 
 

@@ -65,6 +65,10 @@ class MessagesStreamWriter:
             events[0]["rolemodel"] = rolemodel
         return b"".join(anthropic_messages.event_frame(e) for e in events)
 
+    def plan_usage(self, events: list[dict[str, Any]]) -> bytes:
+        """This dialect has no event for a plan's usage; its headers carry it (spec 14.5)."""
+        return b""
+
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes:
         return b"".join(anthropic_messages.event_frame(e) for e in self._encoder.delta(delta))
 

@@ -24,23 +24,37 @@ API_KEY_HEADER = "x-api-key"
 _BEARER = "bearer "
 
 
-def presented_token(headers: Mapping[str, str]) -> str | None:
-    """The token in ``Authorization: Bearer`` (scheme case-insensitive), else in ``x-api-key``."""
+def presented_tokens(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Where a router token may be, in order: ``Authorization: Bearer`` (scheme case-insensitive), then ``x-api-key``.
+
+    Both may be present: a Codex user signed in with ChatGPT sends the login as the bearer token
+    and gives the router's token in ``x-api-key`` (spec 14.8).
+    """
+    found: list[tuple[str, str]] = []
     authorization = headers.get("authorization", "")
     if authorization[: len(_BEARER)].lower() == _BEARER:
-        return authorization[len(_BEARER) :].strip()
+        found.append(("authorization", authorization[len(_BEARER) :].strip()))
     key = headers.get(API_KEY_HEADER)
-    return key.strip() if key is not None else None
+    if key is not None:
+        found.append((API_KEY_HEADER, key.strip()))
+    return [(header, token) for header, token in found if token]
+
+
+def _authenticated(registry: TokenRegistry, headers: Mapping[str, str]) -> tuple[str, Principal] | None:
+    """The header that holds a valid router token, and its principal; the other header is the client's."""
+    for header, token in presented_tokens(headers):
+        principal = registry.authenticate(token)
+        if principal is not None:
+            return header, principal
+    return None
 
 
 def token_header(registry: TokenRegistry | None, headers: Mapping[str, str]) -> str | None:
     """The header that carries the router's own token, which is never forwarded to a backend (spec 12.4)."""
     if registry is None:
         return None
-    authorization = headers.get("authorization", "")
-    if authorization[: len(_BEARER)].lower() == _BEARER:
-        return "authorization"
-    return API_KEY_HEADER if API_KEY_HEADER in headers else None
+    found = _authenticated(registry, headers)
+    return found[0] if found is not None else None
 
 
 def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str], scope: str = "route") -> Principal | None:
@@ -51,14 +65,13 @@ def authenticate(registry: TokenRegistry | None, headers: Mapping[str, str], sco
     """
     if registry is None:
         return None
-    presented = presented_token(headers)
-    principal = registry.authenticate(presented) if presented else None
-    if principal is None:
+    found = _authenticated(registry, headers)
+    if found is None:
         detail = (
             "a bearer token is required (Authorization: Bearer <token> or x-api-key: <token>)"
-            if not presented
+            if not presented_tokens(headers)
             else "the bearer token is not valid"
         )
         raise RouterError(ErrorReason.UNAUTHENTICATED, detail)
-    require_scope(principal, scope)
-    return principal
+    require_scope(found[1], scope)
+    return found[1]

@@ -26,6 +26,10 @@ class StreamWriter(Protocol):
 
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes: ...
 
+    def plan_usage(self, events: list[dict[str, Any]]) -> bytes:
+        """The provider's usage events for the client's own plan (spec 14.5), in a dialect that has them."""
+        ...
+
     def closing(self, completed: router_service_pb2.ExecuteCompleted, rolemodel: JSONObject) -> bytes:
         """The frames after the last delta; ``rolemodel`` (the completion summary) rides on the last event."""
         ...

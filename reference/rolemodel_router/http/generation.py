@@ -178,6 +178,7 @@ class Generation:
         for failure in head.failures:
             self.front.observer.event(router_service_pb2.ExecuteResponse(attempt_failed=failure))
         headers = response_headers.decision_headers(head.decision, head.attempted_endpoint, turn.role_source)
+        headers.update(turn.credential.plan_usage.headers)  # the client's own plan, as its provider said (14.5)
         if head.kind == "failed":
             self.front.observer.event(head.event)
             await close_events(events)
@@ -265,6 +266,7 @@ class Generation:
             event: router_service_pb2.ExecuteResponse | None = head.event
             while event is not None:
                 kind = event.WhichOneof("event")
+                yield writer.plan_usage(turn.credential.plan_usage.take_events())
                 if kind == "delta":
                     yield writer.delta(event.delta)
                 elif kind == "completed":

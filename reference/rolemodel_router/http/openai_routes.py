@@ -34,6 +34,10 @@ class ChatStreamWriter:
             chunks[0]["rolemodel"] = rolemodel
         return b"".join(openai_chat.chunk_frame(c) for c in chunks)
 
+    def plan_usage(self, events: list[dict[str, Any]]) -> bytes:
+        """This dialect has no event for a plan's usage; its headers carry it (spec 14.5)."""
+        return b""
+
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes:
         return b"".join(openai_chat.chunk_frame(c) for c in self._encoder.delta(delta))
 

@@ -59,6 +59,10 @@ class ResponsesStreamWriter:
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes:
         return b"".join(openai_responses.event_frame(e) for e in self._encoder.delta(delta))
 
+    def plan_usage(self, events: list[dict[str, Any]]) -> bytes:
+        """``codex.rate_limits`` events, passed on numbered in the stream's sequence, as Codex reads them."""
+        return b"".join(openai_responses.event_frame(self._encoder.provider_event(e)) for e in events)
+
     def closing(self, completed: router_service_pb2.ExecuteCompleted, rolemodel: JSONObject) -> bytes:
         events = self._encoder.finish(completed.finish_reason, completed.usage)
         events[-1]["rolemodel"] = rolemodel

@@ -12,6 +12,10 @@ Mapping (canonical part: Anthropic block):
   string or text and image blocks;
 - reasoning: ``{"type": "thinking", "thinking", "signature"}``, and a redacted reasoning part is
   ``{"type": "redacted_thinking", "data"}`` with the data in the signature.
+- hosted tool: a block of a tool Anthropic ran itself, ``server_tool_use`` and the results named
+  ``*_tool_result`` (``web_search_tool_result``, ``code_execution_tool_result``, ...), kept whole
+  (without its ``cache_control``) as a hosted-tool part of provider ``anthropic``; only an
+  Anthropic endpoint can read it, so the handoff drops it for any other (8.2).
 - ``cache_control: {"type": "ephemeral", "ttl": "5m" | "1h"}`` on a block is the part's cache
   breakpoint, with ``ttl_seconds`` 300 or 3600, and 0 when no TTL is given (the default, 5 minutes).
   A breakpoint TTL other than those rounds up to the next one Anthropic offers. Breakpoints inside
@@ -33,6 +37,7 @@ from rolemodel.dialects.json_fields import (
     at,
     dumps_compact,
     loads_json,
+    loads_object,
     opt_bool,
     opt_object,
     opt_str,
@@ -98,12 +103,30 @@ def decode_block(item: object, path: str, *, reasoning_provider: str = ANTHROPIC
         part.reasoning.CopyFrom(
             c.ReasoningPart(provider=reasoning_provider, signature=req_str(block, "data", path), redacted=True)
         )
+    elif is_server_tool_block(kind):
+        part.hosted_tool.CopyFrom(hosted_tool_part(block, path))
     else:
         raise DialectError(f"content blocks of type {kind!r} are not supported", path=at(path, "type"))
     breakpoint_ = decode_cache_control(block, path)
     if breakpoint_ is not None:
         part.cache_breakpoint.CopyFrom(breakpoint_)
     return part
+
+
+def is_server_tool_block(kind: str | None) -> bool:
+    """Whether a content block records a tool Anthropic ran itself: ``server_tool_use`` or a ``*_tool_result``."""
+    return kind == "server_tool_use" or (kind is not None and kind != "tool_result" and kind.endswith("_tool_result"))
+
+
+def hosted_tool_part(block: Mapping[str, Any], path: str) -> c.HostedToolPart:
+    """A server-tool block, whole but for its cache breakpoint, which has a canonical place of its own."""
+    kept = {key: value for key, value in block.items() if key != "cache_control"}
+    return c.HostedToolPart(
+        provider=ANTHROPIC,
+        type=req_str(block, "type", path),
+        item_id=opt_str(block, "id", path) or opt_str(block, "tool_use_id", path) or "",
+        item_json=dumps_compact(kept),
+    )
 
 
 def _decode_image(block: Mapping[str, Any], path: str) -> c.ImagePart:
@@ -165,6 +188,8 @@ def encode_part(part: c.ContentPart, path: str, *, reasoning_provider: str = ANT
         block = _encode_tool_result(part.tool_result)
     elif kind == "reasoning":
         block = _encode_reasoning(part.reasoning, path, reasoning_provider)
+    elif kind == "hosted_tool":
+        block = _encode_hosted_tool(part.hosted_tool, path)
     else:
         raise DialectError("content part has no kind set", path=path)
     if part.HasField("cache_breakpoint"):
@@ -190,6 +215,16 @@ def _encode_tool_result(result: c.ToolResultPart) -> JSONObject:
     if result.is_error:
         block["is_error"] = True
     return block
+
+
+def _encode_hosted_tool(hosted: c.HostedToolPart, path: str) -> JSONObject:
+    if hosted.provider != ANTHROPIC:
+        raise DialectError(
+            f"a {hosted.type!r} item of {hosted.provider or 'an unknown provider'!r} cannot be sent to Anthropic; "
+            "the handoff drops it first",
+            path=path,
+        )
+    return dict(loads_object(hosted.item_json, at(path, "item_json")))
 
 
 def _encode_reasoning(reasoning: c.ReasoningPart, path: str, provider: str) -> JSONObject:

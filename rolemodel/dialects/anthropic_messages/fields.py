@@ -23,7 +23,8 @@ REQUEST_FIELDS: tuple[FieldRule, ...] = (
         "messages",
         M,
         "user, assistant and `system` entries with text, image, tool use and result, thinking and redacted "
-        "thinking blocks; other block types are refused",
+        "thinking blocks, and the blocks of server tools (`server_tool_use`, `*_tool_result`) as hosted-tool "
+        "items for Anthropic endpoints; other block types are refused",
     ),
     FieldRule("system", M, "the leading system message"),
     FieldRule("max_tokens", M, "`GenerationParams.max_output_tokens`"),
@@ -31,7 +32,12 @@ REQUEST_FIELDS: tuple[FieldRule, ...] = (
     FieldRule("temperature", M, "`GenerationParams.temperature`"),
     FieldRule("top_p", M, "`GenerationParams.top_p`"),
     FieldRule("stream", M, "streams the answer as the Messages event sequence"),
-    FieldRule("tools", M, "custom tools; server tools (`web_search`, `code_execution`, ...) are refused"),
+    FieldRule(
+        "tools",
+        M,
+        "custom tools; a tool with another `type` (server tools such as `web_search_20250305`) is a hosted "
+        "tool, sent unchanged to Anthropic endpoints that list that type in `hosted_tools` and to no other",
+    ),
     FieldRule(
         "tool_choice",
         M,

@@ -11,8 +11,9 @@ table, and a refused one, raise :class:`DialectError` naming it.
 A user message that holds a ``tool_result`` block becomes a canonical tool message (with all its
 blocks in order), and a canonical tool message becomes a user message again. ``cache_control``
 on tool definitions is dropped: a breakpoint there only repeats the one the system prompt gets
-(8.5), which the handoff places again. Server tools (a ``type`` other than ``custom``) raise
-:class:`DialectError`.
+(8.5), which the handoff places again. A tool with a ``type`` other than ``custom`` (a server tool
+such as ``web_search_20250305``, or another tool Anthropic defines) is a hosted tool named by that
+type and kept whole, which only Anthropic endpoints that list the type in ``hosted_tools`` receive.
 
 Encoding needs a ``max_tokens``: a canonical 0 (the endpoint's default) becomes
 ``default_max_tokens``.
@@ -43,6 +44,7 @@ from rolemodel.dialects.json_fields import (
     at,
     dumps_compact,
     loads_json,
+    loads_object,
     opt_bool,
     opt_int,
     opt_list,
@@ -152,7 +154,8 @@ def _decode_tool(item: object, path: str) -> c.ToolDefinition:
     obj = as_object(item, path)
     kind = opt_str(obj, "type", path)
     if kind not in (None, "custom"):
-        raise DialectError(f"server tools ({kind!r}) are not supported", path=at(path, "type"))
+        kept = {key: value for key, value in obj.items() if key != "cache_control"}
+        return c.ToolDefinition(name=kind, kind=c.TOOL_KIND_HOSTED, definition_json=dumps_compact(kept))
     schema = obj.get("input_schema")
     return c.ToolDefinition(
         name=req_str(obj, "name", path),
@@ -245,6 +248,8 @@ def encode_messages(
 
 
 def _encode_tool(tool: c.ToolDefinition, path: str) -> JSONObject:
+    if tool.kind == c.TOOL_KIND_HOSTED:
+        return dict(loads_object(tool.definition_json, at(path, "definition_json")))
     schema = (
         loads_json(tool.parameters_json_schema, at(path, "parameters_json_schema"))
         if tool.parameters_json_schema

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolemodel.dialects.accumulator import StreamAccumulator
-from rolemodel.dialects.anthropic_messages.blocks import ANTHROPIC
+from rolemodel.dialects.anthropic_messages.blocks import ANTHROPIC, hosted_tool_part, is_server_tool_block
 from rolemodel.dialects.anthropic_messages.response import decode_stop_reason, decode_usage
 from rolemodel.dialects.canonical import Completion
 from rolemodel.dialects.errors import DialectError, IncompleteStreamError, ProviderStreamError
@@ -40,6 +40,8 @@ class _Block:
     kind: str
     tool_index: int = -1
     signature: str = ""
+    hosted: dict[str, Any] | None = None  # a server-tool block, completed at its stop
+    hosted_input: str = ""
 
 
 class MessagesStreamDecoder:
@@ -130,6 +132,9 @@ class MessagesStreamDecoder:
             return [ContentDelta(reasoning_text=text)] if text else []
         if kind == "redacted_thinking":
             return [ContentDelta(reasoning_signature=req_str(block, "data", path))]
+        if is_server_tool_block(kind):
+            state.hosted = dict(block)
+            return []
         if kind == "tool_use":
             state.tool_index = self._tool_count
             self._tool_count += 1
@@ -162,6 +167,9 @@ class MessagesStreamDecoder:
             return []
         if kind == "input_json_delta":
             fragment = req_str(delta, "partial_json", path)
+            if state.hosted is not None:
+                state.hosted_input += fragment
+                return []
             if not fragment:
                 return []
             call = router_service_pb2.ToolCallDelta(index=state.tool_index, arguments_json_delta=fragment)
@@ -172,6 +180,10 @@ class MessagesStreamDecoder:
         state = self._blocks.get(self._index(event, path))
         if state is not None and state.kind == "thinking" and state.signature:
             return [ContentDelta(reasoning_signature=state.signature)]
+        if state is not None and state.hosted is not None:
+            if state.hosted_input:
+                state.hosted["input"] = loads_object(state.hosted_input, at(path, "input"))
+            return [ContentDelta(hosted_tool=hosted_tool_part(state.hosted, path))]
         return []
 
     def completion(self) -> Completion:

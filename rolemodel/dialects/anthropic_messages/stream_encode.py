@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 
+from rolemodel.dialects.anthropic_messages.blocks import encode_part
 from rolemodel.dialects.anthropic_messages.response import encode_stop_reason, encode_usage
 from rolemodel.dialects.errors import DialectError
 from rolemodel.dialects.json_fields import JSONObject
 from rolemodel.dialects.sse import encode_event
 from rolemodel.v1 import outcome_pb2, router_service_pb2
+from rolemodel.v1.conversation_pb2 import ContentPart
 
 _KINDS = {"text": "text", "reasoning_text": "thinking"}
 
@@ -75,6 +77,9 @@ class MessagesStreamEncoder:
             return [*events, *self._close()]
         if kind == "tool_call":
             return self._tool_call(delta.tool_call)
+        if kind == "hosted_tool":
+            block = encode_part(ContentPart(hosted_tool=delta.hosted_tool), "delta.hosted_tool")
+            return [*self._close(), self._open_block("hosted_tool", block), *self._close()]
         return []
 
     def _tool_call(self, call: router_service_pb2.ToolCallDelta) -> list[JSONObject]:

@@ -34,6 +34,8 @@ from rolemodel.v1 import outcome_pb2, router_service_pb2
 
 r = router_service_pb2
 _CALL_ITEMS = ("function_call", "custom_tool_call")
+#: The ChatGPT backend's event with the plan's rate limits, as Codex parses it (rate_limits.rs).
+RATE_LIMITS_EVENT = "codex.rate_limits"
 
 
 class ResponsesStreamDecoder:
@@ -50,6 +52,9 @@ class ResponsesStreamDecoder:
         self._model = ""
         self._response_id = ""
         self.event_count = 0
+        #: The provider's ``codex.rate_limits`` events not yet taken: the plan's usage, which the
+        #: front door passes on to a client calling with its own credential (spec 14.5).
+        self.rate_limit_events: list[dict[str, Any]] = []
 
     @property
     def finished(self) -> bool:
@@ -96,6 +101,8 @@ class ResponsesStreamDecoder:
         elif kind == "response.failed":
             error = opt_object(opt_object(event, "response", path) or {}, "error", path) or {}
             raise ProviderStreamError(opt_str(error, "code", path) or "", opt_str(error, "message", path) or "")
+        elif kind == RATE_LIMITS_EVENT:
+            self.rate_limit_events.append(dict(event))
         elif kind == "error":
             raise ProviderStreamError(opt_str(event, "code", path) or "", opt_str(event, "message", path) or "")
         self._accumulator.extend(deltas)

@@ -95,6 +95,11 @@ class ResponsesStreamEncoder:
             **extra,
         )
 
+    def provider_event(self, event: Mapping[str, Any]) -> JSONObject:
+        """A provider's own event (``codex.rate_limits``) passed on in order, numbered like the others."""
+        fields = {k: v for k, v in event.items() if k not in ("type", "sequence_number")}
+        return self._event(str(event.get("type", "")), **fields)
+
     def start(self) -> list[JSONObject]:
         return [
             self._event("response.created", response=self._response("in_progress")),

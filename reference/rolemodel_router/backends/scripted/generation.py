@@ -18,17 +18,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from rolemodel.dialects import openai_responses
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.deltas import message_to_deltas
 from rolemodel.tokens import estimate_message_tokens
 from rolemodel.v1 import outcome_pb2
-from rolemodel_router.backends.scripted.answers import build_completion
+from rolemodel_router.backends.scripted.answers import RESPONSES, build_completion
 from rolemodel_router.backends.scripted.cache_rules import CacheMode
 from rolemodel_router.backends.scripted.prompt_layout import PromptLayout, layout_prompt
 from rolemodel_router.backends.scripted.recording import RecordedRequest
 from rolemodel_router.backends.scripted.responses import CutBodyResponse, HangingResponse, ScriptedStreamResponse
 from rolemodel_router.backends.scripted.script import Fault, FaultKind, Reply
 from rolemodel_router.backends.scripted.state import BackendState, ModelSetup
+from rolemodel_router.backends.scripted.subscription import rate_limits_event
 from rolemodel_router.backends.scripted.wire import Wire
 
 _REJECTED_MESSAGE = "Invalid request: the scripted backend was told to reject this request."
@@ -168,6 +170,9 @@ class Generation:
             deltas = message_to_deltas(completion.message, chunk_chars=reply.chunk_chars)
             include_usage = call.wire.wants_stream_usage(call.document)
             plan = call.wire.stream_plan(completion, deltas, include_usage=include_usage, sequence=sequence)
+            limits = rate_limits_event(call.headers) if call.wire.dialect == RESPONSES else None
+            if limits is not None:  # the ChatGPT backend reports the plan in its stream too
+                plan.head.append(openai_responses.event_frame(limits))
             return ScriptedStreamResponse(
                 plan,
                 reply=reply,

@@ -13,9 +13,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from rolemodel.usage_headers import FIVE_HOURS_S, SEVEN_DAYS_S, UsageReport, WindowLength, usage_headers
+from rolemodel.usage_headers import (
+    FIVE_HOURS_S,
+    SEVEN_DAYS_S,
+    UsageReport,
+    WindowLength,
+    parse_usage_headers,
+    usage_headers,
+)
 from rolemodel.v1 import outcome_pb2
 
 FAMILIES = ("codex", "anthropic")
@@ -73,6 +82,26 @@ class Subscription:
                 share = min(1.0, window.used / window.capacity)
                 reports.append(UsageReport(length, share, window.start_ms + window.length_ms, window.length_ms // 1000))
         return usage_headers(reports, self.family)
+
+
+def rate_limits_event(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The ``codex.rate_limits`` stream event the ChatGPT backend sends besides its headers, from those headers.
+
+    Its windows carry ``used_percent``, ``window_minutes`` and ``reset_at`` (Unix seconds), as
+    Codex parses the event (rate_limits.rs); None for a family that has no such event.
+    """
+    reports = parse_usage_headers(headers, _now_ms()) if "x-codex-primary-used-percent" in headers else []
+    if not reports:
+        return None
+    windows = {
+        ("primary" if r.window == WindowLength.SHORT else "secondary"): {
+            "used_percent": round(r.used * 100),
+            "window_minutes": r.window_seconds // 60,
+            "reset_at": r.resets_at_ms // 1000,
+        }
+        for r in reports
+    }
+    return {"type": "codex.rate_limits", "plan_type": "plus", "rate_limits": windows}
 
 
 def _now_ms() -> int:
