@@ -94,6 +94,10 @@ class RouteInput:
     unconfigured: frozenset[str] = frozenset()
     #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
     verified: VerifiedPrefix | None = None
+    #: Each message's first content block, and the client's cache breakpoints as (message, part, TTL):
+    #: read once with the messages, so that an explicit cache's layout (spec 7.3.1) reads no message again.
+    block_starts: tuple[int, ...] = ()
+    cache_marks: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def isolated(self) -> bool:
@@ -280,4 +284,6 @@ def build_route_input(
             t.name for tool in conv.tools for t in (tool, *tool.tools) if t.kind == conversation_pb2.TOOL_KIND_CUSTOM
         ),
         verified=reading.verified,
+        block_starts=reading.block_starts,
+        cache_marks=reading.cache_marks,
     )
