@@ -329,11 +329,22 @@ def cost_of_usage(economics: EndpointEconomics, usage: outcome_pb2.Usage) -> Tur
     """The cost of a served call from the provider's reported usage.
 
     ``input_tokens`` counts every prompt token; reads and writes are part of
-    it. Raises ValueError when reads plus writes exceed the input.
+    it. Writes the provider reports with a long TTL (``cache_write_long_ttl_tokens``)
+    cost the 1-hour price and the others the 5-minute one; without that split every
+    write costs the endpoint's TTL price. Raises ValueError when reads plus writes
+    exceed the input, or long-TTL writes exceed the writes.
     """
     if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
         raise ValueError("cache read plus write tokens exceed input tokens")
+    if usage.cache_write_long_ttl_tokens > usage.cache_write_tokens:
+        raise ValueError("long-TTL cache write tokens exceed cache write tokens")
     uncached_plain = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+    long_ttl = usage.cache_write_long_ttl_tokens
+    if long_ttl:
+        short_ttl = usage.cache_write_tokens - long_ttl
+        write = long_ttl * economics.write_price(long_ttl=True) + short_ttl * economics.write_price(long_ttl=False)
+    else:
+        write = usage.cache_write_tokens * economics.cache_write
     return _turn(
         usage.input_tokens,
         usage.cache_read_tokens,
@@ -341,7 +352,7 @@ def cost_of_usage(economics: EndpointEconomics, usage: outcome_pb2.Usage) -> Tur
         usage.output_tokens,
         usage.cache_read_tokens * economics.cache_read,
         uncached_plain * economics.input,
-        usage.cache_write_tokens * economics.cache_write,
+        write,
         usage.output_tokens * economics.output,
     )
 

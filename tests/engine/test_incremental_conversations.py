@@ -89,7 +89,7 @@ def next_requests(draw: st.DrawFn, history: list[c.Message]) -> router_service_p
     content = [True] * len(history)
     tools = 0
     for edit in draw(
-        st.lists(st.sampled_from(["append", "replace", "count", "drop", "truncate", "tools"]), max_size=3)
+        st.lists(st.sampled_from(["append", "replace", "count", "drop", "truncate", "tools", "mark"]), max_size=3)
     ):
         where = draw(st.integers(0, len(history) - 1))
         if edit == "append":
@@ -107,6 +107,11 @@ def next_requests(draw: st.DrawFn, history: list[c.Message]) -> router_service_p
             history, counts, content = history[: where + 1], counts[: where + 1], content[: where + 1]
         elif edit == "tools":
             tools = draw(st.integers(1, 3))
+        elif edit == "mark":  # a cache breakpoint on a part (spec 8.5): it moves no digest
+            marked = c.Message()
+            marked.CopyFrom(history[where])
+            marked.parts[draw(st.integers(0, len(marked.parts) - 1))].cache_breakpoint.ttl_seconds = 300
+            history[where] = marked
     request = request_of(history, counts=counts, content=content, tools=tools)
     refs = request.conversation.messages
     flaw = draw(st.sampled_from(["none", "stale digest", "stale newest digest", "newest without kind"]))
@@ -148,21 +153,28 @@ def test_a_verified_prefix_changes_no_answer(
     assert answer == outcome(from_scratch)
 
 
-def test_only_the_messages_after_the_prefix_are_read_and_a_changed_byte_reads_everything() -> None:
+def test_only_the_messages_after_the_repeated_ones_are_read() -> None:
+    """A request repeats a verified prefix whole, or up to the first message it changed."""
     history = [conversation_message(i) for i in range(6)]
     known = first_prefix(request_of(history[:4]), wire=True)
     assert known is not None
-    appended = request_of(history).SerializeToString()
-    wire = Wire.of_request(appended)
-    assert wire is not None
-    region, matched = messages_region(wire, known, 6)
-    assert (matched, region.count if region else 0) == (4, 6)
-    changed = list(history)
-    changed[2] = conversation_message(99)
-    wire = Wire.of_request(request_of(changed).SerializeToString())
-    assert wire is not None
-    region, matched = messages_region(wire, known, 6)
-    assert (matched, region.count if region else 0) == (0, 6)
+
+    def repeated(messages: list[c.Message]) -> tuple[int, int]:
+        wire = Wire.of_request(request_of(messages).SerializeToString())
+        assert wire is not None
+        region, matched = messages_region(wire, known, len(messages))
+        return matched, region.count if region else 0
+
+    assert repeated(history) == (4, 6)
+    for changed_at in (0, 2, 3):
+        changed = list(history)
+        changed[changed_at] = conversation_message(99)
+        assert repeated(changed) == (changed_at, 6)
+    marked = list(history)  # a client that moves its cache breakpoint changes the marked message's bytes
+    marked[3] = c.Message()
+    marked[3].CopyFrom(history[3])
+    marked[3].parts[0].cache_breakpoint.ttl_seconds = 300
+    assert repeated(marked) == (3, 6)
 
 
 def conversation_message(i: int) -> c.Message:

@@ -213,6 +213,8 @@ def no_eligible_error(ctx: DecisionContext) -> RouterError:
     role = ctx.request.role.role.name
     hosted = ", ".join(sorted(ctx.request.hosted_tools))
     why = f" (the request offers the hosted tool {hosted}; endpoints must list it in hosted_tools)" if hosted else ""
+    custom = ", ".join(sorted(ctx.request.custom_tools))
+    why += f" (the request offers the custom tool {custom}, which only Responses endpoints take)" if custom else ""
     return RouterError(
         ErrorReason.NO_ELIGIBLE_ENDPOINT,
         f"no endpoint of role '{role}' is eligible{why}",

@@ -21,6 +21,7 @@ from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.quota import Need, Window, admits, describe_exhaustion, empty_window
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.handoff.compaction import COMPACTING, Compaction, compaction_for
+from rolemodel_router.handoff.families import wire_dialect
 from rolemodel_router.state.model import CacheEntry, CachePoint
 
 X = decision_pb2
@@ -223,6 +224,11 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
     if not_hosted:
         c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
+    if request.custom_tools and wire_dialect(e) != common_pb2.API_DIALECT_OPENAI_RESPONSES:
+        custom = ", ".join(sorted(request.custom_tools))
+        c.exclude(
+            X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"speaks no Responses API, the only one with the custom tool {custom}"
+        )
     window = e.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:

@@ -73,6 +73,8 @@ def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) 
     usage = outcome.usage
     if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
         v.add("outcome.usage", "cache_read_tokens plus cache_write_tokens exceed input_tokens")
+    if usage.cache_write_long_ttl_tokens > usage.cache_write_tokens:
+        v.add("outcome.usage.cache_write_long_ttl_tokens", "exceeds cache_write_tokens")
     if len(outcome.detail.encode()) > MAX_DETAIL_BYTES:
         v.add("outcome.detail", f"longer than {MAX_DETAIL_BYTES} bytes")
     _validate_usage_windows(v, outcome)
