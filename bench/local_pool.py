@@ -48,7 +48,14 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.local_llama import LlamaServer, ModelShape, chatml_tokens, find_llama_server, write_model
+from bench.local_llama import (
+    GENERATION_PROMPT_TOKENS,
+    LlamaServer,
+    ModelShape,
+    chatml_tokens,
+    find_llama_server,
+    write_model,
+)
 from bench.streaming_setup import start, stop
 from rolemodel import RouterClient
 from rolemodel.v1 import conversation_pb2, hints_pb2, router_service_pb2
@@ -124,6 +131,24 @@ class TurnResult:
     predicted_cached: int = 0
     reported_cached: int = 0
     evicted_predicted: bool = False
+    input_tokens: int = 0
+    slot: int = -1
+
+    def row(self) -> dict[str, Any]:
+        """One turn as the JSON report lists it."""
+        return {
+            "stream": self.step.stream,
+            "difficulty": self.step.difficulty,
+            "endpoint": self.endpoint,
+            "slot": self.slot,
+            "wall_s": round(self.wall_s, 4),
+            "ttft_s": round(self.ttft_s, 4),
+            "predicted_ttft_s": round(self.predicted_ttft_s, 4),
+            "input_tokens": self.input_tokens,
+            "reported_cached": self.reported_cached,
+            "predicted_cached": self.predicted_cached,
+            "evicted_predicted": self.evicted_predicted,
+        }
 
 
 def _chat_body(model: str, messages: list[tuple[str, str]], output: int, slot: int | None) -> dict[str, Any]:
@@ -158,8 +183,19 @@ def run_direct(servers: dict[str, LlamaServer], steps: list[Step], choose: Any) 
         started = time.perf_counter()
         answer = servers[name].post("/v1/chat/completions", _chat_body("m", messages, step.output_tokens, None))
         wall = time.perf_counter() - started
-        cached = answer.get("usage", {}).get("prompt_tokens_details", {}).get("cached_tokens", 0)
-        results.append(TurnResult(step, name, wall, reported_cached=cached))
+        usage = answer.get("usage", {})
+        cached = usage.get("prompt_tokens_details", {}).get("cached_tokens", 0)
+        timings = answer.get("timings", {})
+        results.append(
+            TurnResult(
+                step,
+                name,
+                wall,
+                ttft_s=timings.get("prompt_ms", 0.0) / 1000,
+                reported_cached=cached,
+                input_tokens=usage.get("prompt_tokens", 0),
+            )
+        )
     return results
 
 
@@ -180,6 +216,7 @@ def _pool_catalog(servers: dict[str, LlamaServer], speeds: dict[str, dict[str, f
                 "granularity_tokens": GRANULARITY,
                 "ttl_seconds": 86400,
                 "capacity": {"max_sequences": SLOTS},
+                "generation_prompt_tokens": GENERATION_PROMPT_TOKENS,
             },
             "default_quality": quality,
             "latency": {
@@ -278,6 +315,8 @@ def _pool_turn(client: RouterClient, request: router_service_pb2.ExecuteRequest,
                 predicted_cached=chosen.cost.cached_tokens,
                 reported_cached=done.usage.cache_read_tokens,
                 evicted_predicted=chosen.cache.evicted,
+                input_tokens=done.usage.input_tokens,
+                slot=chosen.cache.slot if chosen.cache.HasField("slot") else -1,
             )
     raise RuntimeError("the Execute stream ended without completing")
 
@@ -399,6 +438,7 @@ def measure(turns: int) -> dict[str, Any]:
         "policies": policies,
         "prediction": prediction,
         "pool_wall_ratio_vs_difficulty": ratio,
+        "turns": {name: [r.row() for r in results] for name, results in runs.items()},
         "goals": GOALS,
         "goals_met": {
             "cached_exact_share": prediction["cached_exact_share"] >= GOALS["cached_exact_share"],

@@ -55,7 +55,8 @@ ROUTERS = (
     ("router_sqlite_1_worker", "sqlite", 1),
     ("router_sqlite_2_workers", "sqlite", 2),
 )
-START_TIMEOUT_S = 180.0
+#: Connections to each server, callers spread over them: SO_REUSEPORT spreads connections, not calls, among workers.
+CONNECTIONS = 4
 
 
 def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -137,7 +138,7 @@ class Tally:
 
 
 async def one_round(
-    stub: router_service_pb2_grpc.RouterServiceAsyncStub,
+    stubs: list[router_service_pb2_grpc.RouterServiceAsyncStub],
     label: str,
     concurrency: int,
     seconds: float,
@@ -149,6 +150,7 @@ async def one_round(
     deadline = started + seconds
 
     async def caller(n: int) -> None:
+        stub = stubs[n % len(stubs)]
         conversation_id = f"{label}-{concurrency}-{n}-{os.getpid()}"
         while time.perf_counter() < deadline:
             turn = turns.get(conversation_id, 0)
@@ -166,9 +168,12 @@ async def interleaved(
     addresses: dict[str, str], rounds: int, round_seconds: float, progress: Progress
 ) -> dict[int, dict[str, Tally]]:
     """Every server for ``round_seconds`` in turn, ``rounds`` times, at each concurrency; the order rotates."""
-    options = [("grpc.use_local_subchannel_pool", 1)]
-    channels = {name: grpc.aio.insecure_channel(address, options=options) for name, address in addresses.items()}
-    stubs = {name: router_service_pb2_grpc.RouterServiceStub(channel) for name, channel in channels.items()}
+    options = [("grpc.use_local_subchannel_pool", 1)]  # each channel its own connection
+    channels = {
+        name: [grpc.aio.insecure_channel(address, options=options) for _ in range(CONNECTIONS)]
+        for name, address in addresses.items()
+    }
+    stubs = {name: [router_service_pb2_grpc.RouterServiceStub(c) for c in chans] for name, chans in channels.items()}
     tallies = {c: {name: Tally() for name in addresses} for c in CONCURRENCIES}
     turns: dict[str, int] = {}
     names = list(addresses)
@@ -184,7 +189,7 @@ async def interleaved(
                     tallies[concurrency][name].latencies += latencies
                     progress.advance(task)
     finally:
-        await asyncio.gather(*(channel.close() for channel in channels.values()))
+        await asyncio.gather(*(c.close() for chans in channels.values() for c in chans))
     return tallies
 
 
@@ -254,7 +259,7 @@ async def run(rounds: int, round_seconds: float) -> dict[str, Any]:
 def print_table(results: dict[str, Any]) -> None:
     table = Table(title="Route against an empty gRPC handler, interleaved rounds (same requests, same response size)")
     for column in ("server", "concurrency", "calls/s", "ratio to empty", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True)
     for concurrency in CONCURRENCIES:
         cell = results[f"concurrency_{concurrency}"]
         for name in (EMPTY, *(n for n, _, _ in ROUTERS)):

@@ -60,6 +60,7 @@ class EndpointEconomics:
     # The write prices of breakpoints with a TTL of at most five minutes and above; None: ``cache_write``.
     cache_write_short: int | None = None
     cache_write_long: int | None = None
+    generation_prompt_tokens: int = 0
 
     @property
     def caches(self) -> bool:
@@ -109,6 +110,7 @@ def economics_from_endpoint(endpoint: catalog_pb2.Endpoint) -> EndpointEconomics
         max_output_tokens=endpoint.max_output_tokens,
         cache_write_short=optional(pricing.cache_write_5m_per_mtok),
         cache_write_long=optional(pricing.cache_write_1h_per_mtok),
+        generation_prompt_tokens=caching.generation_prompt_tokens,
     )
 
 
@@ -145,20 +147,23 @@ def matched_prefix_tokens(
     held_messages: int,
     reply_tokens: int,
     includes_output: bool,
+    generation_prompt_tokens: int = 0,
 ) -> int:
     """Tokens of the matched prefix, counted with this prompt's token counts.
 
     ``cumulative_tokens[i]`` is the prompt's tokens through message i (tool
-    definitions included). When the cache includes the reply and the prompt
-    matches the whole held prefix, the next message is the reply the endpoint
-    generated and is cached too, up to the reply's token count.
+    definitions included). When the prompt matches the whole held prefix, the
+    next message is the reply the endpoint generated: the server holds the
+    generation prompt that opened it (``generation_prompt_tokens``) and, when
+    its cache includes the reply, the reply's tokens, up to that message's size.
     """
     if matched_messages == 0:
         return 0
     matched = cumulative_tokens[matched_messages - 1]
-    if includes_output and matched_messages == held_messages and matched_messages < len(cumulative_tokens):
+    if matched_messages == held_messages and matched_messages < len(cumulative_tokens):
         next_message = cumulative_tokens[matched_messages] - matched
-        matched += min(next_message, reply_tokens)
+        held_after = generation_prompt_tokens + (reply_tokens if includes_output else 0)
+        matched += min(next_message, held_after)
     return matched
 
 
@@ -257,10 +262,11 @@ def steady_turn_cost(
 
     Its prompt is this prompt plus the reply (O) plus a new message as large
     as this turn's newest one (N); its cached prefix is this prompt, plus the
-    reply when the cache includes it. With explicit caching it is the longest
-    prefix this turn leaves cached (this turn read ``cached_tokens``), and the
-    next prompt keeps this one's breakpoints, a breakpoint on the last block
-    moving to the new last block.
+    generation prompt that opened the reply, plus the reply when the cache
+    includes it. With explicit caching it is the longest prefix this turn
+    leaves cached (this turn read ``cached_tokens``), and the next prompt keeps
+    this one's breakpoints, a breakpoint on the last block moving to the new
+    last block.
     """
     next_prompt = prompt_tokens + output_tokens + new_tokens
     if economics.explicit:
@@ -268,7 +274,8 @@ def steady_turn_cost(
         held = explicit_cache.deepest_held(cached_tokens, layout, economics.min_cacheable_tokens)
         following = explicit_cache.next_turn_breakpoints(layout, prompt_tokens, next_prompt)
         return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens, following)
-    held = prompt_tokens + (output_tokens if economics.includes_output else 0)
+    reply = economics.generation_prompt_tokens + (output_tokens if economics.includes_output else 0)
+    held = prompt_tokens + min(reply, output_tokens + new_tokens)
     return turn_cost(economics, next_prompt, cacheable_tokens(economics, held), output_tokens)
 
 
@@ -322,11 +329,22 @@ def cost_of_usage(economics: EndpointEconomics, usage: outcome_pb2.Usage) -> Tur
     """The cost of a served call from the provider's reported usage.
 
     ``input_tokens`` counts every prompt token; reads and writes are part of
-    it. Raises ValueError when reads plus writes exceed the input.
+    it. Writes the provider reports with a long TTL (``cache_write_long_ttl_tokens``)
+    cost the 1-hour price and the others the 5-minute one; without that split every
+    write costs the endpoint's TTL price. Raises ValueError when reads plus writes
+    exceed the input, or long-TTL writes exceed the writes.
     """
     if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
         raise ValueError("cache read plus write tokens exceed input tokens")
+    if usage.cache_write_long_ttl_tokens > usage.cache_write_tokens:
+        raise ValueError("long-TTL cache write tokens exceed cache write tokens")
     uncached_plain = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+    long_ttl = usage.cache_write_long_ttl_tokens
+    if long_ttl:
+        short_ttl = usage.cache_write_tokens - long_ttl
+        write = long_ttl * economics.write_price(long_ttl=True) + short_ttl * economics.write_price(long_ttl=False)
+    else:
+        write = usage.cache_write_tokens * economics.cache_write
     return _turn(
         usage.input_tokens,
         usage.cache_read_tokens,
@@ -334,7 +352,7 @@ def cost_of_usage(economics: EndpointEconomics, usage: outcome_pb2.Usage) -> Tur
         usage.output_tokens,
         usage.cache_read_tokens * economics.cache_read,
         uncached_plain * economics.input,
-        usage.cache_write_tokens * economics.cache_write,
+        write,
         usage.output_tokens * economics.output,
     )
 

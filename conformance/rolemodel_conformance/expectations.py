@@ -133,6 +133,7 @@ def cached_tokens(fixture: Fixture, endpoint_id: str, prompt: Prompt, held: Held
         held_messages=len(held.prompt.digests),
         reply_tokens=held.reply_tokens,
         includes_output=econ.includes_output,
+        generation_prompt_tokens=econ.generation_prompt_tokens,
     )
     return matched, cost.cacheable_tokens(econ, matched)
 

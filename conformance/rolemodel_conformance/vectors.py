@@ -118,6 +118,7 @@ def cost_vector(inputs: dict[str, Any]) -> dict[str, Any]:
             held_messages=held["held_messages"],
             reply_tokens=held["reply_tokens"],
             includes_output=econ.includes_output,
+            generation_prompt_tokens=econ.generation_prompt_tokens,
         )
         cached = 0 if held["expired"] else cost.cacheable_tokens(econ, matched)
     output = cost.expected_output_tokens(econ, inputs["output_tokens"])

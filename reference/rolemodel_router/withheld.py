@@ -14,9 +14,13 @@ router one of those smaller routers, so that the suite can be run against it:
   policies are not part of the card), and the catalog digest stays the digest
   of the catalog as loaded.
 
-Capabilities whose rules are woven into every decision (cache accounting,
-affinity, escalation) keep their behaviour and only lose the claim: a router
-may apply a rule it does not claim; the suite then checks none of it.
+* the rules of the other optional capabilities are switched off in the
+  engine (``withhold_rules``): without ``ROUTER_CAPABILITY_AFFINITY`` the
+  strategy's best is chosen whatever the conversation's current endpoint,
+  tool loops included; without ``ROUTER_CAPABILITY_ESCALATION`` outcomes move
+  no escalation level; without ``ROUTER_CAPABILITY_CACHE_ACCOUNTING`` every
+  estimate is cold, as nothing is known to be cached. So the suite's SKIP of
+  their requirements describes a router that really lacks them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import TypeAlias
 
 from rolemodel.v1 import card_pb2, catalog_pb2
 from rolemodel_router.config.catalog_loader import LoadedCatalog
+from rolemodel_router.engine.catalog_index import CatalogIndex
 
 RouterCapability: TypeAlias = card_pb2.RouterCapability.ValueType
 #: What a router can be told to withhold: every capability but AUTH, which tokens switch on.
@@ -55,6 +60,14 @@ def claimed(
 ) -> tuple[RouterCapability, ...]:
     """The claims left, in their order."""
     return tuple(c for c in capabilities if c not in withheld)
+
+
+def withhold_rules(index: CatalogIndex, withheld: frozenset[RouterCapability]) -> CatalogIndex:
+    """Switch off in ``index`` the engine rules of the withheld capabilities that no catalog policy carries."""
+    index.applies_affinity = card_pb2.ROUTER_CAPABILITY_AFFINITY not in withheld
+    index.applies_escalation = card_pb2.ROUTER_CAPABILITY_ESCALATION not in withheld
+    index.tracks_cache = card_pb2.ROUTER_CAPABILITY_CACHE_ACCOUNTING not in withheld
+    return index
 
 
 def engine_catalog(loaded: LoadedCatalog, withheld: frozenset[RouterCapability]) -> LoadedCatalog:

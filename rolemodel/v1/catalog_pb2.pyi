@@ -444,6 +444,7 @@ class CachingBehavior(_message.Message):
     REFRESH_ON_HIT_FIELD_NUMBER: _builtins.int
     INCLUDES_OUTPUT_FIELD_NUMBER: _builtins.int
     CAPACITY_FIELD_NUMBER: _builtins.int
+    GENERATION_PROMPT_TOKENS_FIELD_NUMBER: _builtins.int
     mode: Global___CacheMode.ValueType
     min_cacheable_tokens: _builtins.int
     """A prefix shorter than this is never cached."""
@@ -458,6 +459,16 @@ class CachingBehavior(_message.Message):
     includes_output: _builtins.bool
     """Whether the provider's cache also covers the reply it generated, so
     that the next turn finds the prompt plus the reply cached.
+    """
+    generation_prompt_tokens: _builtins.int
+    """Tokens the endpoint's chat template appends after the last message to
+    open the reply (ChatML's `<|im_start|>assistant` and a newline: 3 tokens
+    with Qwen's tokenizer). A server that caches the whole prompt it
+    processed, as llama.cpp does, holds them, and the next prompt continues
+    with the reply as an assistant message that opens with the same tokens,
+    so they are found cached (spec 7.3). 0: none are counted. Added after
+    1.0: a router that does not know the field predicts that many tokens
+    fewer cached.
     """
     @_builtins.property
     def capacity(self) -> Global___CacheCapacity:
@@ -477,10 +488,11 @@ class CachingBehavior(_message.Message):
         refresh_on_hit: _builtins.bool = ...,
         includes_output: _builtins.bool = ...,
         capacity: Global___CacheCapacity | None = ...,
+        generation_prompt_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity", "granularity_tokens", b"granularity_tokens", "includes_output", b"includes_output", "min_cacheable_tokens", b"min_cacheable_tokens", "mode", b"mode", "refresh_on_hit", b"refresh_on_hit", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity", b"capacity", "generation_prompt_tokens", b"generation_prompt_tokens", "granularity_tokens", b"granularity_tokens", "includes_output", b"includes_output", "min_cacheable_tokens", b"min_cacheable_tokens", "mode", b"mode", "refresh_on_hit", b"refresh_on_hit", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

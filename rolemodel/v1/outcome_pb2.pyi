@@ -146,6 +146,7 @@ class Usage(_message.Message):
     CACHE_WRITE_TOKENS_FIELD_NUMBER: _builtins.int
     OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
     REASONING_TOKENS_FIELD_NUMBER: _builtins.int
+    CACHE_WRITE_LONG_TTL_TOKENS_FIELD_NUMBER: _builtins.int
     input_tokens: _builtins.int
     cache_read_tokens: _builtins.int
     cache_write_tokens: _builtins.int
@@ -153,6 +154,13 @@ class Usage(_message.Message):
     reasoning_tokens: _builtins.int
     """The part of output_tokens the model spent reasoning, when the provider
     reports it. Added after 1.0; informational, costs use output_tokens.
+    """
+    cache_write_long_ttl_tokens: _builtins.int
+    """The part of cache_write_tokens written with a TTL above five minutes,
+    billed at the 1-hour write price (Anthropic's
+    cache_creation.ephemeral_1h_input_tokens); the rest is billed at the
+    5-minute price. Added after 1.0: a peer that does not know it prices
+    every write at the endpoint's TTL price.
     """
     def __init__(
         self,
@@ -162,10 +170,11 @@ class Usage(_message.Message):
         cache_write_tokens: _builtins.int = ...,
         output_tokens: _builtins.int = ...,
         reasoning_tokens: _builtins.int = ...,
+        cache_write_long_ttl_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_read_tokens", b"cache_read_tokens", "cache_write_tokens", b"cache_write_tokens", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "reasoning_tokens", b"reasoning_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_read_tokens", b"cache_read_tokens", "cache_write_long_ttl_tokens", b"cache_write_long_ttl_tokens", "cache_write_tokens", b"cache_write_tokens", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "reasoning_tokens", b"reasoning_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

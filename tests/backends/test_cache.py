@@ -157,6 +157,13 @@ class TestExplicit:
         usage = usage_of(backend, http, "anthropic", [system(SYSTEM, ttl=3600), user(FIRST, ttl=300)])
         assert usage_tuple(usage) == (1608, 1504, 104)
 
+    def test_writes_up_to_a_one_hour_breakpoint_are_reported_apart(
+        self, backend: ScriptedBackend, http: httpx.Client
+    ) -> None:
+        """Anthropic bills the tokens up to the last one-hour breakpoint at the 1-hour price, the rest at 5 minutes."""
+        usage = usage_of(backend, http, "anthropic", [system(SYSTEM, ttl=3600), user(FIRST, ttl=300)])
+        assert (usage.cache_write_tokens, usage.cache_write_long_ttl_tokens) == (1608, 1504)
+
     def test_a_breakpoint_below_the_minimum_writes_nothing(self, backend: ScriptedBackend, http: httpx.Client) -> None:
         prompt = [system(words(500), ttl=0), user(FIRST, ttl=0)]
         usage_of(backend, http, "anthropic", prompt)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rolemodel.dialects.anthropic_messages import decode_response, encode_response
-from rolemodel.dialects.anthropic_messages.response import encode_usage
+from rolemodel.dialects.anthropic_messages.response import decode_usage, encode_usage
 from rolemodel.dialects.canonical import Completion
 from rolemodel.dialects.errors import DialectError
 from rolemodel.v1 import conversation_pb2 as c
@@ -99,3 +99,17 @@ def test_canonical_to_anthropic_to_canonical(
 def test_anthropic_to_canonical_to_anthropic(answer: c.Message, finish: str, usage: outcome_pb2.Usage) -> None:
     body = encode_response(Completion(answer, finish, usage, model="claude", response_id="msg_1"))
     assert encode_response(decode_response(body)) == body
+
+
+def test_the_split_of_cache_writes_by_ttl_survives_a_round_trip() -> None:
+    usage = {
+        "input_tokens": 10,
+        "cache_creation_input_tokens": 3000,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 5,
+        "cache_creation": {"ephemeral_5m_input_tokens": 2000, "ephemeral_1h_input_tokens": 1000},
+    }
+    decoded = decode_usage(usage, "usage")
+    assert (decoded.cache_write_tokens, decoded.cache_write_long_ttl_tokens) == (3000, 1000)
+    assert encode_usage(decoded) == usage
+    assert "cache_creation" not in encode_usage(decode_usage({**usage, "cache_creation": {}}, "usage"))

@@ -89,7 +89,7 @@ def next_requests(draw: st.DrawFn, history: list[c.Message]) -> router_service_p
     content = [True] * len(history)
     tools = 0
     for edit in draw(
-        st.lists(st.sampled_from(["append", "replace", "count", "drop", "truncate", "tools"]), max_size=3)
+        st.lists(st.sampled_from(["append", "replace", "count", "drop", "truncate", "tools", "mark"]), max_size=3)
     ):
         where = draw(st.integers(0, len(history) - 1))
         if edit == "append":
@@ -107,6 +107,11 @@ def next_requests(draw: st.DrawFn, history: list[c.Message]) -> router_service_p
             history, counts, content = history[: where + 1], counts[: where + 1], content[: where + 1]
         elif edit == "tools":
             tools = draw(st.integers(1, 3))
+        elif edit == "mark":  # a cache breakpoint on a part (spec 8.5): it moves no digest
+            marked = c.Message()
+            marked.CopyFrom(history[where])
+            marked.parts[draw(st.integers(0, len(marked.parts) - 1))].cache_breakpoint.ttl_seconds = 300
+            history[where] = marked
     request = request_of(history, counts=counts, content=content, tools=tools)
     refs = request.conversation.messages
     flaw = draw(st.sampled_from(["none", "stale digest", "stale newest digest", "newest without kind"]))

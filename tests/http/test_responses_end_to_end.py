@@ -198,10 +198,10 @@ def test_a_hosted_tool_goes_only_where_it_runs(client: openai.OpenAI, backend: S
         assert refused.value.response.headers["x-rolemodel-error-reason"] == reason
 
 
-def test_a_custom_tool_is_not_translated_and_goes_to_a_responses_endpoint(
+def test_a_custom_tool_excludes_every_endpoint_without_the_responses_api(
     client: openai.OpenAI, backend: ScriptedBackend
 ) -> None:
-    """DeepSeek is chosen for an easy turn, but a custom tool's grammar has no Chat Completions form: GPT serves."""
+    """DeepSeek would take an easy turn, but a custom tool's grammar has no Chat Completions form: GPT serves."""
     backend.script(GPT_MODEL, [Reply(text="Patched.")])
     before = len(backend.requests_for(DEEPSEEK_MODEL))
     patch: Any = {
@@ -218,7 +218,10 @@ def test_a_custom_tool_is_not_translated_and_goes_to_a_responses_endpoint(
         extra_headers={"x-rolemodel-difficulty": "0.1", "x-rolemodel-explain": "1"},
     )
     decision = (raw.parse().model_extra or {})["rolemodel"]["decision"]
-    assert decision["chosen_endpoint_id"] == "deepseek", "the decision itself does not know the tool's dialect"
+    assert decision["chosen_endpoint_id"] == "gpt"
+    (deepseek,) = [c for c in decision["candidates"] if c["endpoint_id"] == "deepseek"]
+    assert [e["code"] for e in deepseek["exclusions"]] == ["EXCLUSION_CODE_TOOL_UNSUPPORTED"]
+    assert "apply_patch" in deepseek["exclusions"][0]["detail"]
     assert raw.headers["x-rolemodel-endpoint"] == "gpt" and raw.parse().output_text == "Patched."
     assert len(backend.requests_for(DEEPSEEK_MODEL)) == before, "DeepSeek is never called with it"
     assert json.loads(backend.requests_for(GPT_MODEL)[-1].body)["tools"][0]["format"] == patch["format"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_llama import LlamaServer, chatml_tokens
+from bench.local_llama import GENERATION_PROMPT_TOKENS, LlamaServer, chatml_tokens
 from rolemodel import RouterClient
 from rolemodel.v1 import conversation_pb2, decision_pb2, hints_pb2, router_service_pb2
 from tests.router.harness import RouterProcess
@@ -40,6 +40,7 @@ endpoints:
       granularity_tokens: 1
       ttl_seconds: 86400
       capacity: {{max_sequences: 2}}
+      generation_prompt_tokens: {generation_prompt}
     latency: {{ttft_ms: 20, output_tokens_per_second: 500, prefill_tokens_per_second: 20000}}
     connection: {{base_url: "{base_url}/v1", api_dialect: API_DIALECT_LLAMA_CPP}}
 roles:
@@ -115,7 +116,9 @@ def _execute(client: RouterClient, session: Session, label: str) -> Turn:
 @pytest.fixture
 def router(llama_server: LlamaServer, tmp_path: Path) -> Iterator[RouterClient]:
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(CATALOG.format(endpoint=ENDPOINT, base_url=llama_server.base_url))
+    catalog.write_text(
+        CATALOG.format(endpoint=ENDPOINT, base_url=llama_server.base_url, generation_prompt=GENERATION_PROMPT_TOKENS)
+    )
     with RouterProcess(catalog=catalog) as process, RouterClient(process.address) as client:
         yield client
 

@@ -93,6 +93,31 @@ def rolemodel_member_free() -> None:
     wrap(response_headers, "completion_summary", make)
 
 
+def role_header_ignored() -> None:
+    from rolemodel_router.http import generation, hints
+
+    def make(original: Any) -> Any:
+        def mutated(headers: Any, route: Any) -> Any:
+            return original({k: v for k, v in headers.items() if k.lower() != hints.ROLE}, route)
+
+        return mutated
+
+    wrap(generation, "resolve_hints", make)
+
+
+def explain_ignored() -> None:
+    from rolemodel_router.http import generation
+
+    wrap(generation, "explain_requested", lambda original: lambda headers: False)
+
+
+def too_large_as_400() -> None:
+    from rolemodel.error_reasons import ErrorReason
+    from rolemodel_router.http import errors
+
+    errors._STATUS_BY_REASON[ErrorReason.REQUEST_TOO_LARGE] = 400
+
+
 def _m(name: str, violation: str, expect: str, patch: Any) -> Mutant:
     return Mutant(name, violation, expect, (expect,), patch, serve=SERVE_FRONT_DOOR)
 
@@ -130,6 +155,9 @@ FRONT_DOOR: dict[str, Mutant] = {
             "RM-HTTP-002",
             anthropic_stream_without_message_stop,
         ),
+        _m("role_header_ignored", "the x-rolemodel-role header is ignored", "RM-HTTP-010", role_header_ignored),
+        _m("explain_ignored", "x-rolemodel-explain: 1 is ignored", "RM-HTTP-042", explain_ignored),
+        _m("too_large_as_400", "REQUEST_TOO_LARGE is answered with HTTP 400", "RM-HTTP-004", too_large_as_400),
         _m(
             "rolemodel_member_free",
             "the rolemodel member reports a cost of 0 whatever the usage",

@@ -131,20 +131,30 @@ def test_two_workers_share_quotas_and_outcomes_exactly(workers: RouterProcess) -
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
-def test_the_memory_store_is_refused_in_one_line() -> None:
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--state", "memory:"], "memory store"),
+        (["--state", "sqlite:///router.db", "--metrics", "127.0.0.1:0"], "--metrics"),
+        (["--state", "sqlite:///router.db", "--ui", "127.0.0.1:0"], "--ui"),
+    ],
+)
+def test_what_workers_cannot_share_is_refused_in_one_line(options: list[str], named: str, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "rolemodel_router.cli.main", "serve", "--catalog", str(FIXTURE)]
     result = subprocess.run(
-        [*command, "--workers", "2", "--state", "memory:", "--listen", "127.0.0.1:0", "--no-sample"],
+        [*command, "--workers", "2", *options, "--listen", "127.0.0.1:0", "--no-sample"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--workers 2" in lines[0] and "memory store" in lines[0], result.stderr
+    assert len(lines) == 1 and "--workers 2" in lines[0] and named in lines[0], result.stderr
+    assert not (tmp_path / "router.db").exists()
 
 
 def test_a_second_router_is_refused_while_workers_hold_the_database(tmp_path: Path) -> None:

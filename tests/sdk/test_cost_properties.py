@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rolemodel import cost
-from rolemodel.v1 import catalog_pb2
+from rolemodel.v1 import catalog_pb2, outcome_pb2
 
 prices = st.integers(min_value=0, max_value=100_000_000)  # picounits per token, up to $100 per Mtok
 modes = st.sampled_from(
@@ -138,3 +138,19 @@ def test_expiry_never_moves_backwards_for_a_stored_prefix(
         assert expires == now + econ.ttl_seconds * 1000
     else:
         assert expires == previous
+
+
+def test_reported_writes_are_priced_by_their_ttl() -> None:
+    """Anthropic-like prices: input 3, 5-minute writes 3.75, 1-hour writes 6 per million tokens."""
+    endpoint = catalog_pb2.Endpoint(
+        pricing=catalog_pb2.EndpointPricing(
+            currency="USD", input_per_mtok="3", output_per_mtok="15",
+            cache_write_5m_per_mtok="3.75", cache_write_1h_per_mtok="6",
+        ),
+        caching=catalog_pb2.CachingBehavior(mode=catalog_pb2.CACHE_MODE_EXPLICIT, ttl_seconds=300),
+    )  # fmt: skip
+    econ = cost.economics_from_endpoint(endpoint)
+    split = outcome_pb2.Usage(input_tokens=3000, cache_write_tokens=3000, cache_write_long_ttl_tokens=1000)
+    assert cost.cost_of_usage(econ, split).cache_write_picos == 1000 * 6_000_000 + 2000 * 3_750_000
+    unsplit = outcome_pb2.Usage(input_tokens=3000, cache_write_tokens=3000)
+    assert cost.cost_of_usage(econ, unsplit).cache_write_picos == 3000 * 3_750_000

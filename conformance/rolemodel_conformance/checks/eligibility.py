@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import grpc
 
 from rolemodel.money import amount_to_picos
-from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, decision_pb2, hints_pb2
 from rolemodel_conformance.builders import ContentPrompt, Prompt, avoid, pin, route_request, user
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.helpers import expect_refusal
@@ -312,4 +312,34 @@ def hosted_tools(ctx: CheckContext) -> None:
             "RM-ELIG-007",
             excluded == (c.endpoint_id not in runs),
             f"'{c.endpoint_id}' (runs web_search: {c.endpoint_id in runs}) exclusions {sorted(exclusion_codes(c))}",
+        )
+
+
+def _speaks_responses(endpoint: catalog_pb2.Endpoint) -> bool:
+    """Spec 8.1: the connection's dialect; unspecified is Messages for Anthropic, Chat Completions otherwise."""
+    return endpoint.connection.api_dialect == common_pb2.API_DIALECT_OPENAI_RESPONSES
+
+
+@check("eligibility", "A custom tool excludes every endpoint that does not speak the Responses API", ("RM-ELIG-008",))
+def custom_tools(ctx: CheckContext) -> None:
+    ref = Prompt.of([400]).ref(ctx.ids.conversation("custom"))
+    patch = C.ToolDefinition(name="apply_patch", kind=C.TOOL_KIND_CUSTOM, description="Apply a patch.")
+    ref.tools.append(C.ToolDefinition(name="editing", kind=C.TOOL_KIND_NAMESPACE, tools=[patch]))
+    speaks = {e.id for e in ctx.fixture.endpoints.values() if _speaks_responses(e)}
+    try:
+        decision: decision_pb2.Decision | None = ctx.probe.route(
+            route_request(ref, hints_pb2.RoutingHints(role="chat"))
+        )
+    except RouterRefusal as refusal:  # no fixture endpoint speaks it unless the fixture says so
+        decision = refusal.decision
+    if decision is None:
+        ctx.failed("RM-ELIG-008", "neither a decision nor a refusal with the decision attached came back")
+        return
+    for c in decision.candidates:
+        excluded = "TOOL_UNSUPPORTED" in exclusion_codes(c)
+        ctx.expect(
+            "RM-ELIG-008",
+            excluded == (c.endpoint_id not in speaks),
+            f"'{c.endpoint_id}' (speaks Responses: {c.endpoint_id in speaks}), offered a custom tool inside a "
+            f"namespace: exclusions {sorted(exclusion_codes(c))}",
         )

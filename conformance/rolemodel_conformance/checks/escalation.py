@@ -112,7 +112,9 @@ def ladder(ctx: CheckContext) -> None:
             ctx.expect("RM-ESC-002", escalated is None, f"level 0: no ESCALATED reason; got {reasons(decision)}")
         effects = walk.report(decision, outcome_class).effects
         name = OC.OutcomeClass.Name(outcome_class)
-        for requirement in ("RM-ESC-001", "RM-OUT-009"):
+        # The walk's levels are ESCALATION's: without it, RM-OUT-009 is judged by the outcomes checks alone.
+        judged = ("RM-ESC-001", "RM-OUT-009") if ctx.claims("ROUTER_CAPABILITY_ESCALATION") else ("RM-ESC-001",)
+        for requirement in judged:
             ctx.expect(
                 requirement,
                 (effects.escalation_level, effects.consecutive_successes) == (walk.level, walk.successes),

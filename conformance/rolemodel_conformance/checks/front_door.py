@@ -20,7 +20,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from rolemodel import cost
-from rolemodel.v1 import card_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import card_pb2, decision_pb2, outcome_pb2, router_service_pb2
 from rolemodel_conformance.builders import Prompt, outcome
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.execute_support import reply
@@ -343,4 +343,44 @@ def shared_state(ctx: CheckContext) -> None:
         answered.is_success and first.get("replayed") is not True,
         f"a first outcome posted is answered with its ReportOutcomeResponse (effects, not replayed): "
         f"HTTP {answered.status_code} {answered.text[:200]}",
+    )
+
+
+#: Every endpoint of the roles chat and chore, so that whichever the router picks has a scripted answer.
+CHAT_AND_CHORE = ("fx-local", "fx-mini", "fx-deepseek", "fx-gpt5", "fx-opus")
+
+
+@check(
+    "front-door",
+    "Hints: a role header wins over the model alias; x-rolemodel-explain puts the decision in the answer",
+    ("RM-HTTP-010", "RM-HTTP-042"),
+)
+def hints_and_explain(ctx: CheckContext) -> None:
+    backends = ctx.backends()
+    backends.script({e: [reply("Done."), reply("Done.")] for e in CHAT_AND_CHORE})
+    seen = []
+    with openai_client(ctx) as oai:
+        for headers in ({"x-rolemodel-explain": "1"}, {"x-rolemodel-role": "chore"}):
+            messages: list[Any] = [{"role": "user", "content": _user_turn(ctx, "Tidy the imports.")}]
+            raw = oai.chat.completions.with_raw_response.create(
+                model="rolemodel/chat", messages=messages, extra_headers=headers
+            )
+            seen.append((raw.headers, raw.http_response.json()))
+    (alias_headers, explained), (header_headers, plain) = seen
+    got = [(h.get("x-rolemodel-role"), h.get("x-rolemodel-role-source")) for h in (alias_headers, header_headers)]
+    ctx.expect(
+        "RM-HTTP-010",
+        got == [("chat", "alias"), ("chore", "header")],
+        f"model rolemodel/chat alone is role chat from the alias; with x-rolemodel-role: chore it is chore from the "
+        f"header: got {got}",
+    )
+    member = explained.get("rolemodel") if isinstance(explained.get("rolemodel"), dict) else {}
+    decision = _parsed(member.get("decision"), decision_pb2.Decision())
+    wanted = alias_headers.get("x-rolemodel-decision-id")
+    quiet = "decision" not in (plain.get("rolemodel") or {})
+    ctx.expect(
+        "RM-HTTP-042",
+        bool(wanted) and decision.decision_id == wanted and decision.role == "chat" and quiet,
+        f"with x-rolemodel-explain: 1 the body's rolemodel.decision is decision {wanted!r} (got "
+        f"{decision.decision_id!r}, role {decision.role!r}); without it no decision ({'none' if quiet else 'one'})",
     )

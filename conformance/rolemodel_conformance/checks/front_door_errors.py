@@ -26,7 +26,7 @@ from rolemodel_conformance.checks.front_door_support import (
     shape_problems,
     should_retry,
 )
-from rolemodel_conformance.context import CheckContext
+from rolemodel_conformance.context import CheckContext, NotObservable
 from rolemodel_conformance.registry import error_specs
 
 #: A role with one endpoint, so that one scripted failure is the failure of every attempt.
@@ -106,6 +106,22 @@ def refusals(ctx: CheckContext) -> None:
         "RM-HTTP-005",
         not problems,
         "rolemodel-version: 9.9 on the front door: UNSUPPORTED_PROTOCOL_VERSION as chapter 2 says: "
+        + ("; ".join(problems) or "yes"),
+    )
+
+
+@check("front-door", "A body larger than max_request_bytes is REQUEST_TOO_LARGE, as 413", ("RM-HTTP-004",))
+def too_large(ctx: CheckContext) -> None:
+    limit = ctx.card.limits.max_request_bytes
+    if not limit:
+        raise NotObservable("the card states no max_request_bytes")
+    words = "word " * (limit // 5 + 1)
+    got = error_of(_chat(ctx, "rolemodel/chat", messages=[{"role": "user", "content": words}]))
+    problems = ["it was served"] if got is None else shape_problems(got, "REQUEST_TOO_LARGE", "openai")
+    ctx.expect(
+        "RM-HTTP-004",
+        not problems,
+        f"a body of more than {limit} bytes: REQUEST_TOO_LARGE as 413 in the OpenAI shape: "
         + ("; ".join(problems) or "yes"),
     )
 

@@ -236,6 +236,31 @@ def effects(ctx: CheckContext) -> None:
     ctx.expect_equal("RM-OUT-009", "quota states of fx-gpt5 (it has none)", list(got.quota_states), [])
 
 
+@check("outcomes", "Reported cache writes are priced by their TTL", ("RM-COST-005",))
+def writes_by_ttl(ctx: CheckContext) -> None:
+    """fx-opus writes at $10 (1 hour) and $6.25 (5 minutes) per million tokens."""
+    prompt = Prompt.of([4000])
+    econ = ctx.fixture.economics("fx-opus")
+    cases = (("1,000 of 3,000 writes with the long TTL", 1000), ("no split reported", 0))
+    for what, long_ttl in cases:
+        decision = route(
+            ctx,
+            ctx.ids.conversation("ttl"),
+            prompt,
+            hints_pb2.RoutingHints(role="chat", endpoint_choice=pin("fx-opus")),
+        )
+        used = usage(4000, 100, cache_write=3000)
+        used.cache_write_long_ttl_tokens = long_ttl
+        got = ctx.probe.report(outcome(decision.decision_id, "fx-opus", ctx.ids.key(), used=used)).effects
+        short = 3000 - long_ttl
+        want = long_ttl * econ.write_price(long_ttl=True) + short * econ.write_price(long_ttl=False)
+        ctx.expect(
+            "RM-COST-005",
+            got.reported_cost.cache_write_picos == want,
+            f"{what}: cache_write_picos {got.reported_cost.cache_write_picos}, expected {want}",
+        )
+
+
 @check("outcomes", "Endpoints that failed on a turn are excluded from its retries", ("RM-OUT-010", "RM-OUT-011"))
 def failed_this_turn(ctx: CheckContext) -> None:
     wait_until_healthy(ctx, "fx-flaky")

@@ -76,6 +76,11 @@ class CatalogIndex:
         self.loaded = loaded
         self.catalog = catalog
         self.digest = loaded.digest
+        #: Rules of optional capabilities a router may be told not to apply (``withheld.py``): affinity and
+        #: tool-loop pinning, escalation by outcomes, and per-endpoint cache state in the estimates.
+        self.applies_affinity = True
+        self.applies_escalation = True
+        self.tracks_cache = True
         self.currency = catalog.endpoints[0].pricing.currency if catalog.endpoints else "USD"
         self.quotas = {
             q.id: QuotaIndex(q, amount_to_picos(q.max_cost) if q.max_cost else 0) for q in catalog.policies.quotas

@@ -104,7 +104,7 @@ def _tool_loop(ctx: DecisionContext, current: Candidate | None, current_id: str)
 def affinity_choice(ctx: DecisionContext, best: Candidate, admissible_set: list[Candidate]) -> Candidate:
     """Spec 6.7: a tool loop stays where it is; otherwise a switch must pay for itself."""
     current_id = ctx.snapshot.conversation.current_endpoint_id
-    if not current_id or ctx.request.isolated:
+    if not current_id or ctx.request.isolated or not ctx.index.applies_affinity:
         return best
     current = ctx.candidate(current_id)
     affinity = ctx.request.role.affinity
@@ -213,6 +213,8 @@ def no_eligible_error(ctx: DecisionContext) -> RouterError:
     role = ctx.request.role.role.name
     hosted = ", ".join(sorted(ctx.request.hosted_tools))
     why = f" (the request offers the hosted tool {hosted}; endpoints must list it in hosted_tools)" if hosted else ""
+    custom = ", ".join(sorted(ctx.request.custom_tools))
+    why += f" (the request offers the custom tool {custom}, which only Responses endpoints take)" if custom else ""
     return RouterError(
         ErrorReason.NO_ELIGIBLE_ENDPOINT,
         f"no endpoint of role '{role}' is eligible{why}",

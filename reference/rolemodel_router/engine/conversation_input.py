@@ -70,6 +70,8 @@ class ConversationReading:
     estimated_messages: int  # the tools count as one when estimated
     has_images: bool
     all_content: bool
+    block_starts: tuple[int, ...]  # each message's first content block (spec 7.3.1)
+    cache_marks: tuple[tuple[int, int, int], ...]  # the client's breakpoints: message, part, TTL
     messages: Sequence[C.Message]  # empty unless every message carries content
     #: The first message whose digest does not match it, or None.
     mismatch: int | None
@@ -90,7 +92,7 @@ class ConversationReading:
         )
 
 
-EMPTY_READING = ConversationReading((), (), 0, 0, False, False, (), None, (), None)
+EMPTY_READING = ConversationReading((), (), 0, 0, False, False, (), (), (), None, (), None)
 
 
 def _check_ref(v: Violations, i: int, ref: C.MessageRef, limits: Limits) -> bool:
@@ -141,8 +143,13 @@ class _Ledger:
     estimated: int
     has_images: bool
     all_content: bool
+    known_starts: tuple[int, ...] = ()
+    known_marks: tuple[tuple[int, int, int], ...] = ()
+    blocks: int = 0  # where the next message's first block is
     digests: list[bytes] = field(default_factory=list)
     cumulative: list[int] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    marks: list[tuple[int, int, int]] = field(default_factory=list)
     mismatch: int | None = None
 
     @classmethod
@@ -159,6 +166,9 @@ class _Ledger:
             known.estimated_messages,
             known.has_images,
             known.all_content,
+            known.block_starts,
+            known.cache_marks,
+            known.blocks,
         )
 
     def add(self, i: int, ref: C.MessageRef, message: C.Message | None) -> None:
@@ -177,10 +187,22 @@ class _Ledger:
             self.running += estimate_message_tokens(message) if message is not None else 0
             self.estimated += 1
         self.cumulative.append(self.running)
+        self.starts.append(self.blocks)
+        if message is None:
+            self.blocks += 1
+            return
+        self.blocks += max(len(message.parts), 1)
+        for k, part in enumerate(message.parts):
+            if part.HasField("cache_breakpoint"):
+                self.marks.append((i, k, part.cache_breakpoint.ttl_seconds))
 
     def totals(self) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
         """Every digest and cumulative count, the prefix's and the new ones."""
         return self.known_digests + tuple(self.digests), self.known_cumulative + tuple(self.cumulative)
+
+    def layout(self) -> tuple[tuple[int, ...], tuple[tuple[int, int, int], ...]]:
+        """Every message's first block and every breakpoint, the prefix's and the new ones."""
+        return self.known_starts + tuple(self.starts), self.known_marks + tuple(self.marks)
 
 
 def _usable(known: VerifiedPrefix | None, conv: C.ConversationRef, require_content: bool) -> VerifiedPrefix | None:
@@ -235,6 +257,7 @@ def read_conversation(
     _check_tools(v, conv, limits)
     all_content = ledger.all_content and count > 0
     digests, cumulative = ledger.totals()
+    starts, marks = ledger.layout()
     verified = None
     if remember and region is not None and region.count == count and not v.items and ledger.mismatch is None:
         verified = VerifiedPrefix(
@@ -246,6 +269,9 @@ def read_conversation(
             ledger.estimated,
             ledger.has_images,
             all_content,
+            starts,
+            marks,
+            ledger.blocks,
         )
     return ConversationReading(
         digests=digests,
@@ -254,6 +280,8 @@ def read_conversation(
         estimated_messages=ledger.estimated + tools_estimated,
         has_images=ledger.has_images,
         all_content=all_content,
+        block_starts=starts,
+        cache_marks=marks,
         messages=MessageView(refs) if all_content else (),
         mismatch=ledger.mismatch,
         without_content=tuple(without_content),

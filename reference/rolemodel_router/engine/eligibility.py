@@ -7,7 +7,7 @@ filters (quota and budget) need the cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rolemodel import cache_capacity, cost, explicit_cache
 from rolemodel.latency import LatencyEstimate
@@ -21,6 +21,7 @@ from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.quota import Need, Window, admits, describe_exhaustion, empty_window
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.handoff.compaction import COMPACTING, Compaction, compaction_for
+from rolemodel_router.handoff.families import wire_dialect
 from rolemodel_router.state.model import CacheEntry, CachePoint
 
 X = decision_pb2
@@ -137,6 +138,7 @@ def _cost(
             held_messages=len(entry.digests),
             reply_tokens=entry.reply_tokens,
             includes_output=econ.includes_output,
+            generation_prompt_tokens=econ.generation_prompt_tokens,
         )
         c.expired = not entry.live(now_ms)
         if not c.expired:
@@ -222,6 +224,11 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
     if not_hosted:
         c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
+    if request.custom_tools and wire_dialect(e) != common_pb2.API_DIALECT_OPENAI_RESPONSES:
+        custom = ", ".join(sorted(request.custom_tools))
+        c.exclude(
+            X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"speaks no Responses API, the only one with the custom tool {custom}"
+        )
     window = e.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:
@@ -351,6 +358,9 @@ def evaluate(
     endpoint_ids: tuple[str, ...] | None = None,
 ) -> list[Candidate]:
     """The catalog's endpoints (or ``endpoint_ids``), costed and filtered, in catalog order."""
+    if not index.tracks_cache:
+        # Without cache accounting nothing is known to be cached anywhere: every estimate is cold.
+        snapshot = replace(snapshot, conversation=replace(snapshot.conversation, cache={}), occupancy={})
     budget = turn_budget(index, request)
     failed = failed_this_turn(request, snapshot)
     rules = matching_deny_rules(index, request)

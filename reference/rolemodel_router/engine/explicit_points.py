@@ -49,11 +49,7 @@ class PromptLayout:
     def __init__(self, request: RouteInput) -> None:
         self._request = request
         self._messages = request.messages
-        blocks, starts = 0, []
-        for message in self._messages:
-            starts.append(blocks)
-            blocks += max(len(message.parts), 1)
-        self._starts = starts
+        self._starts = request.block_starts  # read with the messages, once (RouteInput)
         self.breakpoints = tuple(self._find_breakpoints())
 
     def _before(self, index: int) -> tuple[bytes, int]:
@@ -88,12 +84,7 @@ class PromptLayout:
             return []
         if not self._messages:
             return [self._whole(count - 1)]
-        marked = [
-            self._at(i, k + 1, part.cache_breakpoint.ttl_seconds)
-            for i, message in enumerate(self._messages)
-            for k, part in enumerate(message.parts)
-            if part.HasField("cache_breakpoint")
-        ]
+        marked = [self._at(i, k + 1, ttl) for i, k, ttl in self._request.cache_marks]
         if marked:
             return marked
         return [self._whole(i) for i in breakpoint_indexes(self._messages)]

@@ -73,6 +73,8 @@ def validate(outcome: outcome_pb2.Outcome, index: CatalogIndex, limits: Limits) 
     usage = outcome.usage
     if usage.cache_read_tokens + usage.cache_write_tokens > usage.input_tokens:
         v.add("outcome.usage", "cache_read_tokens plus cache_write_tokens exceed input_tokens")
+    if usage.cache_write_long_ttl_tokens > usage.cache_write_tokens:
+        v.add("outcome.usage.cache_write_long_ttl_tokens", "exceeds cache_write_tokens")
     if len(outcome.detail.encode()) > MAX_DETAIL_BYTES:
         v.add("outcome.detail", f"longer than {MAX_DETAIL_BYTES} bytes")
     _validate_usage_windows(v, outcome)
@@ -196,6 +198,13 @@ def _escalation(
     if role is None or not record.main_turn:
         return state
     policy = role.role.escalation
+    if not index.applies_escalation:
+        # Escalation withheld: the level stays where it is; consecutive successes are still counted.
+        if outcome.outcome_class in role.escalate_on:
+            return replace(state, successes=0)
+        if outcome.outcome_class == OC.OUTCOME_CLASS_SUCCESS:
+            return replace(state, successes=state.successes + 1)
+        return state
     if outcome.outcome_class in role.escalate_on:
         ceiling = min(policy.max_level, role.top_tier)
         return EscalationState(min(state.level + 1, ceiling), 0, record.decision_id)

@@ -85,6 +85,7 @@ class RouteInput:
     compact_candidates: bool
     messages: Sequence[conversation_pb2.Message]  # empty unless every message carries content
     hosted_tools: frozenset[str] = frozenset()  # types of the hosted tools the request offers
+    custom_tools: frozenset[str] = frozenset()  # names of the custom (free-form) tools, which only Responses has
     # Execute only: the router calls the model, so an endpoint that needs the client's own credential
     # is eligible only when the call carries every header it names (spec 12.4). Names, never values.
     executes: bool = False
@@ -93,6 +94,10 @@ class RouteInput:
     unconfigured: frozenset[str] = frozenset()
     #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
     verified: VerifiedPrefix | None = None
+    #: Each message's first content block, and the client's cache breakpoints as (message, part, TTL):
+    #: read once with the messages, so that an explicit cache's layout (spec 7.3.1) reads no message again.
+    block_starts: tuple[int, ...] = ()
+    cache_marks: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def isolated(self) -> bool:
@@ -275,5 +280,10 @@ def build_route_input(
         compact_candidates=request.compact_candidates,
         messages=messages,
         hosted_tools=frozenset(t.name for t in conv.tools if t.kind == conversation_pb2.TOOL_KIND_HOSTED),
+        custom_tools=frozenset(
+            t.name for tool in conv.tools for t in (tool, *tool.tools) if t.kind == conversation_pb2.TOOL_KIND_CUSTOM
+        ),
         verified=reading.verified,
+        block_starts=reading.block_starts,
+        cache_marks=reading.cache_marks,
     )

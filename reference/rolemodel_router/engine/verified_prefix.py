@@ -87,6 +87,12 @@ class VerifiedPrefix:
     has_images: bool
     #: Whether every one of these messages carried its content.
     all_content: bool
+    #: Where each message's first content block is, counting a message without parts as one block.
+    block_starts: tuple[int, ...] = ()
+    #: The client's cache breakpoints: (message index, part index, TTL seconds), in order.
+    cache_marks: tuple[tuple[int, int, int], ...] = ()
+    #: The blocks of all these messages: where the next message's first block is.
+    blocks: int = 0
 
     @property
     def memory_bytes(self) -> int:

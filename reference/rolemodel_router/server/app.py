@@ -44,7 +44,7 @@ from rolemodel_router.server.registration import add_router_service
 from rolemodel_router.server.service import RouterServicer
 from rolemodel_router.state.factory import open_store
 from rolemodel_router.state.store import Retention, StateStore
-from rolemodel_router.withheld import claimed, engine_catalog
+from rolemodel_router.withheld import claimed, engine_catalog, withhold_rules
 
 log = logging.getLogger("rolemodel.router")
 SERVICE_NAME = router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
@@ -255,7 +255,9 @@ async def start_router(
     settings: ServeSettings, core_factory: Callable[[CatalogIndex, StateStore], RouterCore] | None = None
 ) -> RunningRouter:
     """Load the catalog, open the store and start serving; raises CatalogError or StateUrlError."""
-    index = CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld))
+    index = withhold_rules(
+        CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld)), settings.withheld
+    )
     store = open_store(
         settings.state_url,
         index,

@@ -2,10 +2,11 @@
 
 Each worker keeps the state in memory, as the single-process store does, but a transaction runs as a turn:
 take the database's turn lock (a file lock, which wakes the next worker at once, where SQLite's own busy
-handler would sleep a millisecond or more), read the changelog for what the other workers changed since this
-one last looked and reload those rows, decide, write the rows and their changelog entries, commit, and let
-go. The turn runs without yielding to the event loop, so no other call of this worker interleaves, and the
-lock keeps other workers out: a quota is admitted against every worker's reservations (RM-QUOTA-002), and an
+handler would sleep a millisecond or more), read the changelog for what the other workers changed since
+this one last looked and reload those rows (a conversation only when this worker next needs it), decide,
+write the rows and their changelog entries, commit, and let go. The turn runs without yielding to the
+event loop, so no other call of this worker interleaves, and the lock keeps other workers out: a quota is
+admitted against every worker's reservations (RM-QUOTA-002), and an
 outcome's idempotency key is checked against every worker's reports (RM-OUT-008).
 
 The commit is synchronous and acknowledged calls are on disk as with one process (WAL, synchronous=NORMAL).
@@ -71,16 +72,18 @@ class SharedSqliteStore(SqliteStore):
         super().__init__(path, retention, quotas)
         self._db: sqlite3.Connection | None = None
         self._turn_lock: int | None = None
-        self._seen = 0  # the last changelog entry this worker has applied
+        self._seen = -1  # the last changelog entry this worker has applied; -1: none yet, load everything
+        # Conversations another worker changed: read again when this worker next needs one, not at every turn.
+        self._stale: set[str] = set()
 
     async def start(self) -> None:
-        self._open()  # the schema, and the state as of now; the supervisor holds the router lock
+        self._open()  # the schema (the state is loaded again below); the supervisor holds the router lock
         self._turn_lock = os.open(f"{self.path.resolve()}.turn", os.O_CREAT | os.O_RDWR, 0o600)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._reader = self._db
-        with self._turn():
-            self._seen = self._last_seq(self._db)
+        with self._turn():  # the state and the changelog position read in one transaction
+            pass
 
     @staticmethod
     def _last_seq(db: sqlite3.Connection) -> int:
@@ -104,7 +107,7 @@ class SharedSqliteStore(SqliteStore):
 
     def _catch_up(self, db: sqlite3.Connection) -> None:
         trimmed = db.execute("SELECT value FROM meta WHERE key = 'changelog_trimmed_through'").fetchone()
-        if trimmed is not None and int(trimmed[0]) > self._seen:
+        if self._seen < 0 or (trimmed is not None and int(trimmed[0]) > self._seen):
             self._reload(db)
             return
         entries = db.execute("SELECT seq, kind, key FROM changelog WHERE seq > ? ORDER BY seq", (self._seen,))
@@ -119,12 +122,16 @@ class SharedSqliteStore(SqliteStore):
             table.clear()
         self.recent_decisions.clear()
         self.recent_outcomes.clear()
+        self._stale.clear()
         self._load(db)
         self._seen = self._last_seq(db)
 
     def _apply(self, db: sqlite3.Connection, kind: str, key: str) -> None:
         """Bring one changed row into memory (or drop it from memory when it was deleted)."""
-        if kind == "decision":
+        if kind == "conversation":
+            self.conversations.pop(key, None)
+            self._stale.add(key)
+        elif kind == "decision":
             self.recent_decisions.pop(key, None)  # read from the database when needed
         elif kind == "outcome":
             self.recent_outcomes.pop(key, None)
@@ -148,7 +155,6 @@ class SharedSqliteStore(SqliteStore):
 
     def _apply_keyed(self, db: sqlite3.Connection, kind: str, key: str) -> None:
         keyed: dict[str, tuple[str, str, dict[str, Any], Callable[[rows.Body], Any]]] = {
-            "conversation": ("conversations", "id", self.conversations, rows.load_conversation),
             "health": ("endpoint_health", "endpoint_id", self.health_by_endpoint, rows.load_health),
             "share": ("share_state", "role", self.shares, rows.load_share),
             "usage": ("usage_windows", "quota_id", self.usage, rows.load_usage),
@@ -160,6 +166,14 @@ class SharedSqliteStore(SqliteStore):
             target.pop(key, None)
         elif kind != "usage" or key in self.quotas:
             target[key] = load(body)
+
+    def _conversation(self, conversation_id: str) -> ConversationState:
+        if conversation_id in self._stale and self._db is not None:
+            self._stale.discard(conversation_id)
+            body = self._row(self._db, "SELECT body FROM conversations WHERE id = ?", conversation_id)
+            if body is not None:
+                self.conversations[conversation_id] = rows.load_conversation(body)
+        return super()._conversation(conversation_id)
 
     @staticmethod
     def _row(db: sqlite3.Connection, sql: str, *key: str) -> rows.Body | None:

@@ -3,8 +3,9 @@
 Usage: Anthropic's ``input_tokens`` counts only the prompt tokens that were neither read from
 nor written to the cache. The canonical ``input_tokens`` counts every prompt token (the OpenAI
 convention), so decoding adds the two cache fields to it and encoding subtracts them again.
-The split of cache writes by TTL (``cache_creation.ephemeral_5m_input_tokens`` and
-``ephemeral_1h_input_tokens``) has no canonical place and is dropped.
+The split of cache writes by TTL is ``cache_write_long_ttl_tokens``, from
+``cache_creation.ephemeral_1h_input_tokens``; the 5-minute part is the rest of the writes. Encoding
+writes ``cache_creation`` when some writes had the long TTL.
 
 Stop reasons: ``end_turn`` and ``stop_sequence`` are ``stop`` (the matched sequence is kept in
 ``Completion.stop_sequence``, so it survives a round trip), ``max_tokens`` and
@@ -100,11 +101,14 @@ def encode_stop_reason(finish_reason: str, stop_sequence: str = "") -> str:
 def decode_usage(obj: Mapping[str, Any], path: str) -> outcome_pb2.Usage:
     read = opt_int(obj, "cache_read_input_tokens", path) or 0
     write = opt_int(obj, "cache_creation_input_tokens", path) or 0
+    creation = opt_object(obj, "cache_creation", path) or {}
+    long_ttl = opt_int(creation, "ephemeral_1h_input_tokens", at(path, "cache_creation")) or 0
     return outcome_pb2.Usage(
         input_tokens=(opt_int(obj, "input_tokens", path) or 0) + read + write,
         cache_read_tokens=read,
         cache_write_tokens=write,
         output_tokens=opt_int(obj, "output_tokens", path) or 0,
+        cache_write_long_ttl_tokens=min(long_ttl, write),
     )
 
 
@@ -116,9 +120,16 @@ def encode_usage(usage: outcome_pb2.Usage) -> JSONObject:
             f"usage reads {usage.cache_read_tokens} and writes {usage.cache_write_tokens} cached tokens "
             f"of only {usage.input_tokens} prompt tokens"
         )
-    return {
+    encoded: JSONObject = {
         "input_tokens": uncached,
         "cache_creation_input_tokens": usage.cache_write_tokens,
         "cache_read_input_tokens": usage.cache_read_tokens,
         "output_tokens": usage.output_tokens,
     }
+    if usage.cache_write_long_ttl_tokens:
+        long_ttl = min(usage.cache_write_long_ttl_tokens, usage.cache_write_tokens)
+        encoded["cache_creation"] = {
+            "ephemeral_5m_input_tokens": usage.cache_write_tokens - long_ttl,
+            "ephemeral_1h_input_tokens": long_ttl,
+        }
+    return encoded

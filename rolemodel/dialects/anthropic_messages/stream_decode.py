@@ -52,7 +52,7 @@ class MessagesStreamDecoder:
         self._accumulator = StreamAccumulator(reasoning_provider=reasoning_provider)
         self._blocks: dict[int, _Block] = {}
         self._tool_count = 0
-        self._usage: dict[str, int] = {}
+        self._usage: dict[str, Any] = {}
         self._stop_reason = ""
         self._stop_sequence = ""
         self._model = ""
@@ -109,6 +109,9 @@ class MessagesStreamDecoder:
             value = opt_int(usage or {}, name, path)
             if value is not None:
                 self._usage[name] = value
+        creation = opt_object(usage, "cache_creation", path) if usage is not None else None
+        if creation is not None:
+            self._usage["cache_creation"] = dict(creation)
 
     def _index(self, event: Mapping[str, Any], path: str) -> int:
         index = opt_int(event, "index", path)

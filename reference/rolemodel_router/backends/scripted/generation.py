@@ -151,7 +151,10 @@ class Generation:
         model, rules, layout = call.request.model, call.setup.cache, call.layout
         account = self._state.account_cache(model, rules, layout)
         prompt_usage = outcome_pb2.Usage(
-            input_tokens=layout.prompt_tokens, cache_read_tokens=account.read, cache_write_tokens=account.write
+            input_tokens=layout.prompt_tokens,
+            cache_read_tokens=account.read,
+            cache_write_tokens=account.write,
+            cache_write_long_ttl_tokens=account.write_long_ttl,
         )
         sequence = call.record.sequence
         completion = build_completion(

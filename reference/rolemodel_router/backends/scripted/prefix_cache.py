@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rolemodel.explicit_cache import LOOKBACK_BLOCKS
+from rolemodel.explicit_cache import FIVE_MINUTES, LOOKBACK_BLOCKS
 from rolemodel_router.backends.scripted.cache_rules import CacheMode, CacheRules
 from rolemodel_router.backends.scripted.prompt_layout import PrefixPoint, PromptLayout
 
@@ -32,6 +32,7 @@ class CacheAccount:
 
     read: int = 0
     write: int = 0
+    write_long_ttl: int = 0  # of ``write``, up to the last breakpoint with a TTL above five minutes
 
 
 @dataclass
@@ -107,11 +108,17 @@ class PrefixCache:
         hit = self._hit(entries, looked_at)
         self._refresh(entries, hit, rules, now)
         matched = hit.tokens if hit else 0
-        written = 0
+        written = written_long = 0
         for point in points[: last + 1]:
             if point.breakpoint_ttl is None or point.tokens <= matched or point.tokens < rules.min_tokens:
                 continue
             ttl = float(point.breakpoint_ttl) or rules.ttl_seconds
             entries[point.key] = _Entry(point.tokens, now + ttl, ttl)
             written = point.tokens
-        return CacheAccount(read=rules.counted(matched), write=written - matched if written else 0)
+            if ttl > FIVE_MINUTES:
+                written_long = point.tokens
+        return CacheAccount(
+            read=rules.counted(matched),
+            write=written - matched if written else 0,
+            write_long_ttl=written_long - matched if written_long else 0,
+        )
