@@ -153,21 +153,28 @@ def test_a_verified_prefix_changes_no_answer(
     assert answer == outcome(from_scratch)
 
 
-def test_only_the_messages_after_the_prefix_are_read_and_a_changed_byte_reads_everything() -> None:
+def test_only_the_messages_after_the_repeated_ones_are_read() -> None:
+    """A request repeats a verified prefix whole, or up to the first message it changed."""
     history = [conversation_message(i) for i in range(6)]
     known = first_prefix(request_of(history[:4]), wire=True)
     assert known is not None
-    appended = request_of(history).SerializeToString()
-    wire = Wire.of_request(appended)
-    assert wire is not None
-    region, matched = messages_region(wire, known, 6)
-    assert (matched, region.count if region else 0) == (4, 6)
-    changed = list(history)
-    changed[2] = conversation_message(99)
-    wire = Wire.of_request(request_of(changed).SerializeToString())
-    assert wire is not None
-    region, matched = messages_region(wire, known, 6)
-    assert (matched, region.count if region else 0) == (0, 6)
+
+    def repeated(messages: list[c.Message]) -> tuple[int, int]:
+        wire = Wire.of_request(request_of(messages).SerializeToString())
+        assert wire is not None
+        region, matched = messages_region(wire, known, len(messages))
+        return matched, region.count if region else 0
+
+    assert repeated(history) == (4, 6)
+    for changed_at in (0, 2, 3):
+        changed = list(history)
+        changed[changed_at] = conversation_message(99)
+        assert repeated(changed) == (changed_at, 6)
+    marked = list(history)  # a client that moves its cache breakpoint changes the marked message's bytes
+    marked[3] = c.Message()
+    marked[3].CopyFrom(history[3])
+    marked[3].parts[0].cache_breakpoint.ttl_seconds = 300
+    assert repeated(marked) == (3, 6)
 
 
 def conversation_message(i: int) -> c.Message:

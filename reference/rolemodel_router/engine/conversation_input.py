@@ -2,9 +2,10 @@
 
 Each message is visited once, and the three jobs happen in that one visit. With a
 :class:`~rolemodel_router.engine.verified_prefix.VerifiedPrefix` from an earlier request of the
-same conversation whose messages this request repeats byte for byte, the repeated messages are not
-visited at all: their digests, token counts and flags are taken from the prefix, and only the
-messages after it are read. The result is the same as reading everything; only the work differs.
+same conversation, the messages this request repeats byte for byte (all of them, or those before
+the first it changed) are not visited at all: their digests, token counts and flags are taken
+from the prefix, and only the messages after them are read. The result is the same as reading
+everything; only the work differs.
 
 Violations are collected, never raised here: the caller adds its own and raises them together. A
 digest that does not match its message is raised by the caller after the violations, as
@@ -150,26 +151,52 @@ class _Ledger:
     cumulative: list[int] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
     marks: list[tuple[int, int, int]] = field(default_factory=list)
+    known_estimated: tuple[int, ...] = ()
+    estimated_through: list[int] = field(default_factory=list)
+    first_image: int | None = None
+    first_without_content: int | None = None
     mismatch: int | None = None
 
     @classmethod
-    def starting(cls, known: VerifiedPrefix | None, tools_tokens: int) -> _Ledger:
-        if known is None:
+    def starting(cls, known: VerifiedPrefix | None, repeated: int, tools_tokens: int) -> _Ledger:
+        """After the first ``repeated`` messages of ``known`` (all of them, or those a request repeats)."""
+        if known is None or not repeated:
             return cls((), (), ZERO_DIGEST, tools_tokens, 0, False, True)
         shift = tools_tokens - known.tools_tokens  # the tools changed, the messages did not
-        cumulative = tuple(c + shift for c in known.cumulative_tokens) if shift else known.cumulative_tokens
+        cumulative = known.cumulative_tokens
+        if repeated < len(known.digests):
+            cumulative = cumulative[:repeated]
+        if shift:
+            cumulative = tuple(c + shift for c in cumulative)
+        image, absent = known.first_image, known.first_without_content
+        image = image if image is not None and image < repeated else None
+        absent = absent if absent is not None and absent < repeated else None
+        whole = repeated == len(known.digests)
         return cls(
-            known.digests,
+            known.digests if whole else known.digests[:repeated],
             cumulative,
-            known.digests[-1],
+            known.digests[repeated - 1],
             cumulative[-1],
-            known.estimated_messages,
-            known.has_images,
-            known.all_content,
-            known.block_starts,
-            known.cache_marks,
-            known.blocks,
+            known.estimated_through[repeated - 1],
+            image is not None,
+            absent is None,
+            known.block_starts if whole else known.block_starts[:repeated],
+            known.cache_marks if whole else tuple(m for m in known.cache_marks if m[0] < repeated),
+            known.blocks if whole else known.block_starts[repeated],
+            known_estimated=known.estimated_through if whole else known.estimated_through[:repeated],
+            first_image=image,
+            first_without_content=absent,
         )
+
+    def note(self, i: int, has_image: bool, has_content: bool) -> None:
+        """What validation found of message ``i``: whether it holds an image, whether it came with content."""
+        if has_image and self.first_image is None:
+            self.first_image = i
+        self.has_images |= has_image
+        if not has_content:
+            self.all_content = False
+            if self.first_without_content is None:
+                self.first_without_content = i
 
     def add(self, i: int, ref: C.MessageRef, message: C.Message | None) -> None:
         """Chain message ``i`` (verifying a digest the client sent) and count its tokens."""
@@ -187,6 +214,7 @@ class _Ledger:
             self.running += estimate_message_tokens(message) if message is not None else 0
             self.estimated += 1
         self.cumulative.append(self.running)
+        self.estimated_through.append(self.estimated)
         self.starts.append(self.blocks)
         if message is None:
             self.blocks += 1
@@ -243,15 +271,14 @@ def read_conversation(
     if remember or known is not None:
         region, skip = messages_region(wire or Wire.of_conversation(conv), known, count)
     tools_tokens, tools_estimated = _tools_tokens(conv)
-    ledger = _Ledger.starting(known if skip else None, tools_tokens)
+    ledger = _Ledger.starting(known, skip, tools_tokens)
     without_content: list[int] = []
     for i, ref in enumerate(refs[skip:] if skip else refs, start=skip):
-        ledger.has_images |= _check_ref(v, i, ref, limits)
+        has_image = _check_ref(v, i, ref, limits)
         message = ref.message if ref.HasField("message") else None
-        if message is None:
-            ledger.all_content = False
-            if require_content:
-                without_content.append(i)
+        ledger.note(i, has_image, message is not None)
+        if message is None and require_content:
+            without_content.append(i)
         if not v.items and ledger.mismatch is None:  # else the request fails: and content may not canonicalise
             ledger.add(i, ref, message)
     _check_tools(v, conv, limits)
@@ -272,6 +299,9 @@ def read_conversation(
             starts,
             marks,
             ledger.blocks,
+            ledger.known_estimated + tuple(ledger.estimated_through),
+            ledger.first_image,
+            ledger.first_without_content,
         )
     return ConversationReading(
         digests=digests,

@@ -6,14 +6,16 @@ decision does in total. A :class:`VerifiedPrefix` keeps what the last verificati
 digest chain, the cumulative token counts, the flags validation derived) together with the
 messages' exact bytes on the wire. A later request whose messages *begin with* those bytes
 carries the same messages, so everything derived from them holds again and only the messages
-after them are read. A request that differs anywhere in the prefix, by a single byte, does not
-match and is verified in full, so a changed earlier message is detected exactly as before.
+after them are read. A request that changes a message, by a single byte, repeats only the messages
+before it: that message and every later one are read again, so a changed earlier message is
+detected exactly as before.
 
 The bytes are the request as it arrived when the transport kept them (the gRPC service does), or
 else the conversation serialized here. Either way the messages are found by walking the protobuf
 framing, not by assuming a field order: a prefix is a run of complete ``messages`` records (field
 3 of ConversationRef) starting at the first one, so equal bytes mean equal leading messages. The
-comparison is one ``bytes.startswith`` (a memcmp); only the new records' framing is walked.
+comparison is one ``bytes.startswith`` (a memcmp), or a binary search of them when the request
+changed a message; only the framing of the records after the repeated ones is walked.
 
 This module holds data and pure functions; the memo that keeps prefixes between requests lives at
 the router's edge (``rolemodel_router.recent_prefixes``).
@@ -65,11 +67,20 @@ class MessagesRegion:
 
     data: bytes
     start: int
-    length: int
-    count: int
+    #: Where each record ends, from ``start``: the first ``j`` records are ``data[start:start + ends[j - 1]]``.
+    ends: tuple[int, ...]
 
-    def bytes_view(self) -> memoryview:
-        return memoryview(self.data)[self.start : self.start + self.length]
+    @property
+    def count(self) -> int:
+        return len(self.ends)
+
+    @property
+    def length(self) -> int:
+        return self.ends[-1] if self.ends else 0
+
+    def bytes_view(self, records: int) -> memoryview:
+        """The bytes of the first ``records`` records."""
+        return memoryview(self.data)[self.start : self.start + (self.ends[records - 1] if records else 0)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,11 @@ class VerifiedPrefix:
     cache_marks: tuple[tuple[int, int, int], ...] = ()
     #: The blocks of all these messages: where the next message's first block is.
     blocks: int = 0
+    #: Messages without a token count through each message, for a request that repeats only some of these.
+    estimated_through: tuple[int, ...] = ()
+    #: The first message with an image, and the first without content (None: there is none).
+    first_image: int | None = None
+    first_without_content: int | None = None
 
     @property
     def memory_bytes(self) -> int:
@@ -141,26 +157,47 @@ def _first_record(data: bytes, pos: int, end: int, key: int) -> int | None:
     return None
 
 
+def _repeated(data: bytes, start: int, end: int, known: VerifiedPrefix) -> int:
+    """How many of ``known``'s leading records ``data`` repeats at ``start``, byte for byte.
+
+    Equal bytes through record j mean equal bytes through every record before it, so the answer is
+    found by binary search: a client that changes one message late in the conversation (moving a
+    cache breakpoint, say) still has every message before it taken as verified.
+    """
+    region = known.region
+    low, high = 0, region.count
+    if start + region.length <= end and data.startswith(region.bytes_view(high), start):
+        return high  # the usual case, the next turn of the conversation: one comparison
+    high -= 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if start + region.ends[middle - 1] <= end and data.startswith(region.bytes_view(middle), start):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def messages_region(wire: Wire, known: VerifiedPrefix | None, total: int) -> tuple[MessagesRegion | None, int]:
     """The run of message records at the start of the conversation, and how many of them ``known`` covers.
 
     ``total`` is the number of messages the request parsed to; the run covers fewer only when the
-    sender interleaved other fields among them. ``known`` covers all of its messages or none.
+    sender interleaved other fields among them. Only the records after the ones ``known`` covers are
+    walked.
     """
     data, end = wire.data, wire.end
     start = _first_record(data, wire.start, end, MESSAGES_KEY)
     if start is None:
         return None, 0
-    pos, count, matched = start, 0, 0
-    if known is not None and start + known.region.length <= end and data.startswith(known.region.bytes_view(), start):
-        pos, count = start + known.region.length, known.region.count
-        matched = count
+    matched = _repeated(data, start, end, known) if known is not None else 0
+    ends = list(known.region.ends[:matched]) if known is not None and matched else []
+    pos = start + (ends[-1] if ends else 0)
     try:
-        while count < total and pos < end and data[pos] == MESSAGES_KEY:
+        while len(ends) < total and pos < end and data[pos] == MESSAGES_KEY:
             pos = _skip(data, pos + 1, MESSAGES_KEY)
-            count += 1
+            ends.append(pos - start)
     except IndexError:
         return None, matched
     if pos > end:
         return None, matched
-    return MessagesRegion(data, start, pos - start, count), matched
+    return MessagesRegion(data, start, tuple(ends)), matched
