@@ -11,6 +11,7 @@ import pytest
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
 from rolemodel.errors import AuthError, RoleModelError
 from rolemodel.v1 import common_pb2, decision_pb2, hints_pb2
+from tests.redis_server import RedisServer
 from tests.requests import conversation, new_id, outcome, route
 from tests.router.harness import RouterProcess
 
@@ -21,8 +22,9 @@ ONCE = RetryPolicy(max_attempts=1)
 X = decision_pb2
 
 
-@pytest.fixture(scope="module")
-def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterProcess]:
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def router(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterProcess]:
+    """The same router on SQLite and on a real redis-server: both keep principals apart."""
     folder = tmp_path_factory.mktemp("tenancy")
     tokens = folder / "tokens.yaml"
     tokens.write_text(
@@ -36,8 +38,17 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterProcess]:
             }
         )
     )
-    with RouterProcess(state_url=f"sqlite:///{folder / 'state.db'}", extra=["--tokens-file", str(tokens)]) as process:
-        yield process
+    extra = ["--tokens-file", str(tokens)]
+    if request.param == "sqlite":
+        with RouterProcess(state_url=f"sqlite:///{folder / 'state.db'}", extra=extra) as process:
+            yield process
+        return
+    redis = RedisServer(folder).start()
+    try:
+        with RouterProcess(state_url=redis.url, extra=extra) as process:
+            yield process
+    finally:
+        redis.stop()
 
 
 def client(router: RouterProcess, token: str) -> RouterClient:
