@@ -46,7 +46,7 @@ examples:
   rolemodel-conformance --target 127.0.0.1:50051 --report-dir reports/
   rolemodel-conformance --target 127.0.0.1:50051 --requirement 'RM-QUOTA-*' --report-dir reports/
   rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} --state memory:"
-  rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} \
+  rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} \\
       --state sqlite:///{state}/router.db"
   rolemodel-conformance --vectors
   rolemodel-conformance --print-fixture --backend-ports 19081,19082,19083 > catalog-19081.yaml

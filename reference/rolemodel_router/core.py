@@ -10,14 +10,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
-from rolemodel_router.access import check_role
+from rolemodel_router.access import check_role, current_principal
 from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
@@ -31,7 +31,9 @@ from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR, load_estimat
 from rolemodel_router.execute import ExecuteSettings, Executor
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
 from rolemodel_router.recent_prefixes import RecentPrefixes
+from rolemodel_router.state.model import EndpointHealth
 from rolemodel_router.state.store import RouteKeys, StateStore
+from rolemodel_router.tenancy import check_pin, owns, scoped
 
 if TYPE_CHECKING:
     from rolemodel_router.dashboard.feed import ActivityFeed
@@ -134,20 +136,33 @@ class RouterCore:
         if request.dry_run:
             self._require(card_pb2.ROUTER_CAPABILITY_DRY_RUN)
         self._require_for_hints(request.hints)
-        known = self.prefixes.get(request.conversation.conversation_id)
+        memo_key = scoped(request.conversation.conversation_id)  # one principal's memo never serves another's
+        known = self.prefixes.get(memo_key)
         wire = Wire.of_request(data) if data is not None else None
         route_input = build_route_input(request, self.index, self.limits, known=known, remember=True, wire=wire)
-        self.prefixes.remember(route_input.verified)
+        check_pin(self.index, route_input.pinned)
+        self.prefixes.remember(route_input.verified, key=memo_key)
         return route_input
 
     async def route(
         self, request: RouteInput, before_commit: Callable[[], None] | None = None
     ) -> decision_pb2.Decision:
-        """Decide and record; ``before_commit`` may raise to abandon the decision (a passed deadline)."""
+        """Decide and record; ``before_commit`` may raise to abandon the decision (a passed deadline).
+
+        The conversation is the calling principal's (spec 12.5): the engine and the store see its
+        scoped key, a previous decision of another principal is not seen at all, and the client
+        gets its own conversation id back.
+        """
 
         now = self.clock()
+        principal = current_principal.get()
+        client_conversation_id = request.conversation_id
+        request = replace(request, conversation_id=scoped(client_conversation_id, principal))
 
         def run(snapshot: RouteSnapshot) -> DecisionPlan:
+            previous = snapshot.previous_decision
+            if previous is not None and not owns(previous.conversation_id, principal):
+                snapshot = replace(snapshot, previous_decision=None)
             estimator = self.estimators[request.role.role.name]
             plan = decide(self.index, snapshot, request, now, new_decision_id(now), estimator)
             if before_commit is not None:
@@ -156,9 +171,11 @@ class RouterCore:
 
         keys = RouteKeys(request.conversation_id, request.role.role.name, request.previous_decision_id, now)
         plan = await self.store.route(keys, run)
-        if self.activity is not None and not plan.decision.dry_run:
-            self.activity.decided(plan.decision)
-        return plan.decision
+        decision = plan.decision
+        decision.conversation_id = client_conversation_id
+        if self.activity is not None and not decision.dry_run:
+            self.activity.decided(decision)
+        return decision
 
     async def report(
         self,
@@ -167,20 +184,39 @@ class RouterCore:
         *,
         executed: bool = False,
     ) -> router_service_pb2.ReportOutcomeResponse:
-        """Record an outcome; ``executed`` marks one that Execute itself records, which a verdict may follow."""
+        """Record an outcome; ``executed`` marks one that Execute itself records, which a verdict may follow.
+
+        The decision must be the calling principal's and the idempotency key is kept in its
+        namespace (spec 12.5). With authentication on, a failure a client reports moves the
+        endpoint's observed failure rate but never its cooldown (RM-AUTH-013): only the
+        failures the router observes itself in Execute do.
+        """
         outcome_engine.validate(outcome, self.index, self.limits)
 
         now = self.clock()
+        principal = current_principal.get()
+        client_key = outcome.idempotency_key
+        key = scoped(client_key, principal)
 
         def run(snapshot: OutcomeSnapshot) -> OutcomePlan:
+            if snapshot.record is not None and not owns(snapshot.record.conversation_id, principal):
+                snapshot = replace(snapshot, record=None)
             if snapshot.record is not None:
                 check_role(snapshot.record.role)
             plan = outcome_engine.apply_outcome(self.index, snapshot, outcome, now, executed=executed)
+            if plan.outcome is not None:
+                plan = replace(plan, outcome=replace(plan.outcome, idempotency_key=key))
+            if plan.record is not None:
+                plan = replace(plan, record=replace(plan.record, outcome_key=key))
+            if principal is not None and not executed and plan.health is not None:
+                plan = replace(
+                    plan, health=_without_cooldown(plan.health, snapshot.health.get(plan.served_endpoint_id))
+                )
             if before_commit is not None and not plan.replayed:
                 before_commit()
             return plan
 
-        plan = await self.store.report(outcome.idempotency_key, outcome.decision_id, now, run)
+        plan = await self.store.report(key, outcome.decision_id, now, run)
         if self.activity is not None and not plan.replayed:
             self.activity.reported(outcome, plan.response, now)
         return plan.response
@@ -221,3 +257,9 @@ class RouterCore:
             catalog_digest=self.index.digest,
             http_front_door=self.front_door,
         )
+
+
+def _without_cooldown(after: EndpointHealth, before: EndpointHealth | None) -> EndpointHealth:
+    """A client's report with its consecutive-failure count and cooldown left as they were."""
+    before = before or EndpointHealth()
+    return replace(after, consecutive_failures=before.consecutive_failures, cooldown_until_ms=before.cooldown_until_ms)

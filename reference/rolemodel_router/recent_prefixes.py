@@ -43,14 +43,19 @@ class RecentPrefixes:
             self._entries.move_to_end(conversation_id)
         return prefix
 
-    def remember(self, prefix: VerifiedPrefix | None) -> None:
-        """Keep ``prefix`` as its conversation's latest; one larger than the whole budget is not kept."""
+    def remember(self, prefix: VerifiedPrefix | None, key: str = "") -> None:
+        """Keep ``prefix`` as its conversation's latest; one larger than the whole budget is not kept.
+
+        ``key`` is the conversation's key in the principal's namespace (spec 12.5); by default
+        the prefix's own conversation id.
+        """
         if prefix is None:
             return
-        self._forget(prefix.conversation_id)
+        key = key or prefix.conversation_id
+        self._forget(key)
         if prefix.memory_bytes > self.max_bytes:
             return
-        self._entries[prefix.conversation_id] = prefix
+        self._entries[key] = prefix
         self._bytes += prefix.memory_bytes
         while self._bytes > self.max_bytes or len(self._entries) > self.max_conversations:
             self._forget(next(iter(self._entries)))

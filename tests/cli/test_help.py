@@ -72,3 +72,23 @@ def test_impossible_values_are_refused_before_they_reach_the_router(args: tuple[
     done = rolemodel(*args)
     assert done.code == 2
     assert done.one_line() == f"rolemodel {args[0]}: {message} (see 'rolemodel {args[0]} --help')"
+
+
+def test_serve_help_names_every_front_door_dialect() -> None:
+    done = rolemodel("serve", "--help")
+    assert done.code == 0
+    flat = " ".join(done.stdout.split())
+    assert "the OpenAI Chat Completions, OpenAI Responses and Anthropic Messages APIs" in flat
+
+
+def test_suite_help_examples_can_be_pasted_into_a_shell() -> None:
+    """A backslash at the end of a source line once joined two example lines into one with a run of spaces."""
+    done = run(SUITE_CLI, "--help")
+    assert done.code == 0
+    examples = done.stdout.split("examples:\n", 1)[1].splitlines()
+    for line in examples:
+        assert "   " not in line.strip(), f"an example line holds a run of spaces: {line!r}"
+    continued = [line for line in examples if line.endswith("\\")]
+    assert continued == [
+        '  rolemodel-conformance --router-command "rolemodel serve --catalog {catalog} --listen {address} \\'
+    ]

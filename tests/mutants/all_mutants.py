@@ -9,6 +9,7 @@ from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
 from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
+from tests.mutants.tenancy import TENANCY
 from tests.mutants.two_sided import TWO_SIDED
 
 MUTANTS: dict[str, Mutant] = {
@@ -19,4 +20,5 @@ MUTANTS: dict[str, Mutant] = {
     **DURABILITY,
     **ATTEMPTS,
     **SETTLED,
+    **TENANCY,
 }

@@ -34,6 +34,8 @@ class Mutant:
     serve: tuple[str, ...] = ()
     #: Whether the suite must start it (harness mode) on a state directory, to restart it (durability mutants).
     durable: bool = False
+    #: Whether it serves with two tokens, the suite's and a chat-only one (tenancy mutants, spec 12.5).
+    tokens: bool = False
 
     def apply(self) -> None:
         self.patch()

@@ -10,6 +10,7 @@ violated requirement.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -43,16 +44,28 @@ def _harness_options(name: str) -> RunOptions:
     )
 
 
+def _tokens(folder: Path) -> tuple[tuple[str, ...], Path, Path]:
+    """Two principals for a tenancy mutant: the suite's token and a chat-only one."""
+    (folder / "tokens.yaml").write_text(
+        "tokens:\n  - {name: suite, token: mutant-suite-token-0001}\n"
+        "  - {name: chat-only, token: mutant-chat-token-0002, roles: [chat]}\n"
+    )
+    (folder / "token").write_text("mutant-suite-token-0001")
+    (folder / "scoped").write_text("mutant-chat-token-0002")
+    return ("--tokens-file", str(folder / "tokens.yaml")), folder / "token", folder / "scoped"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_the_suite_catches_the_mutant(name: str) -> None:
+def test_the_suite_catches_the_mutant(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name]
     if mutant.durable:
         report = run(_harness_options(name))
     else:
-        with running_router(mutant=name, extra=mutant.serve) as router:
+        serve, token, scoped = _tokens(tmp_path) if mutant.tokens else ((), None, None)
+        with running_router(mutant=name, extra=(*mutant.serve, *serve)) as router:
             options = RunOptions(
-                TransportOptions(router.address),
+                TransportOptions(router.address, token_file=token, scoped_token_file=scoped),
                 requirement_globs=mutant.run,
                 wait_s=20,
                 backend_ports=router.backend_ports,

@@ -82,8 +82,9 @@ def test_a_token_is_limited_to_its_roles(secured: RouterProcess, pki: Pki) -> No
         assert caught.value.code == grpc.StatusCode.PERMISSION_DENIED
         assert caught.value.metadata == {"role": "chat"}
         chat = admin.route(route("chat", conversation(new_id(), [100])))
-        with pytest.raises(AuthError):
+        with pytest.raises(RoleModelError) as other:  # another principal's decision is not found (RM-AUTH-011)
             ci.report_outcome(outcome(chat.decision_id, chat.chosen_endpoint_id))
+        assert other.value.reason is not None and other.value.reason.value == "DECISION_NOT_FOUND"
         assert admin.report_outcome(outcome(chat.decision_id, chat.chosen_endpoint_id)).effects.served_endpoint_id
 
 

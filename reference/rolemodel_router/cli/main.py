@@ -56,8 +56,8 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--http",
         metavar="HOST:PORT",
-        help="also serve the HTTP front door there: the OpenAI Chat Completions and Anthropic Messages APIs, "
-        "for tools that cannot speak gRPC; same router, TLS and tokens (see docs/clients.md)",
+        help="also serve the HTTP front door there: the OpenAI Chat Completions, OpenAI Responses and Anthropic "
+        "Messages APIs, for tools that cannot speak gRPC; same router, TLS and tokens (see docs/clients.md)",
     )
     serve.add_argument(
         "--state-outage",

@@ -52,6 +52,7 @@ from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
 from rolemodel_router.handoff import HandoffTarget, apply_handoff
 from rolemodel_router.handoff.compaction import compaction_for
+from rolemodel_router.tenancy import check_pin, scoped
 
 if TYPE_CHECKING:
     from rolemodel_router.core import RouterCore
@@ -123,10 +124,12 @@ class Executor:
         messages verified on its previous request are found in it and not read again.
         """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
-        known = self.core.prefixes.get(request.conversation.conversation_id)
+        memo_key = scoped(request.conversation.conversation_id)  # per principal (spec 12.5)
+        known = self.core.prefixes.get(memo_key)
         wire = Wire.of_request(data) if data is not None else None
         _, checked = build_execute_input(request, self.core.index, self.core.limits, credential.names, known, wire)
-        self.core.prefixes.remember(checked.verified)
+        check_pin(self.core.index, checked.pinned)
+        self.core.prefixes.remember(checked.verified, key=memo_key)
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 

@@ -23,8 +23,8 @@ from rolemodel_router.backends.scripted.state import BackendState
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rolemodel_router.backends.scripted",
-        description="A scripted LLM backend speaking the OpenAI Chat Completions and Anthropic Messages APIs, "
-        "with a simulated prompt cache and faults on demand. Prints its base URL on the first line.",
+        description="A scripted LLM backend speaking the OpenAI Chat Completions, OpenAI Responses and Anthropic "
+        "Messages APIs, with a simulated prompt cache and faults on demand. Prints its base URL on the first line.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)")
