@@ -78,3 +78,11 @@ def test_init_takes_one_variant() -> None:
         "rolemodel init: argument --with-subscription: not allowed with argument --local-only "
         "(see 'rolemodel init --help')"
     )
+
+
+def test_check_catalog_counts_one_role_in_the_singular() -> None:
+    pool = Path(__file__).resolve().parents[2] / "examples" / "local-pool.yaml"
+    done = rolemodel("check-catalog", str(pool))
+    assert done.code == 0, done.stderr
+    digest = load_catalog(pool).digest[:16]
+    assert done.stdout.strip() == f"{pool}: valid: 2 endpoints, 1 role, digest {digest}"

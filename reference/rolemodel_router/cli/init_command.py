@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from rolemodel.cli_help import ArgumentParser
+from rolemodel_router.cli.render import catalog_size
 from rolemodel_router.config.catalog_loader import CatalogError, LoadedCatalog, load_catalog
 
 EXIT_BAD_CONFIG = 2
@@ -37,7 +38,7 @@ def _next_steps(path: Path, loaded: LoadedCatalog) -> list[str]:
     keys = sorted({e.connection.api_key_env for e in catalog.endpoints if e.connection.api_key_env})
     subscriptions = [e.id for e in catalog.endpoints if e.connection.client_credential_headers]
     lines = [
-        f"wrote {path}: valid: {len(catalog.endpoints)} endpoints, {len(catalog.roles)} roles",
+        f"wrote {path}: valid: {catalog_size(catalog)}",
         f"serve it:  rolemodel serve --catalog {path}",
     ]
     if keys:

@@ -26,6 +26,16 @@ def _money(picos: int, currency: str) -> str:
     return format_picos(picos, currency or "USD")
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 role', '8 roles': a count as a person writes it (nouns whose plural adds an s)."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def catalog_size(catalog: catalog_pb2.Catalog) -> str:
+    """What check-catalog and init report of a valid catalog: its endpoints and roles, counted."""
+    return f"{counted(len(catalog.endpoints), 'endpoint')}, {counted(len(catalog.roles), 'role')}"
+
+
 def candidates_table(decision: D.Decision) -> Table:
     """Every candidate, best first: the ranked ones by rank, then the excluded ones in catalog order."""
     horizons = {c.cost.horizon_turns for c in decision.candidates if c.HasField("cost")}

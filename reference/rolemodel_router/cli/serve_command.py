@@ -11,7 +11,7 @@ import yaml
 
 from rolemodel import AsyncRouterClient, conversation_ref, text_message
 from rolemodel.v1 import hints_pb2, router_service_pb2
-from rolemodel_router.cli.render import command_name, console, decision_text
+from rolemodel_router.cli.render import catalog_size, command_name, console, decision_text
 from rolemodel_router.config.catalog_loader import CatalogError, default_catalog_path, load_catalog
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import EstimatorError
@@ -208,6 +208,6 @@ def check_catalog(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return EXIT_BAD_CONFIG
     catalog = loaded.catalog
-    summary = f"{len(catalog.endpoints)} endpoints, {len(catalog.roles)} roles, digest {loaded.digest[:16]}"
+    summary = f"{catalog_size(catalog)}, digest {loaded.digest[:16]}"
     print(f"{args.catalog}: valid: {summary}")
     return 0
