@@ -33,6 +33,12 @@ def pins_beyond_the_roles() -> None:
     wrap(core, "check_pin", make)
 
 
+def reported_failures_cool_down() -> None:
+    from rolemodel_router import core
+
+    wrap(core, "_without_cooldown", lambda original: lambda after, before: after)
+
+
 TENANCY: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -58,6 +64,14 @@ TENANCY: dict[str, Mutant] = {
             "RM-AUTH-005",
             ("RM-AUTH-005",),
             pins_beyond_the_roles,
+            tokens=True,
+        ),
+        Mutant(
+            "reported_failures_cool_down",
+            "with tokens on, failures any client reports put an endpoint into a cooldown for everyone",
+            "RM-AUTH-013",
+            ("RM-AUTH-013", "RM-OUT-02*"),
+            reported_failures_cool_down,
             tokens=True,
         ),
     )

@@ -7,6 +7,11 @@ started at the first observation. Three consecutive failures should put the
 endpoint into a cooldown of 5 s (RM-OUT-021), which must be shown in the card
 and enforced with UNHEALTHY (RM-OUT-022); a success at the end clears the
 count, so that the next run starts clean.
+
+A router that claims authentication must not let failures a client reports
+start a cooldown (RM-AUTH-013), and RM-OUT-021 counts only the failures that
+rule lets count; so there the same three reports must leave the endpoint
+eligible, and a cooldown is a violation of RM-AUTH-013, not a pass.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def _report_and_compare(
 @check(
     "outcomes",
     "Observed profile decays per outcome; three failures start a cooldown shown and enforced",
-    ("RM-OUT-020", "RM-OUT-021", "RM-OUT-022"),
+    ("RM-OUT-020", "RM-OUT-021", "RM-OUT-022", "RM-AUTH-013"),
 )
 def observed_profile(ctx: CheckContext) -> None:
     wait_until_healthy(ctx, ENDPOINT)
@@ -113,7 +118,9 @@ def observed_profile(ctx: CheckContext) -> None:
     )
     flaky = candidate(decision, ENDPOINT)
     unhealthy = "UNHEALTHY" in (exclusion_codes(flaky) if flaky else set())
-    if not shown and not unhealthy:
+    if ctx.claims("ROUTER_CAPABILITY_AUTH"):
+        _reported_failures_start_no_cooldown(ctx, shown, unhealthy)
+    elif not shown and not unhealthy:
         ctx.failed("RM-OUT-021", f"three consecutive failures put {ENDPOINT} into no cooldown")
         ctx.passed("RM-OUT-022", f"{ENDPOINT} is not cooling down: the card shows no cooldown, and it is eligible")
     else:
@@ -123,7 +130,7 @@ def observed_profile(ctx: CheckContext) -> None:
             f"a cooldown is shown in the card ({shown}) and enforced with UNHEALTHY ({unhealthy}); chosen "
             f"'{decision.chosen_endpoint_id}'",
         )
-    if shown:
+    if shown and not ctx.claims("ROUTER_CAPABILITY_AUTH"):
         length = status(ctx, ENDPOINT).cooldown_until_ms / 1000 - reported_at
         ctx.expect(
             "RM-OUT-021",
@@ -131,3 +138,12 @@ def observed_profile(ctx: CheckContext) -> None:
             f"the first cooldown lasts {COOLDOWN_S:g} s: {length:.2f} s",
         )
     _report_and_compare(ctx, last, common_pb2.OUTCOME_CLASS_SUCCESS, 90)
+
+
+def _reported_failures_start_no_cooldown(ctx: CheckContext, shown: bool, unhealthy: bool) -> None:
+    """Score the three reported failures on a router that claims authentication (RM-AUTH-013)."""
+    cooled = shown or unhealthy
+    detail = f"the card shows a cooldown ({shown}), decisions exclude {ENDPOINT} as UNHEALTHY ({unhealthy})"
+    ctx.expect("RM-AUTH-013", not cooled, f"three failures reported with ReportOutcome under a token: {detail}")
+    ctx.expect("RM-OUT-021", not cooled, f"with authentication on, reported failures start no cooldown: {detail}")
+    ctx.expect("RM-OUT-022", shown == unhealthy, f"cooldown shown and enforced agree: {detail}")
