@@ -143,9 +143,9 @@ def explicit_cache_looks_back_without_limit() -> None:
 
 
 def estimate_off_by_one() -> None:
-    from rolemodel_router.engine import route_input
+    from rolemodel_router.engine import conversation_input
 
-    wrap(route_input, "estimate_message_tokens", lambda original: lambda message: original(message) + 1)
+    wrap(conversation_input, "estimate_message_tokens", lambda original: lambda message: original(message) + 1)
 
 
 def admits_over_quota() -> None:

@@ -223,7 +223,7 @@ def fingerprint_ignores_usage() -> None:
 
 def ascii_only_digests() -> None:
     from rolemodel.v1 import conversation_pb2
-    from rolemodel_router.engine import route_input
+    from rolemodel_router.engine import conversation_input
 
     def make(original: Any) -> Any:
         def mutated(previous: bytes, message: Any) -> bytes:
@@ -236,7 +236,7 @@ def ascii_only_digests() -> None:
 
         return mutated
 
-    wrap(route_input, "chain", make)
+    wrap(conversation_input, "chain", make)
 
 
 def pin_ignores_deny_rules() -> None:
