@@ -11,6 +11,7 @@ from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.tenancy import TENANCY
 from tests.mutants.two_sided import TWO_SIDED
+from tests.mutants.unguarded import UNGUARDED
 
 MUTANTS: dict[str, Mutant] = {
     **FIRST_ROUND,
@@ -21,4 +22,5 @@ MUTANTS: dict[str, Mutant] = {
     **ATTEMPTS,
     **SETTLED,
     **TENANCY,
+    **UNGUARDED,
 }
