@@ -8,11 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgpack
+
+from rolemodel.v1 import decision_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.state import codec, sqlite, sqlite_rows
-from rolemodel_router.state.model import EndpointHealth, ShareState
+from rolemodel_router.state.model import CacheEntry, CachePoint, ConversationState, EndpointHealth, ShareState
 from tests.requests import conversation, new_id, outcome, route
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +82,19 @@ def test_health_and_share_round_trip_with_their_optional_fields() -> None:
         assert sqlite_rows.load_health(sqlite_rows.dump_health(health)) == health
     share = ShareState(window=((0.5, True, 1), (0.25, False, 2)), integral=-0.125)
     assert sqlite_rows.load_share(sqlite_rows.dump_share(share)) == share
+
+
+def test_an_explicit_cache_keeps_its_points_and_an_entry_written_without_them_reads_as_none() -> None:
+    points = (CachePoint(1, 0, b"p" * 32), CachePoint(2, 3, b"q" * 32))
+    entry = CacheEntry(
+        (b"a" * 32, b"b" * 32), 900, 40, 99_000, decision_pb2.CACHE_STATE_SOURCE_REPORTED, "d-1", 5, points
+    )
+    state = ConversationState("c-1", cache={"fx-opus": entry})
+    body = sqlite_rows.dump_conversation(state)
+    assert sqlite_rows.load_conversation(body) == state  # a restart, or another worker, sees where it can read
+    fields = msgpack.unpackb(body)
+    fields[3]["fx-opus"].pop()  # as the first schema-3 rows were written: seven fields per entry
+    assert sqlite_rows.load_conversation(msgpack.packb(fields)).cache["fx-opus"].points == ()
 
 
 def test_a_schema_2_database_opens_with_its_state_and_is_marked_3(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from rolemodel.v1 import decision_pb2
 from rolemodel_router.state import codec
 from rolemodel_router.state.model import (
     CacheEntry,
+    CachePoint,
     ConversationState,
     DecisionRecord,
     EndpointHealth,
@@ -58,11 +59,15 @@ def _entry(e: CacheEntry) -> list[Any]:
         int(e.source),
         e.decision_id,
         e.written_at_ms,
+        [[p.messages, p.parts, p.digest] for p in e.points],
     ]
 
 
 def _entry_from(v: list[Any]) -> CacheEntry:
-    return CacheEntry(_digests(v[0]), v[1], v[2], v[3], decision_pb2.CacheStateSource.ValueType(v[4]), v[5], v[6])
+    # v[7:] is empty in a row written before points were stored: an entry without points.
+    points = tuple(CachePoint(m, k, digest) for stored in v[7:] for m, k, digest in stored)
+    source = decision_pb2.CacheStateSource.ValueType(v[4])
+    return CacheEntry(_digests(v[0]), v[1], v[2], v[3], source, v[5], v[6], points)
 
 
 def dump_conversation(c: ConversationState) -> bytes:
