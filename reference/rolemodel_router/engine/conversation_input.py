@@ -72,7 +72,7 @@ class ConversationReading:
     estimated_messages: int  # the tools count as one when estimated
     has_images: bool
     all_content: bool
-    block_starts: tuple[int, ...]  # each message's first content block (spec 7.3.1)
+    block_starts: tuple[int, ...]  # each message's first content block (spec 7.2.1)
     cache_marks: tuple[tuple[int, int, int], ...]  # the client's breakpoints: message, part, TTL
     messages: Sequence[C.Message]  # empty unless every message carries content
     #: The first message whose digest does not match it, or None.

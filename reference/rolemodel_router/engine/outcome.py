@@ -111,7 +111,7 @@ def _reported_entry(
     """What the served endpoint holds after a served call (RM-CACHE-020, -021, -025).
 
     ``current`` is the served endpoint's entry now; when this decision wrote it, an explicit cache
-    keeps the points the decision predicted (7.3.1), since the provider reports token totals only.
+    keeps the points the decision predicted (7.2.1), since the provider reports token totals only.
     """
     econ = index.endpoints[served].economics
     usage = outcome.usage

@@ -50,7 +50,7 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
     digests, held, reply = _held_after(ctx, chosen)
     points = chosen.held_after
     if econ.explicit and chosen.compaction is None:
-        # Explicit caching holds the prefixes at the breakpoints it wrote and the ones it still had (7.3.1).
+        # Explicit caching holds the prefixes at the breakpoints it wrote and the ones it still had (7.2.1).
         held, stores = chosen.held_after_tokens, bool(points)
     else:
         stores = econ.caches and held >= econ.min_cacheable_tokens

@@ -96,7 +96,7 @@ class RouteInput:
     #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
     verified: VerifiedPrefix | None = None
     #: Each message's first content block, and the client's cache breakpoints as (message, part, TTL):
-    #: read once with the messages, so that an explicit cache's layout (spec 7.3.1) reads no message again.
+    #: read once with the messages, so that an explicit cache's layout (spec 7.2.1) reads no message again.
     block_starts: tuple[int, ...] = ()
     cache_marks: tuple[tuple[int, int, int], ...] = ()
 

@@ -20,7 +20,7 @@ EMPTY: Mapping[str, object] = MappingProxyType({})
 
 @dataclass(frozen=True)
 class CachePoint:
-    """A prefix an explicit cache holds (spec 7.3.1): ``messages`` whole messages, then the first ``parts`` parts
+    """A prefix an explicit cache holds (spec 7.2.1): ``messages`` whole messages, then the first ``parts`` parts
     of the next one (0: none), identified by the chained digest of exactly that prefix."""
 
     messages: int
@@ -32,7 +32,7 @@ class CachePoint:
 class CacheEntry:
     """What one endpoint holds of one conversation (spec 7.3).
 
-    ``points`` are the prefixes an explicit cache holds, where it can be read (7.3.1); empty for
+    ``points`` are the prefixes an explicit cache holds, where it can be read (7.2.1); empty for
     automatic caching, and for an explicit entry that holds only its whole prefix.
     """
 
