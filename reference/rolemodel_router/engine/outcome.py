@@ -388,7 +388,7 @@ def apply_outcome(
         snapshot.health.get(served, EndpointHealth()),
         outcome,
         now_ms,
-        declared_prefill_tokens_per_second=index.endpoints[served].endpoint.latency.prefill_tokens_per_second,
+        declared=index.endpoints[served].endpoint.latency,
     )
     usage = usage_windows.after_outcome(index, snapshot.usage, outcome, now_ms)
     quota_states = [
