@@ -14,6 +14,7 @@ from rolemodel.v1 import decision_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.state import codec, sqlite, sqlite_rows
 from rolemodel_router.state.model import CacheEntry, CachePoint, ConversationState, EndpointHealth, ShareState
 from tests.requests import conversation, new_id, outcome, route
@@ -86,7 +87,14 @@ def test_health_and_share_round_trip_with_their_optional_fields() -> None:
 def test_an_explicit_cache_keeps_its_points_and_an_entry_written_without_them_reads_as_none() -> None:
     points = (CachePoint(1, 0, b"p" * 32), CachePoint(2, 3, b"q" * 32))
     entry = CacheEntry(
-        (b"a" * 32, b"b" * 32), 900, 40, 99_000, decision_pb2.CACHE_STATE_SOURCE_REPORTED, "d-1", 5, points
+        DigestChain.of((b"a" * 32, b"b" * 32)),
+        900,
+        40,
+        99_000,
+        decision_pb2.CACHE_STATE_SOURCE_REPORTED,
+        "d-1",
+        5,
+        points,
     )
     state = ConversationState("c-1", cache={"fx-opus": entry})
     body = sqlite_rows.CONVERSATIONS.dump(state)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from rolemodel.cache_capacity import Resident
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
 
@@ -35,7 +36,7 @@ class CacheEntry:
     automatic caching, and for an explicit entry that holds only its whole prefix.
     """
 
-    digests: tuple[bytes, ...]
+    digests: DigestChain
     held_tokens: int
     reply_tokens: int
     expires_at_ms: int
@@ -133,7 +134,7 @@ class DecisionRecord:
     fallback_endpoint_ids: tuple[str, ...]
     created_at_ms: int
     main_turn: bool
-    prompt_digests: tuple[bytes, ...]
+    prompt_digests: DigestChain
     prompt_tokens: int
     output_tokens: int
     # The chosen endpoint's entry before this decision, to restore when it did not serve.

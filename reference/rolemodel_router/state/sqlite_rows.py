@@ -25,6 +25,7 @@ import msgpack
 from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.state import codec
 from rolemodel_router.state.model import (
     CacheEntry,
@@ -61,14 +62,13 @@ class BodyFormat(Generic[T]):
         return self.from_array(msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=True))
 
 
-def _digests(raw: bytes) -> tuple[bytes, ...]:
-    size = codec.DIGEST
-    return tuple(raw[i : i + size] for i in range(0, len(raw), size))
+def _digests(raw: bytes) -> DigestChain:
+    return DigestChain.from_packed(raw)
 
 
 def _entry(e: CacheEntry) -> list[Any]:
     return [
-        b"".join(e.digests),
+        e.digests.packed(),
         e.held_tokens,
         e.reply_tokens,
         e.expires_at_ms,
@@ -120,7 +120,7 @@ def _decision(r: DecisionRecord) -> list[Any]:
         list(r.fallback_endpoint_ids),
         r.created_at_ms,
         r.main_turn,
-        b"".join(r.prompt_digests),
+        r.prompt_digests.packed(),
         r.prompt_tokens,
         r.output_tokens,
         _entry(r.previous_entry) if r.previous_entry is not None else None,
