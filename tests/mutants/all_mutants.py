@@ -7,6 +7,7 @@ from tests.mutants.catalogue import MUTANTS as FIRST_ROUND
 from tests.mutants.catalogue import Mutant
 from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
+from tests.mutants.front_door_requests import FRONT_DOOR_REQUESTS
 from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.tenancy import TENANCY
@@ -23,4 +24,5 @@ MUTANTS: dict[str, Mutant] = {
     **SETTLED,
     **TENANCY,
     **UNGUARDED,
+    **FRONT_DOOR_REQUESTS,
 }
