@@ -78,7 +78,7 @@ def test_a_deadline_that_runs_out_while_deciding_commits_nothing(kind: str, tmp_
         refused = await _route_then_report(store, lambda: _deadline(clock, 0.050, 0.040))
         assert refused == [ErrorReason.DEADLINE_TOO_SHORT.value] * 2
         assert _quota_reservations(store) == 1, "only the Route made in time reserved quota"
-        assert len(store.outcomes if kind == "memory" else store.recent_outcomes) == 0
+        assert not (store.recent_outcomes if isinstance(store, SqliteStore) else store.outcomes)
         conversation_state = await store.conversation("late")
         assert not conversation_state.escalation, "the refused TASK_FAILED report escalated nothing"
         await store.close()
