@@ -5,8 +5,8 @@ whose fixture catalog gives the quota role a one-hour window that never fills,
 so every stored decision reserves exactly one request of it. Each acknowledged
 Route's outcome is reported with a short deadline as well. Afterwards:
 
-- the quota's count of requests, read by one dry-run Route, minus the Routes
-  the router acknowledged, is the number of Routes that stored a decision and
+- the quota's count of requests, read by one dry-run Route, minus the
+  reservations of the Routes the router acknowledged, is the number of Routes that stored a decision and
   reserved quota although their caller was told DEADLINE_EXCEEDED;
 - each outcome answered DEADLINE_EXCEEDED is sent again with its idempotency
   key and a long deadline: ``replayed`` says the first one was stored.
@@ -65,6 +65,7 @@ def catalog_with_a_long_window(directory: Path) -> Path:
 @dataclass
 class Tally:
     routes_acknowledged: int = 0
+    reserved_by_acknowledged: int = 0  # the quota requests the acknowledged decisions say they reserved
     routes_deadline: int = 0
     outcomes_acknowledged: int = 0
     late_outcome_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (decision, endpoint, key)
@@ -90,6 +91,7 @@ async def _one_call(client: AsyncRouterClient, rng: random.Random, tally: Tally)
         tally.errors[f"route {_name(error)}"] += 1
         return
     tally.routes_acknowledged += 1
+    tally.reserved_by_acknowledged += sum(q.reserved.requests for q in decision.quota_states if q.quota_id == QUOTA_ID)
     report = outcome(decision.decision_id, decision.chosen_endpoint_id)
     try:
         await client.report_outcome(report, timeout_s=rng.uniform(SHORTEST_S, LONGEST_S))
@@ -120,13 +122,13 @@ async def _effects(address: str, tally: Tally) -> tuple[int, int]:
     """(requests the quota counts, late outcomes that were stored anyway)."""
     async with AsyncRouterClient(address, ONE_TRY) as client:
         probe = await client.route(route(ROLE, conversation(new_id("probe"), [100]), dry_run=True))
-        used = next(q.used.requests for q in probe.quota_states if q.quota_id == QUOTA_ID)
+        # ``used`` includes the probe's own reservation when it makes one; a dry run reserves nothing.
+        used = next(q.used.requests - q.reserved.requests for q in probe.quota_states if q.quota_id == QUOTA_ID)
         stored = 0
         for decision_id, endpoint_id, key in tally.late_outcome_keys:
             again = await client.report_outcome(outcome(decision_id, endpoint_id, key=key))
             stored += int(again.replayed)
-    # The dry run counts its own would-be reservation in ``used``.
-    return int(used) - 1, stored
+    return int(used), stored
 
 
 def run_store(store: str, calls: int, concurrency: int, margin_s: float | None, seed: int) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def run_store(store: str, calls: int, concurrency: int, margin_s: float | None, 
         catalog = catalog_with_a_long_window(Path(tmp))
         state = "memory:" if store == "memory" else f"sqlite:///{Path(tmp) / 'router.db'}"
         extra = [] if margin_s is None else ["--deadline-margin", str(margin_s)]
-        with RouterProcess(state, catalog=catalog, extra=extra, log_level="error") as router:
+        with RouterProcess(state, catalog=catalog, extra=extra, log_level="error", start_timeout_s=120) as router:
             began = time.monotonic()
             tally = asyncio.run(_load(router.address, calls, concurrency, seed))
             elapsed = time.monotonic() - began
@@ -147,7 +149,8 @@ def run_store(store: str, calls: int, concurrency: int, margin_s: float | None, 
         "routes_acknowledged": tally.routes_acknowledged,
         "routes_deadline_exceeded": tally.routes_deadline,
         "quota_requests_counted": quota_requests,
-        "deadline_exceeded_routes_with_effects": quota_requests - tally.routes_acknowledged,
+        "quota_requests_acknowledged": tally.reserved_by_acknowledged,
+        "deadline_exceeded_routes_with_effects": quota_requests - tally.reserved_by_acknowledged,
         "outcomes_acknowledged": tally.outcomes_acknowledged,
         "outcomes_deadline_exceeded": len(tally.late_outcome_keys),
         "deadline_exceeded_outcomes_stored": late_outcomes_stored,
