@@ -75,16 +75,17 @@ Row = tuple[object, ...]
 #: Each list of Changes, the statement that writes one of its items, and the item's row.
 WRITES: tuple[tuple[str, str, Callable[[Any], Row]], ...] = (
     ("conversations", "INSERT OR REPLACE INTO conversations VALUES (?, ?)",
-     lambda c: (c.conversation_id, rows.dump_conversation(c))),
+     lambda c: (c.conversation_id, rows.CONVERSATIONS.dump(c))),
     ("decisions", "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
-     lambda d: (d.decision_id, d.created_at_ms, rows.dump_decision(d))),
+     lambda d: (d.decision_id, d.created_at_ms, rows.DECISIONS.dump(d))),
     ("quota_events", "INSERT OR REPLACE INTO quota_events VALUES (?, ?, ?)",
-     lambda qe: (qe[0], qe[1].decision_id, rows.dump_event(qe[1]))),
-    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)", lambda eh: (eh[0], rows.dump_health(eh[1]))),
-    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.dump_share(rs[1]))),
-    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.dump_usage(qu[1]))),
+     lambda qe: (qe[0], qe[1].decision_id, rows.QUOTA_EVENTS.dump(qe[1]))),
+    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)",
+     lambda eh: (eh[0], rows.ENDPOINT_HEALTH.dump(eh[1]))),
+    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.SHARE_STATE.dump(rs[1]))),
+    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.USAGE_WINDOWS.dump(qu[1]))),
     ("occupancy", "INSERT OR REPLACE INTO endpoint_occupancy VALUES (?, ?)",
-     lambda er: (er[0], rows.dump_residents(er[1]))),
+     lambda er: (er[0], rows.ENDPOINT_OCCUPANCY.dump(er[1]))),
     ("deleted_conversations", "DELETE FROM conversations WHERE id = ?", lambda cid: (cid,)),
     ("deleted_decisions", "DELETE FROM decisions WHERE id = ?", lambda did: (did,)),
     ("deleted_outcomes", "DELETE FROM outcomes WHERE key = ?", lambda key: (key,)),
@@ -105,7 +106,7 @@ def _statements(changes: Changes) -> list[Statement]:
             (
                 "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
                 # An outcome is kept as long as its decision: its row carries the decision's time.
-                [(o.idempotency_key, created.get(o.decision_id, 0), rows.dump_outcome(o)) for o in changes.outcomes],
+                [(o.idempotency_key, created.get(o.decision_id, 0), rows.OUTCOMES.dump(o)) for o in changes.outcomes],
             )
         )
     if changes.forget_records_before_ms:
@@ -239,14 +240,14 @@ class SqliteStore(InProcessStore):
         record = self.recent_decisions.get(decision_id)
         if record is None:
             body = self._read("SELECT body FROM decisions WHERE id = ?", decision_id)
-            record = rows.load_decision(body) if body else None
+            record = rows.DECISIONS.load(body) if body else None
         return record
 
     def _outcome(self, idempotency_key: str) -> OutcomeRecord | None:
         record = self.recent_outcomes.get(idempotency_key)
         if record is None:
             body = self._read("SELECT body FROM outcomes WHERE key = ?", idempotency_key)
-            record = rows.load_outcome(body) if body else None
+            record = rows.OUTCOMES.load(body) if body else None
         return record
 
     def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
@@ -299,23 +300,23 @@ class SqliteStore(InProcessStore):
 
     def _load(self, db: sqlite3.Connection) -> None:
         for (body,) in db.execute("SELECT body FROM conversations"):
-            c = rows.load_conversation(body)
+            c = rows.CONVERSATIONS.load(body)
             self.conversations[c.conversation_id] = c
         events: dict[str, list[QuotaEvent]] = {}
         for quota_id, body in db.execute("SELECT quota_id, body FROM quota_events"):
-            events.setdefault(quota_id, []).append(rows.load_event(body))
+            events.setdefault(quota_id, []).append(rows.QUOTA_EVENTS.load(body))
         for quota_id, loaded in events.items():
             if quota_id in self.quotas:
                 self.ledgers[quota_id] = QuotaLedger(self.quotas[quota_id], loaded)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_health"):
-            self.health_by_endpoint[endpoint_id] = rows.load_health(body)
+            self.health_by_endpoint[endpoint_id] = rows.ENDPOINT_HEALTH.load(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):
-            self.shares[role] = rows.load_share(body)
+            self.shares[role] = rows.SHARE_STATE.load(body)
         for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
             if quota_id in self.quotas:
-                self.usage[quota_id] = rows.load_usage(body)
+                self.usage[quota_id] = rows.USAGE_WINDOWS.load(body)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
-            self.occupancy[endpoint_id] = rows.load_residents(body)
+            self.occupancy[endpoint_id] = rows.ENDPOINT_OCCUPANCY.load(body)
 
     def _queue(self, changes: Changes) -> asyncio.Future[None]:
         """Hand ``changes`` to this turn's group commit; the future settles when it has been committed."""
