@@ -414,6 +414,15 @@ def ignores_prefill() -> None:
     wrap(latency, "estimate", make)
 
 
+def prefill_ignores_depth() -> None:
+    from rolemodel import latency
+
+    def make(original: Any) -> Any:
+        return lambda **fields: original(**{**fields, "half_speed_depth_tokens": 0})
+
+    wrap(latency, "estimate", make)
+
+
 def forgets_evictions() -> None:
     from rolemodel import cache_capacity
 
@@ -632,6 +641,13 @@ MUTANTS: dict[str, Mutant] = {
             "RM-ROUTE-033",
             ("RM-ROUTE-033",),
             ignores_prefill,
+        ),
+        Mutant(
+            "prefill_ignores_depth",
+            "prefill runs at one speed however deep the context, despite a declared half-speed depth",
+            "RM-ROUTE-036",
+            ("RM-ROUTE-036",),
+            prefill_ignores_depth,
         ),
         Mutant(
             "forgets_evictions",

@@ -92,6 +92,9 @@ class ServeSettings:
     #: One of the worker processes of ``serve --workers N``: the listeners share their ports with the other
     #: workers (SO_REUSEPORT) and a SQLite database is shared turn by turn (see server/workers.py).
     worker_of_many: bool = False
+    #: Log the start-up warnings (the endpoints Execute leaves out). The workers of ``serve --workers N``
+    #: share one catalog and one environment, so only the first one says what all of them would.
+    report_start_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,7 @@ async def start_router(
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Reported once the router is up: a start-up mistake stays the one line that names it.
-    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+    if settings.report_start_up and card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
         report_unconfigured(index.catalog, settings.execute.environ)
     host = settings.listen.rsplit(":", 1)[0]
     address = f"{host}:{port}"
