@@ -133,11 +133,7 @@ class Executor:
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
-        def before_commit() -> None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise RouterError(ErrorReason.DEADLINE_TOO_SHORT, "the call's deadline passed before routing finished")
-
-        decision = await self.core.route(route_input, before_commit)
+        decision = await self.core.route(route_input, self.core.commit_deadline(deadline_s))
         call = _Call(self, request, route_input, decision, deadline, credential)
         yield E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))
         async with aclosing(call.run()) as events:
