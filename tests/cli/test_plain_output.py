@@ -68,7 +68,8 @@ def test_the_demo_says_why_a_fallback_turn_shows_another_endpoints_reasons() -> 
     done = rolemodel("demo", "--once", "--ui", "", "--listen", "127.0.0.1:0", timeout=120)
     assert done.code == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "the router chose gpt-5; claude-opus-4-5 was its next fallback. Why it chose gpt-5:" in text
+    assert "✗ gpt-5 failed before its first token; the router tries claude-opus-4-5 next" in text
+    assert "the router chose gpt-5; claude-opus-4-5 answered on attempt 2, as a fallback. Why it chose gpt-5:" in text
     assert "if all on claude-opus-4-5: what each turn would have cost on the most expensive model" in text
     assert "H=" not in text
 
