@@ -305,6 +305,7 @@ def accepts_unknown_version() -> None:
 def ignores_deadlines() -> None:
     import asyncio
 
+    from rolemodel_router.core import RouterCore
     from rolemodel_router.server import service
 
     def make(original: Any) -> Any:
@@ -313,7 +314,7 @@ def ignores_deadlines() -> None:
 
         return route
 
-    wrap(service, "deadline_guard", lambda original: lambda context: lambda: None)
+    wrap(RouterCore, "commit_deadline", lambda original: lambda self, remaining_s: lambda: None)
     wrap(service.RouterServicer, "Route", make)
 
 

@@ -31,6 +31,7 @@ from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.deadlines import CommitDeadline
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.engine.verified_prefix import Wire
@@ -133,11 +134,9 @@ class Executor:
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
         route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
 
-        def before_commit() -> None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise RouterError(ErrorReason.DEADLINE_TOO_SHORT, "the call's deadline passed before routing finished")
-
-        decision = await self.core.route(route_input, before_commit)
+        # Measured from the call's start: the time spent validating counts against its deadline.
+        commit_by = CommitDeadline(deadline, self.core.deadline_margin_s)
+        decision = await self.core.route(route_input, commit_by)
         call = _Call(self, request, route_input, decision, deadline, credential)
         yield E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))
         async with aclosing(call.run()) as events:
