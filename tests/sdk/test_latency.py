@@ -35,3 +35,12 @@ def test_the_base_latency_sample_subtracts_the_prefill_and_never_goes_below_zero
 def test_the_decayed_average_starts_at_the_first_sample() -> None:
     assert latency.decayed(None, 10.0) == 10.0
     assert latency.decayed(10.0, 20.0) == pytest.approx(12.0)
+
+
+def test_prefill_slows_with_the_depth_of_the_context() -> None:
+    # The token at position i costs (1 + i / 1,250) / 250 s: 250 tokens after 6,125 cost 6 times their start cost.
+    assert latency.depth_factor(250, 6_125, 1_250) == 6.0
+    assert latency.prefill_ms(250, 250, 6_125, 1_250) == 6_000.0
+    assert latency.prefill_ms(250, 250, 6_125, 0) == 1_000.0  # no half-speed depth: one speed
+    assert latency.start_speed_sample(50.0, 250, 6_125, 1_250) == 300.0
+    assert latency.base_latency_sample(6_500, 250, 250, 6_125, 1_250) == 500.0

@@ -20,6 +20,7 @@ from rolemodel_router.http.slow_clients import HttpLimits
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
+from rolemodel_router.server.binding import address_to_connect, url_to_connect
 from rolemodel_router.server.workers import WorkerReady, WorkersRefused, check_workers, run_workers
 from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
 from rolemodel_router.state.sqlite import StoreOpenError
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         create_state_directory=args.state is None,
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
+        deadline_margin_s=args.deadline_margin,
         retention=Retention(
             conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000),
             decision_ms=int(args.decision_retention_hours * 3_600_000),
@@ -151,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         withheld=withheld,
     )
 
+    # The addresses printed for a user to connect to or open name the loopback where the router listens
+    # on every interface (0.0.0.0): the listen address itself is printed as it is.
     def ready(router: RunningRouter) -> None:
         secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
         print(
@@ -160,17 +164,13 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         if router.http_url:
-            print(
-                f"HTTP front door on {router.http_url} (OpenAI base URL {router.http_url}/v1, "
-                f"Anthropic base URL {router.http_url})",
-                flush=True,
-            )
+            print(_front_door_line(router.http_url), flush=True)
         if router.ui_url:
-            print(f"dashboard at {router.ui_url}", flush=True)
+            print(f"dashboard at {url_to_connect(router.ui_url)}", flush=True)
         if router.metrics_address:
-            print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
+            print(f"metrics at {url_to_connect(f'http://{router.metrics_address}/metrics')}", flush=True)
         if not args.no_sample and tls is None and tokens is None:
-            asyncio.get_running_loop().create_task(_sample(router.address))
+            asyncio.get_running_loop().create_task(_sample(address_to_connect(router.address)))
 
     def workers_ready(worker: WorkerReady) -> None:
         secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
@@ -181,13 +181,9 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         if worker.http_url:
-            print(
-                f"HTTP front door on {worker.http_url} (OpenAI base URL {worker.http_url}/v1, "
-                f"Anthropic base URL {worker.http_url}); the dashboard is not served with --workers",
-                flush=True,
-            )
+            print(_front_door_line(worker.http_url) + "; the dashboard is not served with --workers", flush=True)
         if not args.no_sample and tls is None and tokens is None:
-            asyncio.run(_sample(worker.address))
+            asyncio.run(_sample(address_to_connect(worker.address)))
 
     try:
         if args.workers > 1:
@@ -199,6 +195,11 @@ def run(args: argparse.Namespace) -> int:
     except (StateUrlError, StoreOpenError, OSError, EstimatorError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+
+
+def _front_door_line(http_url: str) -> str:
+    base = url_to_connect(http_url)
+    return f"HTTP front door on {http_url} (OpenAI base URL {base}/v1, Anthropic base URL {base})"
 
 
 def check_catalog(args: argparse.Namespace) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.state.model import (
     CacheEntry,
     CachePoint,
@@ -30,13 +32,13 @@ from rolemodel_router.state.model import (
 DIGEST = 32
 
 
-def pack_digests(digests: tuple[bytes, ...]) -> str:
-    return base64.b64encode(b"".join(digests)).decode()
+def pack_digests(digests: Sequence[bytes]) -> str:
+    raw = digests.packed() if isinstance(digests, DigestChain) else b"".join(digests)
+    return base64.b64encode(raw).decode()
 
 
-def unpack_digests(text: str) -> tuple[bytes, ...]:
-    raw = base64.b64decode(text)
-    return tuple(raw[i : i + DIGEST] for i in range(0, len(raw), DIGEST))
+def unpack_digests(text: str) -> DigestChain:
+    return DigestChain.from_packed(base64.b64decode(text))
 
 
 def entry_fields(e: CacheEntry) -> dict[str, Any]:

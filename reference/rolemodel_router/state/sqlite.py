@@ -75,16 +75,17 @@ Row = tuple[object, ...]
 #: Each list of Changes, the statement that writes one of its items, and the item's row.
 WRITES: tuple[tuple[str, str, Callable[[Any], Row]], ...] = (
     ("conversations", "INSERT OR REPLACE INTO conversations VALUES (?, ?)",
-     lambda c: (c.conversation_id, rows.dump_conversation(c))),
+     lambda c: (c.conversation_id, rows.CONVERSATIONS.dump(c))),
     ("decisions", "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
-     lambda d: (d.decision_id, d.created_at_ms, rows.dump_decision(d))),
+     lambda d: (d.decision_id, d.created_at_ms, rows.DECISIONS.dump(d))),
     ("quota_events", "INSERT OR REPLACE INTO quota_events VALUES (?, ?, ?)",
-     lambda qe: (qe[0], qe[1].decision_id, rows.dump_event(qe[1]))),
-    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)", lambda eh: (eh[0], rows.dump_health(eh[1]))),
-    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.dump_share(rs[1]))),
-    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.dump_usage(qu[1]))),
+     lambda qe: (qe[0], qe[1].decision_id, rows.QUOTA_EVENTS.dump(qe[1]))),
+    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)",
+     lambda eh: (eh[0], rows.ENDPOINT_HEALTH.dump(eh[1]))),
+    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.SHARE_STATE.dump(rs[1]))),
+    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.USAGE_WINDOWS.dump(qu[1]))),
     ("occupancy", "INSERT OR REPLACE INTO endpoint_occupancy VALUES (?, ?)",
-     lambda er: (er[0], rows.dump_residents(er[1]))),
+     lambda er: (er[0], rows.ENDPOINT_OCCUPANCY.dump(er[1]))),
     ("deleted_conversations", "DELETE FROM conversations WHERE id = ?", lambda cid: (cid,)),
     ("deleted_decisions", "DELETE FROM decisions WHERE id = ?", lambda did: (did,)),
     ("deleted_outcomes", "DELETE FROM outcomes WHERE key = ?", lambda key: (key,)),
@@ -105,7 +106,7 @@ def _statements(changes: Changes) -> list[Statement]:
             (
                 "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
                 # An outcome is kept as long as its decision: its row carries the decision's time.
-                [(o.idempotency_key, created.get(o.decision_id, 0), rows.dump_outcome(o)) for o in changes.outcomes],
+                [(o.idempotency_key, created.get(o.decision_id, 0), rows.OUTCOMES.dump(o)) for o in changes.outcomes],
             )
         )
     if changes.forget_records_before_ms:
@@ -162,6 +163,22 @@ def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -
             future.set_result(None)
         else:
             future.set_exception(error)
+
+
+def _unavailable(error: sqlite3.Error) -> RouterError:
+    return RouterError(
+        ErrorReason.STATE_STORE_UNAVAILABLE, f"the state database cannot be written ({error}); nothing was changed"
+    )
+
+
+def _undo(undo: list[Callable[[], None]]) -> None:
+    for step in reversed(undo):
+        step()
+
+
+def _undo_if_failed(done: asyncio.Future[None], undo: list[Callable[[], None]]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        _undo(undo)
 
 
 class SqliteStore(InProcessStore):
@@ -223,14 +240,14 @@ class SqliteStore(InProcessStore):
         record = self.recent_decisions.get(decision_id)
         if record is None:
             body = self._read("SELECT body FROM decisions WHERE id = ?", decision_id)
-            record = rows.load_decision(body) if body else None
+            record = rows.DECISIONS.load(body) if body else None
         return record
 
     def _outcome(self, idempotency_key: str) -> OutcomeRecord | None:
         record = self.recent_outcomes.get(idempotency_key)
         if record is None:
             body = self._read("SELECT body FROM outcomes WHERE key = ?", idempotency_key)
-            record = rows.load_outcome(body) if body else None
+            record = rows.OUTCOMES.load(body) if body else None
         return record
 
     def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
@@ -283,25 +300,26 @@ class SqliteStore(InProcessStore):
 
     def _load(self, db: sqlite3.Connection) -> None:
         for (body,) in db.execute("SELECT body FROM conversations"):
-            c = rows.load_conversation(body)
+            c = rows.CONVERSATIONS.load(body)
             self.conversations[c.conversation_id] = c
         events: dict[str, list[QuotaEvent]] = {}
         for quota_id, body in db.execute("SELECT quota_id, body FROM quota_events"):
-            events.setdefault(quota_id, []).append(rows.load_event(body))
+            events.setdefault(quota_id, []).append(rows.QUOTA_EVENTS.load(body))
         for quota_id, loaded in events.items():
             if quota_id in self.quotas:
                 self.ledgers[quota_id] = QuotaLedger(self.quotas[quota_id], loaded)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_health"):
-            self.health_by_endpoint[endpoint_id] = rows.load_health(body)
+            self.health_by_endpoint[endpoint_id] = rows.ENDPOINT_HEALTH.load(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):
-            self.shares[role] = rows.load_share(body)
+            self.shares[role] = rows.SHARE_STATE.load(body)
         for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
             if quota_id in self.quotas:
-                self.usage[quota_id] = rows.load_usage(body)
+                self.usage[quota_id] = rows.USAGE_WINDOWS.load(body)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
-            self.occupancy[endpoint_id] = rows.load_residents(body)
+            self.occupancy[endpoint_id] = rows.ENDPOINT_OCCUPANCY.load(body)
 
-    async def _persist(self, changes: Changes) -> None:
+    def _queue(self, changes: Changes) -> asyncio.Future[None]:
+        """Hand ``changes`` to this turn's group commit; the future settles when it has been committed."""
         if self._db is None:
             raise RuntimeError("the SQLite store is not started")
         loop = asyncio.get_running_loop()
@@ -309,14 +327,31 @@ class SqliteStore(InProcessStore):
         if not self._pending:
             loop.call_soon(self._hand_off)
         self._pending.append((_statements(changes), future))
+        return future
+
+    async def _persist(self, changes: Changes) -> None:
+        try:
+            await asyncio.shield(self._queue(changes))
+        except sqlite3.Error as error:
+            raise _unavailable(error) from None
+
+    async def _persist_or_undo(self, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Write ``changes``; undo memory when the write fails, also when the caller is cancelled meanwhile.
+
+        A cancelled caller (its deadline passed, or the client went away) does not take a queued write
+        back: the group commit goes ahead, so memory keeps what the database will hold, and is undone
+        only if that commit fails. Memory and database never disagree about a decision or a quota slot.
+        """
+        future = self._queue(changes)
         try:
             await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda done: _undo_if_failed(done, undo))
+            raise
         except sqlite3.Error as error:
-            # A full disk, a read-only or damaged database: nothing was written, and the caller undoes memory.
-            raise RouterError(
-                ErrorReason.STATE_STORE_UNAVAILABLE,
-                f"the state database cannot be written ({error}); nothing was changed",
-            ) from None
+            # A full disk, a read-only or damaged database: nothing was written.
+            _undo(undo)
+            raise _unavailable(error) from None
 
     def _hand_off(self) -> None:
         """Commit every transaction this turn of the event loop finished: one SQLite transaction for all.

@@ -32,12 +32,29 @@ class RouteKeys:
     now_ms: int  # the transaction's time: windows are read and the decision made at this instant
 
 
+#: Decisions younger than this are never dropped to make room (RM-ROUTE-009): a full cap refuses instead.
+PROMISED_DECISION_MS = 24 * 3600 * 1000
+
+
 @dataclass(frozen=True)
 class Retention:
-    """How long state is kept (see the README's state retention policy)."""
+    """How long, and how much, state is kept (the README's state retention policy, spec 12.6).
+
+    The caps bound what clients can make the router hold: conversations (each with its cache
+    entries and their digest chains) and decisions kept for outcomes, in total and per principal.
+    The per-principal caps apply with authentication on (``tenants``); without tokens there is
+    one principal and only the totals apply.
+    """
 
     conversation_idle_ms: int = 24 * 3600 * 1000
     decision_ms: int = 48 * 3600 * 1000
+    max_conversations: int = 100_000
+    max_conversations_per_principal: int = 20_000
+    max_decisions: int = 500_000
+    max_decisions_per_principal: int = 100_000
+    #: Digests kept in cache entries and decisions, 32 bytes each (chunks shared by turns count in each holder).
+    max_digest_bytes: int = 256 * 1024 * 1024
+    tenants: bool = False
 
 
 class StateStore(Protocol):
