@@ -18,6 +18,7 @@ from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
 from rolemodel_router.access import check_role, current_principal
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S, CommitDeadline
 from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
@@ -78,6 +79,8 @@ class RouterCore:
     prefixes: RecentPrefixes = field(default_factory=RecentPrefixes)
     #: Where the HTTP front door answers, advertised in the card (spec 14.1); None when it is not served.
     front_door: card_pb2.HttpFrontDoor | None = None
+    #: What a call must have left of its deadline when its decision is ready, or nothing is committed.
+    deadline_margin_s: float = DEFAULT_MARGIN_S
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
@@ -108,6 +111,10 @@ class RouterCore:
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
         await self.executor.aclose()
+
+    def commit_deadline(self, remaining_s: float | None) -> CommitDeadline:
+        """The check a call with ``remaining_s`` left (None: no deadline) passes before it commits (RM-ERR-020)."""
+        return CommitDeadline.after(remaining_s, self.deadline_margin_s)
 
     def _require(self, capability: card_pb2.RouterCapability.ValueType) -> None:
         if capability not in self.capabilities:

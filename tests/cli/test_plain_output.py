@@ -38,9 +38,13 @@ def test_route_lists_candidates_best_first_and_says_what_the_horizon_is() -> Non
     assert "normative estimate" not in done.stdout and "was spread over the rest" not in done.stdout
 
 
-def test_serve_on_every_interface_says_to_connect_to_the_loopback() -> None:
-    command = [*ROUTER_CLI, "serve", "--state", "memory:", "--listen", "0.0.0.0:0", "--http", "0.0.0.0:0", "--no-ui"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as router:
+def test_serve_names_the_resolved_database_and_on_every_interface_a_loopback_to_connect_to(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    command = [*ROUTER_CLI, "serve", "--state", "sqlite:///state/router.db", "--no-ui"]
+    command += ["--listen", "0.0.0.0:0", "--http", "0.0.0.0:0"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as router:
         watchdog = threading.Timer(60, router.kill)  # a router that never gets to the hint ends the read
         watchdog.start()
         lines: list[str] = []
@@ -55,6 +59,7 @@ def test_serve_on_every_interface_says_to_connect_to_the_loopback() -> None:
             router.send_signal(signal.SIGTERM)
         assert router.wait(timeout=30) == 0
     serving, front_door, hint = lines[0], lines[1], lines[-1]
+    assert f"state SQLite {tmp_path}/state/router.db)" in serving
     port = serving.split("serving on 0.0.0.0:", 1)[1].split()[0]
     http_port = front_door.split("HTTP front door on http://0.0.0.0:", 1)[1].split()[0]
     assert f"(OpenAI base URL http://127.0.0.1:{http_port}/v1, Anthropic base URL http://127.0.0.1:{http_port})" in (
@@ -68,7 +73,8 @@ def test_the_demo_says_why_a_fallback_turn_shows_another_endpoints_reasons() -> 
     done = rolemodel("demo", "--once", "--ui", "", "--listen", "127.0.0.1:0", timeout=120)
     assert done.code == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "the router chose gpt-5; claude-opus-4-5 was its next fallback. Why it chose gpt-5:" in text
+    assert "✗ gpt-5 failed before its first token; the router tries claude-opus-4-5 next" in text
+    assert "the router chose gpt-5; claude-opus-4-5 answered on attempt 2, as a fallback. Why it chose gpt-5:" in text
     assert "if all on claude-opus-4-5: what each turn would have cost on the most expensive model" in text
     assert "H=" not in text
 

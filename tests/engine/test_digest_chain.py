@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rolemodel.cost import matched_prefix_messages
@@ -12,6 +12,7 @@ from rolemodel_router.engine.digest_chain import CHUNK_DIGESTS, DigestChain
 digest = st.binary(min_size=32, max_size=32)
 
 
+@settings(deadline=None, max_examples=60)  # the machine is shared: no per-example deadline
 @given(st.lists(digest, max_size=200), st.lists(digest, max_size=100), st.integers(0, 300))
 def test_a_chain_reads_as_the_tuple_of_its_digests(first: list[bytes], more: list[bytes], cut: int) -> None:
     chain = DigestChain.of(first)

@@ -20,6 +20,7 @@ from rolemodel import SUPPORTED_VERSIONS
 from rolemodel.cli_help import ArgumentParser
 from rolemodel_router import __version__
 from rolemodel_router.cli import arg_types, client_commands, init_command, serve_command
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S
 from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -164,6 +165,14 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         default=1,
         help="router processes sharing the listening ports and the SQLite or Redis state, one per core you "
         "give it (default: %(default)s); not with the memory store, --metrics or --ui",
+    )
+    serve.add_argument(
+        "--deadline-margin",
+        type=arg_types.seconds,
+        default=DEFAULT_MARGIN_S,
+        metavar="SECONDS",
+        help="time a call must have left of its deadline once its decision is made, kept for committing and "
+        "answering; with less, it is refused with DEADLINE_TOO_SHORT and changes nothing (default: %(default)s)",
     )
     serve.add_argument(
         "--max-request-bytes",

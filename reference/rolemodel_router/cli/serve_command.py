@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         create_state_directory=args.state is None,
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
+        deadline_margin_s=args.deadline_margin,
         retention=Retention(
             conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000),
             decision_ms=int(args.decision_retention_hours * 3_600_000),

@@ -65,6 +65,12 @@ class Metrics:
             buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+        self.attempts = Counter(
+            "rolemodel_execute_attempts",
+            "Execute attempts by endpoint called, as attempt_started names it: the first of a call, or a later one",
+            ["endpoint", "attempt"],
+            registry=r,
+        )
         self.attempt_failures = Counter(
             "rolemodel_execute_attempt_failures",
             "Execute attempts that failed, by endpoint and outcome class",
@@ -118,9 +124,17 @@ class Metrics:
             self._quota(quota)
 
     def execute_event(self, event: router_service_pb2.ExecuteResponse) -> None:
-        """Execute records its own outcome; count it here as a reported one would be."""
+        """Execute records its own outcome; count it here as a reported one would be.
+
+        Attempts are counted from ``attempt_started``, which names every endpoint the router called: with
+        the failures, they give each endpoint's failure rate, and the later attempts show how often the
+        fallbacks carry the load, where the decisions count only the endpoint each call chose.
+        """
         kind = event.WhichOneof("event")
-        if kind == "attempt_failed":
+        if kind == "attempt_started":
+            started = event.attempt_started
+            self.attempts.labels(started.endpoint_id, "first" if started.attempt <= 1 else "later").inc()
+        elif kind == "attempt_failed":
             failed = event.attempt_failed
             self.attempt_failures.labels(
                 failed.endpoint_id, _name(common_pb2.OutcomeClass, failed.outcome_class, "OUTCOME_CLASS_")

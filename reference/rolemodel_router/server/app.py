@@ -22,6 +22,7 @@ from rolemodel.v1 import card_pb2, common_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.dashboard.serving import Dashboard, dashboard_app, start_dashboard
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -87,9 +88,14 @@ class ServeSettings:
     create_state_directory: bool = False
     #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
     withheld: frozenset[card_pb2.RouterCapability.ValueType] = frozenset()
+    #: What a call must have left of its deadline when its decision is ready, or it commits nothing (RM-ERR-020).
+    deadline_margin_s: float = DEFAULT_MARGIN_S
     #: One of the worker processes of ``serve --workers N``: the listeners share their ports with the other
     #: workers (SO_REUSEPORT) and a SQLite database is shared turn by turn (see server/workers.py).
     worker_of_many: bool = False
+    #: Log the start-up warnings (the endpoints Execute leaves out). The workers of ``serve --workers N``
+    #: share one catalog and one environment, so only the first one says what all of them would.
+    report_start_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -281,6 +287,7 @@ async def start_router(
             default_estimator=settings.default_estimator,
             execute_settings=settings.execute,
             prefixes=RecentPrefixes(retention.prefix_memo_bytes),
+            deadline_margin_s=settings.deadline_margin_s,
         )
     core.capabilities = claimed(core.capabilities, settings.withheld)
     interceptors = _interceptors(settings, core)
@@ -314,7 +321,7 @@ async def start_router(
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Reported once the router is up: a start-up mistake stays the one line that names it.
-    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+    if settings.report_start_up and card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
         report_unconfigured(index.catalog, settings.execute.environ)
     host = settings.listen.rsplit(":", 1)[0]
     address = f"{host}:{port}"

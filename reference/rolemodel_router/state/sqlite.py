@@ -168,6 +168,22 @@ def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -
             future.set_exception(error)
 
 
+def _unavailable(error: sqlite3.Error) -> RouterError:
+    return RouterError(
+        ErrorReason.STATE_STORE_UNAVAILABLE, f"the state database cannot be written ({error}); nothing was changed"
+    )
+
+
+def _undo(undo: list[Callable[[], None]]) -> None:
+    for step in reversed(undo):
+        step()
+
+
+def _undo_if_failed(done: asyncio.Future[None], undo: list[Callable[[], None]]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        _undo(undo)
+
+
 class SqliteStore(InProcessStore):
     name = "sqlite"
     durable = True
@@ -321,7 +337,8 @@ class SqliteStore(InProcessStore):
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
             self.occupancy[endpoint_id] = rows.ENDPOINT_OCCUPANCY.load(body)
 
-    async def _persist(self, changes: Changes) -> None:
+    def _queue(self, changes: Changes) -> asyncio.Future[None]:
+        """Hand ``changes`` to this turn's group commit; the future settles when it has been committed."""
         if self._db is None:
             raise RuntimeError("the SQLite store is not started")
         loop = asyncio.get_running_loop()
@@ -329,14 +346,31 @@ class SqliteStore(InProcessStore):
         if not self._pending:
             loop.call_soon(self._hand_off)
         self._pending.append((_statements(changes), future))
+        return future
+
+    async def _persist(self, changes: Changes) -> None:
+        try:
+            await asyncio.shield(self._queue(changes))
+        except sqlite3.Error as error:
+            raise _unavailable(error) from None
+
+    async def _persist_or_undo(self, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Write ``changes``; undo memory when the write fails, also when the caller is cancelled meanwhile.
+
+        A cancelled caller (its deadline passed, or the client went away) does not take a queued write
+        back: the group commit goes ahead, so memory keeps what the database will hold, and is undone
+        only if that commit fails. Memory and database never disagree about a decision or a quota slot.
+        """
+        future = self._queue(changes)
         try:
             await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda done: _undo_if_failed(done, undo))
+            raise
         except sqlite3.Error as error:
-            # A full disk, a read-only or damaged database: nothing was written, and the caller undoes memory.
-            raise RouterError(
-                ErrorReason.STATE_STORE_UNAVAILABLE,
-                f"the state database cannot be written ({error}); nothing was changed",
-            ) from None
+            # A full disk, a read-only or damaged database: nothing was written.
+            _undo(undo)
+            raise _unavailable(error) from None
 
     def _hand_off(self) -> None:
         """Commit every transaction this turn of the event loop finished: one SQLite transaction for all.

@@ -34,7 +34,7 @@ from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import sqlite_rows as rows
-from rolemodel_router.state.in_process import Changes
+from rolemodel_router.state.in_process import Changes, InProcessStore
 from rolemodel_router.state.model import ConversationState, DecisionRecord, EndpointHealth
 from rolemodel_router.state.sqlite import SqliteStore, _statements
 from rolemodel_router.state.store import Retention, RouteKeys
@@ -180,6 +180,9 @@ class SharedSqliteStore(SqliteStore):
     def _row(db: sqlite3.Connection, sql: str, *key: str) -> rows.Body | None:
         row = db.execute(sql, key).fetchone()
         return row[0] if row else None
+
+    # The commit below is synchronous, so no caller is cancelled while its write is queued (see SqliteStore).
+    _persist_or_undo = InProcessStore._persist_or_undo
 
     async def _persist(self, changes: Changes) -> None:
         """Write ``changes`` and their changelog entries and commit, inside the turn the caller holds."""
