@@ -38,6 +38,7 @@ class ErrorReason(enum.StrEnum):
     BACKEND_REJECTED = "BACKEND_REJECTED"
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
     DEADLINE_TOO_SHORT = "DEADLINE_TOO_SHORT"
+    STREAM_DEADLINE_EXCEEDED = "STREAM_DEADLINE_EXCEEDED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -74,5 +75,6 @@ ERROR_SPECS: dict[ErrorReason, ErrorSpec] = {
     ErrorReason.BACKEND_REJECTED: ErrorSpec(grpc.StatusCode.INVALID_ARGUMENT, False, False, ("endpoint_id",)),
     ErrorReason.BUDGET_EXHAUSTED: ErrorSpec(grpc.StatusCode.FAILED_PRECONDITION, False, False, ("max_cost_picos",)),
     ErrorReason.DEADLINE_TOO_SHORT: ErrorSpec(grpc.StatusCode.DEADLINE_EXCEEDED, True, False, ("remaining_ms",)),
+    ErrorReason.STREAM_DEADLINE_EXCEEDED: ErrorSpec(grpc.StatusCode.DEADLINE_EXCEEDED, True, False, ("endpoint_id",)),
     ErrorReason.INTERNAL_ERROR: ErrorSpec(grpc.StatusCode.INTERNAL, False, False, ()),
 }
