@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from rolemodel import latency
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
@@ -243,6 +244,9 @@ class RouterCore:
                 public.status.observed_prefill_tokens_per_second = h.prefill_tokens_per_second or 0.0
                 public.status.observed_output_tokens_per_second = h.output_tokens_per_second or 0.0
                 public.status.observed_base_latency_ms = h.base_latency_ms or 0.0
+                public.status.observed_prefill_half_speed_depth_tokens = latency.fitted_half_speed_depth(
+                    h.prefill_moments
+                )
                 if h.cooldown_until_ms > self.clock():
                     public.status.cooldown_until.FromMilliseconds(h.cooldown_until_ms)
             endpoints.append(public)
