@@ -5,7 +5,10 @@ mutated (bit-flipped, truncated) serialisations of valid requests, invalid
 UTF-8 in string fields, negative and huge counts, NaN and infinite
 difficulties, unknown enum values, digest chains that do not match their
 messages, ten thousand messages, oversized texts, inconsistent usage and
-unknown ids in outcomes. Every answer must be either a valid response or a
+unknown ids in outcomes; and valid-but-odd inputs no decoder can use, in
+their gRPC form: tool definitions nested up to
+5,000 deep, JSON Schemas with a lone surrogate, a 4,000-digit number or 5,000
+levels of nesting. Every answer must be either a valid response or a
 status whose details carry an ErrorInfo of the rolemodel.dev domain with a
 registered reason. The router (SQLite store) must not crash, must not grow
 beyond a stated memory bound, and its database must hold exactly what the
@@ -143,8 +146,49 @@ def invalid_utf8(draw: st.DrawFn) -> tuple[str, bytes]:
     return "Route", data
 
 
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field, written by hand: nesting deeper than the library will encode."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+ODD_SCHEMAS = (
+    '{"type": "object"}',
+    '{"description": "\\ud800"}',  # a lone surrogate, escaped as JSON allows
+    '{"maximum": ' + "9" * 4000 + "}",
+    "[" * 5000 + "]" * 5000,
+)
+TOOLS_FIELD = conversation_pb2.ConversationRef.DESCRIPTOR.fields_by_name["tools"].number
+NESTED_TOOLS_FIELD = conversation_pb2.ToolDefinition.DESCRIPTOR.fields_by_name["tools"].number
+CONVERSATION_FIELD = router_service_pb2.RouteRequest.DESCRIPTOR.fields_by_name["conversation"].number
+
+
+@st.composite
+def odd_but_parseable(draw: st.DrawFn) -> tuple[str, bytes]:
+    """Finding 8 over gRPC: each must be a decision or a REQUEST_INVALID with ErrorInfo.
+
+    The other half of finding 8, a request between the router's size limit and the transport's, is
+    tests/router/test_errors.py's 40 MB request: sent here it would swamp the memory bound.
+    """
+    request = _valid_route(draw(st.integers(0, 10**6)))
+    leaf = conversation_pb2.ToolDefinition(name="t", parameters_json_schema=draw(st.sampled_from(ODD_SCHEMAS)))
+    tool = leaf.SerializeToString()
+    for _ in range(draw(st.sampled_from([0, 1, 60, 101, 900, 5000]))):
+        tool = _field(NESTED_TOOLS_FIELD, tool)
+    # Appended fields merge into the message they name: the conversation gains the tool.
+    return "Route", request.SerializeToString() + _field(CONVERSATION_FIELD, _field(TOOLS_FIELD, tool))
+
+
 raw_bytes = st.tuples(st.sampled_from(METHODS), st.binary(max_size=2048))
-requests = st.one_of(route_requests(), outcome_requests(), mutated(), invalid_utf8(), raw_bytes)
+requests = st.one_of(route_requests(), outcome_requests(), mutated(), invalid_utf8(), odd_but_parseable(), raw_bytes)
 
 
 @dataclass

@@ -11,8 +11,16 @@ Two stages, because routing and calibration ask different things of a score:
    (the estimator's contract) by a logistic fit per question shape (multiple choice or open), on
    out-of-fold ranker scores, so that it learns how the ranker behaves on data it has not seen.
    The open shape is calibrated on the arena and alpaca training splits.
+3. Optionally (``train_estimator.py --open-ranker``; not in the shipped weights), an *open
+   ranker*: open prompts (no lettered options) get a ranker of their own, on the structural
+   features only, learned from the arena and alpaca training splits, so that MMLU's ranker is left
+   alone. It beats random on AlpacaEval's held-out prompts, but what it learns is that judge's
+   taste (the shorter the instruction, the likelier GPT-4-Turbo wins: "hi" scores 0.97), it loses
+   to random on arena's, and so it is not shipped; ``docs/difficulty.md`` has the numbers.
 
-How the choices were made: the gain label against the plain label, words against none, and
+How the choices were made: the open ranker's features and penalty (structural only, 0.1; words and
+a compact word embedding did not help, ``bench/embedding_probe.py``) were chosen by grouped
+cross-validation within the open training splits. The gain label against the plain label, words against none, and
 learning the ranker from MMLU only against all three data sets were compared with grouped
 cross-validation (``train_estimator.py --cv``), first within the training subjects, then over all
 of MMLU. The second includes the test subjects, so the test split is not wholly untouched by
@@ -27,7 +35,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,6 +63,10 @@ class TrainingConfig:
     #: Words whose weight is smaller than this are left out of the file; with a text's word count
     #: dividing their sum, they could move a score by a few hundredths of a logit at most.
     min_word_weight: float = 0.002
+    #: The data sets the open ranker learns from; empty (the shipped recipe) means open prompts use
+    #: the main ranker.
+    open_ranker_datasets: tuple[str, ...] = ()
+    open_structural_l2: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -224,32 +236,63 @@ def calibrated(
 @dataclass(frozen=True)
 class TrainedModel:
     ranker: Ranker
+    open_ranker: Ranker | None
     calibration: dict[str, tuple[float, float]]
+
+
+def is_choice(features: FeatureCache, example: RoutingExample) -> bool:
+    return features(example.prompt).structural[MULTIPLE_CHOICE] > 0
+
+
+def open_ranker_config(config: TrainingConfig) -> TrainingConfig:
+    return replace(config, use_words=False, structural_l2=config.open_structural_l2)
+
+
+def shape_scores(model: TrainedModel, examples: Sequence[RoutingExample], features: FeatureCache) -> FloatArray:
+    """Each example's score from the ranker of its shape: the main one for multiple choice, else the open one."""
+    rows = [features(e.prompt) for e in examples]
+    scores = ranker_scores(model.ranker, rows)
+    if model.open_ranker is not None:
+        open_rows = [i for i, row in enumerate(rows) if row.structural[MULTIPLE_CHOICE] == 0]
+        if open_rows:
+            scores[open_rows] = ranker_scores(model.open_ranker, [rows[i] for i in open_rows])
+    return scores
+
+
+def _fit_open_ranker(
+    examples: Sequence[RoutingExample], owner: Mapping[int, str], features: FeatureCache, config: TrainingConfig
+) -> tuple[Ranker | None, dict[int, float]]:
+    """The open ranker and the out-of-fold scores of the open prompts it learned from, by ``id``."""
+    learned = [e for e in examples if owner[id(e)] in config.open_ranker_datasets and not is_choice(features, e)]
+    if not learned:
+        return None, {}
+    open_config = open_ranker_config(config)
+    scores = out_of_fold_scores(learned, features, open_config)
+    return fit_ranker(learned, features, open_config), {id(e): float(z) for e, z in zip(learned, scores, strict=True)}
 
 
 def train(
     examples: Sequence[RoutingExample], owner: Mapping[int, str], features: FeatureCache, config: TrainingConfig
 ) -> TrainedModel:
-    """The ranker on the ranker's data sets, calibrated on every example's out-of-fold score.
+    """The rankers on their data sets, calibrated on every example's out-of-fold score.
 
-    ``owner`` maps ``id(example)`` to its data set's name. An example of a data set the ranker
-    does not learn from is scored by the ranker fitted on all of the ranker's examples; others get
-    the score of a ranker that did not see their group.
+    ``owner`` maps ``id(example)`` to its data set's name. Each example is scored by the ranker of
+    its shape (:func:`shape_scores`): an example a ranker learned from gets the score of a ranker
+    that did not see its group; any other gets the score of the ranker fitted on all its examples.
     """
     ranked = [e for e in examples if owner[id(e)] in config.ranker_datasets]
     ranker = fit_ranker(ranked, features, config)
-    scores = out_of_fold_scores(ranked, features, config)
-    by_example = {id(e): float(z) for e, z in zip(ranked, scores, strict=True)}
+    open_ranker, by_example = _fit_open_ranker(examples, owner, features, config)
+    main_scores = out_of_fold_scores(ranked, features, config)
+    for example, z in zip(ranked, main_scores, strict=True):
+        if open_ranker is None or is_choice(features, example):
+            by_example[id(example)] = float(z)
+    model = TrainedModel(ranker, open_ranker, {})
     others = [e for e in examples if id(e) not in by_example]
     if others:
-        by_example.update(
-            {
-                id(e): float(z)
-                for e, z in zip(others, ranker_scores(ranker, [features(e.prompt) for e in others]), strict=True)
-            }
-        )
+        by_example.update({id(e): float(z) for e, z in zip(others, shape_scores(model, others, features), strict=True)})
     all_scores = np.array([by_example[id(e)] for e in examples])
-    return TrainedModel(ranker, fit_calibration(all_scores, examples, features, config))
+    return replace(model, calibration=fit_calibration(all_scores, examples, features, config))
 
 
 def model_weights(model: TrainedModel, config: TrainingConfig) -> dict[str, object]:
@@ -261,7 +304,7 @@ def model_weights(model: TrainedModel, config: TrainingConfig) -> dict[str, obje
         for word, weight in zip(model.ranker.vocabulary, model.ranker.words, strict=True)
         if abs(float(weight)) >= config.min_word_weight
     }
-    return {
+    document: dict[str, object] = {
         "bias": round(bias, places),
         "structural": {name: round(float(w), places) for name, w in zip(STRUCTURAL_NAMES, structural, strict=True)},
         "word_scale": "inverse_sqrt_distinct_words",
@@ -271,3 +314,12 @@ def model_weights(model: TrainedModel, config: TrainingConfig) -> dict[str, obje
             for name, (slope, intercept) in model.calibration.items()
         },
     }
+    if model.open_ranker is not None:
+        open_structural, open_bias = model.open_ranker.folded_structural()
+        document["open_ranker"] = {
+            "bias": round(open_bias, places),
+            "structural": {
+                name: round(float(w), places) for name, w in zip(STRUCTURAL_NAMES, open_structural, strict=True)
+            },
+        }
+    return document

@@ -46,6 +46,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import shared_data_dir
 from rolemodel import cost
 from rolemodel.dialects.openai_chat.messages import decode_messages
 from rolemodel.digest import digest_chain
@@ -56,8 +57,7 @@ from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.state.in_process import InProcessStore
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_DATA = shared_data_dir()
 TRACES = Path("traces") / "tau-bench-gpt-4o-airline.json"
 ROLE = "x-replay.agent"
 PREMIUM, CHEAP = "gpt-5", "gpt-5-mini"

@@ -3,7 +3,7 @@
 Each data set becomes a list of :class:`RoutingExample`: one prompt, the score a strong and a cheap
 model got on it, and the label an estimator learns, the probability that the cheap model's answer
 is worse than the strong model's. The files are never copied into the project; the folder is
-``../shared/data/routing`` beside the repository unless ``--data-dir`` says otherwise, and a
+``shared/data/routing`` beside the repository's main checkout unless ``--data-dir`` says otherwise, and a
 missing folder is reported as :class:`DataMissingError` so callers can skip with a clear message.
 
 Splits are fixed by a seed and made before any model sees the data. MMLU is split by subject, so
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.shared_data import shared_data_dir
 from rolemodel_router.engine.difficulty import DifficultyQuery
 
 #: The seed of every split; changing it changes every published number.
@@ -72,8 +73,8 @@ class Split:
 
 
 def default_data_dir() -> Path:
-    """``../shared/data/routing`` next to the repository that holds this file."""
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "routing"
+    """``shared/data/routing`` beside the repository's main checkout (see :mod:`bench.shared_data`)."""
+    return shared_data_dir() / "routing"
 
 
 def query_for_prompt(prompt: str) -> DifficultyQuery:

@@ -47,6 +47,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import shared_data_dir
 from rolemodel import cost, pacing
 from rolemodel.dialects.openai_chat.messages import decode_messages
 from rolemodel.tokens import estimate_message_tokens
@@ -55,8 +56,7 @@ from rolemodel_router.engine import share
 from rolemodel_router.engine.catalog_index import ShareTarget
 from rolemodel_router.state.model import ShareState
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_DATA = shared_data_dir()
 TRACES = Path("traces") / "tau-bench-gpt-4o-airline.json"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -32,7 +32,7 @@ from bench.lexical_training import (
     excluded_groups,
     grouped_folds,
     model_weights,
-    ranker_scores,
+    shape_scores,
     train,
     trainable,
 )
@@ -52,6 +52,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPOSITORY / "reference" / "rolemodel_router" / "estimators" / "data" / "lexical-v1.json"
 MODEL_NAME = "lexical"
 MODEL_VERSION = "1.1"
+#: The data sets ``--open-ranker`` learns open prompts from.
+OPEN_RANKER_DATASETS = ("arena", "alpaca")
 
 SOURCES = (
     {
@@ -95,6 +97,17 @@ def _logit(p: float) -> float:
 def role_offsets() -> dict[str, float]:
     base = _logit(ROLE_PRIORS["chat"])
     return {role: round(_logit(p) - base, 3) for role, p in ROLE_PRIORS.items()}
+
+
+def open_ranker_config_entries(config: TrainingConfig) -> dict[str, object]:
+    """The open ranker's settings for the weights file; none without one, so 1.1's file is reproduced."""
+    if not config.open_ranker_datasets:
+        return {}
+    return {
+        "open_ranker_datasets": list(config.open_ranker_datasets),
+        "open_ranker_features": "structural only",
+        "open_structural_l2": config.open_structural_l2,
+    }
 
 
 def load_all(data_dir: Path) -> dict[str, RoutingDataset]:
@@ -145,7 +158,8 @@ def weights_document(datasets: dict[str, RoutingDataset], config: TrainingConfig
                 "word_l2": config.word_l2,
                 "calibration_folds": config.calibration_folds,
                 "seed": config.seed,
-            },
+            }
+            | open_ranker_config_entries(config),
         },
         "priors": {
             "note": "set by hand, not learned: no public data labels requests with roles",
@@ -173,7 +187,7 @@ def cross_validate(datasets: dict[str, RoutingDataset], folds: int, config: Trai
             by_dataset.setdefault(owner[id(example)], []).append(example)
         model = train(trainable(by_dataset), owner, features, config)
         test_rows = [e for e in everything if e.group in held_out]
-        z = ranker_scores(model.ranker, [features(e.prompt) for e in test_rows])
+        z = shape_scores(model, test_rows, features)
         probabilities = calibrated(z, test_rows, features, model.calibration)
         predicted.update({id(e): float(p) for e, p in zip(test_rows, probabilities, strict=True)})
     results = [
@@ -192,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="with --cv: write the metrics as JSON")
     parser.add_argument("--no-words", action="store_true", help="structural features only")
     parser.add_argument("--ranker-datasets", nargs="+", choices=DATASET_NAMES, default=["mmlu"])
+    parser.add_argument(
+        "--open-ranker",
+        action="store_true",
+        help="give open prompts a ranker of their own, learned from arena and alpaca (not shipped: see docs)",
+    )
     args = parser.parse_args(argv)
     np.seterr(over="raise", divide="raise", invalid="raise")
     try:
@@ -199,7 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataMissingError as error:
         print(f"skipped: {error}", file=sys.stderr)
         return 0
-    config = TrainingConfig(use_words=not args.no_words, ranker_datasets=tuple(args.ranker_datasets))
+    config = TrainingConfig(
+        use_words=not args.no_words,
+        ranker_datasets=tuple(args.ranker_datasets),
+        open_ranker_datasets=OPEN_RANKER_DATASETS if args.open_ranker else (),
+    )
     if args.cv:
         report = cross_validate(datasets, args.cv, config)
         if args.json:

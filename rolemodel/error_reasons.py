@@ -33,11 +33,13 @@ class ErrorReason(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     ROLE_NOT_PERMITTED = "ROLE_NOT_PERMITTED"
     STATE_STORE_UNAVAILABLE = "STATE_STORE_UNAVAILABLE"
+    STATE_LIMIT_REACHED = "STATE_LIMIT_REACHED"
     BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
     BACKEND_STREAM_INTERRUPTED = "BACKEND_STREAM_INTERRUPTED"
     BACKEND_REJECTED = "BACKEND_REJECTED"
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
     DEADLINE_TOO_SHORT = "DEADLINE_TOO_SHORT"
+    STREAM_DEADLINE_EXCEEDED = "STREAM_DEADLINE_EXCEEDED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -69,10 +71,12 @@ ERROR_SPECS: dict[ErrorReason, ErrorSpec] = {
     ErrorReason.UNAUTHENTICATED: ErrorSpec(grpc.StatusCode.UNAUTHENTICATED, False, False, ()),
     ErrorReason.ROLE_NOT_PERMITTED: ErrorSpec(grpc.StatusCode.PERMISSION_DENIED, False, False, ("role",)),
     ErrorReason.STATE_STORE_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ()),
+    ErrorReason.STATE_LIMIT_REACHED: ErrorSpec(grpc.StatusCode.RESOURCE_EXHAUSTED, True, False, ("state", "scope", "limit")),
     ErrorReason.BACKEND_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ("attempts",)),
     ErrorReason.BACKEND_STREAM_INTERRUPTED: ErrorSpec(grpc.StatusCode.UNAVAILABLE, False, False, ("endpoint_id",)),
     ErrorReason.BACKEND_REJECTED: ErrorSpec(grpc.StatusCode.INVALID_ARGUMENT, False, False, ("endpoint_id",)),
     ErrorReason.BUDGET_EXHAUSTED: ErrorSpec(grpc.StatusCode.FAILED_PRECONDITION, False, False, ("max_cost_picos",)),
     ErrorReason.DEADLINE_TOO_SHORT: ErrorSpec(grpc.StatusCode.DEADLINE_EXCEEDED, True, False, ("remaining_ms",)),
+    ErrorReason.STREAM_DEADLINE_EXCEEDED: ErrorSpec(grpc.StatusCode.DEADLINE_EXCEEDED, True, False, ("endpoint_id",)),
     ErrorReason.INTERNAL_ERROR: ErrorSpec(grpc.StatusCode.INTERNAL, False, False, ()),
 }

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rolemodel.cli_help import ArgumentParser
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.report_dir is not None:
             args.report_dir.mkdir(parents=True, exist_ok=True)
     except (HarnessError, OSError) as error:
-        err.print(f"[bold magenta]rolemodel-conformance:[/] {error}")
+        # One line however narrow the terminal (a mistake is one line), and the message printed as it is.
+        err.print(f"[bold magenta]rolemodel-conformance:[/] {escape(str(error))}", soft_wrap=True)
         return EXIT_NO_VERDICT
     report = _run_with_progress(options, err)
     if args.report_dir is not None:

@@ -177,9 +177,12 @@ def latency_vector(inputs: dict[str, Any]) -> dict[str, Any]:
         output_tokens=inputs["output_tokens"],
         output_tokens_per_second=inputs["output_tokens_per_second"],
         evicted_tokens=inputs["evicted_tokens"],
+        cached_tokens=inputs["cached_tokens"],
+        half_speed_depth_tokens=inputs.get("prefill_half_speed_depth_tokens", 0),
     )
     return {
         "prefill_tokens": estimate.prefill_tokens,
+        "prefill_depth_tokens": estimate.prefill_depth_tokens,
         "prefill_ms": estimate.prefill_ms,
         "ttft_ms": estimate.ttft_ms,
         "output_ms": estimate.output_ms,

@@ -13,11 +13,13 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from rolemodel import latency
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
 from rolemodel_router import __version__
 from rolemodel_router.access import check_role, current_principal
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S, CommitDeadline
 from rolemodel_router.engine import outcome as outcome_engine
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.decide import decide
@@ -78,6 +80,8 @@ class RouterCore:
     prefixes: RecentPrefixes = field(default_factory=RecentPrefixes)
     #: Where the HTTP front door answers, advertised in the card (spec 14.1); None when it is not served.
     front_door: card_pb2.HttpFrontDoor | None = None
+    #: What a call must have left of its deadline when its decision is ready, or nothing is committed.
+    deadline_margin_s: float = DEFAULT_MARGIN_S
 
     def __post_init__(self) -> None:
         """One estimator per role, loaded once: the role's choice in the catalog, else the default."""
@@ -125,6 +129,10 @@ class RouterCore:
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
         await self.executor.aclose()
+
+    def commit_deadline(self, remaining_s: float | None) -> CommitDeadline:
+        """The check a call with ``remaining_s`` left (None: no deadline) passes before it commits (RM-ERR-020)."""
+        return CommitDeadline.after(remaining_s, self.deadline_margin_s)
 
     def _require(self, capability: card_pb2.RouterCapability.ValueType) -> None:
         if capability not in self.capabilities:
@@ -253,6 +261,9 @@ class RouterCore:
                 public.status.observed_prefill_tokens_per_second = h.prefill_tokens_per_second or 0.0
                 public.status.observed_output_tokens_per_second = h.output_tokens_per_second or 0.0
                 public.status.observed_base_latency_ms = h.base_latency_ms or 0.0
+                public.status.observed_prefill_half_speed_depth_tokens = latency.fitted_half_speed_depth(
+                    h.prefill_moments
+                )
                 if h.cooldown_until_ms > self.clock():
                     public.status.cooldown_until.FromMilliseconds(h.cooldown_until_ms)
             endpoints.append(public)

@@ -540,6 +540,7 @@ class LatencyProfile(_message.Message):
     TTFT_MS_FIELD_NUMBER: _builtins.int
     OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
     PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    PREFILL_HALF_SPEED_DEPTH_TOKENS_FIELD_NUMBER: _builtins.int
     ttft_ms: _builtins.int
     """Time to first token, in milliseconds."""
     output_tokens_per_second: _builtins.float
@@ -551,16 +552,28 @@ class LatencyProfile(_message.Message):
     unknown, and prefill time is not counted. Added after 1.0: a router
     that does not know the field ignores it.
     """
+    prefill_half_speed_depth_tokens: _builtins.int
+    """How prefill slows as the context grows: the depth, in tokens, at which
+    a prompt token takes twice as long to prefill as at the start of a
+    context (attention makes each token's cost grow with the tokens before
+    it). With it, prefill_tokens_per_second is the speed at the start of a
+    context, and n uncached tokens after c cached ones take
+    1000 * n / prefill_tokens_per_second * (1 + (c + n / 2) / this) ms
+    (spec 6.6.1); 0 means unknown, and prefill runs at one speed. Added
+    after 1.0: a router that does not know the field predicts prefill at
+    one speed.
+    """
     def __init__(
         self,
         *,
         ttft_ms: _builtins.int = ...,
         output_tokens_per_second: _builtins.float = ...,
         prefill_tokens_per_second: _builtins.float = ...,
+        prefill_half_speed_depth_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["output_tokens_per_second", b"output_tokens_per_second", "prefill_tokens_per_second", b"prefill_tokens_per_second", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["output_tokens_per_second", b"output_tokens_per_second", "prefill_half_speed_depth_tokens", b"prefill_half_speed_depth_tokens", "prefill_tokens_per_second", b"prefill_tokens_per_second", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

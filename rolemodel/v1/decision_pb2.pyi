@@ -535,9 +535,10 @@ Global___Candidate: _TypeAlias = Candidate  # noqa: Y015
 
 @_typing.final
 class LatencyEstimate(_message.Message):
-    """How long a turn is expected to take on one endpoint (spec 6.6):
-    ttft = base + 1000 * prefill_tokens / prefill speed, and
-    total = ttft + output + eviction.
+    """How long a turn is expected to take on one endpoint (spec 6.6.1):
+    ttft = base + 1000 * prefill_tokens / prefill speed * (1 + (depth +
+    prefill_tokens / 2) / half-speed depth), the last factor 1 when the
+    half-speed depth is unknown, and total = ttft + output + eviction.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -552,6 +553,8 @@ class LatencyEstimate(_message.Message):
     OUTPUT_MS_FIELD_NUMBER: _builtins.int
     EVICTION_MS_FIELD_NUMBER: _builtins.int
     TOTAL_MS_FIELD_NUMBER: _builtins.int
+    PREFILL_DEPTH_TOKENS_FIELD_NUMBER: _builtins.int
+    PREFILL_HALF_SPEED_DEPTH_TOKENS_FIELD_NUMBER: _builtins.int
     prefill_tokens: _builtins.int
     """Uncached prompt tokens the endpoint must process before its first
     token: the cost estimate's uncached tokens.
@@ -562,10 +565,14 @@ class LatencyEstimate(_message.Message):
     """
     base_source: _common_pb2.ValueSource.ValueType
     prefill_tokens_per_second: _builtins.float
-    """The prefill speed used, in tokens per second; 0 when unknown."""
+    """The prefill speed used, in tokens per second; 0 when unknown. With a
+    half-speed depth, the speed at the start of a context.
+    """
     prefill_source: _common_pb2.ValueSource.ValueType
     prefill_ms: _builtins.float
-    """1000 * prefill_tokens / prefill speed; 0 when the speed is unknown."""
+    """The prefill time of prefill_tokens after prefill_depth_tokens cached
+    ones (spec 6.6.1); 0 when the speed is unknown.
+    """
     ttft_ms: _builtins.float
     """Expected time to first token: base_ms + prefill_ms."""
     output_ms: _builtins.float
@@ -576,6 +583,15 @@ class LatencyEstimate(_message.Message):
     """
     total_ms: _builtins.float
     """ttft_ms + output_ms + eviction_ms: the latency component's raw value."""
+    prefill_depth_tokens: _builtins.int
+    """The cached tokens before the prefill, which slow it (spec 6.6.1): the
+    cost estimate's cached tokens; 0 when the half-speed depth is unknown.
+    Added after 1.0: older peers ignore it.
+    """
+    prefill_half_speed_depth_tokens: _builtins.int
+    """The endpoint's declared prefill_half_speed_depth_tokens used; 0 when
+    unknown, and prefill ran at one speed. Added after 1.0.
+    """
     def __init__(
         self,
         *,
@@ -589,10 +605,12 @@ class LatencyEstimate(_message.Message):
         output_ms: _builtins.float = ...,
         eviction_ms: _builtins.float = ...,
         total_ms: _builtins.float = ...,
+        prefill_depth_tokens: _builtins.int = ...,
+        prefill_half_speed_depth_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_ms", b"base_ms", "base_source", b"base_source", "eviction_ms", b"eviction_ms", "output_ms", b"output_ms", "prefill_ms", b"prefill_ms", "prefill_source", b"prefill_source", "prefill_tokens", b"prefill_tokens", "prefill_tokens_per_second", b"prefill_tokens_per_second", "total_ms", b"total_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_ms", b"base_ms", "base_source", b"base_source", "eviction_ms", b"eviction_ms", "output_ms", b"output_ms", "prefill_depth_tokens", b"prefill_depth_tokens", "prefill_half_speed_depth_tokens", b"prefill_half_speed_depth_tokens", "prefill_ms", b"prefill_ms", "prefill_source", b"prefill_source", "prefill_tokens", b"prefill_tokens", "prefill_tokens_per_second", b"prefill_tokens_per_second", "total_ms", b"total_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

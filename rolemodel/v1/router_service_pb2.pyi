@@ -916,7 +916,11 @@ class ExecuteFailed(_message.Message):
     decision_id: _builtins.str
     outcome_class: _common_pb2.OutcomeClass.ValueType
     reason: _builtins.str
-    """The error reason from spec/registry/errors.yaml."""
+    """The error reason from spec/registry/errors.yaml, the same as the status
+    that follows the event. A stream that ran into the call's deadline has
+    STREAM_DEADLINE_EXCEEDED (RM-EXEC-018). A stream the client cancelled gets
+    no failed event at all: nobody is left to read it.
+    """
     detail: _builtins.str
     after_first_token: _builtins.bool
     """Whether any delta had been sent."""

@@ -56,6 +56,11 @@ def test_both_programs_report_usage_mistakes_in_one_line() -> None:
         "rolemodel-conformance: argument --level: invalid choice: 'x' (choose from 'must', 'should', 'all') "
         "(see 'rolemodel-conformance --help')"
     )
+    neither = run(SUITE_CLI)  # the choice argparse cannot express: one line too, however long
+    assert neither.code == 2
+    assert neither.one_line() == (
+        "rolemodel-conformance: give either --target HOST:PORT or --router-command TEMPLATE (or use --vectors)"
+    )
 
 
 @pytest.mark.parametrize(

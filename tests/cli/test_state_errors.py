@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from pathlib import Path
 
-from tests.cli.cli_process import ROUTER_CLI, rolemodel
+from tests.cli.cli_process import rolemodel
 
 EXIT_BAD_CONFIG = 2
 
@@ -41,18 +39,3 @@ def test_the_demo_refuses_the_same_way(tmp_path: Path) -> None:
     done = rolemodel("demo", "--once", "--ui", "", "--state", "sqlite:///proc/nope/x.db", cwd=tmp_path)
     assert done.code == 1
     assert done.one_line().startswith("rolemodel demo: --state sqlite:///proc/nope/x.db: no directory ")
-
-
-def test_the_start_up_line_names_the_resolved_database(tmp_path: Path) -> None:
-    (tmp_path / "state").mkdir()
-    command = [*ROUTER_CLI, "serve", "--state", "sqlite:///state/router.db", "--listen", "127.0.0.1:0", "--no-sample"]
-    with subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as router:
-        try:
-            assert router.stdout is not None
-            line = router.stdout.readline()
-        finally:
-            router.send_signal(signal.SIGTERM)
-        assert router.wait(timeout=30) == 0
-    assert f"state SQLite {tmp_path}/state/router.db)" in line

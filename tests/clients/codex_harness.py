@@ -15,12 +15,14 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -28,9 +30,13 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from rolemodel.dialects.sse import SSEParser
+from rolemodel.v1 import catalog_pb2
+from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend
 from rolemodel_router.backends.scripted.server import BackgroundServer
 from tests.clients.harness import SESSION_TIMEOUT_S, Session
+from tests.http.responses_catalog import catalog
 from tests.http.test_clients_doc import DOC_ADDRESS, snippet
+from tests.router.harness import RouterProcess
 
 TOKEN_VARIABLE = "ROLEMODEL_TOKEN"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
@@ -98,12 +104,32 @@ class RecordingProxy:
             return [e for e in self.exchanges if e.path.endswith("/responses") and e.method == "POST"]
 
 
-def start_proxy(target: str) -> tuple[RecordingProxy, BackgroundServer]:
-    proxy = RecordingProxy(target)
-    server = BackgroundServer(proxy.app(), threading.Event(), host="127.0.0.1", port=0)
-    server.start()
-    proxy.base_url = server.base_url
-    return proxy, server
+@contextmanager
+def catalog_backend(default: Reply | None = None) -> Iterator[ScriptedBackend]:
+    """A scripted backend for every model of the Responses tests' catalog, each caching as its endpoint says.
+
+    The backend's prompt caches follow the catalog's caching rules, so the cached tokens the router
+    predicts and those the backend reports can be compared; ``default`` answers whatever no test scripted.
+    """
+    with ScriptedBackend() as server:
+        for endpoint in catalog(server.base_url)["endpoints"]:
+            caching = json_format.ParseDict(endpoint["caching"], catalog_pb2.CachingBehavior())
+            server.configure(endpoint["model"], cache=CacheRules.from_catalog(caching), default=default)
+        yield server
+
+
+@contextmanager
+def recorded_router(catalog_path: Path, *extra: str) -> Iterator[RecordingProxy]:
+    """A router with the front door on ``catalog_path`` (and ``extra`` options), reached through a recording proxy."""
+    with RouterProcess("memory:", catalog=catalog_path, extra=["--http", "127.0.0.1:0", *extra]) as router:
+        recorder = RecordingProxy(router.http_url)
+        server = BackgroundServer(recorder.app(), threading.Event(), host="127.0.0.1", port=0)
+        server.start()
+        recorder.base_url = server.base_url
+        try:
+            yield recorder
+        finally:
+            server.stop()
 
 
 def write_codex_home(directory: Path, router_url: str) -> Path:

@@ -22,14 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import json_format
 
-from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, ToolCall
-from tests.clients.codex_harness import RecordingProxy, run_codex, start_proxy, write_codex_home
+from rolemodel_router.backends.scripted import Reply, ScriptedBackend, ToolCall
+from tests.clients.codex_harness import RecordingProxy, catalog_backend, recorded_router, run_codex, write_codex_home
 from tests.clients.harness import client_binary
-from tests.http.responses_catalog import DEEPSEEK_MODEL, GPT_MODEL, catalog, write_catalog
-from tests.router.harness import RouterProcess
+from tests.http.responses_catalog import DEEPSEEK_MODEL, GPT_MODEL, write_catalog
 
 NOTES = "alpha\nbeta\ngamma\n"
 
@@ -41,22 +38,14 @@ def codex() -> Path:
 
 @pytest.fixture
 def backend() -> Iterator[ScriptedBackend]:
-    with ScriptedBackend() as server:
-        for endpoint in catalog(server.base_url)["endpoints"]:
-            caching = json_format.ParseDict(endpoint["caching"], catalog_pb2.CachingBehavior())
-            server.configure(endpoint["model"], cache=CacheRules.from_catalog(caching), default=Reply(text="ok"))
+    with catalog_backend(default=Reply(text="ok")) as server:
         yield server
 
 
 @pytest.fixture
 def proxy(backend: ScriptedBackend, tmp_path: Path) -> Iterator[RecordingProxy]:
-    path = write_catalog(tmp_path, backend.base_url)
-    with RouterProcess("memory:", catalog=path, extra=["--http", "127.0.0.1:0"]) as router:
-        recorder, server = start_proxy(router.http_url)
-        try:
-            yield recorder
-        finally:
-            server.stop()
+    with recorded_router(write_catalog(tmp_path, backend.base_url)) as recorder:
+        yield recorder
 
 
 def _bodies(backend: ScriptedBackend, model: str) -> list[dict[str, Any]]:

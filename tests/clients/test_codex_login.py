@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from google.protobuf import json_format
 
-from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, Subscription
-from tests.clients.codex_harness import TOKEN_VARIABLE, RecordingProxy, run_codex, start_proxy
+from rolemodel_router.backends.scripted import Reply, ScriptedBackend, Subscription
+from tests.clients.codex_harness import TOKEN_VARIABLE, RecordingProxy, catalog_backend, recorded_router, run_codex
 from tests.clients.harness import client_binary
 from tests.http.responses_catalog import DEEPSEEK_MODEL, GPT_MODEL, catalog
 from tests.http.test_clients_doc import DOC_ADDRESS, snippet
-from tests.router.harness import RouterProcess
 
 LOGIN = "sk-login-of-the-user-0123456789"
 ROUTER_TOKEN = "router-token-for-codex-0123456789"
@@ -38,10 +35,7 @@ def codex() -> Path:
 
 @pytest.fixture
 def backend() -> Iterator[ScriptedBackend]:
-    with ScriptedBackend() as server:
-        for endpoint in catalog(server.base_url)["endpoints"]:
-            caching = json_format.ParseDict(endpoint["caching"], catalog_pb2.CachingBehavior())
-            server.configure(endpoint["model"], cache=CacheRules.from_catalog(caching))
+    with catalog_backend() as server:
         plan = Subscription("codex", short_capacity=10_000_000, long_capacity=100_000_000, long_used=0.4)
         server.configure(GPT_MODEL, default=Reply(text="Done on your plan."), subscription=plan)
         server.configure(DEEPSEEK_MODEL, default=Reply(text="Done on DeepSeek."))
@@ -58,13 +52,8 @@ def proxy(backend: ScriptedBackend, tmp_path: Path) -> Iterator[RecordingProxy]:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     tokens = tmp_path / "tokens.json"
     tokens.write_text(json.dumps({"tokens": [{"name": "dev", "token": ROUTER_TOKEN}]}))
-    extra = ["--http", "127.0.0.1:0", "--tokens-file", str(tokens)]
-    with RouterProcess("memory:", catalog=path, extra=extra) as router:
-        recorder, server = start_proxy(router.http_url)
-        try:
-            yield recorder
-        finally:
-            server.stop()
+    with recorded_router(path, "--tokens-file", str(tokens)) as recorder:
+        yield recorder
 
 
 def _codex_home(codex: Path, directory: Path, router_url: str) -> Path:

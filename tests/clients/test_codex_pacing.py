@@ -20,14 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
-from google.protobuf import json_format
 
-from rolemodel.v1 import catalog_pb2
-from rolemodel_router.backends.scripted import CacheRules, Reply, ScriptedBackend, Subscription
-from tests.clients.codex_harness import RecordingProxy, run_codex, start_proxy, write_codex_home
+from rolemodel_router.backends.scripted import Reply, ScriptedBackend, Subscription
+from tests.clients.codex_harness import RecordingProxy, catalog_backend, recorded_router, run_codex, write_codex_home
 from tests.clients.harness import client_binary
 from tests.http.responses_catalog import DEEPSEEK_MODEL, GPT_MODEL, catalog
-from tests.router.harness import RouterProcess
 
 HARD, EASY = "0.9", "0.1"
 #: Room for every session of the test: one session is a few thousand metered tokens.
@@ -59,10 +56,7 @@ def codex() -> Path:
 
 @pytest.fixture
 def backend() -> Iterator[ScriptedBackend]:
-    with ScriptedBackend() as server:
-        for endpoint in catalog(server.base_url)["endpoints"]:
-            caching = json_format.ParseDict(endpoint["caching"], catalog_pb2.CachingBehavior())
-            server.configure(endpoint["model"], cache=CacheRules.from_catalog(caching))
+    with catalog_backend() as server:
         server.configure(
             GPT_MODEL, default=Reply(text="Done on the plan."), subscription=Subscription("codex", **ROOMY)
         )
@@ -74,12 +68,8 @@ def backend() -> Iterator[ScriptedBackend]:
 def proxy(backend: ScriptedBackend, tmp_path: Path) -> Iterator[RecordingProxy]:
     path = tmp_path / "paced.yaml"
     path.write_text(yaml.safe_dump(paced_catalog(backend.base_url), sort_keys=False))
-    with RouterProcess("memory:", catalog=path, extra=["--http", "127.0.0.1:0"]) as router:
-        recorder, server = start_proxy(router.http_url)
-        try:
-            yield recorder
-        finally:
-            server.stop()
+    with recorded_router(path) as recorder:
+        yield recorder
 
 
 def test_the_plan_takes_the_hard_sessions_until_it_is_out(

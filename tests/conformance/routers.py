@@ -27,7 +27,8 @@ from rolemodel_conformance.fixture import DEFAULT_BACKEND_PORTS, fixture_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "conformance" / "fixtures" / "catalog.yaml"
-START_TIMEOUT_S = 30.0
+#: Generous: on a loaded 2-core machine, with a few routers starting side by side, Python takes its time.
+START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
 
 

@@ -13,7 +13,8 @@ leaned on an optional capability would show up here.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from rolemodel_conformance.registry import applies, requirements
 from rolemodel_conformance.selection import FRONT_DOOR_CHAPTER, RESTARTS, START_UP
 from tests.conformance.routers import running_router, serve_command
 from tests.conformance.suite import load_report, run_suite
+from tests.side_by_side import SideBySide, selected_keys, side_by_side
 
 OPTIONAL = tuple(
     name
@@ -46,13 +48,29 @@ CHOICES = [
 ]
 
 
+Run = tuple[subprocess.CompletedProcess[str], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SideBySide[str, Run]]:
+    """One suite run per withheld capability, a few at once (tests/side_by_side.py says why)."""
+
+    def run(choice: str) -> Run:
+        reports = tmp_path_factory.mktemp(f"withheld-{choice}")
+        with running_router(extra=("--withhold-capability", choice)) as router:
+            done = run_suite(*router.target_args, "--report-dir", str(reports))
+        return done, load_report(reports)
+
+    choices = selected_keys(request, "test_the_suite_passes_a_router_without_the_capability", "choice")
+    with side_by_side(choices, run) as pending:
+        yield pending
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("choice", CHOICES)
-def test_the_suite_passes_a_router_without_the_capability(choice: str, tmp_path: Path) -> None:
+def test_the_suite_passes_a_router_without_the_capability(choice: str, runs: SideBySide[str, Run]) -> None:
     withheld = _withheld(choice)
-    with running_router(extra=("--withhold-capability", choice)) as router:
-        done = run_suite(*router.target_args, "--report-dir", str(tmp_path))
-    document = load_report(tmp_path)
+    done, document = runs.result(choice)
     claimed = CLAIMED_BY_REFERENCE - withheld
     assert set(document["router"]["capabilities"]) == claimed
     statuses = {r["id"]: r for r in document["requirements"]}

@@ -32,6 +32,7 @@ def test_every_turn_is_served_and_explained(session: dict[str, Any]) -> None:
     turns = session["turns"]
     assert len(turns) == 7
     assert all(t["served"] and not t["error"] for t in turns)
+    assert all(t["attempts"][-1] == t["served"] for t in turns), "the last attempt started is the one that answered"
     assert all(t["reasons"] and t["decision_id"] for t in turns)
     assert all(t["prompt_tokens"] > 0 for t in turns)
 
@@ -64,6 +65,7 @@ def test_an_overloaded_model_falls_back_before_the_first_token(session: dict[str
     review = session["turns"][6]
     assert review["failed_attempts"] == [review["chosen"]]
     assert review["served"] != review["chosen"]
+    assert review["attempts"] == [review["chosen"], review["served"]], "as the stream's attempt_started events say"
 
 
 def test_the_session_costs_a_fraction_of_sending_everything_to_the_premium_model(session: dict[str, Any]) -> None:

@@ -13,5 +13,5 @@ from bench.routing_data import default_data_dir
 def routing_data_dir() -> Path:
     folder = default_data_dir()
     if not folder.is_dir():
-        pytest.skip(f"shared routing data not found at ../shared/data/routing beside the repository ({folder})")
+        pytest.skip(f"shared routing data not found at shared/data/routing beside the main checkout ({folder})")
     return folder

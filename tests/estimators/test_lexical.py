@@ -93,3 +93,26 @@ def test_the_estimator_needs_no_numpy_at_run_time() -> None:
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "False"
+
+
+def with_open_ranker(bias: float) -> dict[str, Any]:
+    document = weights_document()
+    document["open_ranker"] = {"bias": bias, "structural": dict.fromkeys(document["structural"], 0.0)}
+    return document
+
+
+def test_an_open_ranker_scores_open_prompts_only() -> None:
+    plain = LexicalEstimator()
+    low, high = (LexicalEstimator(parse_model(with_open_ranker(bias))) for bias in (-2.0, 2.0))
+    open_prompt = "Write a short poem about the sea."
+    choice = "Which planet is largest?\nA. Mars\nB. Jupiter\nC. Venus\nD. Earth"
+    assert low.score(open_prompt) == -2.0
+    assert high.score(open_prompt) == 2.0
+    assert low.score(choice) == high.score(choice) == plain.score(choice)
+
+
+def test_an_open_ranker_for_other_features_is_refused() -> None:
+    document = with_open_ranker(0.0)
+    document["open_ranker"]["structural"] = {"log_chars": 1.0}
+    with pytest.raises(WeightsFileError, match="open ranker"):
+        parse_model(document)

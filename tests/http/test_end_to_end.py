@@ -276,7 +276,7 @@ def test_a_claude_code_style_tool_loop_keeps_signatures_breakpoints_and_the_cach
 def test_the_predicted_cache_read_is_what_the_provider_reports_for_each_breakpoint_layout(
     ant: anthropic.Anthropic, backend: ScriptedBackend, marks: str
 ) -> None:
-    """An explicit cache holds only the prefixes at the client's breakpoints (spec 7.3.1).
+    """An explicit cache holds only the prefixes at the client's breakpoints (spec 7.2.1).
 
     A client that marks only its system prompt gets only the system prompt read back on the next
     turn, not the whole earlier prompt; one that also marks its newest message gets all of it.

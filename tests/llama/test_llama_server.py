@@ -1,6 +1,6 @@
 """Execute against a real llama.cpp server: slot pinning, the server's cache and timings (spec 7.7, 10.4).
 
-Three conversations share a two-slot server through the router, turn by turn. After each turn
+Three conversations and a side request share a two-slot server through the router, turn by turn. After each turn
 the router's predicted cached tokens are held against what the server reports. A warm turn must
 match exactly: the catalog declares the 11-token generation prompt the server keeps with the
 prompt (spec 7.3). A cold turn must stay within 16 tokens: the server also reuses the chat
@@ -60,6 +60,7 @@ class Turn:
     label: str
     predicted_cached: int
     evicted_predicted: bool
+    evicts_predicted: int
     slot: int
     reported_cached: int
     reported_input: int
@@ -87,12 +88,17 @@ class Session:
         self.turn += 1
 
 
-def _execute(client: RouterClient, session: Session, label: str) -> Turn:
+def _execute(client: RouterClient, session: Session, label: str, *, side: bool = False) -> Turn:
+    hints = hints_pb2.RoutingHints(role="chat", expected_output_tokens=16)
+    if side:
+        hints.side_request.merge_back = False
     request = router_service_pb2.ExecuteRequest(
         conversation=conversation_pb2.ConversationRef(
             conversation_id=session.name, turn_index=session.turn, messages=session.messages
         ),
-        hints=hints_pb2.RoutingHints(role="chat", expected_output_tokens=16),
+        hints=hints,
+        # Without a limit the tiny model, which never ends its answer, would generate until its context is full.
+        params=router_service_pb2.GenerationParams(max_output_tokens=16, temperature=0.0),
     )
     decision: decision_pb2.Decision | None = None
     for event in client.execute(request):
@@ -108,6 +114,7 @@ def _execute(client: RouterClient, session: Session, label: str) -> Turn:
                 label,
                 chosen.cost.cached_tokens,
                 chosen.cache.evicted,
+                chosen.cache.evicts_sequences,
                 chosen.cache.slot,
                 usage.cache_read_tokens,
                 usage.input_tokens,
@@ -137,15 +144,26 @@ def test_predicted_cache_and_evictions_match_the_server_turn_by_turn(router: Rou
     turns.append(_execute(router, b, "B2"))  # B was evicted: cold again, and it evicts C
     c.grow(10)
     turns.append(_execute(router, c, "C2"))  # C was evicted by B
+    turns.append(_execute(router, Session("side-1", 30), "S", side=True))  # a side request takes B's slot
+    b.grow(10)
+    turns.append(_execute(router, b, "B3"))  # cold again, in C's slot
     for turn in turns:
         if turn.predicted_cached:
             assert turn.reported_cached == turn.predicted_cached, turn
         assert abs(turn.reported_cached - turn.predicted_cached) < GRANULARITY, turn
     cold = {t.label for t in turns if t.reported_cached < GRANULARITY}
     predicted_cold = {t.label for t in turns if t.predicted_cached == 0}
-    assert cold == predicted_cold == {"A1", "B1", "C1", "B2", "C2"}
-    assert {t.label for t in turns if t.evicted_predicted} == {"B2", "C2"}
-    assert [t.slot for t in turns] == [0, 1, 0, 1, 0, 1, 0]  # each conversation keeps its slot while resident
+    assert cold == predicted_cold == {"A1", "B1", "C1", "B2", "C2", "S", "B3"}
+    assert {t.label for t in turns if t.evicted_predicted} == {"B2", "C2", "B3"}
+    assert [t.slot for t in turns] == [0, 1, 0, 1, 0, 1, 0, 1, 0]  # each conversation keeps its slot while resident
+    owners: dict[int, str] = {}
+    replaced = set()
+    for turn in turns:  # a turn evicts when its pinned slot last served another conversation
+        owner = owners.get(turn.slot)
+        if owner is not None and owner != turn.label[0]:
+            replaced.add(turn.label)
+        owners[turn.slot] = turn.label[0]
+    assert {t.label for t in turns if t.evicts_predicted} == replaced == {"C1", "B2", "C2", "S", "B3"}
 
 
 def test_the_servers_timings_become_the_observed_speeds(router: RouterClient) -> None:

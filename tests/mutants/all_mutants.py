@@ -7,10 +7,12 @@ from tests.mutants.catalogue import MUTANTS as FIRST_ROUND
 from tests.mutants.catalogue import Mutant
 from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
+from tests.mutants.front_door_requests import FRONT_DOOR_REQUESTS
 from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.tenancy import TENANCY
 from tests.mutants.two_sided import TWO_SIDED
+from tests.mutants.unguarded import UNGUARDED
 
 MUTANTS: dict[str, Mutant] = {
     **FIRST_ROUND,
@@ -21,4 +23,6 @@ MUTANTS: dict[str, Mutant] = {
     **ATTEMPTS,
     **SETTLED,
     **TENANCY,
+    **UNGUARDED,
+    **FRONT_DOOR_REQUESTS,
 }

@@ -305,6 +305,7 @@ def accepts_unknown_version() -> None:
 def ignores_deadlines() -> None:
     import asyncio
 
+    from rolemodel_router.core import RouterCore
     from rolemodel_router.server import service
 
     def make(original: Any) -> Any:
@@ -313,7 +314,7 @@ def ignores_deadlines() -> None:
 
         return route
 
-    wrap(service, "deadline_guard", lambda original: lambda context: lambda: None)
+    wrap(RouterCore, "commit_deadline", lambda original: lambda self, remaining_s: lambda: None)
     wrap(service.RouterServicer, "Route", make)
 
 
@@ -409,6 +410,15 @@ def ignores_prefill() -> None:
 
     def make(original: Any) -> Any:
         return lambda **fields: original(**{**fields, "prefill_tokens": 0})
+
+    wrap(latency, "estimate", make)
+
+
+def prefill_ignores_depth() -> None:
+    from rolemodel import latency
+
+    def make(original: Any) -> Any:
+        return lambda **fields: original(**{**fields, "half_speed_depth_tokens": 0})
 
     wrap(latency, "estimate", make)
 
@@ -631,6 +641,13 @@ MUTANTS: dict[str, Mutant] = {
             "RM-ROUTE-033",
             ("RM-ROUTE-033",),
             ignores_prefill,
+        ),
+        Mutant(
+            "prefill_ignores_depth",
+            "prefill runs at one speed however deep the context, despite a declared half-speed depth",
+            "RM-ROUTE-036",
+            ("RM-ROUTE-036",),
+            prefill_ignores_depth,
         ),
         Mutant(
             "forgets_evictions",

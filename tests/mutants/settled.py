@@ -3,6 +3,8 @@
 * what may have been billed (spec 10.2): an error status counted as billed;
 * a client's deadline against its cancellation (spec 10.2): every abandoned call
   recorded as cancelled, or every one as timed out;
+* who ends a stream at its deadline (spec 10.2): the router waits past it, so the client's
+  library ends the call with a status of its own, without ErrorInfo;
 * the order of a decision's reasons (spec 6.9, the reason registry's stages);
 * how a breakpoint's TTL is written to Anthropic (spec 8.5).
 """
@@ -38,6 +40,12 @@ def abandoned_always_timeout() -> None:
     from rolemodel_router.execute import executor
 
     executor.DEADLINE_TOLERANCE_S = FOREVER_S
+
+
+def deadline_left_to_the_client() -> None:
+    from rolemodel_router.execute import deadline
+
+    deadline.DEADLINE_MARGIN_S = -1.0
 
 
 def reasons_reversed() -> None:
@@ -79,6 +87,12 @@ SETTLED: dict[str, Mutant] = {
             "a call the client cancelled is recorded as timed out",
             "RM-EXEC-013",
             abandoned_always_timeout,
+        ),
+        _m(
+            "deadline_left_to_the_client",
+            "a stream that runs into its deadline is ended by the client's library, not by the router",
+            "RM-EXEC-018",
+            deadline_left_to_the_client,
         ),
         _m("reasons_reversed", "a decision's reasons come last step first", "RM-ROUTE-005", reasons_reversed),
         _m(

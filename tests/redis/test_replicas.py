@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from rolemodel import ClientOptions, RetryPolicy, RouterClient
-from rolemodel.errors import NoEligibleEndpointError, UnavailableError
+from rolemodel.error_reasons import ErrorReason
+from rolemodel.errors import NoEligibleEndpointError, RoleModelError, UnavailableError
 from rolemodel.v1 import common_pb2, decision_pb2, hints_pb2
 from tests.redis_server import RedisServer
 from tests.requests import conversation, new_id, outcome, route, usage
@@ -156,6 +157,12 @@ def test_a_redis_outage_is_survived_and_recovery_is_automatic(tmp_path: Path, po
             # Redis's append-only file kept the decision made before the outage: its outcome still lands.
             effects = client.report_outcome(outcome(before.decision_id, "fx-quota")).effects
             assert effects.served_endpoint_id == "fx-quota"
+            if policy == "degrade":  # decisions made during the outage were never stored (README, State)
+                made_during = during[0]
+                assert made_during is not None
+                with pytest.raises(RoleModelError) as lost:
+                    client.report_outcome(outcome(made_during.decision_id, made_during.chosen_endpoint_id))
+                assert lost.value.reason == ErrorReason.DECISION_NOT_FOUND
         finally:
             restarted.stop()
 

@@ -1,8 +1,10 @@
 """An HTTP fuzzer for the front door: any JSON body, on any generation endpoint, is answered below 500.
 
 Bodies start from a valid request of each dialect and have fields replaced by arbitrary JSON values
-(hypothesis), or are arbitrary JSON documents outright. Whatever arrives, the answer is a success or a
-4xx in the dialect's error shape with a protocol reason, never an internal error.
+(hypothesis), or are arbitrary JSON documents outright, or carry in any field one of the valid-but-odd
+JSON values of the hardening review (a lone surrogate, a 4,000-digit integer, nesting 5,000 deep, a
+schema 900 deep, a number beyond a float). Whatever arrives, the answer is a success or a 4xx in the
+dialect's error shape with a protocol reason, never an internal error.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/responses": {"model": "rolemodel/chat", "input": "hi"},
 }
 ANTHROPIC = {"/v1/messages", "/v1/messages/count_tokens"}
+PLACEHOLDER = "odd-value-goes-here"
+ODD_VALUES = (
+    '"\\ud800"',
+    "9" * 4000,
+    "-" + "9" * 4000,
+    "1e400",
+    "[" * 5000 + "]" * 5000,
+    '{"type":"object","properties":{"a":' * 900 + '{"type":"string"}' + "}}" * 900,
+    '[{"role":"user","content":"\\udfff"}]',
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +55,11 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFrontDoo
         yield running
 
 
-def _check(door: InProcessFrontDoor, endpoint: str, body: Any) -> None:
-    response = httpx.post(door.url + endpoint, content=json.dumps(body), timeout=30)
+def _check(door: InProcessFrontDoor, endpoint: str, body: Any, odd: str | None = None) -> None:
+    text = json.dumps(body)
+    if odd is not None:
+        text = text.replace(json.dumps(PLACEHOLDER), odd)
+    response = httpx.post(door.url + endpoint, content=text, timeout=30)
     assert response.status_code < 500, (endpoint, body, response.text[:300])
     if response.status_code >= 400:
         payload = response.json()
@@ -70,3 +85,17 @@ def test_mutated_requests_never_get_a_5xx(door: InProcessFrontDoor, endpoint: st
 @given(body=JSON)
 def test_arbitrary_json_never_gets_a_5xx(door: InProcessFrontDoor, endpoint: str, body: Any) -> None:
     _check(door, endpoint, body)
+
+
+@pytest.mark.parametrize("endpoint", sorted(VALID))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_odd_values_in_any_field_never_get_a_5xx(door: InProcessFrontDoor, endpoint: str, data: st.DataObject) -> None:
+    body: dict[str, Any] = json.loads(json.dumps(VALID[endpoint]))
+    fields = [*body, "tools", "temperature", "max_tokens", "metadata", "system", "instructions"]
+    key = data.draw(st.sampled_from(fields))
+    if key == "messages" and data.draw(st.booleans()):
+        body["messages"][0]["content"] = PLACEHOLDER  # the odd value inside a message
+    else:
+        body[key] = PLACEHOLDER
+    _check(door, endpoint, body, data.draw(st.sampled_from(ODD_VALUES)))

@@ -8,6 +8,7 @@ is recorded once whatever worker each of its retries reaches.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -88,6 +89,9 @@ async def _report_four_times(
 
 def test_two_workers_share_quotas_and_outcomes_exactly(workers: RouterProcess) -> None:
     assert workers.process is not None
+    unconfigured = [json.loads(line)["endpoint"] for line in workers.logs().splitlines() if '"api_key_env"' in line]
+    assert unconfigured, "the fixture has an endpoint whose key variable is not set"
+    assert len(unconfigured) == len(set(unconfigured)), "each start-up warning once, not once per worker"
     pids = _workers_of(workers.process.pid)
     assert len(pids) == 2
     before = {pid: _cpu_ticks(pid) for pid in pids}

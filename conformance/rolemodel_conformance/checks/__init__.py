@@ -81,6 +81,8 @@ MODULES = (
     "front_door_plan",
     "front_door_errors",
     "front_door_attempts",
+    "front_door_requests",
+    "front_door_auth",
     "auth",
     "audit",
 )

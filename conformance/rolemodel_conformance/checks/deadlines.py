@@ -9,7 +9,10 @@ first times how long the router takes to decide it, then sends it with a
 deadline of a quarter of that. If the conversation afterwards shows fx-gpt5's
 entry, the entry's expiry minus the TTL is the decision time on the router's
 clock, whose offset from the suite's clock is measured first; a decision
-after the deadline is a violation.
+after the deadline is a violation. A decision stored at all, even before the
+deadline, means the router committed with less than a margin left for
+answering (RM-ERR-022, a SHOULD): with a deadline of a quarter of the time the
+router needs, a router that checks the time left after deciding stores nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def _time_to_decide(ctx: CheckContext, messages: list[conversation_pb2.Message],
     return max(0.0, decision.created_at.ToMilliseconds() - offset - started) / 1000
 
 
-@check("deadlines", "No effects are applied after a call's deadline passed", ("RM-ERR-020",))
+@check("deadlines", "No effects are applied after a call's deadline passed", ("RM-ERR-020", "RM-ERR-022"))
 def passed_deadline(ctx: CheckContext) -> None:
     # Whether a timed-out call left any effect shows in the conversation's current endpoint on every router;
     # when it did, only the expiry of its cache entry (with cache accounting) tells when the effect was applied.
@@ -103,7 +106,9 @@ def passed_deadline(ctx: CheckContext) -> None:
         entry = view(after, "fx-gpt5")
         if not entry.held and not after.policy.current_endpoint_id:
             ctx.passed("RM-ERR-020", f"attempt {attempt}: the timed-out call left no effect")
+            ctx.passed("RM-ERR-022", f"attempt {attempt}: the timed-out call left no effect")
             continue
+        ctx.failed("RM-ERR-022", f"attempt {attempt}: a call answered DEADLINE_EXCEEDED left its decision's effects")
         if not accounting:
             inconclusive.append(f"attempt {attempt}: the call left effects; only cache accounting dates them")
             continue
@@ -114,5 +119,6 @@ def passed_deadline(ctx: CheckContext) -> None:
             f"attempt {attempt}: effects of a decision made {late:+.0f} ms after the deadline "
             f"(clock uncertainty {uncertainty:.0f} ms)",
         )
-    if not ctx.recorded("RM-ERR-020"):
-        ctx.not_testable("RM-ERR-020", "; ".join(inconclusive))
+    for requirement in ("RM-ERR-020", "RM-ERR-022"):
+        if not ctx.recorded(requirement):
+            ctx.not_testable(requirement, "; ".join(inconclusive))

@@ -292,27 +292,37 @@ def turn_budget(ctx: CheckContext) -> None:
             )
 
 
-@check("eligibility", "A hosted tool excludes every endpoint that does not run it", ("RM-ELIG-007",))
-def hosted_tools(ctx: CheckContext) -> None:
-    ref = Prompt.of([400]).ref(ctx.ids.conversation("hosted"))
-    ref.tools.append(C.ToolDefinition(name="web_search", kind=C.TOOL_KIND_HOSTED))
-    runs = {e.id for e in ctx.fixture.endpoints.values() if "web_search" in e.hosted_tools}
+def _tool_exclusions(ctx: CheckContext, requirement: str, tool: C.ToolDefinition, serves: set[str], what: str) -> None:
+    """Offer ``tool`` to role chat: exactly the endpoints outside ``serves`` carry TOOL_UNSUPPORTED (both ways).
+
+    The decision may come back refused (no fixture endpoint serves the tool unless the fixture says
+    so); the refusal's attached decision is then the one compared.
+    """
+    ref = Prompt.of([400]).ref(ctx.ids.conversation("tool"))
+    ref.tools.append(tool)
     try:
         decision: decision_pb2.Decision | None = ctx.probe.route(
             route_request(ref, hints_pb2.RoutingHints(role="chat"))
         )
-    except RouterRefusal as refusal:  # no fixture endpoint runs it unless the fixture says so
+    except RouterRefusal as refusal:
         decision = refusal.decision
     if decision is None:
-        ctx.failed("RM-ELIG-007", "neither a decision nor a refusal with the decision attached came back")
+        ctx.failed(requirement, "neither a decision nor a refusal with the decision attached came back")
         return
     for c in decision.candidates:
         excluded = "TOOL_UNSUPPORTED" in exclusion_codes(c)
         ctx.expect(
-            "RM-ELIG-007",
-            excluded == (c.endpoint_id not in runs),
-            f"'{c.endpoint_id}' (runs web_search: {c.endpoint_id in runs}) exclusions {sorted(exclusion_codes(c))}",
+            requirement,
+            excluded == (c.endpoint_id not in serves),
+            f"'{c.endpoint_id}' ({what}: {c.endpoint_id in serves}) exclusions {sorted(exclusion_codes(c))}",
         )
+
+
+@check("eligibility", "A hosted tool excludes every endpoint that does not run it", ("RM-ELIG-007",))
+def hosted_tools(ctx: CheckContext) -> None:
+    runs = {e.id for e in ctx.fixture.endpoints.values() if "web_search" in e.hosted_tools}
+    web_search = C.ToolDefinition(name="web_search", kind=C.TOOL_KIND_HOSTED)
+    _tool_exclusions(ctx, "RM-ELIG-007", web_search, runs, "runs web_search")
 
 
 def _speaks_responses(endpoint: catalog_pb2.Endpoint) -> bool:
@@ -322,24 +332,8 @@ def _speaks_responses(endpoint: catalog_pb2.Endpoint) -> bool:
 
 @check("eligibility", "A custom tool excludes every endpoint that does not speak the Responses API", ("RM-ELIG-008",))
 def custom_tools(ctx: CheckContext) -> None:
-    ref = Prompt.of([400]).ref(ctx.ids.conversation("custom"))
-    patch = C.ToolDefinition(name="apply_patch", kind=C.TOOL_KIND_CUSTOM, description="Apply a patch.")
-    ref.tools.append(C.ToolDefinition(name="editing", kind=C.TOOL_KIND_NAMESPACE, tools=[patch]))
     speaks = {e.id for e in ctx.fixture.endpoints.values() if _speaks_responses(e)}
-    try:
-        decision: decision_pb2.Decision | None = ctx.probe.route(
-            route_request(ref, hints_pb2.RoutingHints(role="chat"))
-        )
-    except RouterRefusal as refusal:  # no fixture endpoint speaks it unless the fixture says so
-        decision = refusal.decision
-    if decision is None:
-        ctx.failed("RM-ELIG-008", "neither a decision nor a refusal with the decision attached came back")
-        return
-    for c in decision.candidates:
-        excluded = "TOOL_UNSUPPORTED" in exclusion_codes(c)
-        ctx.expect(
-            "RM-ELIG-008",
-            excluded == (c.endpoint_id not in speaks),
-            f"'{c.endpoint_id}' (speaks Responses: {c.endpoint_id in speaks}), offered a custom tool inside a "
-            f"namespace: exclusions {sorted(exclusion_codes(c))}",
-        )
+    patch = C.ToolDefinition(name="apply_patch", kind=C.TOOL_KIND_CUSTOM, description="Apply a patch.")
+    namespace = C.ToolDefinition(name="editing", kind=C.TOOL_KIND_NAMESPACE, tools=[patch])
+    _tool_exclusions(ctx, "RM-ELIG-008", patch, speaks, "speaks Responses, offered a custom tool at the top level")
+    _tool_exclusions(ctx, "RM-ELIG-008", namespace, speaks, "speaks Responses, offered one inside a namespace")

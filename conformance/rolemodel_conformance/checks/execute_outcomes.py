@@ -37,6 +37,7 @@ HANGING = "fx-local"
 #: How long a router may take to cancel the backend call and record the outcome, in seconds.
 NOTICE_S = 3.0
 DEADLINE_S = 1.0
+DEADLINE_REASON = "STREAM_DEADLINE_EXCEEDED"
 SLOW_ANSWER = {"text": "One. Two. Three. Four. Five. Six.", "chunk_chars": 5}
 
 
@@ -121,8 +122,8 @@ def _wait_for(condition: Callable[[], bool]) -> bool:
     return True
 
 
-def _abandon(ctx: CheckContext, role: str, how: str) -> tuple[str, list[C.Message], str]:
-    """A call that hangs after its first token, then cancelled or timed out: conversation, messages, decision."""
+def _abandon(ctx: CheckContext, role: str, how: str) -> tuple[str, list[C.Message], Stream]:
+    """A call that hangs after its first token, then cancelled or timed out: conversation, messages, stream."""
     conversation = ctx.ids.conversation("abandoned")
     ctx.backends().script({HANGING: [fault("hang", after_deltas=1, reply=SLOW_ANSWER)]})
     sent = list(messages(ctx, "Count slowly."))
@@ -139,11 +140,39 @@ def _abandon(ctx: CheckContext, role: str, how: str) -> tuple[str, list[C.Messag
     decision = stream.decision
     if decision is None or decision.chosen_endpoint_id != HANGING or not stream.deltas:
         raise NotObservable(f"{role} did not stream from {HANGING} before the {how}: {stream.ending()}")
-    return conversation, sent, decision.decision_id
+    return conversation, sent, stream
+
+
+def _router_ended(ctx: CheckContext, stream: Stream) -> None:
+    """RM-EXEC-018: the deadline's end is the router's failed event and status (so RM-ERR-001 binds it), not the
+    client library's own DEADLINE_EXCEEDED, which carries no ErrorInfo and which the error audit leaves out."""
+    last = stream.events[-1] if stream.events else None
+    failed = last.failed if last is not None and last.HasField("failed") else None
+    ctx.expect(
+        "RM-EXEC-018",
+        failed is not None
+        and (failed.reason, failed.outcome_class, failed.after_first_token, failed.served_endpoint_id)
+        == (DEADLINE_REASON, common_pb2.OUTCOME_CLASS_TIMEOUT, True, HANGING),
+        f"a stream from {HANGING} that runs into its {DEADLINE_S:g} s deadline after its first token ends with a "
+        f"failed event ({DEADLINE_REASON}, OUTCOME_CLASS_TIMEOUT, after the first token, served by {HANGING}): "
+        f"got {stream.ending()}",
+    )
+    refusal = stream.refusal
+    ctx.expect(
+        "RM-EXEC-018",
+        refusal is not None
+        and (refusal.code, refusal.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_REASON)
+        and refusal.info is not None,
+        f"the status that ends it is the router's, with the ErrorInfo of {DEADLINE_REASON}, not the client library's "
+        f"own DEADLINE_EXCEEDED without details: got {refusal}",
+    )
 
 
 def _judge_abandoned(ctx: CheckContext, role: str, how: str, recorded: str) -> None:
-    conversation, sent, decision_id = _abandon(ctx, role, how)
+    conversation, sent, stream = _abandon(ctx, role, how)
+    decision_id = stream.decision.decision_id if stream.decision is not None else ""
+    if how == "deadline":
+        _router_ended(ctx, stream)
     backends = ctx.backends(reset=False)
     gave_up = _wait_for(lambda: any(r.get("abandoned") for r in backends.received(HANGING)))
     ctx.expect(
@@ -167,12 +196,28 @@ def _judge_abandoned(ctx: CheckContext, role: str, how: str, recorded: str) -> N
     )
 
 
+def _broken_within_deadline(ctx: CheckContext) -> None:
+    """RM-EXEC-018's other side: a stream that breaks well before its deadline keeps its own reason."""
+    ctx.backends().script({HANGING: [fault("cut", after_deltas=1, reply=SLOW_ANSWER)]})
+    call = request(ctx, "x-conformance.timeout", list(messages(ctx, "Count quickly.")))
+    stream = execute(ctx, call, timeout_s=DEADLINE_S * 10)
+    reasons = [e.failed.reason for e in stream.events if e.HasField("failed")]
+    ctx.expect(
+        "RM-EXEC-018",
+        reasons == ["BACKEND_STREAM_INTERRUPTED"],
+        f"a stream cut after its first token, {DEADLINE_S * 10:g} s before its deadline, ends with "
+        f"BACKEND_STREAM_INTERRUPTED, not {DEADLINE_REASON}: got {stream.ending()}",
+    )
+
+
 @check(
     "execute",
-    "A cancelled call and a call past its deadline cancel the backend call and are recorded as such",
-    ("RM-EXEC-013",),
+    "A cancelled call and a call past its deadline cancel the backend call and are recorded as such; "
+    "the router, not the client's library, ends a stream at its deadline",
+    ("RM-EXEC-013", "RM-EXEC-018"),
 )
 def abandoned(ctx: CheckContext) -> None:
     _judge_abandoned(ctx, "x-conformance.cancelled", "cancel", "OUTCOME_CLASS_CANCELLED")
     _judge_abandoned(ctx, "x-conformance.timeout", "deadline", "OUTCOME_CLASS_TIMEOUT")
+    _broken_within_deadline(ctx)
     settle(ctx, {HANGING: "x-conformance.execute"})

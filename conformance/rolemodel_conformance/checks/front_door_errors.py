@@ -10,17 +10,16 @@ event must end with the dialect's error event and nothing after it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
-
-import anthropic
-import openai
 
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.execute_support import fault, reply, settle
 from rolemodel_conformance.checks.front_door_support import (
     HttpError,
     anthropic_client,
+    api_errors,
     error_of,
     openai_client,
     shape_problems,
@@ -37,6 +36,8 @@ UNMAPPED_MODEL = "rmc-unmapped-model"
 #: The scripted backend's mid-stream failure, after two deltas.
 CUT_AFTER = 2
 HTTP_BAD_REQUEST = 400
+#: How long a router may take to close the endpoint call of a client gone away, and how often to look.
+NOTICE_S, POLL_S = 3.0, 0.05
 
 
 def _chat(ctx: CheckContext, model: str, **more: Any) -> Callable[[], object]:
@@ -182,13 +183,48 @@ def failed_streams(ctx: CheckContext) -> None:
                     model=alias, max_tokens=32, stream=True, messages=[{"role": "user", "content": "Count."}]
                 ) as stream:
                     kinds.extend(event.type for event in stream)
-            except (anthropic.APIError, openai.APIError) as error:
+            except api_errors() as error:
                 raised = type(error).__name__
         ctx.expect(
             "RM-HTTP-062",
             raised is not None and "message_stop" not in kinds,
             f"Anthropic: an error event after message_start, which the client raises, and no message_stop: "
             f"events {kinds}, raised {raised}",
+        )
+    finally:
+        settle(ctx, {LONE_ENDPOINT: LONE_ROLE})
+
+
+@check(
+    "front-door",
+    "A client that closes the connection mid-answer: the router cancels the endpoint call, as Execute does",
+    ("RM-HTTP-063",),
+)
+def closed_connection(ctx: CheckContext) -> None:
+    backends = ctx.backends()
+    backends.script({LONE_ENDPOINT: [fault("hang", after_deltas=1, reply=reply("One. Two. Three.", chunk_chars=5))]})
+    try:
+        with (
+            openai_client(ctx) as oai,
+            oai.chat.completions.with_streaming_response.create(
+                model=f"rolemodel/{LONE_ROLE}",
+                messages=[{"role": "user", "content": f"Count slowly. {ctx.canary()}"}],
+                stream=True,
+            ) as response,
+        ):
+            first = next((line for line in response.iter_lines() if line.startswith("data:")), None)
+        if first is None:
+            raise NotObservable("the stream ended before its first chunk")
+        deadline = time.monotonic() + NOTICE_S
+        gave_up = False
+        while not gave_up and time.monotonic() < deadline:
+            gave_up = any(r.get("abandoned") for r in backends.received(LONE_ENDPOINT))
+            time.sleep(0 if gave_up else POLL_S)
+        ctx.expect(
+            "RM-HTTP-063",
+            gave_up,
+            f"after the client closed the connection on the first chunk, {LONE_ENDPOINT}'s backend sees the router "
+            f"give up its call within {NOTICE_S:g} s",
         )
     finally:
         settle(ctx, {LONE_ENDPOINT: LONE_ROLE})

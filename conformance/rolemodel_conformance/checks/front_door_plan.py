@@ -21,7 +21,9 @@ ROLE = "x-conformance.subscription"
 SUBSCRIPTION, OPERATORS = "fx-subscription", "fx-local"
 PLAN = {"family": "codex", "short_capacity": 1e9, "long_capacity": 1e10, "short_used": 0.23, "long_used": 0.11}
 SHARE_HEADER = "x-codex-primary-used-percent"
-HTTP_OK = 200
+#: A header the client sends that no endpoint lists in client_credential_headers (spec 14.8).
+PRIVATE_HEADER = "x-conformance-private"
+HTTP_OK, HTTP_UNAUTHORIZED = 200, 401
 
 
 def _codex_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -30,7 +32,7 @@ def _codex_headers(headers: httpx.Headers) -> dict[str, str]:
 
 def _ask(ctx: CheckContext, endpoint_id: str, login: dict[str, str]) -> httpx.Response:
     """A Chat Completions turn pinned to ``endpoint_id``, carrying the login (and the router token in x-api-key)."""
-    headers = dict(login)
+    headers = {**login, PRIVATE_HEADER: "not for the endpoint"}
     if ctx.probe.connection.token:
         headers["x-api-key"] = ctx.probe.connection.token
     body = {
@@ -41,10 +43,27 @@ def _ask(ctx: CheckContext, endpoint_id: str, login: dict[str, str]) -> httpx.Re
         return client.post(base_url(ctx) + "/v1/chat/completions", json=body, headers=headers)
 
 
+def _forwarded_headers(ctx: CheckContext, sent: object, login: dict[str, str]) -> None:
+    """RM-HTTP-072: the endpoint's listed headers pass as the client's credential; nothing else the client sent."""
+    headers = {str(k).lower(): str(v) for k, v in sent.items()} if isinstance(sent, dict) else {}
+    token = ctx.probe.connection.token
+    problems = [f"{name} did not arrive" for name, value in login.items() if headers.get(name) != value]
+    if PRIVATE_HEADER in headers:
+        problems.append(f"{PRIVATE_HEADER}, which no endpoint lists, was forwarded")
+    if token and any(token in value for value in headers.values()):
+        problems.append("the router's own token was forwarded")
+    ctx.expect(
+        "RM-HTTP-072",
+        not problems,
+        f"{SUBSCRIPTION} receives the headers it lists in client_credential_headers and nothing else of the "
+        f"client's: {'; '.join(problems) or 'yes'}",
+    )
+
+
 @check(
     "front-door",
     "A subscription's usage headers reach its own user, the operator's never do; a login and a token ride together",
-    ("RM-HTTP-044", "RM-HTTP-073"),
+    ("RM-HTTP-044", "RM-HTTP-072", "RM-HTTP-073"),
 )
 def plan_usage_headers(ctx: CheckContext) -> None:
     backends = ctx.backends()
@@ -54,11 +73,18 @@ def plan_usage_headers(ctx: CheckContext) -> None:
     login = {"authorization": f"Bearer sub-{account}", "x-conformance-account": account}
     own = _ask(ctx, SUBSCRIPTION, login)
     received = backends.received(SUBSCRIPTION)
+    with_token = ctx.claims("ROUTER_CAPABILITY_AUTH") and bool(ctx.probe.connection.token)
+    if with_token and own.status_code == HTTP_UNAUTHORIZED:
+        ctx.failed(
+            "RM-HTTP-073",
+            "the login in Authorization and the router token in x-api-key were refused as a failed token: "
+            f"HTTP {own.status_code} {own.text[:200]}",
+        )
     if own.status_code != HTTP_OK or not received:
         raise NotObservable(
             f"{SUBSCRIPTION} did not serve through the front door: HTTP {own.status_code} {own.text[:300]}"
         )
-    if ctx.claims("ROUTER_CAPABILITY_AUTH") and ctx.probe.connection.token:
+    if with_token:
         sent = received[-1].get("headers")
         same = isinstance(sent, dict) and str(sent.get("authorization", "")) == login["authorization"]
         ctx.expect(
@@ -67,6 +93,7 @@ def plan_usage_headers(ctx: CheckContext) -> None:
             "with the login in Authorization and the router token in x-api-key, the request is served and "
             f"{SUBSCRIPTION} gets the login: it received {'the login' if same else 'another authorization'}",
         )
+    _forwarded_headers(ctx, received[-1].get("headers"), login)
     shown = _codex_headers(own.headers)
     share = shown.get(SHARE_HEADER, "")
     ctx.expect(

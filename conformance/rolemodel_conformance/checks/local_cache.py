@@ -63,13 +63,14 @@ def _latency_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
         problems.append(f"prefill speed {est.prefill_tokens_per_second}, expected {prefill}")
     if est.base_source == common_pb2.VALUE_SOURCE_DECLARED and not _close(est.base_ms, declared.ttft_ms):
         problems.append(f"declared base {est.base_ms} ms, the fixture says {declared.ttft_ms}")
-    want_ttft = est.base_ms + 1000.0 * est.prefill_tokens / prefill
+    half = _half_speed_depth(ctx, c.endpoint_id)
+    want_ttft = est.base_ms + _prefill_ms(est.prefill_tokens, prefill, _depth(ctx, c), half)
     if not _close(est.ttft_ms, want_ttft):
         problems.append(f"ttft {est.ttft_ms} ms, expected {want_ttft}")
     want_output = 1000.0 * c.cost.output_tokens / decode
     if not _close(est.output_ms, want_output):
         problems.append(f"output {est.output_ms} ms, expected {want_output}")
-    want_eviction = 1000.0 * c.cache.evicts_tokens / prefill
+    want_eviction = _prefill_ms(c.cache.evicts_tokens, prefill, 0, half)
     if not _close(est.eviction_ms, want_eviction):
         problems.append(f"eviction {est.eviction_ms} ms, expected {want_eviction}")
     if not _close(est.total_ms, est.ttft_ms + est.output_ms + est.eviction_ms):
@@ -78,6 +79,35 @@ def _latency_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
     latency_part = parts.get(D.SCORE_METRIC_LATENCY)
     if latency_part is None or not _close(latency_part.raw_value, est.total_ms):
         problems.append("the latency component's raw value is not the estimate's total")
+    return problems
+
+
+def _half_speed_depth(ctx: CheckContext, endpoint_id: str) -> int:
+    """H_e of spec 6.6.1: the observed half-speed depth on the card, else the declared one."""
+    observed = _status(ctx, endpoint_id).observed_prefill_half_speed_depth_tokens
+    return observed or ctx.fixture.endpoints[endpoint_id].latency.prefill_half_speed_depth_tokens
+
+
+def _depth(ctx: CheckContext, c: D.Candidate) -> int:
+    """C_e of spec 6.6.1: the cost's cached tokens when the endpoint has a half-speed depth, else 0."""
+    return c.cost.cached_tokens if _half_speed_depth(ctx, c.endpoint_id) else 0
+
+
+def _prefill_ms(tokens: int, speed: float, depth: int, half: int) -> float:
+    """pre_e(n, c) of spec 6.6.1."""
+    factor = 1.0 + (depth + tokens / 2.0) / half if half else 1.0
+    return 1000.0 * tokens / speed * factor
+
+
+def _depth_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
+    """RM-ROUTE-036: the depth and the half-speed depth a candidate's latency reports."""
+    half = _half_speed_depth(ctx, c.endpoint_id)
+    est, depth = c.latency, _depth(ctx, c)
+    problems = []
+    if est.prefill_half_speed_depth_tokens != half:
+        problems.append(f"prefill_half_speed_depth_tokens {est.prefill_half_speed_depth_tokens}, declared {half}")
+    if est.prefill_depth_tokens != depth:
+        problems.append(f"prefill_depth_tokens {est.prefill_depth_tokens}, the cost's cached tokens are {depth}")
     return problems
 
 
@@ -93,12 +123,12 @@ def _source_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
 @check(
     "scoring",
     "Expected time counts the uncached prompt at the prefill speed, with its sources and an explanation",
-    ("RM-ROUTE-033", "RM-ROUTE-034", "RM-ROUTE-035"),
+    ("RM-ROUTE-033", "RM-ROUTE-034", "RM-ROUTE-035", "RM-ROUTE-036"),
 )
 def prefill_aware_latency(ctx: CheckContext) -> None:
     conversation_id = ctx.ids.conversation("prefill")
     decision = route(ctx, conversation_id, Prompt.of([3000, 1000]), hints_pb2.RoutingHints(role=POOL_ROLE))
-    for endpoint_id in (SMALL, "fx-pool-big"):
+    for endpoint_id in (SMALL, BIG):
         c = candidate(decision, endpoint_id)
         if c is None or not c.HasField("score"):
             ctx.failed("RM-ROUTE-033", f"{endpoint_id} is admissible for {POOL_ROLE} but has no score")
@@ -108,6 +138,9 @@ def prefill_aware_latency(ctx: CheckContext) -> None:
             continue
         problems = _latency_problems(ctx, c)
         ctx.expect("RM-ROUTE-033", not problems, f"{endpoint_id}: " + ("; ".join(problems) or "as spec 6.6.1 says"))
+        if endpoint_id == BIG:  # the fixture's endpoint with a half-speed depth
+            depth = _depth_problems(ctx, c) + problems
+            ctx.expect("RM-ROUTE-036", not depth, f"{endpoint_id}: " + ("; ".join(depth) or "prefill slowed by depth"))
         sources = _source_problems(ctx, c)
         ctx.expect("RM-ROUTE-034", not sources, f"{endpoint_id}: " + ("; ".join(sources) or "speeds and sources"))
     chosen = candidate(decision, decision.chosen_endpoint_id)
@@ -327,7 +360,7 @@ def _decayed(previous: float, sample: float) -> float:
 @check(
     "outcomes",
     "Speeds an outcome reports feed the observed profile; impossible speeds are refused",
-    ("RM-OUT-023", "RM-OUT-024"),
+    ("RM-OUT-023", "RM-OUT-024", "RM-OUT-025", "RM-OUT-026"),
 )
 def reported_speeds(ctx: CheckContext) -> None:
     routing = hints_pb2.RoutingHints(role=POOL_ROLE, endpoint_choice=pin(SMALL))
@@ -363,4 +396,56 @@ def reported_speeds(ctx: CheckContext) -> None:
         "RM-OUT-023",
         all(math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-6) for g, w in zip(got, want, strict=True)),
         f"prefill speed, output speed and base latency after the report: expected {want}, got {got}",
+    )
+    _start_speed(ctx)
+    _depth_fit(ctx)
+
+
+def _start_speed(ctx: CheckContext) -> None:
+    """RM-OUT-025 on fx-pool-big (half-speed depth 100,000): 4,000 cold tokens measured at 400 / 1.02 tokens/s.
+
+    The middle token sits at 2,000, so the start speed is 400 / 1.02 * (1 + 2,000 / 100,000) = 400, the
+    declared speed, and the base latency sample 10,400 - 10,200 = 200 ms, the declared one: the
+    report teaches the router nothing new that other checks on fx-pool-big could notice.
+    """
+    routing = hints_pb2.RoutingHints(role=POOL_ROLE, endpoint_choice=pin(BIG))
+    decision = route(ctx, ctx.ids.conversation("start-speed"), Prompt.of([4000]), routing)
+    before = _status(ctx, BIG).observed_prefill_tokens_per_second
+    report = outcome(decision.decision_id, BIG, ctx.ids.key(), used=usage(4000, 100), ttft_ms=10_400)
+    report.prefill_tokens_per_second = 400.0 / 1.02
+    ctx.probe.report(report)
+    after = _status(ctx, BIG).observed_prefill_tokens_per_second
+    want = _decayed(before, 400.0)
+    ctx.expect(
+        "RM-OUT-025",
+        math.isclose(after, want, rel_tol=1e-9),
+        f"a speed of {400.0 / 1.02:.3f} measured over 4,000 cold tokens is a start speed of 400: observed speed "
+        f"expected {want}, got {after}",
+    )
+
+
+def _depth_fit(ctx: CheckContext) -> None:
+    """RM-OUT-026 on fx-pool-big: two outcomes on the line of its declaration (400 tokens/s, half speed 100,000 deep).
+
+    4,000 cold tokens at 400 / 1.02 tokens/s (middle token at 2,000) and 2,000 tokens after 60,000
+    cached at 400 / 1.61 (middle token at 61,000): every point lies on t = 2.5 + 2.5e-5 * m ms per
+    token, as does the one _start_speed reported, so the fit gives 100,000 whatever the decay
+    weights, and the start speed and base latency stay the declared ones for the other checks.
+    """
+    routing = hints_pb2.RoutingHints(role=POOL_ROLE, endpoint_choice=pin(BIG))
+    for cached, new, factor in ((0, 4000, 1.02), (60_000, 2000, 1.61)):
+        decision = route(ctx, ctx.ids.conversation("depth-fit"), Prompt.of([4000]), routing)
+        speed = 400.0 / factor
+        ttft = round(200 + 1000.0 * new / speed)
+        used = usage(cached + new, 100, cache_read=cached)
+        report = outcome(decision.decision_id, BIG, ctx.ids.key(), used=used, ttft_ms=ttft)
+        report.prefill_tokens_per_second = speed
+        ctx.probe.report(report)
+    got = _status(ctx, BIG).observed_prefill_half_speed_depth_tokens
+    want = ctx.fixture.endpoints[BIG].latency.prefill_half_speed_depth_tokens
+    ctx.expect(
+        "RM-OUT-026",
+        got == want,
+        f"prefill speeds at depths 2,000 and 61,000 on the line of a 100,000-token half-speed depth: "
+        f"observed_prefill_half_speed_depth_tokens expected {want}, got {got}",
     )

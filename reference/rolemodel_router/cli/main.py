@@ -20,6 +20,7 @@ from rolemodel import SUPPORTED_VERSIONS
 from rolemodel.cli_help import ArgumentParser
 from rolemodel_router import __version__
 from rolemodel_router.cli import arg_types, client_commands, init_command, serve_command
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S
 from rolemodel_router.demo import run as demo_run
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -166,6 +167,14 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         "give it (default: %(default)s); not with the memory store, --metrics or --ui",
     )
     serve.add_argument(
+        "--deadline-margin",
+        type=arg_types.seconds,
+        default=DEFAULT_MARGIN_S,
+        metavar="SECONDS",
+        help="time a call must have left of its deadline once its decision is made, kept for committing and "
+        "answering; with less, it is refused with DEADLINE_TOO_SHORT and changes nothing (default: %(default)s)",
+    )
+    serve.add_argument(
         "--max-request-bytes",
         type=arg_types.positive_count,
         default=Limits.max_request_bytes,
@@ -189,6 +198,13 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         default=Retention.decision_ms / 3_600_000,
         help="keep decisions (for ReportOutcome) this long; the spec asks for at least 24 (default: %(default)s)",
     )
+    for flag, attr, unit, what in serve_command.STATE_CAPS:
+        serve.add_argument(
+            flag,
+            type=arg_types.positive_count,
+            default=getattr(Retention, attr) // unit,
+            help=f"{what} (default: %(default)s; spec 12.6, docs/state-limits.md)",
+        )
     serve.add_argument(
         "--prune-every", type=arg_types.positive_seconds, default=60.0, help="seconds between retention sweeps"
     )

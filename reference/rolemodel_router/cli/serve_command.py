@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,10 +21,11 @@ from rolemodel_router.http.slow_clients import HttpLimits
 from rolemodel_router.server import logs
 from rolemodel_router.server.app import RunningRouter, ServeSettings, TlsSettings, serve
 from rolemodel_router.server.auth import TokenError, TokenRegistry
+from rolemodel_router.server.binding import address_to_connect, url_to_connect
 from rolemodel_router.server.workers import WorkerReady, WorkersRefused, check_workers, run_workers
 from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
 from rolemodel_router.state.sqlite import StoreOpenError
-from rolemodel_router.state.store import Retention
+from rolemodel_router.state.store import MIB, Retention
 from rolemodel_router.withheld import parse_withheld
 
 EXIT_BAD_CONFIG = 2
@@ -52,6 +54,27 @@ async def _sample(address: str) -> None:
 
 
 PATH_KEYS = frozenset({"catalog", "tls_cert", "tls_key", "tls_client_ca", "tokens_file"})
+
+
+#: The caps on kept state (spec 12.6): flag, Retention field, unit, what it bounds.
+STATE_CAPS = (
+    ("--max-conversations", "max_conversations", 1, "conversations kept; the least recently used go first"),
+    ("--max-conversations-per-principal", "max_conversations_per_principal", 1, "the same for each token's principal"),
+    ("--max-conversation-digest-mib", "max_conversation_digest_bytes", MIB, "MiB of digests in conversations"),
+    ("--max-conversation-digest-mib-per-principal", "max_conversation_digest_bytes_per_principal", MIB,
+     "the same for each principal"),
+    ("--max-decisions", "max_decisions", 1, "decisions kept for outcomes; full of ones under 24 h, Route is refused"),
+    ("--max-decisions-per-principal", "max_decisions_per_principal", 1, "the same for each principal"),
+    ("--max-decision-digest-mib", "max_decision_digest_bytes", MIB, "MiB of digests in kept decisions"),
+    ("--max-decision-digest-mib-per-principal", "max_decision_digest_bytes_per_principal", MIB,
+     "the same for each principal"),
+    ("--prefix-memo-mib", "prefix_memo_bytes", MIB, "MiB for the memo of verified prefixes, a cache"),
+)  # fmt: skip
+
+
+def state_caps(args: argparse.Namespace) -> dict[str, Any]:
+    """The Retention fields the caps' options set, in bytes and counts."""
+    return {attr: getattr(args, flag.removeprefix("--").replace("-", "_")) * unit for flag, attr, unit, _ in STATE_CAPS}
 
 
 def reparse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None, path: Path) -> argparse.Namespace:
@@ -131,9 +154,11 @@ def run(args: argparse.Namespace) -> int:
         create_state_directory=args.state is None,
         grace_s=args.grace,
         limits=Limits(max_request_bytes=args.max_request_bytes, max_messages=args.max_messages),
+        deadline_margin_s=args.deadline_margin,
         retention=Retention(
             conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000),
             decision_ms=int(args.decision_retention_hours * 3_600_000),
+            **state_caps(args),
         ),
         prune_every_s=args.prune_every,
         default_estimator=args.default_estimator,
@@ -151,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         withheld=withheld,
     )
 
+    # The addresses printed for a user to connect to or open name the loopback where the router listens
+    # on every interface (0.0.0.0): the listen address itself is printed as it is.
     def ready(router: RunningRouter) -> None:
         secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
         print(
@@ -160,17 +187,13 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         if router.http_url:
-            print(
-                f"HTTP front door on {router.http_url} (OpenAI base URL {router.http_url}/v1, "
-                f"Anthropic base URL {router.http_url})",
-                flush=True,
-            )
+            print(_front_door_line(router.http_url), flush=True)
         if router.ui_url:
-            print(f"dashboard at {router.ui_url}", flush=True)
+            print(f"dashboard at {url_to_connect(router.ui_url)}", flush=True)
         if router.metrics_address:
-            print(f"metrics at http://{router.metrics_address}/metrics", flush=True)
+            print(f"metrics at {url_to_connect(f'http://{router.metrics_address}/metrics')}", flush=True)
         if not args.no_sample and tls is None and tokens is None:
-            asyncio.get_running_loop().create_task(_sample(router.address))
+            asyncio.get_running_loop().create_task(_sample(address_to_connect(router.address)))
 
     def workers_ready(worker: WorkerReady) -> None:
         secure = (" with TLS" if tls else "") + (" and bearer tokens" if tokens else "")
@@ -181,13 +204,9 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         if worker.http_url:
-            print(
-                f"HTTP front door on {worker.http_url} (OpenAI base URL {worker.http_url}/v1, "
-                f"Anthropic base URL {worker.http_url}); the dashboard is not served with --workers",
-                flush=True,
-            )
+            print(_front_door_line(worker.http_url) + "; the dashboard is not served with --workers", flush=True)
         if not args.no_sample and tls is None and tokens is None:
-            asyncio.run(_sample(worker.address))
+            asyncio.run(_sample(address_to_connect(worker.address)))
 
     try:
         if args.workers > 1:
@@ -199,6 +218,11 @@ def run(args: argparse.Namespace) -> int:
     except (StateUrlError, StoreOpenError, OSError, EstimatorError) as error:
         print(f"rolemodel serve: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+
+
+def _front_door_line(http_url: str) -> str:
+    base = url_to_connect(http_url)
+    return f"HTTP front door on {http_url} (OpenAI base URL {base}/v1, Anthropic base URL {base})"
 
 
 def check_catalog(args: argparse.Namespace) -> int:

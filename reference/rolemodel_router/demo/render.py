@@ -39,8 +39,11 @@ def turn_block(result: TurnResult, names: dict[str, str]) -> Text:
     text.append(f"  {turn.role}  ", style="cyan")
     text.append(f"{turn.user}\n", style="italic")
     text.append(f"  shows: {turn.shows}\n", style="dim")
-    for failed in result.failed_attempts:
-        text.append(f"  ✗ {failed} failed before its first token; trying the next fallback\n", style="yellow")
+    for number, failed in enumerate(result.failed_attempts, start=1):
+        # The stream names each attempt's endpoint: the next one is read from it, not guessed from the fallbacks.
+        after = result.attempts[number] if number < len(result.attempts) else ""
+        then = f"the router tries {after} next" if after else "no fallback was left"
+        text.append(f"  ✗ {failed} failed before its first token; {then}\n", style="yellow")
     if result.error:
         text.append(f"  ✗ {result.error}\n", style="red")
         return text
@@ -56,8 +59,10 @@ def turn_block(result: TurnResult, names: dict[str, str]) -> Text:
     )
     chosen = result.decision.chosen_endpoint_id
     if result.served and result.served != chosen:
+        on = f" on attempt {len(result.attempts)}" if result.attempts else ""
         text.append(
-            f"  the router chose {chosen}; {result.served} was its next fallback. Why it chose {chosen}:\n", style="dim"
+            f"  the router chose {chosen}; {result.served} answered{on}, as a fallback. Why it chose {chosen}:\n",
+            style="dim",
         )
     for reason in result.decision.reasons:
         short = decision_pb2.ReasonCode.Name(reason.code).removeprefix("REASON_CODE_")
@@ -108,6 +113,7 @@ def as_json(results: Sequence[TurnResult]) -> list[dict[str, Any]]:
             "decision_id": r.decision.decision_id,
             "chosen": r.decision.chosen_endpoint_id,
             "served": r.served,
+            "attempts": r.attempts,
             "failed_attempts": r.failed_attempts,
             "reasons": r.reasons,
             "prompt_tokens": r.prompt_tokens,

@@ -20,6 +20,8 @@ class TurnResult:
     turn: Turn
     decision: D.Decision
     served: str = ""
+    #: The endpoint of each attempt, in order, as the stream's ``attempt_started`` events name them.
+    attempts: list[str] = field(default_factory=list)
     failed_attempts: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     cached_tokens: int = 0
@@ -92,6 +94,8 @@ class Session:
                 plan = event.started.decision.handoff
                 result.expected_cached_tokens = plan.cached_prefix_tokens
                 result.estimated_picos = result.candidate_cost(event.started.decision.chosen_endpoint_id)
+            elif result is not None and kind == "attempt_started":
+                result.attempts.append(event.attempt_started.endpoint_id)
             elif result is not None and kind == "attempt_failed":
                 result.failed_attempts.append(event.attempt_failed.endpoint_id)
             elif result is not None and kind == "completed":

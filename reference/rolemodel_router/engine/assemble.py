@@ -77,6 +77,8 @@ def _latency_fields(estimate: LatencyEstimate, sources: tuple[int, int]) -> dict
         "output_ms": estimate.output_ms,
         "eviction_ms": estimate.eviction_ms,
         "total_ms": estimate.total_ms,
+        "prefill_depth_tokens": estimate.prefill_depth_tokens,
+        "prefill_half_speed_depth_tokens": estimate.prefill_half_speed_depth_tokens,
     }
 
 

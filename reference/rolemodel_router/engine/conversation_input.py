@@ -23,6 +23,7 @@ from rolemodel.error_reasons import ErrorReason
 from rolemodel.status import FieldViolation
 from rolemodel.tokens import estimate_message_tokens, estimate_tools_tokens
 from rolemodel.v1 import conversation_pb2
+from rolemodel_router.engine.digest_chain import EMPTY_CHAIN, DigestChain
 from rolemodel_router.engine.errors import RouterError, Violations
 from rolemodel_router.engine.limits import MAX_COUNT_TOKENS, Limits
 from rolemodel_router.engine.message_checks import CONVERSATION_ID, check_message, check_string
@@ -65,13 +66,13 @@ class MessageView(Sequence[C.Message]):
 class ConversationReading:
     """What reading the conversation produced; meaningful only when it raised no violation."""
 
-    digests: tuple[bytes, ...]
+    digests: DigestChain
     cumulative_tokens: tuple[int, ...]  # through each message, tools included
     tools_tokens: int
     estimated_messages: int  # the tools count as one when estimated
     has_images: bool
     all_content: bool
-    block_starts: tuple[int, ...]  # each message's first content block (spec 7.3.1)
+    block_starts: tuple[int, ...]  # each message's first content block (spec 7.2.1)
     cache_marks: tuple[tuple[int, int, int], ...]  # the client's breakpoints: message, part, TTL
     messages: Sequence[C.Message]  # empty unless every message carries content
     #: The first message whose digest does not match it, or None.
@@ -93,7 +94,7 @@ class ConversationReading:
         )
 
 
-EMPTY_READING = ConversationReading((), (), 0, 0, False, False, (), (), (), None, (), None)
+EMPTY_READING = ConversationReading(EMPTY_CHAIN, (), 0, 0, False, False, (), (), (), None, (), None)
 
 
 def _check_ref(v: Violations, i: int, ref: C.MessageRef, limits: Limits) -> bool:
@@ -137,7 +138,7 @@ class _Ledger:
     The prefix's tuples are kept as they are and joined with the new entries once, at the end.
     """
 
-    known_digests: tuple[bytes, ...]
+    known_digests: DigestChain
     known_cumulative: tuple[int, ...]
     previous: bytes
     running: int
@@ -161,7 +162,7 @@ class _Ledger:
     def starting(cls, known: VerifiedPrefix | None, repeated: int, tools_tokens: int) -> _Ledger:
         """After the first ``repeated`` messages of ``known`` (all of them, or those a request repeats)."""
         if known is None or not repeated:
-            return cls((), (), ZERO_DIGEST, tools_tokens, 0, False, True)
+            return cls(EMPTY_CHAIN, (), ZERO_DIGEST, tools_tokens, 0, False, True)
         shift = tools_tokens - known.tools_tokens  # the tools changed, the messages did not
         cumulative = known.cumulative_tokens
         if repeated < len(known.digests):
@@ -173,7 +174,7 @@ class _Ledger:
         absent = absent if absent is not None and absent < repeated else None
         whole = repeated == len(known.digests)
         return cls(
-            known.digests if whole else known.digests[:repeated],
+            known.digests if whole else known.digests.prefix(repeated),
             cumulative,
             known.digests[repeated - 1],
             cumulative[-1],
@@ -224,9 +225,9 @@ class _Ledger:
             if part.HasField("cache_breakpoint"):
                 self.marks.append((i, k, part.cache_breakpoint.ttl_seconds))
 
-    def totals(self) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
-        """Every digest and cumulative count, the prefix's and the new ones."""
-        return self.known_digests + tuple(self.digests), self.known_cumulative + tuple(self.cumulative)
+    def totals(self) -> tuple[DigestChain, tuple[int, ...]]:
+        """Every digest and cumulative count, the prefix's and the new ones (the chain shares the prefix's chunks)."""
+        return self.known_digests.extended(self.digests), self.known_cumulative + tuple(self.cumulative)
 
     def layout(self) -> tuple[tuple[int, ...], tuple[tuple[int, int, int], ...]]:
         """Every message's first block and every breakpoint, the prefix's and the new ones."""

@@ -116,8 +116,15 @@ def _prefill_phrase(c: Candidate) -> str:
     if estimate is None:
         return ""
     warmth = "warm" if c.costing and c.costing.turn.cached_tokens else "cold"
+    depth = ""
+    if estimate.prefill_half_speed_depth_tokens:
+        factor = latency.depth_factor(
+            estimate.prefill_tokens, estimate.prefill_depth_tokens, estimate.prefill_half_speed_depth_tokens
+        )
+        after = f" after {estimate.prefill_depth_tokens:,} cached" if estimate.prefill_depth_tokens else ""
+        depth = f"{after} at {1 / factor:.0%} of its start speed"
     return (
-        f"{warmth} prefill of {estimate.prefill_tokens:,} tokens on '{c.endpoint_id}', "
+        f"{warmth} prefill of {estimate.prefill_tokens:,} tokens{depth} on '{c.endpoint_id}', "
         f"first token in about {latency.describe_seconds(estimate.ttft_ms)}"
     )
 

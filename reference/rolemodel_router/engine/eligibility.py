@@ -57,7 +57,7 @@ class Candidate:
     admission: cache_capacity.Admission | None = None  # the occupancy if chosen; None without a capacity
     latency: LatencyEstimate | None = None  # set when scored and the latency is known
     latency_sources: tuple[int, int] = (0, 0)  # of the base latency and of the prefill speed
-    held_after: tuple[CachePoint, ...] = ()  # explicit caching: the points the endpoint holds if chosen (7.3.1)
+    held_after: tuple[CachePoint, ...] = ()  # explicit caching: the points the endpoint holds if chosen (7.2.1)
     held_after_tokens: int = 0  # and the tokens of the longest of them
 
     def exclude(self, code: decision_pb2.ExclusionCode.ValueType, detail: str) -> None:
@@ -163,7 +163,7 @@ def _cost(
 def _cost_explicit(
     c: Candidate, request: RouteInput, now_ms: int, horizon: int, layout: PromptLayout, unreadable: bool
 ) -> None:
-    """Explicit caching, per breakpoint (spec 7.3.1): read at a held point near a breakpoint, write the rest."""
+    """Explicit caching, per breakpoint (spec 7.2.1): read at a held point near a breakpoint, write the rest."""
     econ, entry = c.index.economics, c.entry
     found = []
     if entry is not None and not unreadable:

@@ -1,4 +1,4 @@
-"""Where an explicit cache holds a conversation, and where this prompt can read and write it (spec 7.3.1).
+"""Where an explicit cache holds a conversation, and where this prompt can read and write it (spec 7.2.1).
 
 An explicit cache keeps one prefix per breakpoint it wrote, and reads only at those prefixes. So a
 cache entry of such an endpoint records its *points*: for each prefix it holds, how many whole

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rolemodel import latency
-from rolemodel.v1 import common_pb2, outcome_pb2
+from rolemodel.v1 import catalog_pb2, common_pb2, outcome_pb2
 from rolemodel_router.engine.route_input import FAILURE_CLASSES
 from rolemodel_router.state.model import EndpointHealth
 
@@ -43,25 +43,52 @@ def record_attempt(health: EndpointHealth, *, failed: bool, ttft_ms: int, now_ms
     )
 
 
-def _speeds(health: EndpointHealth, outcome: outcome_pb2.Outcome, declared_prefill: float) -> EndpointHealth:
+def _speeds(
+    health: EndpointHealth, outcome: outcome_pb2.Outcome, declared: catalog_pb2.LatencyProfile
+) -> EndpointHealth:
     """Fold the speeds a served outcome reports, and its latency before prefill, into the profile (spec 9.5).
 
-    The base latency sample subtracts the prefill of the outcome's uncached prompt tokens at the
-    speed the outcome reports, else the observed one, else the declared one: what is left is the
-    part of the time to first token that does not grow with the prompt.
+    A server measures its prefill speed at the prompt's depth; the router folds each report into
+    the moments that fit how prefill slows with depth, and with a half-speed depth (observed or
+    declared) keeps the speed at the start of a context, so each report is scaled up by how much
+    its depth slowed it. The base latency sample subtracts the prefill of the outcome's uncached
+    prompt tokens: at the speed the outcome reports (measured over this very prompt), else at the
+    observed or declared start speed slowed by the depth. What is left is the part of the time
+    to first token that does not grow with the prompt.
     """
+    cached = outcome.usage.cache_read_tokens
+    uncached = outcome.usage.input_tokens - cached
+    moments = health.prefill_moments
+    if outcome.prefill_tokens_per_second > 0 and uncached > 0:
+        moments = latency.fold_prefill_moments(moments, uncached, cached, outcome.prefill_tokens_per_second)
+    depth = half_speed_depth(moments, declared)
     prefill = health.prefill_tokens_per_second
     if outcome.prefill_tokens_per_second > 0:
-        prefill = latency.decayed(prefill, outcome.prefill_tokens_per_second)
+        sample = latency.start_speed_sample(outcome.prefill_tokens_per_second, uncached, cached, depth)
+        prefill = latency.decayed(prefill, sample)
     output = health.output_tokens_per_second
     if outcome.output_tokens_per_second > 0:
         output = latency.decayed(output, outcome.output_tokens_per_second)
     base = health.base_latency_ms
     if outcome.ttft_ms > 0:
-        speed = outcome.prefill_tokens_per_second or prefill or declared_prefill
-        uncached = outcome.usage.input_tokens - outcome.usage.cache_read_tokens
-        base = latency.decayed(base, latency.base_latency_sample(outcome.ttft_ms, uncached, speed))
-    return replace(health, prefill_tokens_per_second=prefill, output_tokens_per_second=output, base_latency_ms=base)
+        if outcome.prefill_tokens_per_second > 0:
+            sample = latency.base_latency_sample(outcome.ttft_ms, uncached, outcome.prefill_tokens_per_second)
+        else:
+            speed = prefill or declared.prefill_tokens_per_second
+            sample = latency.base_latency_sample(outcome.ttft_ms, uncached, speed, cached, depth)
+        base = latency.decayed(base, sample)
+    return replace(
+        health,
+        prefill_tokens_per_second=prefill,
+        output_tokens_per_second=output,
+        base_latency_ms=base,
+        prefill_moments=moments,
+    )
+
+
+def half_speed_depth(moments: latency.PrefillMoments | None, declared: catalog_pb2.LatencyProfile) -> int:
+    """The half-speed depth in effect (spec 9.5): what the outcomes show once they show one, else the declared one."""
+    return latency.fitted_half_speed_depth(moments) or declared.prefill_half_speed_depth_tokens
 
 
 def observe(
@@ -69,11 +96,11 @@ def observe(
     outcome: outcome_pb2.Outcome,
     now_ms: int,
     *,
-    declared_prefill_tokens_per_second: float = 0.0,
+    declared: catalog_pb2.LatencyProfile | None = None,
 ) -> EndpointHealth:
     """The served endpoint's profile after an outcome; cancelled calls say nothing about it."""
     if outcome.outcome_class == common_pb2.OUTCOME_CLASS_CANCELLED:
         return health
     failed = outcome.outcome_class in FAILURE_CLASSES
     after = record_attempt(health, failed=failed, ttft_ms=outcome.ttft_ms, now_ms=now_ms)
-    return after if failed else _speeds(after, outcome, declared_prefill_tokens_per_second)
+    return after if failed else _speeds(after, outcome, declared or catalog_pb2.LatencyProfile())

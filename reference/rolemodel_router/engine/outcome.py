@@ -111,7 +111,7 @@ def _reported_entry(
     """What the served endpoint holds after a served call (RM-CACHE-020, -021, -025).
 
     ``current`` is the served endpoint's entry now; when this decision wrote it, an explicit cache
-    keeps the points the decision predicted (7.3.1), since the provider reports token totals only.
+    keeps the points the decision predicted (7.2.1), since the provider reports token totals only.
     """
     econ = index.endpoints[served].economics
     usage = outcome.usage
@@ -388,7 +388,7 @@ def apply_outcome(
         snapshot.health.get(served, EndpointHealth()),
         outcome,
         now_ms,
-        declared_prefill_tokens_per_second=index.endpoints[served].endpoint.latency.prefill_tokens_per_second,
+        declared=index.endpoints[served].endpoint.latency,
     )
     usage = usage_windows.after_outcome(index, snapshot.usage, outcome, now_ms)
     quota_states = [

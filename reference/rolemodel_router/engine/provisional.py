@@ -18,6 +18,7 @@ from rolemodel_router.engine import share as share_controller
 from rolemodel_router.engine import usage_windows
 from rolemodel_router.engine.assemble import reservation
 from rolemodel_router.engine.context import DecisionContext
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.engine.eligibility import Candidate
 from rolemodel_router.engine.plans import DecisionPlan
 from rolemodel_router.state.model import (
@@ -49,7 +50,7 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
     digests, held, reply = _held_after(ctx, chosen)
     points = chosen.held_after
     if econ.explicit and chosen.compaction is None:
-        # Explicit caching holds the prefixes at the breakpoints it wrote and the ones it still had (7.3.1).
+        # Explicit caching holds the prefixes at the breakpoints it wrote and the ones it still had (7.2.1).
         held, stores = chosen.held_after_tokens, bool(points)
     else:
         stores = econ.caches and held >= econ.min_cacheable_tokens
@@ -73,7 +74,7 @@ def _conversation(ctx: DecisionContext, chosen: Candidate) -> ConversationState 
     )
 
 
-def _held_after(ctx: DecisionContext, chosen: Candidate) -> tuple[tuple[bytes, ...], int, int]:
+def _held_after(ctx: DecisionContext, chosen: Candidate) -> tuple[DigestChain, int, int]:
     """What the chosen endpoint is assumed to hold after serving: digests, tokens and the reply's tokens.
 
     A compacted prompt is known to share only its leading system messages with the conversation;
@@ -83,7 +84,7 @@ def _held_after(ctx: DecisionContext, chosen: Candidate) -> tuple[tuple[bytes, .
     if chosen.compaction is None:
         return request.digests, request.prompt_tokens, chosen.output_tokens
     shared = chosen.compaction.shared_prefix_messages
-    return request.digests[:shared], request.cumulative_tokens[shared - 1] if shared else 0, 0
+    return request.digests.prefix(shared), request.cumulative_tokens[shared - 1] if shared else 0, 0
 
 
 def _share(ctx: DecisionContext, chosen: Candidate) -> ShareState | None:

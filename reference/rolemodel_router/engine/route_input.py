@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rolemodel.v1 import catalog_pb2, common_pb2, conversation_pb2, hints_pb2, router_service_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex, RoleIndex
 from rolemodel_router.engine.conversation_input import EMPTY_READING, read_conversation
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.engine.errors import Violations
 from rolemodel_router.engine.limits import (
     MAX_COUNT_TOKENS,
@@ -51,7 +52,7 @@ class RouteInput:
 
     conversation_id: str
     turn_index: int
-    digests: tuple[bytes, ...]
+    digests: DigestChain
     cumulative_tokens: tuple[int, ...]  # through each message, tools included
     tools_tokens: int
     prompt_tokens: int
@@ -95,7 +96,7 @@ class RouteInput:
     #: This request's messages as verified, when asked for: the next request of the conversation builds on it.
     verified: VerifiedPrefix | None = None
     #: Each message's first content block, and the client's cache breakpoints as (message, part, TTL):
-    #: read once with the messages, so that an explicit cache's layout (spec 7.3.1) reads no message again.
+    #: read once with the messages, so that an explicit cache's layout (spec 7.2.1) reads no message again.
     block_starts: tuple[int, ...] = ()
     cache_marks: tuple[tuple[int, int, int], ...] = ()
 

@@ -14,6 +14,7 @@ from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.components import Component, Metric, Source
 from rolemodel_router.engine.eligibility import Candidate
+from rolemodel_router.engine.health import half_speed_depth
 from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput
 
@@ -47,7 +48,8 @@ DEFAULT = common_pb2.VALUE_SOURCE_DEFAULT
 def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, Source] | None:
     """Expected end-to-end milliseconds (spec 6.6) and the source of the figures; None when nothing is known.
 
-    The time to first token grows with the uncached prompt tokens at the prefill speed, and a
+    The time to first token grows with the uncached prompt tokens at the prefill speed, slowed by
+    the cached tokens before them when the endpoint declares how prefill slows with depth, and a
     choice that evicts other conversations from the endpoint's cache is charged the time they
     will spend prefilling again. Speeds reported by outcomes (measured by the server) replace the
     declared ones at once; the base latency, measured end to end, only after five outcomes.
@@ -77,6 +79,8 @@ def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, Source] | No
         output_tokens=c.output_tokens,
         output_tokens_per_second=output,
         evicted_tokens=c.admission.evicted_tokens if c.admission else 0,
+        cached_tokens=turn.cached_tokens if turn else 0,
+        half_speed_depth_tokens=half_speed_depth(health.prefill_moments if health else None, declared),
     )
     c.latency_sources = (base_source, prefill_source)
     if OBSERVED in (base_source, prefill_source):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine import share as share_controller
 from rolemodel_router.engine import usage_windows
-from rolemodel_router.engine.catalog_index import CatalogIndex
+from rolemodel_router.engine.catalog_index import CatalogIndex, RoleIndex
 from rolemodel_router.engine.context import ShareView, Tiering
 from rolemodel_router.engine.difficulty import DifficultyEstimator, DifficultyQuery
 from rolemodel_router.engine.plans import RouteSnapshot
@@ -84,16 +84,45 @@ def _share_threshold(
     return view, target_share
 
 
+def _thresholds(role: RoleIndex, view: ShareView | None) -> list[float | None]:
+    """Each tier's ``min_difficulty``; the top tier's is the share controller's threshold when it has one."""
+    thresholds = list(role.tier_min_difficulty)
+    if view is not None and role.top_tier > 0:
+        thresholds[role.top_tier] = view.threshold
+    return thresholds
+
+
+def _tier_sentence(role: RoleIndex, view: ShareView | None, tier: int, said: str) -> str:
+    """The difficulty tier as a person would put it: the threshold reached, or the nearest one not reached.
+
+    Tier 0 of a ladder need not be a weak model (a planning role may start at a strong one), so the
+    sentence names the tiers and says "is enough" rather than leaving "tier 0" to read as "the cheapest".
+    """
+    thresholds = _thresholds(role, view)
+
+    def named(t: int) -> str:
+        name = role.role.ladder[t].name if t < len(role.role.ladder) else ""
+        return f"tier {t} ({name})" if name else f"tier {t}"
+
+    if tier > 0:
+        return f"{said} reaches the {thresholds[tier]:.2f} that {named(tier)} needs"
+    higher = [(floor, t) for t, floor in enumerate(thresholds) if t > 0 and floor is not None]
+    if not higher:
+        if role.top_tier == 0:
+            return f"{said}: {named(0)} is the role's only tier"
+        return f"{said}: {named(0)} is enough; the higher tiers are reached only by escalation or a pin"
+    floor, nearest = min(higher)
+    return f"{said} is under the {floor:.2f} that {named(nearest)} needs, so {named(0)} is enough"
+
+
 def tiering(index: CatalogIndex, request: RouteInput, snapshot: RouteSnapshot, value: float, now_ms: int) -> Tiering:
     """Difficulty tier, escalation level and required tier; isolated side requests use tier 0."""
     if request.isolated:
         return Tiering(0, 0, 0, None, 0.0)
     role = request.role
     top = role.top_tier
-    thresholds = list(role.tier_min_difficulty)
     view, target_share = _share_threshold(index, request, snapshot, now_ms)
-    if view is not None and top > 0:
-        thresholds[top] = view.threshold
+    thresholds = _thresholds(role, view)
     difficulty_tier = 0
     for tier in range(1, top + 1):
         floor = thresholds[tier]
@@ -119,7 +148,7 @@ def explain(
     details = {"signals": listed} if signals else {}
     reasons.add(
         D.REASON_CODE_TIER_FROM_DIFFICULTY,
-        f"difficulty {diff.value:.2f} ({source}) asks for tier {tiers.difficulty_tier}"
+        _tier_sentence(request.role, tiers.share, tiers.difficulty_tier, f"difficulty {diff.value:.2f} ({source})")
         + (f"; raised (+) or lowered (-) by {listed}" if signals else ""),
         difficulty=f"{diff.value:.4f}",
         source=source,

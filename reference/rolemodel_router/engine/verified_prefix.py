@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rolemodel.v1 import conversation_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 
 #: The key byte of ConversationRef.messages (field 3, length-delimited); of RouteRequest.conversation
 #: and ExecuteRequest.conversation (field 1, length-delimited).
@@ -89,7 +90,7 @@ class VerifiedPrefix:
 
     conversation_id: str
     region: MessagesRegion
-    digests: tuple[bytes, ...]
+    digests: DigestChain
     #: Tokens through each message, with ``tools_tokens`` counted first (as in RouteInput).
     cumulative_tokens: tuple[int, ...]
     tools_tokens: int
@@ -113,7 +114,7 @@ class VerifiedPrefix:
     @property
     def memory_bytes(self) -> int:
         """An estimate of what keeping this prefix costs, for the memo's budget."""
-        return len(self.region.data) + 100 * len(self.digests)
+        return len(self.region.data) + self.digests.memory_bytes + 40 * len(self.digests)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

@@ -8,7 +8,9 @@ microseconds. The weights come from ``bench/train_estimator.py`` and live in
 What it reads, in order:
 
 1. the text's features (:mod:`.features`) through a linear ranker: the log-odds of the strong
-   model doing better;
+   model doing better. A weights file may carry a second, structural-only ranker for open prompts
+   (no lettered options), ``open_ranker``; the shipped file does not (``docs/difficulty.md`` says
+   why), and then every prompt goes to the one ranker;
 2. a calibration per question shape (multiple choice or open) that maps that score to a
    probability, fitted on held-out scores;
 3. offsets in log-odds for the role and a pending tool result. These are *priors set by hand*, not
@@ -52,6 +54,8 @@ class LexicalModel:
     bias: float
     structural: tuple[float, ...]  # aligned with STRUCTURAL_NAMES
     words: Mapping[str, float]
+    #: The open prompts' ranker, (bias, weights aligned with STRUCTURAL_NAMES), if the file has one.
+    open_ranker: tuple[float, tuple[float, ...]] | None
     choice_calibration: tuple[float, float]  # (slope, intercept)
     open_calibration: tuple[float, float]
     role_offsets: Mapping[str, float]
@@ -76,12 +80,21 @@ def parse_model(document: Mapping[str, Any]) -> LexicalModel:
         if document["word_scale"] != "inverse_sqrt_distinct_words":
             raise WeightsFileError(f"unknown word scale {document['word_scale']!r}")
         priors = document["priors"]
+        open_ranker = document.get("open_ranker")
+        if open_ranker is not None and set(open_ranker["structural"]) != set(STRUCTURAL_NAMES):
+            raise WeightsFileError("the open ranker's structural features differ from the extractor's")
         return LexicalModel(
             name=str(document["name"]),
             version=str(document["version"]),
             bias=float(document["bias"]),
             structural=tuple(float(structural[name]) for name in STRUCTURAL_NAMES),
             words={str(word): float(weight) for word, weight in document["words"].items()},
+            open_ranker=None
+            if open_ranker is None
+            else (
+                float(open_ranker["bias"]),
+                tuple(float(open_ranker["structural"][name]) for name in STRUCTURAL_NAMES),
+            ),
             choice_calibration=_pair(document["calibration"], "choice"),
             open_calibration=_pair(document["calibration"], "open"),
             role_offsets={str(role): float(offset) for role, offset in priors["role_offsets"].items()},
@@ -108,11 +121,14 @@ class LexicalEstimator:
         self._word_keys = self._model.words.keys()
 
     def score(self, text: str) -> float:
-        """The ranker's raw score of ``text``: higher means the strong model gains more."""
+        """The raw score of ``text`` by the ranker of its shape: higher means the strong model gains more."""
         return self._raw(extract(text))
 
     def _raw(self, features: TextFeatures) -> float:
         model = self._model
+        if model.open_ranker is not None and features.structural[_MULTIPLE_CHOICE] == 0:
+            open_bias, open_weights = model.open_ranker
+            return open_bias + sum(w * v for w, v in zip(open_weights, features.structural, strict=True))
         z = model.bias + sum(w * v for w, v in zip(model.structural, features.structural, strict=True))
         if features.words:
             weights = model.words

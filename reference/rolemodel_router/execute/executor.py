@@ -11,10 +11,8 @@ bounded and honest:
 - once a delta has gone out, nothing is retried elsewhere (the client would see two answers);
 - no endpoint is tried twice, at most ``max_attempts`` are tried, and an attempt that may have
   been billed counts against the turn budget;
-- whatever happens, the decision's outcome is recorded once, also when the client goes away.
-
-Events travel in batches of what is in hand at once, so that a relay sends each batch in one write;
-:meth:`Executor.execute` is the same stream one event at a time.
+- whatever happens, the decision's outcome is recorded once, also when the client goes away;
+- events travel in batches of what is in hand at once, for a relay to send each in one write.
 """
 
 from __future__ import annotations
@@ -33,12 +31,14 @@ from rolemodel.dialects.accumulator import StreamAccumulator
 from rolemodel.dialects.canonical import CanonicalRequest
 from rolemodel.dialects.errors import DialectError
 from rolemodel.error_reasons import ErrorReason
-from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
+from rolemodel.v1 import common_pb2, conversation_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.deadlines import CommitDeadline
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.route_input import RouteInput
 from rolemodel_router.engine.verified_prefix import Wire
 from rolemodel_router.execute.backend_call import BackendAttempt, encode_failure
 from rolemodel_router.execute.credentials import NO_CREDENTIAL, ClientCredential
+from rolemodel_router.execute.deadline import DeadlineReached, next_before_deadline
 from rolemodel_router.execute.dialect import Dialect, namespace_of_calls
 from rolemodel_router.execute.failures import AttemptFailure
 from rolemodel_router.execute.http_pool import backend_client
@@ -53,6 +53,7 @@ from rolemodel_router.execute.recording import (
 )
 from rolemodel_router.execute.request_check import build_execute_input
 from rolemodel_router.execute.settings import DEFAULT_CALL_TIMEOUT_S, ExecuteSettings
+from rolemodel_router.execute.summary import summary_message, summary_request
 from rolemodel_router.handoff import HandoffTarget, apply_handoff
 from rolemodel_router.handoff.compaction import compaction_for
 from rolemodel_router.tenancy import check_pin, scoped
@@ -62,20 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rolemodel.execute")
 E = router_service_pb2
-SUMMARIZE_ROLE = "summarize"
 #: A cancellation this close to the deadline is recorded as a timeout (RM-EXEC-013).
 DEADLINE_TOLERANCE_S = 0.1
-SUMMARY_INSTRUCTION = (
-    "Summarise the conversation above for the assistant that continues it: the goal, decisions made, "
-    "facts established, files and names involved, and what is still open. Be complete and brief."
-)
-SUMMARY_PREFIX = "[Summary of the earlier conversation]"
-
-
-def _text(role: conversation_pb2.MessageRole.ValueType, text: str) -> conversation_pb2.Message:
-    return conversation_pb2.Message(
-        role=role, parts=[conversation_pb2.ContentPart(text=conversation_pb2.TextPart(text=text))]
-    )
 
 
 class Executor:
@@ -139,9 +128,9 @@ class Executor:
     ) -> AsyncGenerator[list[E.ExecuteResponse], None]:
         """The event stream of one Execute, in batches; ``deadline_s`` is the time the caller allows from now.
 
-        ``data`` is the request as received, when the transport kept it: the conversation's
-        messages verified on its previous request are found in it and not read again.
-        ``compact_candidates`` routes as a Route request that sets it does (RM-ROUTE-012).
+        ``data`` is the request as received, when the transport kept it: the conversation's messages
+        verified on its previous request are found in it and not read again. ``compact_candidates``
+        routes as a Route request that sets it does (RM-ROUTE-012).
         """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
         memo_key = scoped(request.conversation.conversation_id)  # per principal (spec 12.5)
@@ -154,12 +143,9 @@ class Executor:
         route_input = checked
         if unconfigured or compact_candidates:
             route_input = replace(checked, unconfigured=unconfigured, compact_candidates=compact_candidates)
-
-        def before_commit() -> None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise RouterError(ErrorReason.DEADLINE_TOO_SHORT, "the call's deadline passed before routing finished")
-
-        decision = await self.core.route(route_input, before_commit)
+        # Measured from the call's start: the time spent validating counts against its deadline.
+        commit_by = CommitDeadline(deadline, self.core.deadline_margin_s)
+        decision = await self.core.route(route_input, commit_by)
         call = _Call(self, request, route_input, decision, deadline, credential)
         yield [E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))]
         async with aclosing(call.run()) as batches:
@@ -200,9 +186,19 @@ class _Call:
 
     async def run(self) -> AsyncGenerator[list[E.ExecuteResponse], None]:
         """The events after ``started``; closing it early (cancellation, a client gone) closes the backend call."""
+        attempted = streamed = False
         async with aclosing(self._attempts()) as batches:
             try:
-                async for batch in batches:
+                while True:
+                    try:
+                        batch = await next_before_deadline(batches, self.deadline)
+                    except StopAsyncIteration:
+                        return
+                    except DeadlineReached:
+                        yield [self._deadline_passed(attempted=attempted, after_first_token=streamed)]
+                        return
+                    attempted = attempted or any(event.HasField("attempt_started") for event in batch)
+                    streamed = streamed or any(event.HasField("delta") for event in batch)
                     yield batch
             except (asyncio.CancelledError, GeneratorExit):
                 self._record_abandoned()
@@ -324,25 +320,14 @@ class _Call:
         """
         if dropped in self.summaries:
             return self.summaries[dropped]
-        messages = [self.route_input.messages[i] for i in dropped]
-        messages.append(_text(conversation_pb2.MESSAGE_ROLE_USER, SUMMARY_INSTRUCTION))
-        request = E.ExecuteRequest(
-            conversation=conversation_pb2.ConversationRef(
-                conversation_id=self.route_input.conversation_id,
-                turn_index=self.route_input.turn_index,
-                messages=[conversation_pb2.MessageRef(message=m) for m in messages],
-            ),
-            hints=hints_pb2.RoutingHints(role=SUMMARIZE_ROLE, side_request=hints_pb2.SideRequest(merge_back=False)),
-        )
         summary: conversation_pb2.Message | None = None
         try:
             remaining = None if self.deadline is None else self.deadline - time.monotonic()
+            request = summary_request(self.route_input, dropped)
             async with aclosing(self.executor.execute(request, deadline_s=remaining)) as events:
                 async for event in events:
                     if event.HasField("completed"):
-                        text = "".join(p.text.text for p in event.completed.message.parts if p.HasField("text"))
-                        if text.strip():
-                            summary = _text(conversation_pb2.MESSAGE_ROLE_USER, f"{SUMMARY_PREFIX}\n{text.strip()}")
+                        summary = summary_message(event.completed.message) or summary
         except RouterError as error:
             log.warning("no summary for a compacted conversation", extra={"reason": error.reason.value})
         self.summaries[dropped] = summary
@@ -480,15 +465,29 @@ class _Call:
             )
         )
 
-    def _record_abandoned(self) -> None:
+    def _deadline_passed(self, *, attempted: bool, after_first_token: bool) -> E.ExecuteResponse:
+        """RM-EXEC-018: the deadline is about to pass; the router, not the client's library, ends the stream."""
+        outcome_class = self._record_abandoned()
+        return E.ExecuteResponse(
+            failed=E.ExecuteFailed(
+                decision_id=self.decision.decision_id,
+                outcome_class=outcome_class,
+                reason=ErrorReason.STREAM_DEADLINE_EXCEEDED.value,
+                detail=f"the call's deadline passed before the answer was complete ({len(self.failures)} failed)",
+                after_first_token=after_first_token,
+                served_endpoint_id=self.current if attempted else "",
+            )
+        )
+
+    def _record_abandoned(self) -> common_pb2.OutcomeClass.ValueType:
         """RM-EXEC-013: the client went away or the deadline passed; the backend call is already being closed."""
-        if self.outcome_reported:
-            return
-        self.outcome_reported = True
         # The call's own deadline fires a moment before the one computed from time_remaining() at
         # its start, so a cancellation that close to it is the deadline, not the client.
         timed_out = self.deadline is not None and time.monotonic() >= self.deadline - DEADLINE_TOLERANCE_S
         outcome_class = common_pb2.OUTCOME_CLASS_TIMEOUT if timed_out else common_pb2.OUTCOME_CLASS_CANCELLED
+        if self.outcome_reported:
+            return outcome_class
+        self.outcome_reported = True
         why = "the call's deadline passed" if timed_out else "the client cancelled the call"
         outcome = self._outcome(self.current, outcome_class, self._partial_usage(self.current), 0, why)
 
@@ -497,3 +496,4 @@ class _Call:
             await self._report(outcome)
 
         self.executor.in_background(record())
+        return outcome_class

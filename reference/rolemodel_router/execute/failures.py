@@ -129,12 +129,13 @@ def from_exception(error: Exception, *, responded: bool, after_first_token: bool
 
 
 def failed_event_error(reason: str, detail: str, *, attempts: int, endpoint_id: str, budget_picos: int) -> RouterError:
-    """The status that ends a stream whose last event is ``failed`` (RM-EXEC-011, RM-EXEC-012), with its metadata."""
+    """The status that ends a stream whose last event is ``failed`` (RM-EXEC-011, -012, -018), with its metadata."""
     error_reason = ErrorReason(reason)
     metadata = {
         ErrorReason.BACKEND_UNAVAILABLE: {"attempts": str(attempts)},
         ErrorReason.BACKEND_STREAM_INTERRUPTED: {"endpoint_id": endpoint_id},
         ErrorReason.BUDGET_EXHAUSTED: {"max_cost_picos": str(budget_picos)},
         ErrorReason.BACKEND_REJECTED: {"endpoint_id": endpoint_id},
+        ErrorReason.STREAM_DEADLINE_EXCEEDED: {"endpoint_id": endpoint_id},
     }.get(error_reason, {})
     return RouterError(error_reason, detail, metadata)

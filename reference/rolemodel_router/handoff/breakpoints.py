@@ -1,4 +1,4 @@
-"""Cache breakpoints for endpoints with explicit caching (spec 8.3).
+"""Cache breakpoints for endpoints with explicit caching (spec 8.5).
 
 An explicit cache stores only prefixes that end at a breakpoint. One at the end of the system
 prompt keeps the longest-lived part cached even when the conversation changes; one at the end of

@@ -1,4 +1,4 @@
-"""Provider families and what each accepts, the facts every handoff rule starts from (spec 8.2).
+"""Provider families and what each accepts, the facts every handoff rule starts from (spec 8.1).
 
 A reasoning signature is valid only within the family that made it, and each family has its own
 rule for tool-call ids. The family of an endpoint follows from its provider kind alone, so two

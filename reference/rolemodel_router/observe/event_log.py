@@ -35,17 +35,27 @@ def log_decision(decision: decision_pb2.Decision, **context: str) -> None:
 
 
 def log_execute_event(event: router_service_pb2.ExecuteResponse, **context: str) -> None:
-    """Any Execute event but a delta: the decision, failed attempts, and how the call ended."""
+    """Any Execute event but a delta: the decision, fallback and failed attempts, and how the call ended."""
     if not log.isEnabledFor(logging.INFO):
         return
     kind = event.WhichOneof("event")
     if kind == "started":
         log_decision(event.started.decision, **context)
+    elif kind == "attempt_started" and event.attempt_started.attempt > 1:
+        # The first attempt calls the endpoint the decision line names (this router skips an endpoint only
+        # after a failure); a later one says which fallback it called, before that answers or hangs.
+        started = event.attempt_started
+        log.info("fallback attempt", extra={**context, "endpoint": started.endpoint_id, "attempt": started.attempt})
     elif kind == "attempt_failed":
         failed = event.attempt_failed
         log.info(
             "attempt failed",
-            extra={**context, "endpoint": failed.endpoint_id, "outcome_class": failed.outcome_class},
+            extra={
+                **context,
+                "endpoint": failed.endpoint_id,
+                "attempt": failed.attempt,
+                "outcome_class": failed.outcome_class,
+            },
         )
     elif kind == "completed":
         done = event.completed

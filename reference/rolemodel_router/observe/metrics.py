@@ -12,6 +12,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from rolemodel.v1 import common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.observe.state_metrics import StateCollector
+from rolemodel_router.recent_prefixes import RecentPrefixes
 
 D = decision_pb2
 PICOS_PER_USD = 1e12
@@ -63,6 +65,12 @@ class Metrics:
             buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=r,
         )
+        self.attempts = Counter(
+            "rolemodel_execute_attempts",
+            "Execute attempts by endpoint called, as attempt_started names it: the first of a call, or a later one",
+            ["endpoint", "attempt"],
+            registry=r,
+        )
         self.attempt_failures = Counter(
             "rolemodel_execute_attempt_failures",
             "Execute attempts that failed, by endpoint and outcome class",
@@ -71,6 +79,10 @@ class Metrics:
         )
         self.errors = Counter("rolemodel_errors", "Refused or failed calls by error reason", ["reason"], registry=r)
         self.store_errors = Counter("rolemodel_state_store_errors", "State-store failures", ["store"], registry=r)
+
+    def watch_state(self, store: object, prefixes: RecentPrefixes) -> None:
+        """Export what the store and the memo keep, their caps, evictions and refusals (spec 12.6)."""
+        self.registry.register(StateCollector(store, prefixes))
 
     def serve(self, address: str) -> int:
         """Expose /metrics on HOST:PORT; returns the bound port."""
@@ -112,9 +124,17 @@ class Metrics:
             self._quota(quota)
 
     def execute_event(self, event: router_service_pb2.ExecuteResponse) -> None:
-        """Execute records its own outcome; count it here as a reported one would be."""
+        """Execute records its own outcome; count it here as a reported one would be.
+
+        Attempts are counted from ``attempt_started``, which names every endpoint the router called: with
+        the failures, they give each endpoint's failure rate, and the later attempts show how often the
+        fallbacks carry the load, where the decisions count only the endpoint each call chose.
+        """
         kind = event.WhichOneof("event")
-        if kind == "attempt_failed":
+        if kind == "attempt_started":
+            started = event.attempt_started
+            self.attempts.labels(started.endpoint_id, "first" if started.attempt <= 1 else "later").inc()
+        elif kind == "attempt_failed":
             failed = event.attempt_failed
             self.attempt_failures.labels(
                 failed.endpoint_id, _name(common_pb2.OutcomeClass, failed.outcome_class, "OUTCOME_CLASS_")

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import grpc
@@ -22,6 +22,7 @@ from rolemodel.v1 import card_pb2, common_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.dashboard.serving import Dashboard, dashboard_app, start_dashboard
+from rolemodel_router.deadlines import DEFAULT_MARGIN_S
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.limits import Limits
 from rolemodel_router.estimators.registry import DEFAULT_ESTIMATOR
@@ -30,6 +31,7 @@ from rolemodel_router.execute.key_variables import report_unconfigured
 from rolemodel_router.http import FrontDoorServer, HttpLimits, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
+from rolemodel_router.recent_prefixes import RecentPrefixes
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
 from rolemodel_router.server.binding import (
     NO_PORT_SHARING,
@@ -86,9 +88,14 @@ class ServeSettings:
     create_state_directory: bool = False
     #: Optional capabilities not to claim (for conformance tests of smaller routers); see ``withheld``.
     withheld: frozenset[card_pb2.RouterCapability.ValueType] = frozenset()
+    #: What a call must have left of its deadline when its decision is ready, or it commits nothing (RM-ERR-020).
+    deadline_margin_s: float = DEFAULT_MARGIN_S
     #: One of the worker processes of ``serve --workers N``: the listeners share their ports with the other
     #: workers (SO_REUSEPORT) and a SQLite database is shared turn by turn (see server/workers.py).
     worker_of_many: bool = False
+    #: Log the start-up warnings (the endpoints Execute leaves out). The workers of ``serve --workers N``
+    #: share one catalog and one environment, so only the first one says what all of them would.
+    report_start_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -258,10 +265,12 @@ async def start_router(
     index = withhold_rules(
         CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld)), settings.withheld
     )
+    # Each token is a principal (spec 12.5): only then do the per-principal caps apply (12.6).
+    retention = replace(settings.retention, tenants=settings.tokens is not None)
     store = open_store(
         settings.state_url,
         index,
-        settings.retention,
+        retention,
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
         create_directory=settings.create_state_directory,
@@ -277,6 +286,8 @@ async def start_router(
             settings.limits,
             default_estimator=settings.default_estimator,
             execute_settings=settings.execute,
+            prefixes=RecentPrefixes(retention.prefix_memo_bytes),
+            deadline_margin_s=settings.deadline_margin_s,
         )
     core.capabilities = claimed(core.capabilities, settings.withheld)
     interceptors = _interceptors(settings, core)
@@ -290,6 +301,8 @@ async def start_router(
         ],
     )
     metrics = Metrics() if settings.metrics_address else None
+    if metrics is not None:
+        metrics.watch_state(store, core.prefixes)
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
     tracing = Tracing(settings.otel) if settings.otel else None
     add_router_service(RouterServicer(core, metrics, tracing), server)
@@ -308,7 +321,7 @@ async def start_router(
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Reported once the router is up: a start-up mistake stays the one line that names it.
-    if card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
+    if settings.report_start_up and card_pb2.ROUTER_CAPABILITY_EXECUTE in core.capabilities:
         report_unconfigured(index.catalog, settings.execute.environ)
     host = settings.listen.rsplit(":", 1)[0]
     address = f"{host}:{port}"

@@ -37,6 +37,24 @@ def check_address(address: str, option: str) -> tuple[str, int]:
         ) from None
 
 
+#: Hosts that mean "every interface": a router may listen on them, but a client cannot connect to them.
+WILDCARD_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104 (compared with, never bound)
+
+
+def address_to_connect(address: str) -> str:
+    """``address`` (HOST:PORT) as a client on this machine reaches it: a wildcard host becomes the loopback."""
+    host, port = split_address(address)
+    loopback = WILDCARD_TO_LOOPBACK.get(host)
+    return f"{loopback}:{port}" if loopback else address
+
+
+def url_to_connect(url: str) -> str:
+    """``url`` (``http://HOST:PORT/...``) with a wildcard host replaced by the loopback, for a user to open."""
+    scheme, separator, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{separator}{address_to_connect(netloc)}{slash}{path}" if separator else url
+
+
 def why_unbindable(host: str, port: int) -> str | None:
     """The operating system's reason why ``host:port`` cannot be bound, in words; None when it can be."""
     try:

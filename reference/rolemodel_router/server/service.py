@@ -35,24 +35,6 @@ T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
 log = logging.getLogger("rolemodel.router")
 
-#: A deadline closer than this leaves too little time to decide and persist.
-MIN_REMAINING_S = 0.001
-
-
-def deadline_guard(context: Context) -> Callable[[], None]:
-    """Raises when the call's deadline has passed, so no effect is applied after it (RM-ERR-020)."""
-
-    def check() -> None:
-        remaining = context.time_remaining()
-        if remaining is not None and remaining < MIN_REMAINING_S:
-            raise RouterError(
-                ErrorReason.DEADLINE_TOO_SHORT,
-                "the call's deadline passed before the decision could be recorded",
-                {"remaining_ms": str(max(0, int(remaining * 1000)))},
-            )
-
-    return check
-
 
 def _reason_name(code: decision_pb2.ReasonCode.ValueType) -> str:
     return decision_pb2.ReasonCode.Name(code).removeprefix("REASON_CODE_")
@@ -139,7 +121,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             self._check_size(message, data)
             check_role(message.hints.role)
             route_input = self.core.validate_route(message, data)
-            decision = await self.core.route(route_input, deadline_guard(context))
+            decision = await self.core.route(route_input, self.core.commit_deadline(context.time_remaining()))
             log_decision(decision)
             return router_service_pb2.RouteResponse(decision=decision)
 
@@ -151,7 +133,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         async def work() -> router_service_pb2.ReportOutcomeResponse:
             reject_malformed(request)
             self._check_size(request)
-            response = await self.core.report(request.outcome, deadline_guard(context))
+            response = await self.core.report(request.outcome, self.core.commit_deadline(context.time_remaining()))
             log.info(
                 "outcome",
                 extra={

@@ -153,9 +153,10 @@ def _supervise(settings: ServeSettings, count: int, log_level: str, on_ready: Ca
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     workers: list[tuple[Any, multiprocessing.connection.Connection]] = []
     try:
-        for _ in range(count):
+        for number in range(count):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker_main, args=(settings, log_level, send), daemon=False)
+            own = dataclasses.replace(settings, report_start_up=number == 0)
+            process = context.Process(target=_worker_main, args=(own, log_level, send), daemon=False)
             process.start()
             send.close()
             workers.append((process, receive))

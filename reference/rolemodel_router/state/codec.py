@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.state.model import (
     CacheEntry,
     CachePoint,
@@ -30,13 +32,13 @@ from rolemodel_router.state.model import (
 DIGEST = 32
 
 
-def pack_digests(digests: tuple[bytes, ...]) -> str:
-    return base64.b64encode(b"".join(digests)).decode()
+def pack_digests(digests: Sequence[bytes]) -> str:
+    raw = digests.packed() if isinstance(digests, DigestChain) else b"".join(digests)
+    return base64.b64encode(raw).decode()
 
 
-def unpack_digests(text: str) -> tuple[bytes, ...]:
-    raw = base64.b64decode(text)
-    return tuple(raw[i : i + DIGEST] for i in range(0, len(raw), DIGEST))
+def unpack_digests(text: str) -> DigestChain:
+    return DigestChain.from_packed(base64.b64decode(text))
 
 
 def entry_fields(e: CacheEntry) -> dict[str, Any]:
@@ -184,16 +186,25 @@ def dump_health(h: EndpointHealth) -> str:
             h.prefill_tokens_per_second,
             h.output_tokens_per_second,
             h.base_latency_ms,
+            list(h.prefill_moments) if h.prefill_moments is not None else None,
         ],
         separators=(",", ":"),
     )
 
 
+def prefill_moments(value: Any) -> tuple[float, float, float, float] | None:
+    """Stored prefill moments; absent (None) in profiles written before they were kept."""
+    if value is None:
+        return None
+    m, t, mm, mt = value
+    return (float(m), float(t), float(mm), float(mt))
+
+
 def load_health(text: str) -> EndpointHealth:
-    """A stored profile; one written before the speeds were kept has five fields."""
+    """A stored profile; one written before the speeds were kept has five fields, before the moments eight."""
     d = json.loads(text)
-    speeds = [*d[5:8], None, None, None]
-    return EndpointHealth(d[0], d[1], d[2], d[3], d[4], speeds[0], speeds[1], speeds[2])
+    speeds = [*d[5:9], None, None, None, None]
+    return EndpointHealth(d[0], d[1], d[2], d[3], d[4], speeds[0], speeds[1], speeds[2], prefill_moments(speeds[3]))
 
 
 def dump_residents(residents: tuple[Resident, ...]) -> str:

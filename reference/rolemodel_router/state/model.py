@@ -13,13 +13,14 @@ from types import MappingProxyType
 
 from rolemodel.cache_capacity import Resident
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
 class CachePoint:
-    """A prefix an explicit cache holds (spec 7.3.1): ``messages`` whole messages, then the first ``parts`` parts
+    """A prefix an explicit cache holds (spec 7.2.1): ``messages`` whole messages, then the first ``parts`` parts
     of the next one (0: none), identified by the chained digest of exactly that prefix."""
 
     messages: int
@@ -31,11 +32,11 @@ class CachePoint:
 class CacheEntry:
     """What one endpoint holds of one conversation (spec 7.3).
 
-    ``points`` are the prefixes an explicit cache holds, where it can be read (7.3.1); empty for
+    ``points`` are the prefixes an explicit cache holds, where it can be read (7.2.1); empty for
     automatic caching, and for an explicit entry that holds only its whole prefix.
     """
 
-    digests: tuple[bytes, ...]
+    digests: DigestChain
     held_tokens: int
     reply_tokens: int
     expires_at_ms: int
@@ -91,6 +92,8 @@ class EndpointHealth:
     prefill_tokens_per_second: float | None = None
     output_tokens_per_second: float | None = None
     base_latency_ms: float | None = None
+    # Decayed moments of the reported prefill times against depth (spec 9.5); None until one.
+    prefill_moments: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,7 @@ class DecisionRecord:
     fallback_endpoint_ids: tuple[str, ...]
     created_at_ms: int
     main_turn: bool
-    prompt_digests: tuple[bytes, ...]
+    prompt_digests: DigestChain
     prompt_tokens: int
     output_tokens: int
     # The chosen endpoint's entry before this decision, to restore when it did not serve.

@@ -29,6 +29,7 @@ from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import sqlite_rows as rows
+from rolemodel_router.state.caps import decision_weight
 from rolemodel_router.state.in_process import Changes, InProcessStore
 from rolemodel_router.state.model import DecisionRecord, OutcomeRecord, QuotaEvent
 from rolemodel_router.state.store import Retention
@@ -39,6 +40,8 @@ SCHEMA_VERSION = 3
 READABLE_SCHEMAS = frozenset({"2", "3"})
 #: Decisions and outcomes kept in memory; older ones are read from the database when an outcome needs them.
 RECENT_RECORDS = 20_000
+#: And at most this many bytes of digests among the recent decisions (a 4,096-message prompt holds 128 KiB).
+RECENT_DIGEST_BYTES = 64 * 1024 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -75,16 +78,17 @@ Row = tuple[object, ...]
 #: Each list of Changes, the statement that writes one of its items, and the item's row.
 WRITES: tuple[tuple[str, str, Callable[[Any], Row]], ...] = (
     ("conversations", "INSERT OR REPLACE INTO conversations VALUES (?, ?)",
-     lambda c: (c.conversation_id, rows.dump_conversation(c))),
+     lambda c: (c.conversation_id, rows.CONVERSATIONS.dump(c))),
     ("decisions", "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
-     lambda d: (d.decision_id, d.created_at_ms, rows.dump_decision(d))),
+     lambda d: (d.decision_id, d.created_at_ms, rows.DECISIONS.dump(d))),
     ("quota_events", "INSERT OR REPLACE INTO quota_events VALUES (?, ?, ?)",
-     lambda qe: (qe[0], qe[1].decision_id, rows.dump_event(qe[1]))),
-    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)", lambda eh: (eh[0], rows.dump_health(eh[1]))),
-    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.dump_share(rs[1]))),
-    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.dump_usage(qu[1]))),
+     lambda qe: (qe[0], qe[1].decision_id, rows.QUOTA_EVENTS.dump(qe[1]))),
+    ("health", "INSERT OR REPLACE INTO endpoint_health VALUES (?, ?)",
+     lambda eh: (eh[0], rows.ENDPOINT_HEALTH.dump(eh[1]))),
+    ("shares", "INSERT OR REPLACE INTO share_state VALUES (?, ?)", lambda rs: (rs[0], rows.SHARE_STATE.dump(rs[1]))),
+    ("usage", "INSERT OR REPLACE INTO usage_windows VALUES (?, ?)", lambda qu: (qu[0], rows.USAGE_WINDOWS.dump(qu[1]))),
     ("occupancy", "INSERT OR REPLACE INTO endpoint_occupancy VALUES (?, ?)",
-     lambda er: (er[0], rows.dump_residents(er[1]))),
+     lambda er: (er[0], rows.ENDPOINT_OCCUPANCY.dump(er[1]))),
     ("deleted_conversations", "DELETE FROM conversations WHERE id = ?", lambda cid: (cid,)),
     ("deleted_decisions", "DELETE FROM decisions WHERE id = ?", lambda did: (did,)),
     ("deleted_outcomes", "DELETE FROM outcomes WHERE key = ?", lambda key: (key,)),
@@ -105,7 +109,7 @@ def _statements(changes: Changes) -> list[Statement]:
             (
                 "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?)",
                 # An outcome is kept as long as its decision: its row carries the decision's time.
-                [(o.idempotency_key, created.get(o.decision_id, 0), rows.dump_outcome(o)) for o in changes.outcomes],
+                [(o.idempotency_key, created.get(o.decision_id, 0), rows.OUTCOMES.dump(o)) for o in changes.outcomes],
             )
         )
     if changes.forget_records_before_ms:
@@ -164,6 +168,22 @@ def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -
             future.set_exception(error)
 
 
+def _unavailable(error: sqlite3.Error) -> RouterError:
+    return RouterError(
+        ErrorReason.STATE_STORE_UNAVAILABLE, f"the state database cannot be written ({error}); nothing was changed"
+    )
+
+
+def _undo(undo: list[Callable[[], None]]) -> None:
+    for step in reversed(undo):
+        step()
+
+
+def _undo_if_failed(done: asyncio.Future[None], undo: list[Callable[[], None]]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        _undo(undo)
+
+
 class SqliteStore(InProcessStore):
     name = "sqlite"
     durable = True
@@ -180,6 +200,7 @@ class SqliteStore(InProcessStore):
         # The most recent records only; the rest are read from the database on demand.
         self.recent_decisions: OrderedDict[str, DecisionRecord] = OrderedDict()
         self.recent_outcomes: OrderedDict[str, OutcomeRecord] = OrderedDict()
+        self.recent_digest_bytes = 0
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,13 +222,28 @@ class SqliteStore(InProcessStore):
             cache.popitem(last=False)
 
     def _remember_decision(self, record: DecisionRecord) -> None:
-        self._recent(self.recent_decisions, record.decision_id, record)
+        """Keep ``record`` among the recent ones, within a count and a digest budget (the database has them all)."""
+        self._forget_decision(record.decision_id)
+        self.recent_decisions[record.decision_id] = record
+        self.recent_digest_bytes += decision_weight(record)
+        while len(self.recent_decisions) > RECENT_RECORDS or (
+            self.recent_digest_bytes > RECENT_DIGEST_BYTES and len(self.recent_decisions) > 1
+        ):
+            _, old = self.recent_decisions.popitem(last=False)
+            self.recent_digest_bytes -= decision_weight(old)
+
+    def _make_room_for_decision(
+        self, record: DecisionRecord, now_ms: int, changes: Changes, undo: list[Callable[[], None]]
+    ) -> None:
+        """Nothing to make room for: decisions live in the database, which keeps them their retention time."""
 
     def _remember_outcome(self, record: OutcomeRecord) -> None:
         self._recent(self.recent_outcomes, record.idempotency_key, record)
 
     def _forget_decision(self, decision_id: str) -> None:
-        self.recent_decisions.pop(decision_id, None)
+        old = self.recent_decisions.pop(decision_id, None)
+        if old is not None:
+            self.recent_digest_bytes -= decision_weight(old)
 
     def _forget_outcome(self, idempotency_key: str) -> None:
         self.recent_outcomes.pop(idempotency_key, None)
@@ -223,19 +259,19 @@ class SqliteStore(InProcessStore):
         record = self.recent_decisions.get(decision_id)
         if record is None:
             body = self._read("SELECT body FROM decisions WHERE id = ?", decision_id)
-            record = rows.load_decision(body) if body else None
+            record = rows.DECISIONS.load(body) if body else None
         return record
 
     def _outcome(self, idempotency_key: str) -> OutcomeRecord | None:
         record = self.recent_outcomes.get(idempotency_key)
         if record is None:
             body = self._read("SELECT body FROM outcomes WHERE key = ?", idempotency_key)
-            record = rows.load_outcome(body) if body else None
+            record = rows.OUTCOMES.load(body) if body else None
         return record
 
     def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
         for key in [k for k, v in self.recent_decisions.items() if v.created_at_ms < oldest_ms]:
-            del self.recent_decisions[key]
+            self._forget_decision(key)
         kept = {r.outcome_key for r in self.recent_decisions.values()}
         for key in [k for k in self.recent_outcomes if k not in kept]:
             del self.recent_outcomes[key]
@@ -283,25 +319,26 @@ class SqliteStore(InProcessStore):
 
     def _load(self, db: sqlite3.Connection) -> None:
         for (body,) in db.execute("SELECT body FROM conversations"):
-            c = rows.load_conversation(body)
+            c = rows.CONVERSATIONS.load(body)
             self.conversations[c.conversation_id] = c
         events: dict[str, list[QuotaEvent]] = {}
         for quota_id, body in db.execute("SELECT quota_id, body FROM quota_events"):
-            events.setdefault(quota_id, []).append(rows.load_event(body))
+            events.setdefault(quota_id, []).append(rows.QUOTA_EVENTS.load(body))
         for quota_id, loaded in events.items():
             if quota_id in self.quotas:
                 self.ledgers[quota_id] = QuotaLedger(self.quotas[quota_id], loaded)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_health"):
-            self.health_by_endpoint[endpoint_id] = rows.load_health(body)
+            self.health_by_endpoint[endpoint_id] = rows.ENDPOINT_HEALTH.load(body)
         for role, body in db.execute("SELECT role, body FROM share_state"):
-            self.shares[role] = rows.load_share(body)
+            self.shares[role] = rows.SHARE_STATE.load(body)
         for quota_id, body in db.execute("SELECT quota_id, body FROM usage_windows"):
             if quota_id in self.quotas:
-                self.usage[quota_id] = rows.load_usage(body)
+                self.usage[quota_id] = rows.USAGE_WINDOWS.load(body)
         for endpoint_id, body in db.execute("SELECT endpoint_id, body FROM endpoint_occupancy"):
-            self.occupancy[endpoint_id] = rows.load_residents(body)
+            self.occupancy[endpoint_id] = rows.ENDPOINT_OCCUPANCY.load(body)
 
-    async def _persist(self, changes: Changes) -> None:
+    def _queue(self, changes: Changes) -> asyncio.Future[None]:
+        """Hand ``changes`` to this turn's group commit; the future settles when it has been committed."""
         if self._db is None:
             raise RuntimeError("the SQLite store is not started")
         loop = asyncio.get_running_loop()
@@ -309,14 +346,31 @@ class SqliteStore(InProcessStore):
         if not self._pending:
             loop.call_soon(self._hand_off)
         self._pending.append((_statements(changes), future))
+        return future
+
+    async def _persist(self, changes: Changes) -> None:
+        try:
+            await asyncio.shield(self._queue(changes))
+        except sqlite3.Error as error:
+            raise _unavailable(error) from None
+
+    async def _persist_or_undo(self, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Write ``changes``; undo memory when the write fails, also when the caller is cancelled meanwhile.
+
+        A cancelled caller (its deadline passed, or the client went away) does not take a queued write
+        back: the group commit goes ahead, so memory keeps what the database will hold, and is undone
+        only if that commit fails. Memory and database never disagree about a decision or a quota slot.
+        """
+        future = self._queue(changes)
         try:
             await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda done: _undo_if_failed(done, undo))
+            raise
         except sqlite3.Error as error:
-            # A full disk, a read-only or damaged database: nothing was written, and the caller undoes memory.
-            raise RouterError(
-                ErrorReason.STATE_STORE_UNAVAILABLE,
-                f"the state database cannot be written ({error}); nothing was changed",
-            ) from None
+            # A full disk, a read-only or damaged database: nothing was written.
+            _undo(undo)
+            raise _unavailable(error) from None
 
     def _hand_off(self) -> None:
         """Commit every transaction this turn of the event loop finished: one SQLite transaction for all.

@@ -8,20 +8,28 @@ as raw bytes and the fields as positional arrays, which is several times cheaper
 A database written by schema 2 holds JSON text; SQLite returns it as ``str``, and each loader hands it to the
 JSON codec (codec.py), so an old database opens and its rows are rewritten in the new form as they change.
 Redis keeps JSON (its Lua scripts read it with cjson).
+
+Each table's body has a :class:`BodyFormat`: the value as a positional array and back, and schema 2's
+reader. The positions are the stored form: a new field is appended, and read as absent from an array
+written before it (as an entry's points are).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import msgpack
 
 from rolemodel.cache_capacity import Resident
 from rolemodel.pacing import UsageSample, UsageWindowState
 from rolemodel.v1 import decision_pb2
+from rolemodel_router.engine.digest_chain import DigestChain
 from rolemodel_router.state import codec
 from rolemodel_router.state.model import (
     CacheEntry,
+    CachePoint,
     ConversationState,
     DecisionRecord,
     EndpointHealth,
@@ -34,55 +42,63 @@ from rolemodel_router.state.model import (
 
 #: A stored body: bytes as written by this module, str as written by schema 2.
 Body = bytes | str
+T = TypeVar("T")
 
 
-def _pack(value: Any) -> bytes:
-    return bytes(msgpack.packb(value, use_bin_type=True))
+@dataclass(frozen=True)
+class BodyFormat(Generic[T]):
+    """How one table stores its values: a positional MessagePack array, read back; schema 2's JSON, read only."""
+
+    to_array: Callable[[T], list[Any]]
+    from_array: Callable[[list[Any]], T]
+    from_json: Callable[[str], T]
+
+    def dump(self, value: T) -> bytes:
+        return bytes(msgpack.packb(self.to_array(value), use_bin_type=True))
+
+    def load(self, body: Body) -> T:
+        if isinstance(body, str):
+            return self.from_json(body)
+        return self.from_array(msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=True))
 
 
-def _unpack(raw: bytes) -> Any:
-    return msgpack.unpackb(raw, raw=False, use_list=True, strict_map_key=True)
-
-
-def _digests(raw: bytes) -> tuple[bytes, ...]:
-    size = codec.DIGEST
-    return tuple(raw[i : i + size] for i in range(0, len(raw), size))
+def _digests(raw: bytes) -> DigestChain:
+    return DigestChain.from_packed(raw)
 
 
 def _entry(e: CacheEntry) -> list[Any]:
     return [
-        b"".join(e.digests),
+        e.digests.packed(),
         e.held_tokens,
         e.reply_tokens,
         e.expires_at_ms,
         int(e.source),
         e.decision_id,
         e.written_at_ms,
+        [[p.messages, p.parts, p.digest] for p in e.points],
     ]
 
 
 def _entry_from(v: list[Any]) -> CacheEntry:
-    return CacheEntry(_digests(v[0]), v[1], v[2], v[3], decision_pb2.CacheStateSource.ValueType(v[4]), v[5], v[6])
+    # v[7:] is empty in a row written before points were stored: an entry without points.
+    points = tuple(CachePoint(m, k, digest) for stored in v[7:] for m, k, digest in stored)
+    source = decision_pb2.CacheStateSource.ValueType(v[4])
+    return CacheEntry(_digests(v[0]), v[1], v[2], v[3], source, v[5], v[6], points)
 
 
-def dump_conversation(c: ConversationState) -> bytes:
-    return _pack(
-        [
-            c.conversation_id,
-            c.current_endpoint_id,
-            c.current_decision_id,
-            {k: _entry(v) for k, v in c.cache.items()},
-            {k: [v.level, v.successes, v.trigger_decision_id] for k, v in c.escalation.items()},
-            [[turn, sorted(failed)] for turn, failed in c.failed_by_turn.items()],
-            c.updated_at_ms,
-        ]
-    )
+def _conversation(c: ConversationState) -> list[Any]:
+    return [
+        c.conversation_id,
+        c.current_endpoint_id,
+        c.current_decision_id,
+        {k: _entry(v) for k, v in c.cache.items()},
+        {k: [v.level, v.successes, v.trigger_decision_id] for k, v in c.escalation.items()},
+        [[turn, sorted(failed)] for turn, failed in c.failed_by_turn.items()],
+        c.updated_at_ms,
+    ]
 
 
-def load_conversation(body: Body) -> ConversationState:
-    if isinstance(body, str):
-        return codec.load_conversation(body)
-    v = _unpack(body)
+def _conversation_from(v: list[Any]) -> ConversationState:
     return ConversationState(
         conversation_id=v[0],
         current_endpoint_id=v[1],
@@ -94,35 +110,30 @@ def load_conversation(body: Body) -> ConversationState:
     )
 
 
-def dump_decision(r: DecisionRecord) -> bytes:
-    return _pack(
-        [
-            r.decision_id,
-            r.conversation_id,
-            r.turn_index,
-            r.role,
-            r.chosen_endpoint_id,
-            list(r.fallback_endpoint_ids),
-            r.created_at_ms,
-            r.main_turn,
-            b"".join(r.prompt_digests),
-            r.prompt_tokens,
-            r.output_tokens,
-            _entry(r.previous_entry) if r.previous_entry is not None else None,
-            r.previous_current_endpoint_id,
-            r.previous_current_decision_id,
-            [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
-            r.outcome_key,
-            r.executed_served,
-            r.compacted,
-        ]
-    )
+def _decision(r: DecisionRecord) -> list[Any]:
+    return [
+        r.decision_id,
+        r.conversation_id,
+        r.turn_index,
+        r.role,
+        r.chosen_endpoint_id,
+        list(r.fallback_endpoint_ids),
+        r.created_at_ms,
+        r.main_turn,
+        r.prompt_digests.packed(),
+        r.prompt_tokens,
+        r.output_tokens,
+        _entry(r.previous_entry) if r.previous_entry is not None else None,
+        r.previous_current_endpoint_id,
+        r.previous_current_decision_id,
+        [[x.quota_id, x.requests, x.tokens, x.cost_picos] for x in r.reservations],
+        r.outcome_key,
+        r.executed_served,
+        r.compacted,
+    ]
 
 
-def load_decision(body: Body) -> DecisionRecord:
-    if isinstance(body, str):
-        return codec.load_decision(body)
-    v = _unpack(body)
+def _decision_from(v: list[Any]) -> DecisionRecord:
     return DecisionRecord(
         decision_id=v[0],
         conversation_id=v[1],
@@ -145,89 +156,50 @@ def load_decision(body: Body) -> DecisionRecord:
     )
 
 
-def dump_outcome(o: OutcomeRecord) -> bytes:
-    return _pack([o.idempotency_key, o.decision_id, o.fingerprint, o.response])
+def _health(h: EndpointHealth) -> list[Any]:
+    return [
+        h.observed_outcomes,
+        h.ttft_ms,
+        h.failure_rate,
+        h.consecutive_failures,
+        h.cooldown_until_ms,
+        h.prefill_tokens_per_second,
+        h.output_tokens_per_second,
+        h.base_latency_ms,
+        list(h.prefill_moments) if h.prefill_moments is not None else None,
+    ]
 
 
-def load_outcome(body: Body) -> OutcomeRecord:
-    if isinstance(body, str):
-        return codec.load_outcome(body)
-    v = _unpack(body)
-    return OutcomeRecord(v[0], v[1], v[2], v[3])
+#: Fields of a stored profile before the prefill moments were kept.
+HEALTH_FIELDS_BEFORE_MOMENTS = 8
 
 
-def dump_event(e: QuotaEvent) -> bytes:
-    return _pack([e.decision_id, e.at_ms, e.requests, e.tokens, e.cost_picos])
+def _health_from(v: list[Any]) -> EndpointHealth:
+    """A stored profile; one written before the prefill moments were kept has eight fields."""
+    rest = v[HEALTH_FIELDS_BEFORE_MOMENTS:]
+    moments = codec.prefill_moments(rest[0] if rest else None)
+    return EndpointHealth(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], moments)
 
 
-def load_event(body: Body) -> QuotaEvent:
-    if isinstance(body, str):
-        return codec.load_event(body)
-    v = _unpack(body)
-    return QuotaEvent(v[0], v[1], v[2], v[3], v[4])
-
-
-def dump_health(h: EndpointHealth) -> bytes:
-    return _pack(
-        [
-            h.observed_outcomes,
-            h.ttft_ms,
-            h.failure_rate,
-            h.consecutive_failures,
-            h.cooldown_until_ms,
-            h.prefill_tokens_per_second,
-            h.output_tokens_per_second,
-            h.base_latency_ms,
-        ]
-    )
-
-
-def load_health(body: Body) -> EndpointHealth:
-    if isinstance(body, str):
-        return codec.load_health(body)
-    return EndpointHealth(*_unpack(body))
-
-
-def dump_residents(residents: tuple[Resident, ...]) -> bytes:
-    return _pack([[r.key, r.slot, r.tokens, r.last_used_ms] for r in residents])
-
-
-def load_residents(body: Body) -> tuple[Resident, ...]:
-    if isinstance(body, str):
-        return codec.load_residents(body)
-    return tuple(Resident(k, s, t, at) for k, s, t, at in _unpack(body))
-
-
-def dump_share(s: ShareState) -> bytes:
-    return _pack([[list(x) for x in s.window], s.integral])
-
-
-def load_share(body: Body) -> ShareState:
-    if isinstance(body, str):
-        return codec.load_share(body)
-    window, integral = _unpack(body)
+def _share_from(v: list[Any]) -> ShareState:
+    window, integral = v
     return ShareState(window=tuple((float(a), bool(b), int(c)) for a, b, c in window), integral=float(integral))
 
 
-def dump_usage(s: UsageWindowState) -> bytes:
-    return _pack(
-        [
-            s.used,
-            s.per_turn,
-            s.routable,
-            s.resets_at_ms,
-            s.reported_at_ms,
-            s.turns,
-            s.turns_at_report,
-            [[x.at_ms, x.used, x.turns] for x in s.samples],
-        ]
-    )
+def _usage(s: UsageWindowState) -> list[Any]:
+    return [
+        s.used,
+        s.per_turn,
+        s.routable,
+        s.resets_at_ms,
+        s.reported_at_ms,
+        s.turns,
+        s.turns_at_report,
+        [[x.at_ms, x.used, x.turns] for x in s.samples],
+    ]
 
 
-def load_usage(body: Body) -> UsageWindowState:
-    if isinstance(body, str):
-        return codec.load_usage(body)
-    v = _unpack(body)
+def _usage_from(v: list[Any]) -> UsageWindowState:
     return UsageWindowState(
         used=float(v[0]),
         per_turn=float(v[1]),
@@ -238,3 +210,26 @@ def load_usage(body: Body) -> UsageWindowState:
         turns_at_report=int(v[6]),
         samples=tuple(UsageSample(int(a), float(u), int(n)) for a, u, n in v[7]),
     )
+
+
+#: The body of each table, by table.
+CONVERSATIONS = BodyFormat(_conversation, _conversation_from, codec.load_conversation)
+DECISIONS = BodyFormat(_decision, _decision_from, codec.load_decision)
+OUTCOMES = BodyFormat[OutcomeRecord](
+    lambda o: [o.idempotency_key, o.decision_id, o.fingerprint, o.response],
+    lambda v: OutcomeRecord(*v),
+    codec.load_outcome,
+)
+QUOTA_EVENTS = BodyFormat[QuotaEvent](
+    lambda e: [e.decision_id, e.at_ms, e.requests, e.tokens, e.cost_picos],
+    lambda v: QuotaEvent(*v),
+    codec.load_event,
+)
+ENDPOINT_HEALTH = BodyFormat(_health, _health_from, codec.load_health)
+SHARE_STATE = BodyFormat[ShareState](lambda s: [[list(x) for x in s.window], s.integral], _share_from, codec.load_share)
+USAGE_WINDOWS = BodyFormat(_usage, _usage_from, codec.load_usage)
+ENDPOINT_OCCUPANCY = BodyFormat[tuple[Resident, ...]](
+    lambda residents: [[r.key, r.slot, r.tokens, r.last_used_ms] for r in residents],
+    lambda v: tuple(Resident(k, s, t, at) for k, s, t, at in v),
+    codec.load_residents,
+)

@@ -34,7 +34,7 @@ from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import sqlite_rows as rows
-from rolemodel_router.state.in_process import Changes
+from rolemodel_router.state.in_process import Changes, InProcessStore
 from rolemodel_router.state.model import ConversationState, DecisionRecord, EndpointHealth
 from rolemodel_router.state.sqlite import SqliteStore, _statements
 from rolemodel_router.state.store import Retention, RouteKeys
@@ -121,6 +121,7 @@ class SharedSqliteStore(SqliteStore):
         for table in (self.conversations, self.health_by_endpoint, self.shares, self.usage, self.occupancy):
             table.clear()
         self.recent_decisions.clear()
+        self.recent_digest_bytes = 0
         self.recent_outcomes.clear()
         self._stale.clear()
         self._load(db)
@@ -132,7 +133,7 @@ class SharedSqliteStore(SqliteStore):
             self.conversations.pop(key, None)
             self._stale.add(key)
         elif kind == "decision":
-            self.recent_decisions.pop(key, None)  # read from the database when needed
+            self._forget_decision(key)  # read from the database when needed
         elif kind == "outcome":
             self.recent_outcomes.pop(key, None)
         elif kind == "event":
@@ -145,20 +146,20 @@ class SharedSqliteStore(SqliteStore):
                 if body is None:
                     ledger.restore(decision_id, None)
                 else:
-                    ledger.upsert(rows.load_event(body))
+                    ledger.upsert(rows.QUOTA_EVENTS.load(body))
         elif kind == "forget":
             oldest = int(key)
             for did in [d for d, r in self.recent_decisions.items() if r.created_at_ms < oldest]:
-                del self.recent_decisions[did]
+                self._forget_decision(did)
         else:
             self._apply_keyed(db, kind, key)
 
     def _apply_keyed(self, db: sqlite3.Connection, kind: str, key: str) -> None:
         keyed: dict[str, tuple[str, str, dict[str, Any], Callable[[rows.Body], Any]]] = {
-            "health": ("endpoint_health", "endpoint_id", self.health_by_endpoint, rows.load_health),
-            "share": ("share_state", "role", self.shares, rows.load_share),
-            "usage": ("usage_windows", "quota_id", self.usage, rows.load_usage),
-            "occupancy": ("endpoint_occupancy", "endpoint_id", self.occupancy, rows.load_residents),
+            "health": ("endpoint_health", "endpoint_id", self.health_by_endpoint, rows.ENDPOINT_HEALTH.load),
+            "share": ("share_state", "role", self.shares, rows.SHARE_STATE.load),
+            "usage": ("usage_windows", "quota_id", self.usage, rows.USAGE_WINDOWS.load),
+            "occupancy": ("endpoint_occupancy", "endpoint_id", self.occupancy, rows.ENDPOINT_OCCUPANCY.load),
         }
         table, column, target, load = keyed[kind]
         body = self._row(db, f"SELECT body FROM {table} WHERE {column} = ?", key)  # noqa: S608 (names above)
@@ -172,13 +173,16 @@ class SharedSqliteStore(SqliteStore):
             self._stale.discard(conversation_id)
             body = self._row(self._db, "SELECT body FROM conversations WHERE id = ?", conversation_id)
             if body is not None:
-                self.conversations[conversation_id] = rows.load_conversation(body)
+                self.conversations[conversation_id] = rows.CONVERSATIONS.load(body)
         return super()._conversation(conversation_id)
 
     @staticmethod
     def _row(db: sqlite3.Connection, sql: str, *key: str) -> rows.Body | None:
         row = db.execute(sql, key).fetchone()
         return row[0] if row else None
+
+    # The commit below is synchronous, so no caller is cancelled while its write is queued (see SqliteStore).
+    _persist_or_undo = InProcessStore._persist_or_undo
 
     async def _persist(self, changes: Changes) -> None:
         """Write ``changes`` and their changelog entries and commit, inside the turn the caller holds."""
