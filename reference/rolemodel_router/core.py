@@ -109,6 +109,23 @@ class RouterCore:
         self._require_for_hints(request.hints)
         return self.executor.execute(request, deadline_s=deadline_s, credential=credential, data=data)
 
+    def execute_batches(
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        *,
+        credential: ClientCredential = NO_CREDENTIAL,
+        compact_candidates: bool = False,
+    ) -> AsyncGenerator[list[router_service_pb2.ExecuteResponse], None]:
+        """:meth:`execute`'s events in the batches they come in hand (one read of the backend's stream each).
+
+        For a relay that writes what it has at once: one write per batch, not one per event.
+        ``compact_candidates`` decides as a Route request that sets it does (RM-ROUTE-012): for a
+        relay that shows nobody the decision's candidates in full.
+        """
+        self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
+        self._require_for_hints(request.hints)
+        return self.executor.execute_batches(request, credential=credential, compact_candidates=compact_candidates)
+
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
         await self.executor.aclose()
