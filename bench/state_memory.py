@@ -9,9 +9,9 @@ allocated after a garbage collection:
     it (the memo is a bounded cache, ``recent_prefixes``).
   * ``per_long_route``: Routes of 4,096 messages, each a conversation of its own, by content; the
     bytes each keeps in the store (its conversation and its decision) and in the memo.
-  * ``capped``: 40,000 one-turn conversations against a router whose caps are set to
-    ``--cap-conversations`` conversations and decisions: the number kept and the bytes held stay
-    under the cap, and the rest are evicted or refused by name.
+  * ``capped``: 40,000 one-turn conversations against a router that keeps at most
+    ``--cap-conversations`` conversations (the other caps at their defaults): the conversations kept
+    stay at the cap, the least recently used evicted, while every decision is kept for its outcome.
 
     python bench/state_memory.py [--conversations 4000] [--long-routes 8] [--json FILE]
 
@@ -30,7 +30,6 @@ import os
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +71,10 @@ def short_request(i: int) -> router_service_pb2.RouteRequest:
     )
 
 
-def long_request(i: int) -> router_service_pb2.RouteRequest:
+def long_request(i: int, messages: int = LONG_MESSAGES) -> router_service_pb2.RouteRequest:
     line = "Please look at the function below and tell me why the test fails. "
     roles = ("user", "assistant")
-    return request(f"long-{i:03d}", [text_message(roles[m % 2], f"{i}/{m}: {line}") for m in range(LONG_MESSAGES)])
+    return request(f"long-{i:03d}", [text_message(roles[m % 2], f"{i}/{m}: {line}") for m in range(messages)])
 
 
 def allocated() -> int:
@@ -100,12 +99,16 @@ def measure(core: RouterCore, requests: list[router_service_pb2.RouteRequest]) -
             except RouterError:
                 refused += 1
 
-    before = allocated()
-    asyncio.run(run())
-    with_memo = allocated() - before
-    memo = core.prefixes.memory_bytes
-    core.prefixes = RecentPrefixes()
-    without_memo = allocated() - before
+    tracemalloc.start()  # only the calls are traced: loading the catalog and estimators is not measured
+    try:
+        before = allocated()
+        asyncio.run(run())
+        with_memo = allocated() - before
+        memo = core.prefixes.memory_bytes
+        core.prefixes = RecentPrefixes()
+        without_memo = allocated() - before
+    finally:
+        tracemalloc.stop()
     return {"with_memo": with_memo, "without_memo": without_memo, "memo_estimate": memo, "refused": refused}
 
 
@@ -120,21 +123,21 @@ def per_conversation(count: int) -> dict[str, Any]:
     }
 
 
-def per_long_route(count: int) -> dict[str, Any]:
-    requests = [long_request(i) for i in range(count)]
+def per_long_route(count: int, messages: int = LONG_MESSAGES) -> dict[str, Any]:
+    requests = [long_request(i, messages) for i in range(count)]
     core = make_core()
     got = measure(core, requests)
     return {
         "routes": count,
-        "messages": LONG_MESSAGES,
+        "messages": messages,
         "bytes_per_route": got["without_memo"] / count,
         "bytes_per_route_with_memo": got["with_memo"] / count,
     }
 
 
-def capped(count: int, cap: int, make_retention: Callable[[int], Retention | None]) -> dict[str, Any]:
-    retention = make_retention(cap)
-    core = make_core(retention)
+def capped(count: int, cap: int) -> dict[str, Any]:
+    """``count`` one-turn conversations against caps of ``cap``: what is kept, evicted, refused, and held."""
+    core = make_core(caps_retention(cap))
     got = measure(core, [short_request(i) for i in range(count)])
     store = core.store
     if not isinstance(store, InProcessStore):
@@ -144,17 +147,16 @@ def capped(count: int, cap: int, make_retention: Callable[[int], Retention | Non
         "cap": cap,
         "conversations_kept": len(store.conversations),
         "decisions_kept": len(store.decisions),
+        "conversations_evicted": store.conversation_caps.counters.evictions,
         "refused": got["refused"],
         "bytes_held": got["without_memo"],
+        "bytes_per_kept_conversation": got["without_memo"] / max(1, len(store.conversations)),
     }
 
 
-def caps_retention(cap: int) -> Retention | None:
-    """A Retention with every count cap at ``cap``, or None on a router that has no caps."""
-    fields = getattr(Retention, "__dataclass_fields__", {})
-    if "max_conversations" not in fields:
-        return None
-    return Retention(max_conversations=cap, max_decisions=cap, max_decisions_per_principal=cap)
+def caps_retention(cap: int) -> Retention:
+    """The default caps but ``cap`` conversations: every Route is decided, and the conversations are evicted."""
+    return Retention(max_conversations=cap)
 
 
 def load_average() -> str:
@@ -165,19 +167,19 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=4000, help="one-turn conversations to measure")
-    parser.add_argument("--long-routes", type=int, default=8, help="4,096-message Routes to measure")
+    parser.add_argument("--long-routes", type=int, default=8, help="long Routes to measure")
+    parser.add_argument("--long-messages", type=int, default=LONG_MESSAGES, help="messages in each long Route")
     parser.add_argument(
         "--capped", type=int, default=CAPPED_CONVERSATIONS, help="conversations sent to the capped router"
     )
     parser.add_argument("--cap-conversations", type=int, default=10_000, help="the capped router's caps")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
-    tracemalloc.start()
     started = time.monotonic()
     results: dict[str, Any] = {
         "per_conversation": per_conversation(args.conversations),
-        "per_long_route": per_long_route(args.long_routes),
-        "capped": capped(args.capped, args.cap_conversations, caps_retention),
+        "per_long_route": per_long_route(args.long_routes, args.long_messages),
+        "capped": capped(args.capped, args.cap_conversations),
         "load_average": load_average(),
         "seconds": 0.0,
     }
@@ -188,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     conv, long, cap = results["per_conversation"], results["per_long_route"], results["capped"]
     table.add_row("bytes per one-turn conversation (store)", f"{conv['bytes_per_conversation']:,.0f}")
     table.add_row("  with the memo of verified prefixes", f"{conv['bytes_per_conversation_with_memo']:,.0f}")
-    table.add_row(f"bytes per {LONG_MESSAGES:,}-message Route (store)", f"{long['bytes_per_route']:,.0f}")
+    table.add_row(f"bytes per {long['messages']:,}-message Route (store)", f"{long['bytes_per_route']:,.0f}")
     table.add_row("  with the memo of verified prefixes", f"{long['bytes_per_route_with_memo']:,.0f}")
     sent = f"{cap['conversations_sent']:,} conversations, cap {cap['cap']:,}"
     table.add_row(f"{sent}: conversations kept", f"{cap['conversations_kept']:,}")
+    table.add_row("  conversations evicted", f"{cap['conversations_evicted']:,}")
     table.add_row("  decisions kept", f"{cap['decisions_kept']:,}")
     table.add_row("  refused", f"{cap['refused']:,}")
     table.add_row("  bytes held (store)", f"{cap['bytes_held']:,}")

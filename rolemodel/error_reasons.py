@@ -33,6 +33,7 @@ class ErrorReason(enum.StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     ROLE_NOT_PERMITTED = "ROLE_NOT_PERMITTED"
     STATE_STORE_UNAVAILABLE = "STATE_STORE_UNAVAILABLE"
+    STATE_LIMIT_REACHED = "STATE_LIMIT_REACHED"
     BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
     BACKEND_STREAM_INTERRUPTED = "BACKEND_STREAM_INTERRUPTED"
     BACKEND_REJECTED = "BACKEND_REJECTED"
@@ -70,6 +71,7 @@ ERROR_SPECS: dict[ErrorReason, ErrorSpec] = {
     ErrorReason.UNAUTHENTICATED: ErrorSpec(grpc.StatusCode.UNAUTHENTICATED, False, False, ()),
     ErrorReason.ROLE_NOT_PERMITTED: ErrorSpec(grpc.StatusCode.PERMISSION_DENIED, False, False, ("role",)),
     ErrorReason.STATE_STORE_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ()),
+    ErrorReason.STATE_LIMIT_REACHED: ErrorSpec(grpc.StatusCode.RESOURCE_EXHAUSTED, True, False, ("state", "scope", "limit")),
     ErrorReason.BACKEND_UNAVAILABLE: ErrorSpec(grpc.StatusCode.UNAVAILABLE, True, False, ("attempts",)),
     ErrorReason.BACKEND_STREAM_INTERRUPTED: ErrorSpec(grpc.StatusCode.UNAVAILABLE, False, False, ("endpoint_id",)),
     ErrorReason.BACKEND_REJECTED: ErrorSpec(grpc.StatusCode.INVALID_ARGUMENT, False, False, ("endpoint_id",)),

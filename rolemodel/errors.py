@@ -88,6 +88,10 @@ class UnavailableError(RoleModelError):
     """The router or the endpoints behind it are unavailable; often retryable."""
 
 
+class StateLimitError(RoleModelError):
+    """The router keeps as many decisions as its caps allow and may drop none yet; retry later."""
+
+
 class DeadlineError(RoleModelError):
     """The deadline passed before the router answered."""
 
@@ -114,6 +118,7 @@ _CLASS_BY_REASON: dict[ErrorReason, type[RoleModelError]] = {
     ErrorReason.UNAUTHENTICATED: AuthError,
     ErrorReason.ROLE_NOT_PERMITTED: AuthError,
     ErrorReason.STATE_STORE_UNAVAILABLE: UnavailableError,
+    ErrorReason.STATE_LIMIT_REACHED: StateLimitError,
     ErrorReason.BACKEND_UNAVAILABLE: UnavailableError,
     ErrorReason.BACKEND_STREAM_INTERRUPTED: UnavailableError,
     ErrorReason.BUDGET_EXHAUSTED: NoEligibleEndpointError,

@@ -29,6 +29,8 @@ class RecentPrefixes:
         self.max_conversations = max_conversations
         self._entries: OrderedDict[str, VerifiedPrefix] = OrderedDict()
         self._bytes = 0
+        #: Prefixes forgotten to stay within the budget, for the metrics.
+        self.evictions = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,6 +61,7 @@ class RecentPrefixes:
         self._bytes += prefix.memory_bytes
         while self._bytes > self.max_bytes or len(self._entries) > self.max_conversations:
             self._forget(next(iter(self._entries)))
+            self.evictions += 1
 
     def _forget(self, conversation_id: str) -> None:
         old = self._entries.pop(conversation_id, None)

@@ -198,6 +198,13 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
         default=Retention.decision_ms / 3_600_000,
         help="keep decisions (for ReportOutcome) this long; the spec asks for at least 24 (default: %(default)s)",
     )
+    for flag, attr, unit, what in serve_command.STATE_CAPS:
+        serve.add_argument(
+            flag,
+            type=arg_types.positive_count,
+            default=getattr(Retention, attr) // unit,
+            help=f"{what} (default: %(default)s; spec 12.6, docs/state-limits.md)",
+        )
     serve.add_argument(
         "--prune-every", type=arg_types.positive_seconds, default=60.0, help="seconds between retention sweeps"
     )

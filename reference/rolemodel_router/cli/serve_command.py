@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,7 +25,7 @@ from rolemodel_router.server.binding import address_to_connect, url_to_connect
 from rolemodel_router.server.workers import WorkerReady, WorkersRefused, check_workers, run_workers
 from rolemodel_router.state.factory import StateUrlError, default_state_url, describe_state_url
 from rolemodel_router.state.sqlite import StoreOpenError
-from rolemodel_router.state.store import Retention
+from rolemodel_router.state.store import MIB, Retention
 from rolemodel_router.withheld import parse_withheld
 
 EXIT_BAD_CONFIG = 2
@@ -53,6 +54,27 @@ async def _sample(address: str) -> None:
 
 
 PATH_KEYS = frozenset({"catalog", "tls_cert", "tls_key", "tls_client_ca", "tokens_file"})
+
+
+#: The caps on kept state (spec 12.6): flag, Retention field, unit, what it bounds.
+STATE_CAPS = (
+    ("--max-conversations", "max_conversations", 1, "conversations kept; the least recently used go first"),
+    ("--max-conversations-per-principal", "max_conversations_per_principal", 1, "the same for each token's principal"),
+    ("--max-conversation-digest-mib", "max_conversation_digest_bytes", MIB, "MiB of digests in conversations"),
+    ("--max-conversation-digest-mib-per-principal", "max_conversation_digest_bytes_per_principal", MIB,
+     "the same for each principal"),
+    ("--max-decisions", "max_decisions", 1, "decisions kept for outcomes; full of ones under 24 h, Route is refused"),
+    ("--max-decisions-per-principal", "max_decisions_per_principal", 1, "the same for each principal"),
+    ("--max-decision-digest-mib", "max_decision_digest_bytes", MIB, "MiB of digests in kept decisions"),
+    ("--max-decision-digest-mib-per-principal", "max_decision_digest_bytes_per_principal", MIB,
+     "the same for each principal"),
+    ("--prefix-memo-mib", "prefix_memo_bytes", MIB, "MiB for the memo of verified prefixes, a cache"),
+)  # fmt: skip
+
+
+def state_caps(args: argparse.Namespace) -> dict[str, Any]:
+    """The Retention fields the caps' options set, in bytes and counts."""
+    return {attr: getattr(args, flag.removeprefix("--").replace("-", "_")) * unit for flag, attr, unit, _ in STATE_CAPS}
 
 
 def reparse_with_config(parser: argparse.ArgumentParser, argv: list[str] | None, path: Path) -> argparse.Namespace:
@@ -136,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         retention=Retention(
             conversation_idle_ms=int(args.conversation_idle_hours * 3_600_000),
             decision_ms=int(args.decision_retention_hours * 3_600_000),
+            **state_caps(args),
         ),
         prune_every_s=args.prune_every,
         default_estimator=args.default_estimator,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from rolemodel.v1 import common_pb2, decision_pb2, outcome_pb2, router_service_pb2
+from rolemodel_router.observe.state_metrics import StateCollector
+from rolemodel_router.recent_prefixes import RecentPrefixes
 
 D = decision_pb2
 PICOS_PER_USD = 1e12
@@ -77,6 +79,10 @@ class Metrics:
         )
         self.errors = Counter("rolemodel_errors", "Refused or failed calls by error reason", ["reason"], registry=r)
         self.store_errors = Counter("rolemodel_state_store_errors", "State-store failures", ["store"], registry=r)
+
+    def watch_state(self, store: object, prefixes: RecentPrefixes) -> None:
+        """Export what the store and the memo keep, their caps, evictions and refusals (spec 12.6)."""
+        self.registry.register(StateCollector(store, prefixes))
 
     def serve(self, address: str) -> int:
         """Expose /metrics on HOST:PORT; returns the bound port."""

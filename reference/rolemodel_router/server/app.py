@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import grpc
@@ -31,6 +31,7 @@ from rolemodel_router.execute.key_variables import report_unconfigured
 from rolemodel_router.http import FrontDoorServer, HttpLimits, HttpTls, create_app
 from rolemodel_router.observe.metrics import Metrics
 from rolemodel_router.observe.tracing import Tracing
+from rolemodel_router.recent_prefixes import RecentPrefixes
 from rolemodel_router.server.auth import AuthInterceptor, TokenRegistry
 from rolemodel_router.server.binding import (
     NO_PORT_SHARING,
@@ -179,7 +180,7 @@ def _front_door(
     if not settings.http_listen:
         return None
     routes = dashboard.api.routes() if dashboard is not None else []
-    app = create_app(core, core.execute, settings.tokens, metrics, routes)
+    app = create_app(core, core.execute_batches, settings.tokens, metrics, routes)
     host, port = check_address(settings.http_listen, "--http")
     try:
         return FrontDoorServer(
@@ -264,10 +265,12 @@ async def start_router(
     index = withhold_rules(
         CatalogIndex(engine_catalog(load_catalog(settings.catalog), settings.withheld)), settings.withheld
     )
+    # Each token is a principal (spec 12.5): only then do the per-principal caps apply (12.6).
+    retention = replace(settings.retention, tenants=settings.tokens is not None)
     store = open_store(
         settings.state_url,
         index,
-        settings.retention,
+        retention,
         redis_namespace=settings.redis_namespace,
         outage_policy=settings.outage_policy,
         create_directory=settings.create_state_directory,
@@ -283,6 +286,7 @@ async def start_router(
             settings.limits,
             default_estimator=settings.default_estimator,
             execute_settings=settings.execute,
+            prefixes=RecentPrefixes(retention.prefix_memo_bytes),
             deadline_margin_s=settings.deadline_margin_s,
         )
     core.capabilities = claimed(core.capabilities, settings.withheld)
@@ -297,6 +301,8 @@ async def start_router(
         ],
     )
     metrics = Metrics() if settings.metrics_address else None
+    if metrics is not None:
+        metrics.watch_state(store, core.prefixes)
     metrics_port = metrics.serve(settings.metrics_address) if metrics and settings.metrics_address else 0
     tracing = Tracing(settings.otel) if settings.otel else None
     add_router_service(RouterServicer(core, metrics, tracing), server)

@@ -8,16 +8,26 @@ stores then persist the changes before the call is answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from rolemodel.cache_capacity import Resident
+from rolemodel.error_reasons import ErrorReason
 from rolemodel.pacing import UsageWindowState
 from rolemodel_router.engine.catalog_index import QuotaIndex
+from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.plans import DecisionPlan, OutcomePlan, OutcomeSnapshot, RouteSnapshot
 from rolemodel_router.engine.quota import Window
 from rolemodel_router.engine.quota_ledger import QuotaLedger
+from rolemodel_router.state.caps import (
+    CappedKeys,
+    CappedTable,
+    Caps,
+    conversation_weight,
+    decision_weight,
+    victims,
+)
 from rolemodel_router.state.model import (
     ConversationState,
     DecisionRecord,
@@ -26,7 +36,7 @@ from rolemodel_router.state.model import (
     QuotaEvent,
     ShareState,
 )
-from rolemodel_router.state.store import Retention, RouteKeys
+from rolemodel_router.state.store import PROMISED_DECISION_MS, Retention, RouteKeys
 
 V = TypeVar("V")
 
@@ -63,8 +73,31 @@ class InProcessStore:
         self.retention = retention or Retention()
         self.quotas = dict(quotas or {})
         self.ledgers = {quota_id: QuotaLedger(quota) for quota_id, quota in self.quotas.items()}
-        self.conversations: dict[str, ConversationState] = {}
-        self.decisions: dict[str, DecisionRecord] = {}
+        r = self.retention
+        self.conversation_caps = CappedKeys(
+            Caps(
+                r.max_conversations,
+                r.max_conversations_per_principal,
+                r.max_conversation_digest_bytes,
+                r.max_conversation_digest_bytes_per_principal,
+            ),
+            tenants=r.tenants,
+        )
+        self.decision_caps = CappedKeys(
+            Caps(
+                r.max_decisions,
+                r.max_decisions_per_principal,
+                r.max_decision_digest_bytes,
+                r.max_decision_digest_bytes_per_principal,
+            ),
+            tenants=r.tenants,
+        )
+        self.conversations: CappedTable[ConversationState] = CappedTable(
+            self.conversation_caps, conversation_weight, lambda key, _: self.conversation_caps.owner(key)
+        )
+        self.decisions: CappedTable[DecisionRecord] = CappedTable(
+            self.decision_caps, decision_weight, lambda _, record: self.decision_caps.owner(record.conversation_id)
+        )
         self.outcomes: dict[str, OutcomeRecord] = {}
         self.health_by_endpoint: dict[str, EndpointHealth] = {}
         self.shares: dict[str, ShareState] = {}
@@ -112,7 +145,7 @@ class InProcessStore:
                 step()
             raise
 
-    def _undo_map(self, table: dict[str, V], key: str) -> Callable[[], None]:
+    def _undo_map(self, table: MutableMapping[str, V], key: str) -> Callable[[], None]:
         previous = table.get(key)
 
         def restore() -> None:
@@ -165,6 +198,7 @@ class InProcessStore:
         undo: list[Callable[[], None]] = []
         if plan.record is not None:
             record = plan.record
+            self._make_room_for_decision(record, keys.now_ms, changes, undo)  # or refuse, having changed nothing
             undo.append(lambda: self._forget_decision(record.decision_id))
             self._remember_decision(record)
             changes.decisions.append(record)
@@ -172,6 +206,7 @@ class InProcessStore:
             undo.append(self._undo_map(self.conversations, plan.conversation.conversation_id))
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
+            self._make_room_for_conversation(plan.conversation.conversation_id, changes, undo)
         for quota_id, event in plan.quota_events.items():
             undo.append(self._undo_event(quota_id, event.decision_id))
             self._record_event(quota_id, event, changes)
@@ -185,6 +220,59 @@ class InProcessStore:
         if changes:
             await self._persist_or_undo(changes, undo)
         return plan
+
+    def _make_room_for_conversation(self, keep: str, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Forget the least recently used conversations over the caps (spec 12.6): a conversation may go."""
+        caps = self.conversation_caps
+        dropped, _ = victims(caps, caps.owner(keep), lambda _: True, keep=keep)
+        for cid in dropped:
+            undo.append(self._undo_map(self.conversations, cid))
+            del self.conversations[cid]
+            changes.deleted_conversations.append(cid)
+            caps.counters.evictions += 1
+
+    def _make_room_for_decision(
+        self, record: DecisionRecord, now_ms: int, changes: Changes, undo: list[Callable[[], None]]
+    ) -> None:
+        """Make room for ``record`` within the decision caps, or refuse with STATE_LIMIT_REACHED.
+
+        Only decisions older than the 24 hours an outcome may take (RM-ROUTE-009) are dropped, oldest
+        first; when the cap is full of younger ones the call is refused before anything changed.
+        """
+        caps = self.decision_caps
+        principal = caps.owner(record.conversation_id)
+        promised = now_ms - PROMISED_DECISION_MS
+
+        def may_drop(decision_id: str) -> bool:
+            kept = self.decisions.get(decision_id)
+            return kept is None or kept.created_at_ms < promised
+
+        dropped, cap = victims(caps, principal, may_drop, extra_items=1, extra_bytes=decision_weight(record))
+        if cap:
+            caps.counters.refusals += 1
+            limit = caps.caps.items if cap == "total" else caps.caps.items_per_principal
+            raise RouterError(
+                ErrorReason.STATE_LIMIT_REACHED,
+                f"this router keeps at most {limit:,} decisions{' per principal' if cap == 'principal' else ''} "
+                "(and a cap on their digests), each for the 24 hours an outcome may take; retry later",
+                {"state": "decisions", "scope": cap, "limit": str(limit)},
+            )
+        for decision_id in dropped:
+            self._drop_decision(decision_id, changes, undo)
+            caps.counters.evictions += 1
+
+    def _drop_decision(self, decision_id: str, changes: Changes, undo: list[Callable[[], None]]) -> None:
+        """Forget a decision and its outcome within a transaction, ``undo`` restoring both."""
+        old = self.decisions.get(decision_id)
+        if old is None:
+            return
+        undo.append(self._undo_map(self.decisions, decision_id))
+        self._forget_decision(decision_id)
+        changes.deleted_decisions.append(decision_id)
+        if old.outcome_key and old.outcome_key in self.outcomes:
+            undo.append(self._undo_map(self.outcomes, old.outcome_key))
+            self._forget_outcome(old.outcome_key)
+            changes.deleted_outcomes.append(old.outcome_key)
 
     def _record_occupancy(
         self, occupancy: Mapping[str, tuple[Resident, ...]], changes: Changes, undo: list[Callable[[], None]]
@@ -227,6 +315,7 @@ class InProcessStore:
             undo.append(self._undo_map(self.conversations, plan.conversation.conversation_id))
             self.conversations[plan.conversation.conversation_id] = plan.conversation
             changes.conversations.append(plan.conversation)
+            self._make_room_for_conversation(plan.conversation.conversation_id, changes, undo)
         for quota_id, event in plan.quota_events.items():
             undo.append(self._undo_event(quota_id, event.decision_id))
             self._record_event(quota_id, event, changes)

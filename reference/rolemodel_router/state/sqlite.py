@@ -29,6 +29,7 @@ from rolemodel_router.engine.catalog_index import QuotaIndex
 from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.engine.quota_ledger import QuotaLedger
 from rolemodel_router.state import sqlite_rows as rows
+from rolemodel_router.state.caps import decision_weight
 from rolemodel_router.state.in_process import Changes, InProcessStore
 from rolemodel_router.state.model import DecisionRecord, OutcomeRecord, QuotaEvent
 from rolemodel_router.state.store import Retention
@@ -39,6 +40,8 @@ SCHEMA_VERSION = 3
 READABLE_SCHEMAS = frozenset({"2", "3"})
 #: Decisions and outcomes kept in memory; older ones are read from the database when an outcome needs them.
 RECENT_RECORDS = 20_000
+#: And at most this many bytes of digests among the recent decisions (a 4,096-message prompt holds 128 KiB).
+RECENT_DIGEST_BYTES = 64 * 1024 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -197,6 +200,7 @@ class SqliteStore(InProcessStore):
         # The most recent records only; the rest are read from the database on demand.
         self.recent_decisions: OrderedDict[str, DecisionRecord] = OrderedDict()
         self.recent_outcomes: OrderedDict[str, OutcomeRecord] = OrderedDict()
+        self.recent_digest_bytes = 0
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,13 +222,28 @@ class SqliteStore(InProcessStore):
             cache.popitem(last=False)
 
     def _remember_decision(self, record: DecisionRecord) -> None:
-        self._recent(self.recent_decisions, record.decision_id, record)
+        """Keep ``record`` among the recent ones, within a count and a digest budget (the database has them all)."""
+        self._forget_decision(record.decision_id)
+        self.recent_decisions[record.decision_id] = record
+        self.recent_digest_bytes += decision_weight(record)
+        while len(self.recent_decisions) > RECENT_RECORDS or (
+            self.recent_digest_bytes > RECENT_DIGEST_BYTES and len(self.recent_decisions) > 1
+        ):
+            _, old = self.recent_decisions.popitem(last=False)
+            self.recent_digest_bytes -= decision_weight(old)
+
+    def _make_room_for_decision(
+        self, record: DecisionRecord, now_ms: int, changes: Changes, undo: list[Callable[[], None]]
+    ) -> None:
+        """Nothing to make room for: decisions live in the database, which keeps them their retention time."""
 
     def _remember_outcome(self, record: OutcomeRecord) -> None:
         self._recent(self.recent_outcomes, record.idempotency_key, record)
 
     def _forget_decision(self, decision_id: str) -> None:
-        self.recent_decisions.pop(decision_id, None)
+        old = self.recent_decisions.pop(decision_id, None)
+        if old is not None:
+            self.recent_digest_bytes -= decision_weight(old)
 
     def _forget_outcome(self, idempotency_key: str) -> None:
         self.recent_outcomes.pop(idempotency_key, None)
@@ -252,7 +271,7 @@ class SqliteStore(InProcessStore):
 
     def _expire_records(self, oldest_ms: int, changes: Changes) -> None:
         for key in [k for k, v in self.recent_decisions.items() if v.created_at_ms < oldest_ms]:
-            del self.recent_decisions[key]
+            self._forget_decision(key)
         kept = {r.outcome_key for r in self.recent_decisions.values()}
         for key in [k for k in self.recent_outcomes if k not in kept]:
             del self.recent_outcomes[key]

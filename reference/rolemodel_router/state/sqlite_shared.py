@@ -121,6 +121,7 @@ class SharedSqliteStore(SqliteStore):
         for table in (self.conversations, self.health_by_endpoint, self.shares, self.usage, self.occupancy):
             table.clear()
         self.recent_decisions.clear()
+        self.recent_digest_bytes = 0
         self.recent_outcomes.clear()
         self._stale.clear()
         self._load(db)
@@ -132,7 +133,7 @@ class SharedSqliteStore(SqliteStore):
             self.conversations.pop(key, None)
             self._stale.add(key)
         elif kind == "decision":
-            self.recent_decisions.pop(key, None)  # read from the database when needed
+            self._forget_decision(key)  # read from the database when needed
         elif kind == "outcome":
             self.recent_outcomes.pop(key, None)
         elif kind == "event":
@@ -149,7 +150,7 @@ class SharedSqliteStore(SqliteStore):
         elif kind == "forget":
             oldest = int(key)
             for did in [d for d, r in self.recent_decisions.items() if r.created_at_ms < oldest]:
-                del self.recent_decisions[did]
+                self._forget_decision(did)
         else:
             self._apply_keyed(db, kind, key)
 

@@ -32,6 +32,7 @@ class RouteKeys:
     now_ms: int  # the transaction's time: windows are read and the decision made at this instant
 
 
+MIB = 1024 * 1024
 #: Decisions younger than this are never dropped to make room (RM-ROUTE-009): a full cap refuses instead.
 PROMISED_DECISION_MS = 24 * 3600 * 1000
 
@@ -50,10 +51,17 @@ class Retention:
     decision_ms: int = 48 * 3600 * 1000
     max_conversations: int = 100_000
     max_conversations_per_principal: int = 20_000
+    #: Digests in the conversations' cache entries, 32 bytes a message, each entry counted whole.
+    max_conversation_digest_bytes: int = 512 * MIB
+    max_conversation_digest_bytes_per_principal: int = 128 * MIB
     max_decisions: int = 500_000
     max_decisions_per_principal: int = 100_000
-    #: Digests kept in cache entries and decisions, 32 bytes each (chunks shared by turns count in each holder).
-    max_digest_bytes: int = 256 * 1024 * 1024
+    #: Digests in the decisions kept for outcomes: the prompt's and the entry each would restore.
+    max_decision_digest_bytes: int = 1024 * MIB
+    max_decision_digest_bytes_per_principal: int = 256 * MIB
+    #: The memo of verified prefixes (recent_prefixes.py): a cache, whose eviction changes no answer.
+    prefix_memo_bytes: int = 64 * MIB
+    #: Whether calls carry principals (authentication on): only then do the per-principal caps apply.
     tenants: bool = False
 
 
