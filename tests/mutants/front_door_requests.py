@@ -133,6 +133,12 @@ def outcomes_without_token() -> None:
     wrap(outcomes, "authenticate", lambda original: lambda tokens, headers, scope="route": None)
 
 
+def front_door_scope_ignored() -> None:
+    from rolemodel_router.http import generation
+
+    wrap(generation, "act_as", lambda original: lambda principal, role=None: original(None, None))
+
+
 def _m(name: str, violation: str, expect: str, patch: Any, **more: Any) -> Mutant:
     return Mutant(name, violation, expect, (expect,), patch, serve=SERVE_FRONT_DOOR, **more)
 
@@ -199,6 +205,13 @@ FRONT_DOOR_REQUESTS: dict[str, Mutant] = {
             "POST /v1/rolemodel/outcomes is served without a token",
             "RM-HTTP-070",
             outcomes_without_token,
+            tokens=True,
+        ),
+        _m(
+            "front_door_scope_ignored",
+            "a token's role scope is not applied to front-door requests",
+            "RM-HTTP-071",
+            front_door_scope_ignored,
             tokens=True,
         ),
     )
