@@ -182,7 +182,9 @@ class RouterCore:
         now = self.clock()
         principal = current_principal.get()
         client_conversation_id = request.conversation_id
-        request = replace(request, conversation_id=scoped(client_conversation_id, principal))
+        key = scoped(client_conversation_id, principal)
+        if key != client_conversation_id:  # a copy only when authentication scopes the id
+            request = replace(request, conversation_id=key)
 
         def run(snapshot: RouteSnapshot) -> DecisionPlan:
             previous = snapshot.previous_decision
