@@ -34,25 +34,28 @@ Goals (issue 15): predicted cached tokens equal the server's on at least 95% of 
 eviction predicted, predicted time to first token within 25% of measured at p50, and the pool's
 total wall time at most 0.7 of the difficulty policy's with the same tier for every hard turn.
 
-What the runs show (6 turns, 14 requests, on two cores at a load average of 15 to 19). Every
-eviction was predicted: 7 when they happened and 1 when it showed, none predicted that did not
-happen. Cached tokens were predicted within 16 on 13 of 14 turns; the miss is a side request whose
-single message shares its first 16 tokens with the previous side request in the same slot, a
-match inside a message that a prediction by message digests cannot see. The time to first token
-was predicted within 24.8% at p50, on the 5 turns that measure one (the small model's answers are
-a few bytes of noise that stream no text). Prefill slows with depth: at a load average of 6 to 9 the big
-model prefilled 216 tokens/s at the start and 31 tokens/s 6,500 tokens deep.
+What the runs show (8 turns, 19 requests, on two cores at a load average of 8 to 17, ``nice``).
+All four goals were met. Every eviction was predicted: 7 when they happened and 1 when it showed,
+none predicted that did not happen. Cached tokens were predicted within 16 on 19 of 19 turns. The
+time to first token was predicted within 8.1% at p50 (23.3% at p90), on the 10 turns that measure
+one (the small model's answers are a few bytes of noise that stream no text). The pool took 146.6 s
+against 239.2 s for the difficulty policy, 0.61, with all 6 hard turns on the big model: it kept
+the main agent on the big model through its easy turns (warm, 420 new tokens each), so the main
+agent stayed the most recently used there and the sub-agent's first hard turn evicted the
+reviewer's 819 tokens, not the main agent's 3,861. The difficulty policy lost the main agent on
+the big model that way (4,282 cold tokens, 70 s) and, on the small model, to side requests and
+the other agents (4,703 to 5,966 cold tokens, 14 to 19 s each). Prefill slows with depth: the
+calibration fitted 214 tokens/s at the start and half speed 865 tokens deep for the big model.
 
-The wall-time goal was not met: 1.05 of the difficulty policy. The hard turns go to the big model
-under both policies and are 71% of the difficulty policy's time; the pool cannot make them cheaper
-than the big model prefilling each of their tokens once. Without the reviewer (two conversations,
-the earlier session) the difficulty policy already achieves that (the big model's two slots hold
-the main agent and the sub-agent, no eviction), so 0.7 is out of reach: the pool measured 0.79
-against a hard-turn share of 0.75. With the reviewer, both policies lose the main agent's 4,282
-tokens on the big model when the sub-agent's first hard turn evicts the least recently used
-conversation; the pool would need to evict the reviewer's 819 tokens instead, which the
-least-recently-used rule of spec 7.7 does not allow, and keeping the main agent warm on the big
-model through easy turns costs more than it saves at 52 tokens/s.
+The same session with 6 turns, at a load average of 15 to 19, gave 1.05: the big model calibrated
+at 52 tokens/s, so keeping the main agent warm there cost more than a cold start on the small
+model, the router moved it, and the sub-agent's hard turn evicted it from the big model under
+both policies; 24.8% time-to-first-token error at p50, 13 of 14 turns' cached tokens (a side
+request whose single message shares its first 16 tokens with the previous side request in the
+same slot, a match inside a message that digests cannot see). Without the reviewer (the earlier
+two-conversation session) no policy can reach 0.7: the big model's two slots hold the main agent
+and the sub-agent, the difficulty policy never evicts them, and its hard turns, which the pool
+must run on the big model too, were 0.75 of its time (the pool measured 0.79).
 """
 
 from __future__ import annotations

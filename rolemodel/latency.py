@@ -128,6 +128,48 @@ def base_latency_sample(
     )
 
 
+#: Depth midpoints must spread at least this far (their standard deviation, in tokens) before
+#: outcomes tell how prefill slows with depth (spec 9.5).
+MIN_DEPTH_SPREAD_TOKENS = 256
+#: Decayed means of (m, t, m * m, m * t) over outcomes: m the depth of the middle prefilled token,
+#: t the milliseconds per prefilled token.
+PrefillMoments = tuple[float, float, float, float]
+
+
+def fold_prefill_moments(
+    moments: PrefillMoments | None, tokens: int, depth_tokens: int, tokens_per_second: float
+) -> PrefillMoments:
+    """The decayed moments after one outcome that prefilled ``tokens`` after ``depth_tokens`` cached ones (spec 9.5)."""
+    m = depth_tokens + tokens / 2.0
+    t = 1000.0 / tokens_per_second
+    sample = (m, t, m * m, m * t)
+    if moments is None:
+        return sample
+    return (
+        moments[0] + DECAY * (sample[0] - moments[0]),
+        moments[1] + DECAY * (sample[1] - moments[1]),
+        moments[2] + DECAY * (sample[2] - moments[2]),
+        moments[3] + DECAY * (sample[3] - moments[3]),
+    )
+
+
+def fitted_half_speed_depth(moments: PrefillMoments | None) -> int:
+    """The half-speed depth the outcomes show: the least-squares line t = a + b * m, a / b tokens; 0 when unknown.
+
+    Unknown until the depths spread by ``MIN_DEPTH_SPREAD_TOKENS``, and when the line does not
+    slow down with depth (b <= 0) or starts at no cost (a <= 0): noise, not a slowdown.
+    """
+    if moments is None:
+        return 0
+    m, t, mm, mt = moments
+    spread = mm - m * m
+    if spread < MIN_DEPTH_SPREAD_TOKENS**2:
+        return 0
+    b = (mt - m * t) / spread
+    a = t - b * m
+    return round(a / b) if a > 0 and b > 0 else 0
+
+
 def decayed(previous: float | None, sample: float) -> float:
     """The exponentially decayed average of spec 9.5, started at the first sample."""
     return sample if previous is None else previous + DECAY * (sample - previous)

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from rolemodel import latency
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2, outcome_pb2, router_service_pb2
 from rolemodel.versions import SUPPORTED_VERSIONS
@@ -108,6 +109,23 @@ class RouterCore:
         self._require_for_hints(request.hints)
         return self.executor.execute(request, deadline_s=deadline_s, credential=credential, data=data)
 
+    def execute_batches(
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        *,
+        credential: ClientCredential = NO_CREDENTIAL,
+        compact_candidates: bool = False,
+    ) -> AsyncGenerator[list[router_service_pb2.ExecuteResponse], None]:
+        """:meth:`execute`'s events in the batches they come in hand (one read of the backend's stream each).
+
+        For a relay that writes what it has at once: one write per batch, not one per event.
+        ``compact_candidates`` decides as a Route request that sets it does (RM-ROUTE-012): for a
+        relay that shows nobody the decision's candidates in full.
+        """
+        self._require(card_pb2.ROUTER_CAPABILITY_EXECUTE)
+        self._require_for_hints(request.hints)
+        return self.executor.execute_batches(request, credential=credential, compact_candidates=compact_candidates)
+
     async def aclose(self) -> None:
         """Finishes what Execute is still recording and closes its connections; the store is closed by its owner."""
         await self.executor.aclose()
@@ -164,7 +182,9 @@ class RouterCore:
         now = self.clock()
         principal = current_principal.get()
         client_conversation_id = request.conversation_id
-        request = replace(request, conversation_id=scoped(client_conversation_id, principal))
+        key = scoped(client_conversation_id, principal)
+        if key != client_conversation_id:  # a copy only when authentication scopes the id
+            request = replace(request, conversation_id=key)
 
         def run(snapshot: RouteSnapshot) -> DecisionPlan:
             previous = snapshot.previous_decision
@@ -243,6 +263,9 @@ class RouterCore:
                 public.status.observed_prefill_tokens_per_second = h.prefill_tokens_per_second or 0.0
                 public.status.observed_output_tokens_per_second = h.output_tokens_per_second or 0.0
                 public.status.observed_base_latency_ms = h.base_latency_ms or 0.0
+                public.status.observed_prefill_half_speed_depth_tokens = latency.fitted_half_speed_depth(
+                    h.prefill_moments
+                )
                 if h.cooldown_until_ms > self.clock():
                     public.status.cooldown_until.FromMilliseconds(h.cooldown_until_ms)
             endpoints.append(public)

@@ -242,6 +242,7 @@ class EndpointStatus(_message.Message):
     OBSERVED_PREFILL_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
     OBSERVED_OUTPUT_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
     OBSERVED_BASE_LATENCY_MS_FIELD_NUMBER: _builtins.int
+    OBSERVED_PREFILL_HALF_SPEED_DEPTH_TOKENS_FIELD_NUMBER: _builtins.int
     observed_failure_rate: _builtins.float
     """Exponentially decayed failure rate, in [0, 1]."""
     observed_ttft_ms: _builtins.float
@@ -261,6 +262,14 @@ class EndpointStatus(_message.Message):
     outcome's time to first token less the prefill time of its uncached
     prompt tokens (spec 9.5).
     """
+    observed_prefill_half_speed_depth_tokens: _builtins.int
+    """How prefill slows with depth, as the outcomes' prefill speeds show it:
+    the depth, in tokens, at which prefill runs at half its start speed,
+    fitted to the decayed moments of spec 9.5; 0 until the outcomes' depths
+    spread enough to show one. It replaces the declared
+    prefill_half_speed_depth_tokens (spec 6.6.1). Added after 1.0: older
+    peers ignore it.
+    """
     @_builtins.property
     def cooldown_until(self) -> _timestamp_pb2.Timestamp:
         """Set while the endpoint is cooling down after repeated failures."""
@@ -275,10 +284,11 @@ class EndpointStatus(_message.Message):
         observed_prefill_tokens_per_second: _builtins.float = ...,
         observed_output_tokens_per_second: _builtins.float = ...,
         observed_base_latency_ms: _builtins.float = ...,
+        observed_prefill_half_speed_depth_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until", "observed_base_latency_ms", b"observed_base_latency_ms", "observed_failure_rate", b"observed_failure_rate", "observed_outcomes", b"observed_outcomes", "observed_output_tokens_per_second", b"observed_output_tokens_per_second", "observed_prefill_tokens_per_second", b"observed_prefill_tokens_per_second", "observed_ttft_ms", b"observed_ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cooldown_until", b"cooldown_until", "observed_base_latency_ms", b"observed_base_latency_ms", "observed_failure_rate", b"observed_failure_rate", "observed_outcomes", b"observed_outcomes", "observed_output_tokens_per_second", b"observed_output_tokens_per_second", "observed_prefill_half_speed_depth_tokens", b"observed_prefill_half_speed_depth_tokens", "observed_prefill_tokens_per_second", b"observed_prefill_tokens_per_second", "observed_ttft_ms", b"observed_ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -20,6 +20,7 @@ from rolemodel_router.engine.errors import RouterError
 from rolemodel_router.state.in_process import InProcessStore
 from rolemodel_router.state.sqlite import SqliteStore
 from tests.engine.test_core import FIXTURE
+from tests.execute.events import execute_request, user
 from tests.requests import conversation, outcome, route
 
 QUOTA = "fx-quota-window"
@@ -130,3 +131,19 @@ def test_a_call_cancelled_while_its_write_is_queued_keeps_memory_and_database_in
         return in_memory, on_disk
 
     assert asyncio.run(scenario()) == (1, 1)
+
+
+def test_execute_with_less_than_the_margin_left_refuses_before_its_stream_and_stores_no_decision() -> None:
+    async def scenario() -> None:
+        store = InProcessStore(quotas=FIXTURE.quotas)
+        core = RouterCore(FIXTURE, store)
+        request = execute_request([user("hello")], role="x-conformance.quota", conversation_id="late-execute")
+        # Half the margin left: refused however fast the machine decides (without a margin it would commit).
+        events = core.execute(request, deadline_s=core.deadline_margin_s / 2)
+        with pytest.raises(RouterError) as caught:
+            await anext(events)
+        assert caught.value.reason == ErrorReason.DEADLINE_TOO_SHORT
+        assert _quota_reservations(store) == 0 and not store.decisions and not store.conversations
+        await core.aclose()
+
+    asyncio.run(scenario())

@@ -160,6 +160,34 @@ def test_reported_speeds_replace_the_declared_ones_at_once() -> None:
     assert status.observed_base_latency_ms == 900 - 800  # 8,000 tokens at 10,000 per second take 800 ms
 
 
+def test_prefill_speeds_at_two_depths_teach_the_half_speed_depth_the_router_then_uses() -> None:
+    core = RouterCore(FIXTURE, InProcessStore(quotas=FIXTURE.quotas), clock=Clock())
+
+    async def scenario() -> D.Decision:
+        # fx-pool-small declares no half-speed depth; these points lie on 0.25 + 0.00025 * m ms per token
+        # (4,000 tokens/s at the start, half speed 1,000 deep).
+        for cached, new in ((0, 2_000), (6_000, 1_000)):
+            request = route("x-conformance.pool", conversation(new_id(), [2_000]))
+            request.hints.endpoint_choice.pinned_endpoint_id = "fx-pool-small"
+            decided = await core.route(core.validate_route(request))
+            served = outcome(decided.decision_id, "fx-pool-small", used=usage(cached + new, cache_read=cached))
+            served.prefill_tokens_per_second = 1000 / (0.25 + 0.00025 * (cached + new / 2))
+            await core.report(served)
+        return await core.route(core.validate_route(route("x-conformance.pool", conversation(new_id(), [3_000]))))
+
+    decision = asyncio.run(scenario())
+    card = asyncio.run(core.card())
+    status = next(p.status for p in card.endpoints if p.endpoint.id == "fx-pool-small")
+    assert status.observed_prefill_half_speed_depth_tokens == 1_000
+    small = next(c for c in decision.candidates if c.endpoint_id == "fx-pool-small")
+    assert small.latency.prefill_half_speed_depth_tokens == 1_000
+    # The first report, before any depth was known, counted as a start speed of 2,000 tokens/s; the second,
+    # 533 tokens/s 6,500 deep, is 4,000 at the start: 2,000 + 0.2 * (4,000 - 2,000) = 2,400. 3,000 cold tokens
+    # then run 1 + 1,500 / 1,000 = 2.5 times slower than at the start.
+    assert small.latency.prefill_tokens_per_second == pytest.approx(2_400)
+    assert small.latency.prefill_ms == pytest.approx(1000 * 3_000 / 2_400 * 2.5)
+
+
 def test_residents_survive_a_restart_of_the_sqlite_store(tmp_path: Path) -> None:
     async def scenario() -> D.Decision:
         store = sqlite.SqliteStore(tmp_path / "r.db", Retention(), FIXTURE.quotas)

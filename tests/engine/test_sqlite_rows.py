@@ -78,7 +78,12 @@ def test_every_row_reads_back_as_written(tmp_path: Path) -> None:
 
 
 def test_health_and_share_round_trip_with_their_optional_fields() -> None:
-    for health in (EndpointHealth(), EndpointHealth(3, 120.5, 0.25, 1, 99, 900.0, 45.5, 80.0)):
+    moments = (2_000.0, 3.0, 5_000_000.0, 7_000.0)
+    for health in (
+        EndpointHealth(),
+        EndpointHealth(3, 120.5, 0.25, 1, 99, 900.0, 45.5, 80.0),
+        EndpointHealth(3, 120.5, 0.25, 1, 99, 900.0, 45.5, 80.0, moments),
+    ):
         assert sqlite_rows.ENDPOINT_HEALTH.load(sqlite_rows.ENDPOINT_HEALTH.dump(health)) == health
     share = ShareState(window=((0.5, True, 1), (0.25, False, 2)), integral=-0.125)
     assert sqlite_rows.SHARE_STATE.load(sqlite_rows.SHARE_STATE.dump(share)) == share

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from rolemodel.v1 import router_service_pb2
+from rolemodel.v1 import decision_pb2, router_service_pb2
 from rolemodel_router.config.catalog_loader import load_catalog
 from rolemodel_router.core import RouterCore
 from rolemodel_router.engine.catalog_index import CatalogIndex
@@ -30,7 +30,11 @@ Script = Callable[[E.ExecuteRequest, E.ExecuteStarted], Sequence[E.ExecuteRespon
 
 
 class ScriptedExecute:
-    """Routes each request for real, then yields ``started`` and the scripted events; records what it saw."""
+    """Routes each request for real, then yields ``started`` and the scripted events; records what it saw.
+
+    Like the executor, it yields batches: the scripted events come in one batch, as the deltas of one
+    read of a backend's stream do, or one by one ``delay_s`` apart.
+    """
 
     def __init__(self, core: RouterCore) -> None:
         self.core = core
@@ -38,22 +42,35 @@ class ScriptedExecute:
         self.requests: list[E.ExecuteRequest] = []
         self.credentials: list[ClientCredential] = []
         self.closed: list[bool] = []
+        #: The decisions made, as routed: compact or complete as the front door asked.
+        self.decisions: list[decision_pb2.Decision] = []
         self.delay_s = 0.0
 
     async def __call__(
-        self, request: E.ExecuteRequest, *, credential: ClientCredential = NO_CREDENTIAL
-    ) -> AsyncGenerator[E.ExecuteResponse, None]:
+        self,
+        request: E.ExecuteRequest,
+        *,
+        credential: ClientCredential = NO_CREDENTIAL,
+        compact_candidates: bool = False,
+    ) -> AsyncGenerator[list[E.ExecuteResponse], None]:
         self.requests.append(request)
         self.credentials.append(credential)
-        route_input = self.core.validate_route(E.RouteRequest(conversation=request.conversation, hints=request.hints))
+        route = E.RouteRequest(
+            conversation=request.conversation, hints=request.hints, compact_candidates=compact_candidates
+        )
+        route_input = self.core.validate_route(route)
         started = E.ExecuteStarted(decision=await self.core.route(route_input))
+        self.decisions.append(started.decision)
         finished = False
         try:
-            yield E.ExecuteResponse(started=started)
-            for event in self.script(request, started):
-                if self.delay_s:
+            yield [E.ExecuteResponse(started=started)]
+            events = list(self.script(request, started))
+            if not self.delay_s:
+                yield events
+            else:
+                for event in events:
                     await asyncio.sleep(self.delay_s)
-                yield event
+                    yield [event]
             finished = True
         finally:
             self.closed.append(not finished)

@@ -143,7 +143,22 @@ def test_openai_explained_stream_carries_the_decision_in_its_first_chunk(
     )
     chunks = list(stream)
     decision = (chunks[0].model_extra or {})["rolemodel"]["decision"]
-    assert decision["role"] == "chat" and decision["candidates"]
+    assert decision["role"] == "chat"
+    listed = [c["endpoint_id"] for c in decision["candidates"]]
+    assert listed == [e.id for e in door.index.catalog.endpoints], "the decision shown is complete (RM-ROUTE-002)"
+    assert "omitted_candidates" not in decision
+
+
+def test_a_decision_nobody_is_shown_lists_only_the_candidates_that_bear_on_it(
+    door: InProcessFrontDoor, oai: openai.OpenAI
+) -> None:
+    door.execute.script = answer([ev.text("Hi")])
+    list(oai.chat.completions.create(model="rolemodel/chat", messages=CHAT, stream=True))
+    decision = door.execute.decisions[-1]
+    ladder = {e for tier in door.index.roles["chat"].role.ladder for e in tier.endpoint_ids}
+    assert {c.endpoint_id for c in decision.candidates} == ladder  # RM-ROUTE-012: the ladder's, and no other
+    omitted = sum(o.endpoint_count for o in decision.omitted_candidates)
+    assert omitted == len(door.index.catalog.endpoints) - len(ladder) > 0
 
 
 def test_anthropic_stream_with_thinking_and_tool_use(door: InProcessFrontDoor, ant: anthropic.Anthropic) -> None:

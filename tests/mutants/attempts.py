@@ -22,11 +22,12 @@ def _rewrite_announcements(change: Any) -> None:
 
     def make(original: Any) -> Any:
         async def mutated(self: Any) -> AsyncGenerator[Any, None]:
-            async with aclosing(original(self)) as events:
-                async for event in events:
-                    if event.HasField("attempt_started"):
-                        change(self, event.attempt_started)
-                    yield event
+            async with aclosing(original(self)) as batches:
+                async for batch in batches:
+                    for event in batch:
+                        if event.HasField("attempt_started"):
+                            change(self, event.attempt_started)
+                    yield batch
 
         return mutated
 

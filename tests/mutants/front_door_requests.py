@@ -2,7 +2,8 @@
 
 They run with ``--http``; each patch wraps a reader the front door looks up at call
 time: the hint headers, the client model rules, the conversation id and turn index,
-and the client's headers passed on to a subscription's endpoint.
+the client's headers passed on to a subscription's endpoint, the field tables, the
+place of a system entry, and the token on the outcomes endpoint.
 """
 
 from __future__ import annotations
@@ -87,8 +88,59 @@ def client_x_headers_forwarded() -> None:
     credential.headers_for = giving_more  # type: ignore[method-assign]
 
 
-def _m(name: str, violation: str, expect: str, patch: Any) -> Mutant:
-    return Mutant(name, violation, expect, (expect,), patch, serve=SERVE_FRONT_DOOR)
+def _unlisted_fields_dropped(dialect: str) -> None:
+    """The dialect's decoder silently drops every top-level field its table does not list."""
+    import importlib
+
+    package = importlib.import_module(f"rolemodel.dialects.{dialect}")
+    rules = importlib.import_module(f"rolemodel.dialects.{dialect}.fields").RULES
+
+    def make(original: Any) -> Any:
+        return lambda body, **more: original({k: v for k, v in body.items() if k in rules}, **more)
+
+    wrap(package, "decode_request", make)
+
+
+def unlisted_chat_field_dropped() -> None:
+    _unlisted_fields_dropped("openai_chat")
+
+
+def unlisted_responses_field_dropped() -> None:
+    _unlisted_fields_dropped("openai_responses")
+
+
+def system_entries_moved_first() -> None:
+    from rolemodel.dialects import anthropic_messages
+    from rolemodel.v1 import conversation_pb2
+
+    system = conversation_pb2.MESSAGE_ROLE_SYSTEM
+
+    def make(original: Any) -> Any:
+        def mutated(body: Any) -> Any:
+            request = original(body)
+            kept = list(request.messages)
+            request.messages = [m for m in kept if m.role == system] + [m for m in kept if m.role != system]
+            return request
+
+        return mutated
+
+    wrap(anthropic_messages, "decode_request", make)
+
+
+def outcomes_without_token() -> None:
+    from rolemodel_router.http import outcomes
+
+    wrap(outcomes, "authenticate", lambda original: lambda tokens, headers, scope="route": None)
+
+
+def front_door_scope_ignored() -> None:
+    from rolemodel_router.http import generation
+
+    wrap(generation, "act_as", lambda original: lambda principal, role=None: original(None, None))
+
+
+def _m(name: str, violation: str, expect: str, patch: Any, **more: Any) -> Mutant:
+    return Mutant(name, violation, expect, (expect,), patch, serve=SERVE_FRONT_DOOR, **more)
 
 
 FRONT_DOOR_REQUESTS: dict[str, Mutant] = {
@@ -129,6 +181,38 @@ FRONT_DOOR_REQUESTS: dict[str, Mutant] = {
             "headers the client sent that no endpoint lists reach a subscription's endpoint",
             "RM-HTTP-072",
             client_x_headers_forwarded,
+        ),
+        _m(
+            "unlisted_chat_field_dropped",
+            "a Chat Completions field no table lists is dropped instead of refused",
+            "RM-HTTP-007",
+            unlisted_chat_field_dropped,
+        ),
+        _m(
+            "unlisted_responses_field_dropped",
+            "a Responses field no table lists is dropped instead of refused",
+            "RM-HTTP-080",
+            unlisted_responses_field_dropped,
+        ),
+        _m(
+            "system_entries_moved_first",
+            "a system entry inside a Messages request's messages is moved to the front",
+            "RM-HTTP-006",
+            system_entries_moved_first,
+        ),
+        _m(
+            "outcomes_without_token",
+            "POST /v1/rolemodel/outcomes is served without a token",
+            "RM-HTTP-070",
+            outcomes_without_token,
+            tokens=True,
+        ),
+        _m(
+            "front_door_scope_ignored",
+            "a token's role scope is not applied to front-door requests",
+            "RM-HTTP-071",
+            front_door_scope_ignored,
+            tokens=True,
         ),
     )
 }

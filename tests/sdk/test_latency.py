@@ -44,3 +44,15 @@ def test_prefill_slows_with_the_depth_of_the_context() -> None:
     assert latency.prefill_ms(250, 250, 6_125, 0) == 1_000.0  # no half-speed depth: one speed
     assert latency.start_speed_sample(50.0, 250, 6_125, 1_250) == 300.0
     assert latency.base_latency_sample(6_500, 250, 250, 6_125, 1_250) == 500.0
+
+
+def test_outcomes_at_spread_depths_show_the_half_speed_depth() -> None:
+    # Points on t = 2.5 + 0.0025 * m ms per token: 400 tokens/s at the start, half speed 1,000 deep.
+    moments = latency.fold_prefill_moments(None, 500, 0, 1000 / (2.5 + 0.0025 * 250))
+    assert latency.fitted_half_speed_depth(moments) == 0  # one depth shows no slope
+    moments = latency.fold_prefill_moments(moments, 250, 4_000, 1000 / (2.5 + 0.0025 * 4_125))
+    assert latency.fitted_half_speed_depth(moments) == 1_000
+    close = latency.fold_prefill_moments(None, 500, 0, 200.0)
+    assert latency.fitted_half_speed_depth(latency.fold_prefill_moments(close, 500, 100, 150.0)) == 0  # too close
+    faster = latency.fold_prefill_moments(None, 500, 0, 200.0)
+    assert latency.fitted_half_speed_depth(latency.fold_prefill_moments(faster, 500, 4_000, 300.0)) == 0  # no slowdown

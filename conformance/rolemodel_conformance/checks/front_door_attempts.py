@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import anthropic
-import openai
-
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.execute_support import (
     expect_order,
@@ -27,7 +24,7 @@ from rolemodel_conformance.checks.execute_support import (
     requests_to,
     settle,
 )
-from rolemodel_conformance.checks.front_door_support import anthropic_client, openai_client
+from rolemodel_conformance.checks.front_door_support import anthropic_client, openai_client, status_errors
 from rolemodel_conformance.context import CheckContext
 
 ROLE = "x-conformance.execute"
@@ -60,7 +57,7 @@ def _turn(ctx: CheckContext, dialect: str) -> Mapping[str, str]:
             ) as chunks:
                 list(chunks.iter_lines())
                 return chunks.headers
-    except (openai.APIStatusError, anthropic.APIStatusError) as error:
+    except status_errors() as error:
         return error.response.headers
 
 

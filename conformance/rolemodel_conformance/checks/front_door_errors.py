@@ -14,14 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import anthropic
-import openai
-
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.execute_support import fault, reply, settle
 from rolemodel_conformance.checks.front_door_support import (
     HttpError,
     anthropic_client,
+    api_errors,
     error_of,
     openai_client,
     shape_problems,
@@ -185,7 +183,7 @@ def failed_streams(ctx: CheckContext) -> None:
                     model=alias, max_tokens=32, stream=True, messages=[{"role": "user", "content": "Count."}]
                 ) as stream:
                     kinds.extend(event.type for event in stream)
-            except (anthropic.APIError, openai.APIError) as error:
+            except api_errors() as error:
                 raised = type(error).__name__
         ctx.expect(
             "RM-HTTP-062",

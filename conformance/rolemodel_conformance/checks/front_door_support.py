@@ -7,21 +7,28 @@ answer the router gives is the answer the check sees. A client that parses an
 answer into its own types is itself a check of the answer's shape; what the
 clients hide (the raw events, the error body, the headers) is read from the
 HTTP response they hand back.
+
+The clients are imported on first use, not with the suite: together they take
+seconds to import, and a run against a router without a front door, or one
+filtered to other requirements, never calls them.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import anthropic
 import httpx
-import openai
 
 from rolemodel_conformance.context import CheckContext, NotObservable
 from rolemodel_conformance.registry import error_domain, error_specs
+
+if TYPE_CHECKING:
+    import anthropic
+    import openai
 
 #: Seconds a front-door call may take; a scripted answer takes well under one.
 TIMEOUT_S = 20.0
@@ -62,16 +69,38 @@ def _token(ctx: CheckContext) -> str:
     return ctx.probe.connection.token or NO_TOKEN
 
 
+def _openai() -> Any:
+    return importlib.import_module("openai")
+
+
+def _anthropic() -> Any:
+    return importlib.import_module("anthropic")
+
+
+def status_errors() -> tuple[type[openai.APIStatusError], type[anthropic.APIStatusError]]:
+    """The clients' exceptions for an error answer, which carry the HTTP response."""
+    return (_openai().APIStatusError, _anthropic().APIStatusError)
+
+
+def api_errors() -> tuple[type[openai.APIError], type[anthropic.APIError]]:
+    """The clients' exceptions for any failed call, an error event in a stream included."""
+    return (_openai().APIError, _anthropic().APIError)
+
+
 def openai_client(ctx: CheckContext) -> openai.OpenAI:
     """The official OpenAI client, its base URL the front door's followed by /v1, no retries."""
-    http = openai.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
-    return openai.OpenAI(base_url=base_url(ctx) + "/v1", api_key=_token(ctx), max_retries=0, http_client=http)
+    sdk = _openai()
+    http = sdk.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
+    client = sdk.OpenAI(base_url=base_url(ctx) + "/v1", api_key=_token(ctx), max_retries=0, http_client=http)
+    return cast("openai.OpenAI", client)
 
 
 def anthropic_client(ctx: CheckContext) -> anthropic.Anthropic:
     """The official Anthropic client, its base URL the front door's, no retries."""
-    http = anthropic.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
-    return anthropic.Anthropic(base_url=base_url(ctx), api_key=_token(ctx), max_retries=0, http_client=http)
+    sdk = _anthropic()
+    http = sdk.DefaultHttpxClient(verify=verify(ctx), timeout=TIMEOUT_S)
+    client = sdk.Anthropic(base_url=base_url(ctx), api_key=_token(ctx), max_retries=0, http_client=http)
+    return cast("anthropic.Anthropic", client)
 
 
 def plain_client(ctx: CheckContext) -> httpx.Client:
@@ -149,7 +178,7 @@ def error_of(call: Callable[[], object]) -> HttpError | None:
     """Run a client call that should fail; the error as the client received it, or None when it succeeded."""
     try:
         call()
-    except (openai.APIStatusError, anthropic.APIStatusError) as error:
+    except status_errors() as error:
         return _from_response(error.response)
     return None
 

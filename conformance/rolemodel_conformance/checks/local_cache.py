@@ -17,7 +17,7 @@ import time
 
 import grpc
 
-from rolemodel.v1 import card_pb2, catalog_pb2, common_pb2, decision_pb2, hints_pb2
+from rolemodel.v1 import card_pb2, common_pb2, decision_pb2, hints_pb2
 from rolemodel_conformance.builders import Prompt, outcome, pin, usage
 from rolemodel_conformance.checks import check
 from rolemodel_conformance.checks.helpers import expect_refusal, route
@@ -63,13 +63,14 @@ def _latency_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
         problems.append(f"prefill speed {est.prefill_tokens_per_second}, expected {prefill}")
     if est.base_source == common_pb2.VALUE_SOURCE_DECLARED and not _close(est.base_ms, declared.ttft_ms):
         problems.append(f"declared base {est.base_ms} ms, the fixture says {declared.ttft_ms}")
-    want_ttft = est.base_ms + _prefill_ms(est.prefill_tokens, prefill, _depth(ctx, c), declared)
+    half = _half_speed_depth(ctx, c.endpoint_id)
+    want_ttft = est.base_ms + _prefill_ms(est.prefill_tokens, prefill, _depth(ctx, c), half)
     if not _close(est.ttft_ms, want_ttft):
         problems.append(f"ttft {est.ttft_ms} ms, expected {want_ttft}")
     want_output = 1000.0 * c.cost.output_tokens / decode
     if not _close(est.output_ms, want_output):
         problems.append(f"output {est.output_ms} ms, expected {want_output}")
-    want_eviction = _prefill_ms(c.cache.evicts_tokens, prefill, 0, declared)
+    want_eviction = _prefill_ms(c.cache.evicts_tokens, prefill, 0, half)
     if not _close(est.eviction_ms, want_eviction):
         problems.append(f"eviction {est.eviction_ms} ms, expected {want_eviction}")
     if not _close(est.total_ms, est.ttft_ms + est.output_ms + est.eviction_ms):
@@ -81,21 +82,26 @@ def _latency_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
     return problems
 
 
+def _half_speed_depth(ctx: CheckContext, endpoint_id: str) -> int:
+    """H_e of spec 6.6.1: the observed half-speed depth on the card, else the declared one."""
+    observed = _status(ctx, endpoint_id).observed_prefill_half_speed_depth_tokens
+    return observed or ctx.fixture.endpoints[endpoint_id].latency.prefill_half_speed_depth_tokens
+
+
 def _depth(ctx: CheckContext, c: D.Candidate) -> int:
-    """C_e of spec 6.6.1: the cost's cached tokens when the endpoint declares a half-speed depth, else 0."""
-    return c.cost.cached_tokens if ctx.fixture.endpoints[c.endpoint_id].latency.prefill_half_speed_depth_tokens else 0
+    """C_e of spec 6.6.1: the cost's cached tokens when the endpoint has a half-speed depth, else 0."""
+    return c.cost.cached_tokens if _half_speed_depth(ctx, c.endpoint_id) else 0
 
 
-def _prefill_ms(tokens: int, speed: float, depth: int, declared: catalog_pb2.LatencyProfile) -> float:
+def _prefill_ms(tokens: int, speed: float, depth: int, half: int) -> float:
     """pre_e(n, c) of spec 6.6.1."""
-    half = declared.prefill_half_speed_depth_tokens
     factor = 1.0 + (depth + tokens / 2.0) / half if half else 1.0
     return 1000.0 * tokens / speed * factor
 
 
 def _depth_problems(ctx: CheckContext, c: D.Candidate) -> list[str]:
     """RM-ROUTE-036: the depth and the half-speed depth a candidate's latency reports."""
-    half = ctx.fixture.endpoints[c.endpoint_id].latency.prefill_half_speed_depth_tokens
+    half = _half_speed_depth(ctx, c.endpoint_id)
     est, depth = c.latency, _depth(ctx, c)
     problems = []
     if est.prefill_half_speed_depth_tokens != half:
@@ -354,7 +360,7 @@ def _decayed(previous: float, sample: float) -> float:
 @check(
     "outcomes",
     "Speeds an outcome reports feed the observed profile; impossible speeds are refused",
-    ("RM-OUT-023", "RM-OUT-024", "RM-OUT-025"),
+    ("RM-OUT-023", "RM-OUT-024", "RM-OUT-025", "RM-OUT-026"),
 )
 def reported_speeds(ctx: CheckContext) -> None:
     routing = hints_pb2.RoutingHints(role=POOL_ROLE, endpoint_choice=pin(SMALL))
@@ -392,6 +398,7 @@ def reported_speeds(ctx: CheckContext) -> None:
         f"prefill speed, output speed and base latency after the report: expected {want}, got {got}",
     )
     _start_speed(ctx)
+    _depth_fit(ctx)
 
 
 def _start_speed(ctx: CheckContext) -> None:
@@ -414,4 +421,31 @@ def _start_speed(ctx: CheckContext) -> None:
         math.isclose(after, want, rel_tol=1e-9),
         f"a speed of {400.0 / 1.02:.3f} measured over 4,000 cold tokens is a start speed of 400: observed speed "
         f"expected {want}, got {after}",
+    )
+
+
+def _depth_fit(ctx: CheckContext) -> None:
+    """RM-OUT-026 on fx-pool-big: two outcomes on the line of its declaration (400 tokens/s, half speed 100,000 deep).
+
+    4,000 cold tokens at 400 / 1.02 tokens/s (middle token at 2,000) and 2,000 tokens after 60,000
+    cached at 400 / 1.61 (middle token at 61,000): every point lies on t = 2.5 + 2.5e-5 * m ms per
+    token, as does the one _start_speed reported, so the fit gives 100,000 whatever the decay
+    weights, and the start speed and base latency stay the declared ones for the other checks.
+    """
+    routing = hints_pb2.RoutingHints(role=POOL_ROLE, endpoint_choice=pin(BIG))
+    for cached, new, factor in ((0, 4000, 1.02), (60_000, 2000, 1.61)):
+        decision = route(ctx, ctx.ids.conversation("depth-fit"), Prompt.of([4000]), routing)
+        speed = 400.0 / factor
+        ttft = round(200 + 1000.0 * new / speed)
+        used = usage(cached + new, 100, cache_read=cached)
+        report = outcome(decision.decision_id, BIG, ctx.ids.key(), used=used, ttft_ms=ttft)
+        report.prefill_tokens_per_second = speed
+        ctx.probe.report(report)
+    got = _status(ctx, BIG).observed_prefill_half_speed_depth_tokens
+    want = ctx.fixture.endpoints[BIG].latency.prefill_half_speed_depth_tokens
+    ctx.expect(
+        "RM-OUT-026",
+        got == want,
+        f"prefill speeds at depths 2,000 and 61,000 on the line of a 100,000-token half-speed depth: "
+        f"observed_prefill_half_speed_depth_tokens expected {want}, got {got}",
     )

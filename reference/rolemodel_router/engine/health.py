@@ -48,8 +48,9 @@ def _speeds(
 ) -> EndpointHealth:
     """Fold the speeds a served outcome reports, and its latency before prefill, into the profile (spec 9.5).
 
-    A server measures its prefill speed at the prompt's depth; with a declared half-speed depth
-    the router keeps the speed at the start of a context, so each report is scaled up by how much
+    A server measures its prefill speed at the prompt's depth; the router folds each report into
+    the moments that fit how prefill slows with depth, and with a half-speed depth (observed or
+    declared) keeps the speed at the start of a context, so each report is scaled up by how much
     its depth slowed it. The base latency sample subtracts the prefill of the outcome's uncached
     prompt tokens: at the speed the outcome reports (measured over this very prompt), else at the
     observed or declared start speed slowed by the depth. What is left is the part of the time
@@ -57,7 +58,10 @@ def _speeds(
     """
     cached = outcome.usage.cache_read_tokens
     uncached = outcome.usage.input_tokens - cached
-    depth = declared.prefill_half_speed_depth_tokens
+    moments = health.prefill_moments
+    if outcome.prefill_tokens_per_second > 0 and uncached > 0:
+        moments = latency.fold_prefill_moments(moments, uncached, cached, outcome.prefill_tokens_per_second)
+    depth = half_speed_depth(moments, declared)
     prefill = health.prefill_tokens_per_second
     if outcome.prefill_tokens_per_second > 0:
         sample = latency.start_speed_sample(outcome.prefill_tokens_per_second, uncached, cached, depth)
@@ -73,7 +77,18 @@ def _speeds(
             speed = prefill or declared.prefill_tokens_per_second
             sample = latency.base_latency_sample(outcome.ttft_ms, uncached, speed, cached, depth)
         base = latency.decayed(base, sample)
-    return replace(health, prefill_tokens_per_second=prefill, output_tokens_per_second=output, base_latency_ms=base)
+    return replace(
+        health,
+        prefill_tokens_per_second=prefill,
+        output_tokens_per_second=output,
+        base_latency_ms=base,
+        prefill_moments=moments,
+    )
+
+
+def half_speed_depth(moments: latency.PrefillMoments | None, declared: catalog_pb2.LatencyProfile) -> int:
+    """The half-speed depth in effect (spec 9.5): what the outcomes show once they show one, else the declared one."""
+    return latency.fitted_half_speed_depth(moments) or declared.prefill_half_speed_depth_tokens
 
 
 def observe(

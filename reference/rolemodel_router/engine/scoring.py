@@ -14,6 +14,7 @@ from rolemodel.v1 import common_pb2, decision_pb2
 from rolemodel_router.engine.catalog_index import CatalogIndex
 from rolemodel_router.engine.components import Component, Metric, Source
 from rolemodel_router.engine.eligibility import Candidate
+from rolemodel_router.engine.health import half_speed_depth
 from rolemodel_router.engine.plans import RouteSnapshot
 from rolemodel_router.engine.route_input import RouteInput
 
@@ -79,7 +80,7 @@ def _latency(c: Candidate, snapshot: RouteSnapshot) -> tuple[float, Source] | No
         output_tokens_per_second=output,
         evicted_tokens=c.admission.evicted_tokens if c.admission else 0,
         cached_tokens=turn.cached_tokens if turn else 0,
-        half_speed_depth_tokens=declared.prefill_half_speed_depth_tokens,
+        half_speed_depth_tokens=half_speed_depth(health.prefill_moments if health else None, declared),
     )
     c.latency_sources = (base_source, prefill_source)
     if OBSERVED in (base_source, prefill_source):

@@ -21,8 +21,9 @@ from rolemodel.dialects.json_fields import loads_object
 from rolemodel.usage_headers import UsageReport, is_usage_header, parse_usage_headers
 from rolemodel.v1 import common_pb2, router_service_pb2
 from rolemodel_router.execute.credentials import PlanUsage
-from rolemodel_router.execute.dialect import Dialect
+from rolemodel_router.execute.dialect import Dialect, StreamDecoder
 from rolemodel_router.execute.failures import AttemptFailure, from_exception, from_status
+from rolemodel_router.execute.in_hand import batches_in_hand
 from rolemodel_router.execute.settings import ExecuteSettings
 
 HTTP_OK = 200
@@ -30,7 +31,7 @@ _TRANSPORT_ERRORS = (httpx.HTTPError, DialectError, ProviderStreamError, Timeout
 
 
 class BackendAttempt:
-    """Iterate :meth:`deltas`; then :attr:`completion` holds the whole answer and :attr:`ttft_ms` its first token."""
+    """Iterate :meth:`delta_batches`; then :attr:`completion` holds the answer and :attr:`ttft_ms` its first token."""
 
     def __init__(
         self,
@@ -70,7 +71,13 @@ class BackendAttempt:
         read = min(self._settings.stall_timeout_s, left)
         return httpx.Timeout(read, connect=min(self._settings.connect_timeout_s, left))
 
-    async def deltas(self) -> AsyncGenerator[router_service_pb2.ContentDelta, None]:
+    async def delta_batches(self) -> AsyncGenerator[list[router_service_pb2.ContentDelta], None]:
+        """The answer's deltas, in the batches that one read of the backend's stream brought.
+
+        A batch is what is in hand at once (the chunks that one network read brought, see
+        :mod:`.in_hand`): a relay can send it in one write instead of one write per delta, and
+        waits for nothing to do so. A batch is never empty.
+        """
         started = time.perf_counter()
         responded = False
         try:
@@ -93,15 +100,16 @@ class BackendAttempt:
                 self.usage_reports = parse_usage_headers(response.headers, time.time_ns() // 1_000_000)
                 if self._dialect.streams:
                     async with aclosing(self._stream(response, started)) as stream:
-                        async for delta in stream:
-                            yield delta
+                        async for batch in stream:
+                            yield batch
                 else:
                     body = loads_object(await response.aread(), "response")
                     self.completion = self._dialect.decode_response(body)
                     self._first_token(started)
-                    for delta in message_to_deltas(self.completion.message):
-                        self.delta_count += 1
-                        yield delta
+                    deltas = list(message_to_deltas(self.completion.message))
+                    self.delta_count += len(deltas)
+                    if deltas:
+                        yield deltas
             finally:
                 await response.aclose()
         except _TRANSPORT_ERRORS as error:
@@ -109,18 +117,21 @@ class BackendAttempt:
 
     async def _stream(
         self, response: httpx.Response, started: float
-    ) -> AsyncGenerator[router_service_pb2.ContentDelta, None]:
+    ) -> AsyncGenerator[list[router_service_pb2.ContentDelta], None]:
         decoder = self._dialect.stream_decoder()
-        async for chunk in response.aiter_bytes():
-            deltas = decoder.feed_bytes(chunk)
-            self._take_plan_events(decoder)
-            for delta in deltas:
-                if self.delta_count == 0:
-                    self._first_token(started)
-                self.delta_count += 1
-                yield delta
-            if time.perf_counter() - started > self._time_limit_s:
-                raise TimeoutError("the call's time limit passed")
+        async with aclosing(batches_in_hand(response.aiter_bytes())) as reads:
+            async for chunks in reads:
+                deltas, broken = _decode(decoder, chunks)
+                self._take_plan_events(decoder)
+                if deltas:
+                    if self.delta_count == 0:
+                        self._first_token(started)
+                    self.delta_count += len(deltas)
+                    yield deltas
+                if broken is not None:  # after the deltas before it, which the client may have already
+                    raise broken
+                if time.perf_counter() - started > self._time_limit_s:
+                    raise TimeoutError("the call's time limit passed")
         self.completion = decoder.completion()
 
     def _take_plan_events(self, decoder: object) -> None:
@@ -134,6 +145,19 @@ class BackendAttempt:
 
     def _first_token(self, started: float) -> None:
         self.ttft_ms = max(1, round((time.perf_counter() - started) * 1000))
+
+
+def _decode(
+    decoder: StreamDecoder, chunks: list[bytes]
+) -> tuple[list[router_service_pb2.ContentDelta], DialectError | ProviderStreamError | None]:
+    """The deltas of ``chunks``, and the error that stopped the decoding, if one did, after them."""
+    deltas: list[router_service_pb2.ContentDelta] = []
+    for chunk in chunks:
+        try:
+            deltas += decoder.feed_bytes(chunk)
+        except (DialectError, ProviderStreamError) as error:
+            return deltas, error
+    return deltas, None
 
 
 def encode_failure(error: DialectError) -> AttemptFailure:

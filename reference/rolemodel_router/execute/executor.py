@@ -11,7 +11,8 @@ bounded and honest:
 - once a delta has gone out, nothing is retried elsewhere (the client would see two answers);
 - no endpoint is tried twice, at most ``max_attempts`` are tried, and an attempt that may have
   been billed counts against the turn budget;
-- whatever happens, the decision's outcome is recorded once, also when the client goes away.
+- whatever happens, the decision's outcome is recorded once, also when the client goes away;
+- events travel in batches of what is in hand at once, for a relay to send each in one write.
 """
 
 from __future__ import annotations
@@ -109,10 +110,27 @@ class Executor:
         credential: ClientCredential = NO_CREDENTIAL,
         data: bytes | None = None,
     ) -> AsyncGenerator[E.ExecuteResponse, None]:
-        """The event stream of one Execute; ``deadline_s`` is the time the caller allows from now.
+        """The event stream of one Execute, one event at a time (see :meth:`execute_batches`)."""
+        batches = self.execute_batches(request, deadline_s=deadline_s, credential=credential, data=data)
+        async with aclosing(batches):
+            async for batch in batches:
+                for event in batch:
+                    yield event
 
-        ``data`` is the request as received, when the transport kept it: the conversation's
-        messages verified on its previous request are found in it and not read again.
+    async def execute_batches(
+        self,
+        request: E.ExecuteRequest,
+        *,
+        deadline_s: float | None = None,
+        credential: ClientCredential = NO_CREDENTIAL,
+        data: bytes | None = None,
+        compact_candidates: bool = False,
+    ) -> AsyncGenerator[list[E.ExecuteResponse], None]:
+        """The event stream of one Execute, in batches; ``deadline_s`` is the time the caller allows from now.
+
+        ``data`` is the request as received, when the transport kept it: the conversation's messages
+        verified on its previous request are found in it and not read again. ``compact_candidates``
+        routes as a Route request that sets it does (RM-ROUTE-012).
         """
         deadline = None if deadline_s is None else time.monotonic() + deadline_s
         memo_key = scoped(request.conversation.conversation_id)  # per principal (spec 12.5)
@@ -122,16 +140,17 @@ class Executor:
         check_pin(self.core.index, checked.pinned)
         self.core.prefixes.remember(checked.verified, key=memo_key)
         unconfigured = unconfigured_endpoints(self.core.index.catalog, self.settings.environ)
-        route_input = replace(checked, unconfigured=unconfigured) if unconfigured else checked
-
+        route_input = checked
+        if unconfigured or compact_candidates:
+            route_input = replace(checked, unconfigured=unconfigured, compact_candidates=compact_candidates)
         # Measured from the call's start: the time spent validating counts against its deadline.
         commit_by = CommitDeadline(deadline, self.core.deadline_margin_s)
         decision = await self.core.route(route_input, commit_by)
         call = _Call(self, request, route_input, decision, deadline, credential)
-        yield E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))
-        async with aclosing(call.run()) as events:
-            async for event in events:
-                yield event
+        yield [E.ExecuteResponse(started=E.ExecuteStarted(decision=decision))]
+        async with aclosing(call.run()) as batches:
+            async for batch in batches:
+                yield batch
 
 
 class _Call:
@@ -165,27 +184,27 @@ class _Call:
 
     # -- the attempts --------------------------------------------------------------------------
 
-    async def run(self) -> AsyncGenerator[E.ExecuteResponse, None]:
+    async def run(self) -> AsyncGenerator[list[E.ExecuteResponse], None]:
         """The events after ``started``; closing it early (cancellation, a client gone) closes the backend call."""
         attempted = streamed = False
-        async with aclosing(self._attempts()) as events:
+        async with aclosing(self._attempts()) as batches:
             try:
                 while True:
                     try:
-                        event = await next_before_deadline(events, self.deadline)
+                        batch = await next_before_deadline(batches, self.deadline)
                     except StopAsyncIteration:
                         return
                     except DeadlineReached:
-                        yield self._deadline_passed(attempted=attempted, after_first_token=streamed)
+                        yield [self._deadline_passed(attempted=attempted, after_first_token=streamed)]
                         return
-                    attempted = attempted or event.HasField("attempt_started")
-                    streamed = streamed or event.HasField("delta")
-                    yield event
+                    attempted = attempted or any(event.HasField("attempt_started") for event in batch)
+                    streamed = streamed or any(event.HasField("delta") for event in batch)
+                    yield batch
             except (asyncio.CancelledError, GeneratorExit):
                 self._record_abandoned()
                 raise
 
-    async def _attempts(self) -> AsyncGenerator[E.ExecuteResponse, None]:
+    async def _attempts(self) -> AsyncGenerator[list[E.ExecuteResponse], None]:
         order = [self.decision.chosen_endpoint_id, *self.decision.fallback_endpoint_ids]
         budget = self.decision.policy.turn_budget_picos
         spent = 0
@@ -203,32 +222,29 @@ class _Call:
                 break
             self.current = endpoint_id
             number = len(self.failures) + 1
-            yield E.ExecuteResponse(attempt_started=E.AttemptStarted(attempt=number, endpoint_id=endpoint_id))
+            yield [E.ExecuteResponse(attempt_started=E.AttemptStarted(attempt=number, endpoint_id=endpoint_id))]
             attempt: BackendAttempt | None = None
             try:
                 attempt = await self._attempt(endpoint_id)
                 restore = bool(self.namespaces) and not attempt.dialect.responses
-                async with aclosing(attempt.deltas()) as deltas:
-                    async for delta in deltas:
-                        if restore and delta.HasField("tool_call"):
-                            delta.tool_call.namespace = delta.tool_call.namespace or self.namespaces.get(
-                                delta.tool_call.name, ""
-                            )
-                        self.partial.add(delta)
-                        yield E.ExecuteResponse(delta=delta)
+                async with aclosing(attempt.delta_batches()) as batches:
+                    async for deltas in batches:
+                        for delta in deltas:
+                            if restore and delta.HasField("tool_call"):
+                                delta.tool_call.namespace = delta.tool_call.namespace or self.namespaces.get(
+                                    delta.tool_call.name, ""
+                                )
+                            self.partial.add(delta)
+                        yield [E.ExecuteResponse(delta=delta) for delta in deltas]
             except AttemptFailure as failure:
                 if failure.after_first_token:
-                    yield await self._interrupted(endpoint_id, failure)
+                    yield [await self._interrupted(endpoint_id, failure)]
                     return
                 self.failures.append((endpoint_id, failure))
-                yield E.ExecuteResponse(
-                    attempt_failed=E.AttemptFailed(
-                        attempt=number,
-                        endpoint_id=endpoint_id,
-                        outcome_class=failure.outcome_class,
-                        detail=failure.detail,
-                    )
+                failed = E.AttemptFailed(
+                    attempt=number, endpoint_id=endpoint_id, outcome_class=failure.outcome_class, detail=failure.detail
                 )
+                yield [E.ExecuteResponse(attempt_failed=failed)]
                 spent += estimate if failure.billed else 0
                 if failure.outcome_class == common_pb2.OUTCOME_CLASS_CONTEXT_OVERFLOW:
                     overflowed_at = window
@@ -236,9 +252,9 @@ class _Call:
                     reason = ErrorReason.BACKEND_REJECTED
                     break
                 continue
-            yield await self._completed(endpoint_id, attempt)
+            yield [await self._completed(endpoint_id, attempt)]
             return
-        yield await self._all_failed(reason)
+        yield [await self._all_failed(reason)]
 
     async def _attempt(self, endpoint_id: str) -> BackendAttempt:
         """The call to one endpoint, with the handoff for that endpoint; raises AttemptFailure if it cannot start."""

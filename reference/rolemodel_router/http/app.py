@@ -70,7 +70,7 @@ def create_app(
     metrics: Metrics | None = None,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The front door over ``core``; ``execute`` is ``core.execute``, or a stand-in in unit tests.
+    """The front door over ``core``; ``execute`` is ``core.execute_batches``, or a stand-in in unit tests.
 
     ``extra_routes`` are served beside it: the dashboard's, under ``/ui``.
     """

@@ -7,6 +7,7 @@ mix transports within one conversation (RM-HTTP-001).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,11 +22,20 @@ from rolemodel_router.server.auth import TokenRegistry
 
 
 class ExecuteFn(Protocol):
-    """``RouterCore.execute``: an ExecuteRequest, with the client's own credential, to its event stream."""
+    """``RouterCore.execute_batches``: an ExecuteRequest, with the client's own credential, to its events.
+
+    The events come in batches, each what the router had in hand at once (one read of the
+    backend's stream), so that the front door sends each batch in one write. With
+    ``compact_candidates`` the decision lists only the candidates that bear on it (RM-ROUTE-012).
+    """
 
     def __call__(
-        self, request: router_service_pb2.ExecuteRequest, *, credential: ClientCredential = ...
-    ) -> AsyncIterator[router_service_pb2.ExecuteResponse]: ...
+        self,
+        request: router_service_pb2.ExecuteRequest,
+        *,
+        credential: ClientCredential = ...,
+        compact_candidates: bool = ...,
+    ) -> AsyncIterator[list[router_service_pb2.ExecuteResponse]]: ...
 
 
 @dataclass
@@ -57,7 +67,36 @@ def act_as(principal: Principal | None, role: str | None = None) -> None:
         check_role(role)
 
 
-async def close_events(events: AsyncIterator[router_service_pb2.ExecuteResponse]) -> None:
+class ExecuteEvents:
+    """An Execute stream read one event at a time, knowing whether the next event is already in hand.
+
+    A stream is written to the client whenever nothing more is in hand: events that came
+    together leave in one write, and no event waits for one that has not come.
+    """
+
+    def __init__(self, batches: AsyncIterator[list[router_service_pb2.ExecuteResponse]]) -> None:
+        self._batches = batches
+        self._held: deque[router_service_pb2.ExecuteResponse] = deque()
+
+    @property
+    def in_hand(self) -> bool:
+        """Whether :meth:`next` returns without waiting."""
+        return bool(self._held)
+
+    async def next(self) -> router_service_pb2.ExecuteResponse | None:
+        """The next event, or None at the end of the stream."""
+        while not self._held:
+            batch = await anext(self._batches, None)
+            if batch is None:
+                return None
+            self._held.extend(batch)
+        return self._held.popleft()
+
+    async def aclose(self) -> None:
+        await close_events(self._batches)
+
+
+async def close_events(events: AsyncIterator[object]) -> None:
     """Close an Execute stream that will not be read to its end, so that the router cancels the call.
 
     Closing an async generator runs its cleanup: the executor cancels the backend call and records

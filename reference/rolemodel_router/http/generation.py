@@ -11,8 +11,8 @@ The order matters and is the same for both dialects:
    headers name is the one the latest ``attempt_started`` event named: the attempt that streams,
    or the last one that failed; never an endpoint the router did not try;
 4. answer: a non-streaming request waits for ``completed``; a streaming one sends its headers
-   and then each delta as it arrives. A failure after that can only end the stream with the
-   dialect's error event.
+   and then each delta as it arrives, the deltas that arrive together in one write. A failure
+   after that can only end the stream with the dialect's error event.
 
 A client that goes away closes the Execute stream, so the router cancels the backend call and
 records the outcome as cancelled. Nothing here is logged with message content (RM-SEC-011).
@@ -41,15 +41,14 @@ from rolemodel_router.http import response_headers
 from rolemodel_router.http.anthropic_routes import carry_beta_header
 from rolemodel_router.http.auth import authenticate, token_header
 from rolemodel_router.http.body import read_json
-from rolemodel_router.http.dialect import DialectCodec
+from rolemodel_router.http.dialect import DialectCodec, StreamWriter
 from rolemodel_router.http.errors import Dialect, HttpError, error_response, internal_error
 from rolemodel_router.http.execute_request import build_execute_request
-from rolemodel_router.http.front_door import FrontDoor, act_as, close_events
+from rolemodel_router.http.front_door import ExecuteEvents, FrontDoor, act_as
 from rolemodel_router.http.hints import check_version, explain_requested, missing_role_error, resolve_hints
 from rolemodel_router.http.model_names import RoleSource, route_for_model
 
 log = logging.getLogger("rolemodel.router")
-Events = AsyncIterator[router_service_pb2.ExecuteResponse]
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 #: Sent (to nobody) when the client closed the connection before the answer: nginx's convention.
 CLIENT_CLOSED_REQUEST = 499
@@ -121,18 +120,18 @@ def failure_error(
         return internal_error()
 
 
-async def read_head(events: Events) -> Head:
+async def read_head(events: ExecuteEvents) -> Head:
     """Read up to the first event after ``started`` and the ``attempt_started`` and ``attempt_failed`` events.
 
     Raises the RouterError that validation raised; a stream that breaks its contract (no
     ``started`` first, no end) is an internal error.
     """
-    first = await anext(events, None)
+    first = await events.next()
     if first is None or first.WhichOneof("event") != "started":
         raise internal_error()
     attempts: list[router_service_pb2.AttemptStarted] = []
     failures: list[router_service_pb2.AttemptFailed] = []
-    async for event in events:
+    while (event := await events.next()) is not None:
         kind = event.WhichOneof("event")
         if kind == "attempt_started":
             attempts.append(event.attempt_started)
@@ -159,11 +158,16 @@ class Generation:
             log.exception("http internal error", extra={"dialect": self.codec.dialect.value})
             return self._refuse(internal_error())
         began = time.perf_counter()
-        opened: list[Events] = []
+        opened: list[ExecuteEvents] = []
 
-        async def start() -> tuple[Head, Events]:
+        async def start() -> tuple[Head, ExecuteEvents]:
             # may refuse at once: a capability not claimed
-            events = self.front.execute(turn.execute_request, credential=turn.credential)
+            # The decision's candidates in full only where the client sees them (x-rolemodel-explain): the
+            # headers, the dashboard and the metrics read only the ladder's, chosen and fallback endpoints.
+            batches = self.front.execute(
+                turn.execute_request, credential=turn.credential, compact_candidates=not turn.explain
+            )
+            events = ExecuteEvents(batches)
             opened.append(events)
             return await read_head(events), events
 
@@ -171,7 +175,7 @@ class Generation:
         if not isinstance(started, tuple):
             with anyio.CancelScope(shield=True):
                 for events in opened:
-                    await close_events(events)
+                    await events.aclose()
             return self._unfinished(started)
         head, events = started
         self.front.observer.decided(head.decision, time.perf_counter() - began, self.codec.dialect.value)
@@ -181,7 +185,7 @@ class Generation:
         headers.update(turn.credential.plan_usage.headers)  # the client's own plan, as its provider said (14.5)
         if head.kind == "failed":
             self.front.observer.event(head.event)
-            await close_events(events)
+            await events.aclose()
             return self._refuse(failure_error(head.event.failed, len(head.failures), head.decision), headers)
         if turn.canonical.stream:
             return StreamingResponse(
@@ -229,14 +233,14 @@ class Generation:
         return error_response(self.codec.dialect, error, headers)
 
     async def _answer(
-        self, request: Request, turn: Turn, head: Head, events: Events, headers: dict[str, str]
+        self, request: Request, turn: Turn, head: Head, events: ExecuteEvents, headers: dict[str, str]
     ) -> Response:
         """Wait for the whole answer, giving up (and cancelling the call) if the client goes away."""
         try:
             final = await while_connected(request, lambda: _last_event(head, events))
         finally:
             with anyio.CancelScope(shield=True):
-                await close_events(events)
+                await events.aclose()
         if not isinstance(final, router_service_pb2.ExecuteResponse):
             return self._unfinished(final, headers)
         self.front.observer.event(final)
@@ -258,45 +262,66 @@ class Generation:
         body["rolemodel"] = _summary(completed, head.decision if turn.explain else None)
         return JSONResponse(body, headers={**headers, **response_headers.completion_headers(completed)})
 
-    async def _stream(self, turn: Turn, head: Head, events: Events) -> AsyncIterator[bytes]:
-        """The SSE body: opening frames, each delta as it comes, then the closing or error frames."""
+    async def _stream(self, turn: Turn, head: Head, events: ExecuteEvents) -> AsyncIterator[bytes]:
+        """The SSE body: opening frames, each delta as it comes, then the closing or error frames.
+
+        The frames of the events in hand go out together, in one write, as soon as nothing more is
+        in hand: a delta never waits for the next one.
+        """
         writer = turn.codec.writer(turn.codec.response_id(head.decision.decision_id), turn.canonical.model, turn.body)
+        frames: list[bytes] = []
         try:
-            yield writer.opening({"decision": response_headers.proto_json(head.decision)} if turn.explain else None)
+            frames.append(
+                writer.opening({"decision": response_headers.proto_json(head.decision)} if turn.explain else None)
+            )
             event: router_service_pb2.ExecuteResponse | None = head.event
-            while event is not None:
-                kind = event.WhichOneof("event")
-                yield writer.plan_usage(turn.credential.plan_usage.take_events())
-                if kind == "delta":
-                    yield writer.delta(event.delta)
-                elif kind == "completed":
-                    self.front.observer.event(event)
-                    yield writer.closing(event.completed, _summary(event.completed, None))
-                    return
-                elif kind == "failed":
-                    self.front.observer.event(event)
-                    error = failure_error(event.failed, len(head.failures), head.decision)
-                    self.front.observer.refused(error.reason.value, error.message, self.codec.dialect.value)
-                    yield writer.error(HttpError.of(error))
-                    return
-                event = await anext(events, None)
-            yield writer.error(HttpError.of(internal_error()))
+            while True:
+                if event is None:  # the stream ended without its last event: the executor broke its contract
+                    frames.append(writer.error(HttpError.of(internal_error())))
+                    break
+                frame, last = self._frame(turn, head, writer, event)
+                frames.append(frame)
+                if last:
+                    break
+                if not events.in_hand:
+                    yield b"".join(frames)
+                    frames.clear()
+                event = await events.next()
         except Exception as error:  # the status is sent; only an error event can still say so
             log.exception("http stream failed", extra={"dialect": self.codec.dialect.value})
             failure = error if isinstance(error, RouterError) else internal_error()
-            yield writer.error(HttpError.of(failure))
+            frames.append(writer.error(HttpError.of(failure)))
         finally:
             with anyio.CancelScope(shield=True):
-                await close_events(events)
+                await events.aclose()
+        yield b"".join(frames)
+
+    def _frame(
+        self, turn: Turn, head: Head, writer: StreamWriter, event: router_service_pb2.ExecuteResponse
+    ) -> tuple[bytes, bool]:
+        """One event's frames, and whether it ends the stream."""
+        kind = event.WhichOneof("event")
+        frames = writer.plan_usage(turn.credential.plan_usage.take_events())
+        if kind == "delta":
+            return frames + writer.delta(event.delta), False
+        if kind == "completed":
+            self.front.observer.event(event)
+            return frames + writer.closing(event.completed, _summary(event.completed, None)), True
+        if kind == "failed":
+            self.front.observer.event(event)
+            error = failure_error(event.failed, len(head.failures), head.decision)
+            self.front.observer.refused(error.reason.value, error.message, self.codec.dialect.value)
+            return frames + writer.error(HttpError.of(error)), True
+        return frames, False
 
 
-async def _last_event(head: Head, events: Events) -> router_service_pb2.ExecuteResponse:
+async def _last_event(head: Head, events: ExecuteEvents) -> router_service_pb2.ExecuteResponse:
     """The ``completed`` or ``failed`` event that ends the stream."""
     event: router_service_pb2.ExecuteResponse | None = head.event
     while event is not None:
         if event.WhichOneof("event") in ("completed", "failed"):
             return event
-        event = await anext(events, None)
+        event = await events.next()
     raise internal_error()
 
 

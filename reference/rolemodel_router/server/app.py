@@ -180,7 +180,7 @@ def _front_door(
     if not settings.http_listen:
         return None
     routes = dashboard.api.routes() if dashboard is not None else []
-    app = create_app(core, core.execute, settings.tokens, metrics, routes)
+    app = create_app(core, core.execute_batches, settings.tokens, metrics, routes)
     host, port = check_address(settings.http_listen, "--http")
     try:
         return FrontDoorServer(

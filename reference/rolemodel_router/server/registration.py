@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError, Message
 
 from rolemodel.error_reasons import ErrorReason
 from rolemodel.status import FieldViolation
+from rolemodel.v1 import decision_pb2
 from rolemodel.v1 import router_service_pb2 as pb
 from rolemodel_router.engine.errors import RouterError
 
@@ -88,13 +89,36 @@ def unwrap(request: Received[M] | M | Malformed) -> tuple[M, bytes | None]:
     return request, None
 
 
+#: The key of RouteResponse field 1 (``decision``, length-delimited) on the wire.
+_DECISION_KEY = bytes([(pb.RouteResponse.DECISION_FIELD_NUMBER << 3) | 2])
+#: A varint carries seven bits per byte; the high bit says another byte follows.
+_SEVEN_BITS = 0x7F
+
+
+def route_response_bytes(reply: decision_pb2.Decision | pb.RouteResponse) -> bytes:
+    """A RouteResponse on the wire, written straight from its one field, the decision.
+
+    Wrapping the decision in a RouteResponse message first would copy it whole (about as costly
+    as serializing it) on every Route; the bytes are the same either way.
+    """
+    if isinstance(reply, pb.RouteResponse):
+        return reply.SerializeToString()
+    body = reply.SerializeToString()
+    size, length = len(body), bytearray()
+    while size > _SEVEN_BITS:
+        length.append((size & _SEVEN_BITS) | 0x80)
+        size >>= 7
+    length.append(size)
+    return _DECISION_KEY + bytes(length) + body
+
+
 def add_router_service(servicer: Any, server: grpc.aio.Server) -> None:
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "GetRouterCard": grpc.unary_unary_rpc_method_handler(
             servicer.GetRouterCard, tolerant(pb.GetRouterCardRequest), pb.GetRouterCardResponse.SerializeToString
         ),
         "Route": grpc.unary_unary_rpc_method_handler(
-            servicer.Route, tolerant_keeping_bytes(pb.RouteRequest), pb.RouteResponse.SerializeToString
+            servicer.route_decision, tolerant_keeping_bytes(pb.RouteRequest), route_response_bytes
         ),
         "ReportOutcome": grpc.unary_unary_rpc_method_handler(
             servicer.ReportOutcome, tolerant(pb.ReportOutcomeRequest), pb.ReportOutcomeResponse.SerializeToString

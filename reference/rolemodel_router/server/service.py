@@ -83,8 +83,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         if span is not None:
             span.set_attribute("rolemodel.error_reason", reason)
 
-    def _observe_decision(self, response: router_service_pb2.RouteResponse, seconds: float, span: Any) -> None:
-        decision = response.decision
+    def _observe_decision(self, decision: decision_pb2.Decision, seconds: float, span: Any) -> None:
         if self.metrics is not None:
             self.metrics.decision(decision, seconds)
         if span is not None:
@@ -116,14 +115,21 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     async def Route(
         self, request: Received[router_service_pb2.RouteRequest] | router_service_pb2.RouteRequest, context: Context
     ) -> router_service_pb2.RouteResponse:
-        async def work() -> router_service_pb2.RouteResponse:
+        return router_service_pb2.RouteResponse(decision=await self.route_decision(request, context))
+
+    async def route_decision(
+        self, request: Received[router_service_pb2.RouteRequest] | router_service_pb2.RouteRequest, context: Context
+    ) -> decision_pb2.Decision:
+        """Route's answer as the bare decision: the server writes the RouteResponse around it without a copy."""
+
+        async def work() -> decision_pb2.Decision:
             message, data = unwrap(request)
             self._check_size(message, data)
             check_role(message.hints.role)
             route_input = self.core.validate_route(message, data)
             decision = await self.core.route(route_input, self.core.commit_deadline(context.time_remaining()))
             log_decision(decision)
-            return router_service_pb2.RouteResponse(decision=decision)
+            return decision
 
         return await self._boundary("Route", context, work, self._observe_decision)
 
@@ -172,11 +178,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                     kind = event.WhichOneof("event")
                     if kind == "started":
                         budget = event.started.decision.policy.turn_budget_picos
-                        self._observe_decision(
-                            router_service_pb2.RouteResponse(decision=event.started.decision),
-                            time.perf_counter() - started,
-                            None,
-                        )
+                        self._observe_decision(event.started.decision, time.perf_counter() - started, None)
                     elif kind == "attempt_failed":
                         attempts += 1
                     if kind != "delta":

@@ -186,16 +186,25 @@ def dump_health(h: EndpointHealth) -> str:
             h.prefill_tokens_per_second,
             h.output_tokens_per_second,
             h.base_latency_ms,
+            list(h.prefill_moments) if h.prefill_moments is not None else None,
         ],
         separators=(",", ":"),
     )
 
 
+def prefill_moments(value: Any) -> tuple[float, float, float, float] | None:
+    """Stored prefill moments; absent (None) in profiles written before they were kept."""
+    if value is None:
+        return None
+    m, t, mm, mt = value
+    return (float(m), float(t), float(mm), float(mt))
+
+
 def load_health(text: str) -> EndpointHealth:
-    """A stored profile; one written before the speeds were kept has five fields."""
+    """A stored profile; one written before the speeds were kept has five fields, before the moments eight."""
     d = json.loads(text)
-    speeds = [*d[5:8], None, None, None]
-    return EndpointHealth(d[0], d[1], d[2], d[3], d[4], speeds[0], speeds[1], speeds[2])
+    speeds = [*d[5:9], None, None, None, None]
+    return EndpointHealth(d[0], d[1], d[2], d[3], d[4], speeds[0], speeds[1], speeds[2], prefill_moments(speeds[3]))
 
 
 def dump_residents(residents: tuple[Resident, ...]) -> str:

@@ -92,6 +92,8 @@ class EndpointHealth:
     prefill_tokens_per_second: float | None = None
     output_tokens_per_second: float | None = None
     base_latency_ms: float | None = None
+    # Decayed moments of the reported prefill times against depth (spec 9.5); None until one.
+    prefill_moments: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

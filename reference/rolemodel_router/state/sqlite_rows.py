@@ -166,7 +166,19 @@ def _health(h: EndpointHealth) -> list[Any]:
         h.prefill_tokens_per_second,
         h.output_tokens_per_second,
         h.base_latency_ms,
+        list(h.prefill_moments) if h.prefill_moments is not None else None,
     ]
+
+
+#: Fields of a stored profile before the prefill moments were kept.
+HEALTH_FIELDS_BEFORE_MOMENTS = 8
+
+
+def _health_from(v: list[Any]) -> EndpointHealth:
+    """A stored profile; one written before the prefill moments were kept has eight fields."""
+    rest = v[HEALTH_FIELDS_BEFORE_MOMENTS:]
+    moments = codec.prefill_moments(rest[0] if rest else None)
+    return EndpointHealth(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], moments)
 
 
 def _share_from(v: list[Any]) -> ShareState:
@@ -213,7 +225,7 @@ QUOTA_EVENTS = BodyFormat[QuotaEvent](
     lambda v: QuotaEvent(*v),
     codec.load_event,
 )
-ENDPOINT_HEALTH = BodyFormat(_health, lambda v: EndpointHealth(*v), codec.load_health)
+ENDPOINT_HEALTH = BodyFormat(_health, _health_from, codec.load_health)
 SHARE_STATE = BodyFormat[ShareState](lambda s: [[list(x) for x in s.window], s.integral], _share_from, codec.load_share)
 USAGE_WINDOWS = BodyFormat(_usage, _usage_from, codec.load_usage)
 ENDPOINT_OCCUPANCY = BodyFormat[tuple[Resident, ...]](
