@@ -31,6 +31,13 @@ def test_every_check_cites_requirements_that_exist() -> None:
     assert all(c.requirements and all(ID.match(r) for r in c.requirements) for c in all_checks())
 
 
+def test_every_may_has_a_check_or_a_recorded_exclusion() -> None:
+    """A run at the default level scores MAYs too, and one that no check cites would be NOT_TESTABLE."""
+    cited, excluded = _cited(), out_of_scope()
+    uncovered = [r.id for r in requirements().values() if r.level == "MAY" and r.id not in set(cited) | set(excluded)]
+    assert uncovered == []
+
+
 def test_every_exclusion_names_an_existing_requirement_with_a_reason() -> None:
     known = requirements()
     for rid, exclusion in out_of_scope().items():
