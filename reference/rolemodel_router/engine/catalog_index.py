@@ -60,6 +60,10 @@ class EndpointIndex:
     modalities: frozenset[common_pb2.Modality.ValueType]  # text is always accepted
     quota_ids: tuple[str, ...]
     capacity: Capacity  # of the prompt cache, shared by every conversation (spec 7.7)
+    #: Read by every decision's filters; kept here as plain values, not looked up in the proto each time.
+    hosted_tools: frozenset[str] = frozenset()
+    context_window_tokens: int = 0
+    client_credential_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class CatalogIndex:
                 modalities=frozenset(e.input_modalities) | {common_pb2.MODALITY_TEXT},
                 quota_ids=tuple(q.id for q in catalog.policies.quotas if q.endpoint_id == e.id),
                 capacity=capacity_of(e.caching),
+                hosted_tools=frozenset(e.hosted_tools),
+                context_window_tokens=e.context_window_tokens,
+                client_credential_headers=tuple(e.connection.client_credential_headers),
             )
             for e in catalog.endpoints
         }

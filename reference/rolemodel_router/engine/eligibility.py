@@ -221,7 +221,7 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
     if unsupported:
         names = sorted(_MODALITY_NAMES[m] for m in unsupported)
         c.exclude(X.EXCLUSION_CODE_MODALITY_UNSUPPORTED, f"does not accept {', '.join(names)} input")
-    not_hosted = request.hosted_tools - frozenset(e.hosted_tools)
+    not_hosted = request.hosted_tools - c.index.hosted_tools if request.hosted_tools else None
     if not_hosted:
         c.exclude(X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"does not run the hosted tool {', '.join(sorted(not_hosted))}")
     if request.custom_tools and wire_dialect(e) != common_pb2.API_DIALECT_OPENAI_RESPONSES:
@@ -229,7 +229,7 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
         c.exclude(
             X.EXCLUSION_CODE_TOOL_UNSUPPORTED, f"speaks no Responses API, the only one with the custom tool {custom}"
         )
-    window = e.context_window_tokens
+    window = c.index.context_window_tokens
     needed = c.prompt_tokens + c.output_tokens
     if window and needed > window:
         c.exclude(
@@ -251,7 +251,7 @@ def _capability_filters(c: Candidate, request: RouteInput) -> None:
             X.EXCLUSION_CODE_LOCALITY_MISMATCH,
             f"is {_LOCALITY_NAMES[e.locality]}, the hints ask for {_LOCALITY_NAMES[request.locality]}",
         )
-    declared = e.connection.client_credential_headers
+    declared = c.index.client_credential_headers
     if request.executes and declared:
         absent = [name for name in declared if name not in request.credential_names]
         if absent:
