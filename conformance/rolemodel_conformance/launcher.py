@@ -40,7 +40,7 @@ PLACEHOLDERS = ("{catalog}", "{address}")
 STATE_PLACEHOLDER = "{state}"
 STOP_TIMEOUT_S = 10.0
 #: How long a router may take to give up on a bad catalog, or to serve a good one.
-DECIDE_TIMEOUT_S = 20.0
+DECIDE_TIMEOUT_S = 60.0
 POLL_S = 0.1
 
 
