@@ -175,21 +175,23 @@ def load_event(text: str) -> QuotaEvent:
     return QuotaEvent(d[0], d[1], d[2], d[3], d[4])
 
 
+def health_fields(h: EndpointHealth) -> list[Any]:
+    """A profile's fields in their stored order, shared by the JSON form here and SQLite's MessagePack rows."""
+    return [
+        h.observed_outcomes,
+        h.ttft_ms,
+        h.failure_rate,
+        h.consecutive_failures,
+        h.cooldown_until_ms,
+        h.prefill_tokens_per_second,
+        h.output_tokens_per_second,
+        h.base_latency_ms,
+        list(h.prefill_moments) if h.prefill_moments is not None else None,
+    ]
+
+
 def dump_health(h: EndpointHealth) -> str:
-    return json.dumps(
-        [
-            h.observed_outcomes,
-            h.ttft_ms,
-            h.failure_rate,
-            h.consecutive_failures,
-            h.cooldown_until_ms,
-            h.prefill_tokens_per_second,
-            h.output_tokens_per_second,
-            h.base_latency_ms,
-            list(h.prefill_moments) if h.prefill_moments is not None else None,
-        ],
-        separators=(",", ":"),
-    )
+    return json.dumps(health_fields(h), separators=(",", ":"))
 
 
 def prefill_moments(value: Any) -> tuple[float, float, float, float] | None:

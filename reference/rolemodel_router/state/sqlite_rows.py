@@ -156,20 +156,6 @@ def _decision_from(v: list[Any]) -> DecisionRecord:
     )
 
 
-def _health(h: EndpointHealth) -> list[Any]:
-    return [
-        h.observed_outcomes,
-        h.ttft_ms,
-        h.failure_rate,
-        h.consecutive_failures,
-        h.cooldown_until_ms,
-        h.prefill_tokens_per_second,
-        h.output_tokens_per_second,
-        h.base_latency_ms,
-        list(h.prefill_moments) if h.prefill_moments is not None else None,
-    ]
-
-
 #: Fields of a stored profile before the prefill moments were kept.
 HEALTH_FIELDS_BEFORE_MOMENTS = 8
 
@@ -225,7 +211,7 @@ QUOTA_EVENTS = BodyFormat[QuotaEvent](
     lambda v: QuotaEvent(*v),
     codec.load_event,
 )
-ENDPOINT_HEALTH = BodyFormat(_health, _health_from, codec.load_health)
+ENDPOINT_HEALTH = BodyFormat(codec.health_fields, _health_from, codec.load_health)
 SHARE_STATE = BodyFormat[ShareState](lambda s: [[list(x) for x in s.window], s.integral], _share_from, codec.load_share)
 USAGE_WINDOWS = BodyFormat(_usage, _usage_from, codec.load_usage)
 ENDPOINT_OCCUPANCY = BodyFormat[tuple[Resident, ...]](
