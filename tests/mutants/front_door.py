@@ -111,6 +111,18 @@ def explain_ignored() -> None:
     wrap(generation, "explain_requested", lambda original: lambda headers: False)
 
 
+def explained_decision_compact() -> None:
+    from rolemodel_router.core import RouterCore
+
+    def make(original: Any) -> Any:
+        def mutated(self: Any, request: Any, **options: Any) -> Any:
+            return original(self, request, **{**options, "compact_candidates": True})
+
+        return mutated
+
+    wrap(RouterCore, "execute_batches", make)
+
+
 def too_large_as_400() -> None:
     from rolemodel.error_reasons import ErrorReason
     from rolemodel_router.http import errors
@@ -157,6 +169,12 @@ FRONT_DOOR: dict[str, Mutant] = {
         ),
         _m("role_header_ignored", "the x-rolemodel-role header is ignored", "RM-HTTP-010", role_header_ignored),
         _m("explain_ignored", "x-rolemodel-explain: 1 is ignored", "RM-HTTP-042", explain_ignored),
+        _m(
+            "explained_decision_compact",
+            "the decision x-rolemodel-explain: 1 shows lists only the candidates that bear on it",
+            "RM-HTTP-042",
+            explained_decision_compact,
+        ),
         _m("too_large_as_400", "REQUEST_TOO_LARGE is answered with HTTP 400", "RM-HTTP-004", too_large_as_400),
         _m(
             "rolemodel_member_free",

@@ -378,9 +378,13 @@ def hints_and_explain(ctx: CheckContext) -> None:
     decision = _parsed(member.get("decision"), decision_pb2.Decision())
     wanted = alias_headers.get("x-rolemodel-decision-id")
     quiet = "decision" not in (plain.get("rolemodel") or {})
+    listed = [c.endpoint_id for c in decision.candidates]
+    whole = listed == list(ctx.fixture.endpoints) and not decision.omitted_candidates
     ctx.expect(
         "RM-HTTP-042",
-        bool(wanted) and decision.decision_id == wanted and decision.role == "chat" and quiet,
+        bool(wanted) and decision.decision_id == wanted and decision.role == "chat" and whole and quiet,
         f"with x-rolemodel-explain: 1 the body's rolemodel.decision is decision {wanted!r} (got "
-        f"{decision.decision_id!r}, role {decision.role!r}); without it no decision ({'none' if quiet else 'one'})",
+        f"{decision.decision_id!r}, role {decision.role!r}) with every catalog endpoint as a candidate (got "
+        f"{len(listed)} of {len(ctx.fixture.endpoints)}, {len(decision.omitted_candidates)} omitted); "
+        f"without it no decision ({'none' if quiet else 'one'})",
     )
