@@ -70,3 +70,37 @@ def test_closing_early_stops_the_reading_and_lets_it_clean_up() -> None:
 
     assert asyncio.run(first_batch()) == [1]
     assert cleaned == [True]
+
+
+def test_a_reader_that_takes_nothing_holds_the_stream_back_at_the_limit() -> None:
+    read: list[int] = []
+
+    async def counted() -> AsyncIterator[int]:
+        for n in range(100):
+            read.append(n)
+            yield n
+
+    async def first_batch_then_wait() -> list[int]:
+        async with aclosing(batches_in_hand(counted(), limit=8)) as reading:
+            async for batch in reading:
+                for _ in range(20):
+                    await asyncio.sleep(0)  # the reading task runs while this batch is out, with nothing taken
+                assert len(read) <= 2 * 8, f"read {len(read)} items ahead of a reader that took 8"
+                return batch
+        pytest.fail("the stream ended")
+
+    assert len(asyncio.run(first_batch_then_wait())) <= 8
+
+
+def test_batches_at_the_limit_still_bring_every_item_in_order() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        for n in range(50):
+            yield n
+
+    async def everything() -> list[list[int]]:
+        async with aclosing(batches_in_hand(numbers(), limit=4)) as reading:
+            return [batch async for batch in reading]
+
+    batches = asyncio.run(everything())
+    assert [n for batch in batches for n in batch] == list(range(50))
+    assert all(1 <= len(batch) <= 4 for batch in batches)

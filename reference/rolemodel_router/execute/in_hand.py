@@ -7,6 +7,10 @@ fifth of its CPU. :func:`batches_in_hand` reads the items in a task of its own, 
 chunk a read brought before it waits for the network again; the reader of the batches then gets
 all of them at once and writes them together. Nothing waits to fill a batch: a batch is whatever
 is there when its reader asks, and the first item of a stream is handed over as soon as it comes.
+
+The reading task stops taking items once :data:`MAX_IN_HAND` wait untaken, and goes on when the
+reader takes them: a slow client then slows the backend's stream, as it did when each chunk was
+written before the next was read, instead of the router holding the rest of the stream for it.
 """
 
 from __future__ import annotations
@@ -17,13 +21,18 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+#: Items the reading task holds for a reader that has not taken them, before it waits for the reader.
+MAX_IN_HAND = 256
+
 
 class _Arrivals(Generic[T]):
     """What the reading task has taken from the iterator so far, and how the iterator ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.items: list[T] = []
         self.arrived = asyncio.Event()
+        self.taken = asyncio.Event()
+        self.limit = limit
         self.ended = False
         self.error: Exception | None = None
 
@@ -32,6 +41,9 @@ class _Arrivals(Generic[T]):
             async for item in items:
                 self.items.append(item)
                 self.arrived.set()
+                while len(self.items) >= self.limit:
+                    self.taken.clear()
+                    await self.taken.wait()
         except Exception as error:  # handed to the reader of the batches, after what came before it
             self.error = error
         finally:
@@ -41,16 +53,19 @@ class _Arrivals(Generic[T]):
     def take(self) -> list[T]:
         items, self.items = self.items, []
         self.arrived.clear()
+        self.taken.set()
         return items
 
 
-async def batches_in_hand(items: AsyncIterator[T]) -> AsyncGenerator[list[T], None]:
-    """``items`` in batches of what has arrived; no batch is empty. An error of ``items`` is raised after them.
+async def batches_in_hand(items: AsyncIterator[T], limit: int = MAX_IN_HAND) -> AsyncGenerator[list[T], None]:
+    """``items`` in batches of what has arrived, at most ``limit`` each; no batch is empty.
+
+    An error of ``items`` is raised after the items that came before it.
 
     Closing the batches early cancels the reading task and waits for its clean-up (httpx closes
     the connection there), so that nothing of the stream outlives its reader.
     """
-    arrivals: _Arrivals[T] = _Arrivals()
+    arrivals: _Arrivals[T] = _Arrivals(limit)
     reading = asyncio.get_running_loop().create_task(arrivals.read(items))
     try:
         while True:
