@@ -64,12 +64,8 @@ def measure(fn: Callable[[], object], iterations: int, progress: Progress, label
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=20_000)
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args()
-
+def stages() -> dict[str, Callable[[], object]]:
+    """The three stages measured, each a call on the same prepared input: validate, decide, both."""
     index = CatalogIndex(parse_catalog(bench_catalog(), "bench"))
     request = conversation_request("bench-conversation", messages=50, turn=25, role=BENCH_ROLE)
     limits = Limits()
@@ -83,22 +79,23 @@ def main() -> None:
     state = ConversationState("bench-conversation", "gpt-5", "d0", cache, {}, {}, now - 60_000)
     snapshot = RouteSnapshot(state, {}, {}, None, None)
     estimator = HeuristicEstimator()
+    return {
+        "validate": lambda: build_route_input(request, index, limits),
+        "decide": lambda: decide(index, snapshot, route_input, now, "d1", estimator),
+        "validate_and_decide": lambda: decide(
+            index, snapshot, build_route_input(request, index, limits), now, "d1", estimator
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=20_000)
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
 
     with Progress(transient=True) as progress:
-        results = {
-            "validate": measure(
-                lambda: build_route_input(request, index, limits), args.iterations, progress, "validate"
-            ),
-            "decide": measure(
-                lambda: decide(index, snapshot, route_input, now, "d1", estimator), args.iterations, progress, "decide"
-            ),
-            "validate_and_decide": measure(
-                lambda: decide(index, snapshot, build_route_input(request, index, limits), now, "d1", estimator),
-                args.iterations,
-                progress,
-                "both",
-            ),
-        }
+        results = {name: measure(fn, args.iterations, progress, name) for name, fn in stages().items()}
     table = Table(title=f"In-process decision latency ({args.iterations} iterations, 8 endpoints, 50 messages)")
     for column in ("stage", "p50 us", "p99 us", "mean us"):
         table.add_column(column, justify="right")

@@ -17,6 +17,8 @@ Two stages, because routing and calibration ask different things of a score:
    alone. It beats random on AlpacaEval's held-out prompts, but what it learns is that judge's
    taste (the shorter the instruction, the likelier GPT-4-Turbo wins: "hi" scores 0.97), it loses
    to random on arena's, and so it is not shipped; ``docs/difficulty.md`` has the numbers.
+   ``bench/panel_probe.py`` fits it, with or without words, to labels from many models' judgments
+   instead of the pair's one (:mod:`bench.panel_labels`); that did not help either.
 
 How the choices were made: the open ranker's features and penalty (structural only, 0.1; words and
 a compact word embedding did not help, ``bench/embedding_probe.py``) were chosen by grouped
@@ -67,6 +69,9 @@ class TrainingConfig:
     #: the main ranker.
     open_ranker_datasets: tuple[str, ...] = ()
     open_structural_l2: float = 0.1
+    #: Words in the open ranker too (measured by ``bench/panel_probe.py``; not shipped).
+    open_use_words: bool = False
+    open_word_l2: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,9 @@ def is_choice(features: FeatureCache, example: RoutingExample) -> bool:
 
 
 def open_ranker_config(config: TrainingConfig) -> TrainingConfig:
-    return replace(config, use_words=False, structural_l2=config.open_structural_l2)
+    return replace(
+        config, use_words=config.open_use_words, structural_l2=config.open_structural_l2, word_l2=config.open_word_l2
+    )
 
 
 def shape_scores(model: TrainedModel, examples: Sequence[RoutingExample], features: FeatureCache) -> FloatArray:
@@ -271,22 +278,35 @@ def _fit_open_ranker(
     return fit_ranker(learned, features, open_config), {id(e): float(z) for e, z in zip(learned, scores, strict=True)}
 
 
-def train(
+def main_ranker(
     examples: Sequence[RoutingExample], owner: Mapping[int, str], features: FeatureCache, config: TrainingConfig
+) -> tuple[Ranker, dict[int, float]]:
+    """The main ranker, fitted on its data sets' examples, and their out-of-fold scores by ``id``."""
+    ranked = [e for e in examples if owner[id(e)] in config.ranker_datasets]
+    scores = out_of_fold_scores(ranked, features, config)
+    return fit_ranker(ranked, features, config), {id(e): float(z) for e, z in zip(ranked, scores, strict=True)}
+
+
+def train(
+    examples: Sequence[RoutingExample],
+    owner: Mapping[int, str],
+    features: FeatureCache,
+    config: TrainingConfig,
+    main: tuple[Ranker, dict[int, float]] | None = None,
 ) -> TrainedModel:
     """The rankers on their data sets, calibrated on every example's out-of-fold score.
 
     ``owner`` maps ``id(example)`` to its data set's name. Each example is scored by the ranker of
     its shape (:func:`shape_scores`): an example a ranker learned from gets the score of a ranker
     that did not see its group; any other gets the score of the ranker fitted on all its examples.
+    ``main`` is :func:`main_ranker`'s result for these examples, when the caller already has it.
     """
-    ranked = [e for e in examples if owner[id(e)] in config.ranker_datasets]
-    ranker = fit_ranker(ranked, features, config)
+    ranker, main_scores = main if main is not None else main_ranker(examples, owner, features, config)
     open_ranker, by_example = _fit_open_ranker(examples, owner, features, config)
-    main_scores = out_of_fold_scores(ranked, features, config)
-    for example, z in zip(ranked, main_scores, strict=True):
-        if open_ranker is None or is_choice(features, example):
-            by_example[id(example)] = float(z)
+    for example in examples:
+        z = main_scores.get(id(example))
+        if z is not None and (open_ranker is None or is_choice(features, example)):
+            by_example[id(example)] = z
     model = TrainedModel(ranker, open_ranker, {})
     others = [e for e in examples if id(e) not in by_example]
     if others:

@@ -1,4 +1,5 @@
-"""Lexical training: the optional open ranker learns from open prompts only and round-trips through a file."""
+"""Lexical training: the optional open ranker learns from open prompts only, round-trips through a file, and a
+main ranker fitted once can be reused."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import json
 from dataclasses import replace
 from importlib import resources
 
-from bench.lexical_training import FeatureCache, TrainedModel, TrainingConfig, model_weights, shape_scores, train
+from bench.lexical_training import (
+    FeatureCache,
+    TrainedModel,
+    TrainingConfig,
+    main_ranker,
+    model_weights,
+    shape_scores,
+    train,
+)
 from bench.routing_data import RoutingExample
 from bench.train_estimator import OPEN_RANKER_DATASETS
 from rolemodel_router.estimators.lexical import LexicalEstimator, parse_model
@@ -61,3 +70,16 @@ def test_the_open_ranker_orders_open_prompts_and_survives_the_weights_file() -> 
     estimator = LexicalEstimator(parse_model(document))
     for example, z in zip(arena[:4], scores[:4], strict=True):
         assert abs(estimator.score(example.prompt) - float(z)) < 1e-3
+
+
+def test_a_main_ranker_passed_in_gives_the_model_train_would_fit() -> None:
+    mmlu = [choice(i) for i in range(40)]
+    arena = [open_prompt(i) for i in range(40)]
+    owner = {id(e): "mmlu" for e in mmlu} | {id(e): "arena" for e in arena}
+    config = replace(TrainingConfig(), open_ranker_datasets=("arena",), min_document_frequency=2, open_use_words=True)
+    features = FeatureCache()
+    fitted = train(mmlu + arena, owner, features, config)
+    reused = train(mmlu + arena, owner, features, config, main_ranker(mmlu + arena, owner, features, config))
+    assert fitted.open_ranker is not None and fitted.open_ranker.vocabulary  # words, as configured
+    assert reused.calibration == fitted.calibration
+    assert shape_scores(reused, arena, features).tolist() == shape_scores(fitted, arena, features).tolist()
