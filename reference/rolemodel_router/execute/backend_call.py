@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -83,7 +84,7 @@ class BackendAttempt:
         try:
             request = self._http.build_request(
                 "POST",
-                self._dialect.url,
+                parsed_url(self._dialect.url),
                 json=self._body,
                 headers=self._headers,
                 timeout=self._timeout(started),
@@ -121,15 +122,20 @@ class BackendAttempt:
         decoder = self._dialect.stream_decoder()
         async with aclosing(batches_in_hand(response.aiter_bytes())) as reads:
             async for chunks in reads:
-                deltas, broken = _decode(decoder, chunks)
-                self._take_plan_events(decoder)
-                if deltas:
-                    if self.delta_count == 0:
-                        self._first_token(started)
-                    self.delta_count += len(deltas)
-                    yield deltas
-                if broken is not None:  # after the deltas before it, which the client may have already
-                    raise broken
+                pending: list[bytes] | None = chunks
+                while pending:
+                    # Until the first token, a read is decoded only up to the chunk that brings it, which
+                    # leaves at once: a backend that sends its whole answer in one read would otherwise
+                    # hold the first token back until every chunk after it had been decoded and encoded.
+                    deltas, broken, pending = decode_chunks(decoder, pending, until_first_delta=self.delta_count == 0)
+                    self._take_plan_events(decoder)
+                    if deltas:
+                        if self.delta_count == 0:
+                            self._first_token(started)
+                        self.delta_count += len(deltas)
+                        yield deltas
+                    if broken is not None:  # after the deltas before it, which the client may have already
+                        raise broken
                 if time.perf_counter() - started > self._time_limit_s:
                     raise TimeoutError("the call's time limit passed")
         self.completion = decoder.completion()
@@ -147,17 +153,29 @@ class BackendAttempt:
         self.ttft_ms = max(1, round((time.perf_counter() - started) * 1000))
 
 
-def _decode(
-    decoder: StreamDecoder, chunks: list[bytes]
-) -> tuple[list[router_service_pb2.ContentDelta], DialectError | ProviderStreamError | None]:
-    """The deltas of ``chunks``, and the error that stopped the decoding, if one did, after them."""
+@lru_cache(maxsize=1024)
+def parsed_url(url: str) -> httpx.URL:
+    """An endpoint's URL, parsed once: httpx parses a string on every request, half of building one."""
+    return httpx.URL(url)
+
+
+def decode_chunks(
+    decoder: StreamDecoder, chunks: list[bytes], *, until_first_delta: bool = False
+) -> tuple[list[router_service_pb2.ContentDelta], DialectError | ProviderStreamError | None, list[bytes] | None]:
+    """The deltas of ``chunks``, the error that stopped the decoding (if one did, after them), and the chunks left.
+
+    With ``until_first_delta`` the decoding stops after the first chunk that brings a delta, and
+    the chunks after it are left for the next call; otherwise none are left.
+    """
     deltas: list[router_service_pb2.ContentDelta] = []
-    for chunk in chunks:
+    for position, chunk in enumerate(chunks):
         try:
             deltas += decoder.feed_bytes(chunk)
         except (DialectError, ProviderStreamError) as error:
-            return deltas, error
-    return deltas, None
+            return deltas, error, None
+        if until_first_delta and deltas:
+            return deltas, None, chunks[position + 1 :]
+    return deltas, None, None
 
 
 def encode_failure(error: DialectError) -> AttemptFailure:
