@@ -6,7 +6,10 @@ the suite starts one scripted backend per port, as a process of its own
 HTTP control API only: the suite imports nothing from the router package that
 ships the backend. Each backend knows every model of its port's endpoints,
 caches as the fixture says the endpoint does, and, when one of its endpoints
-names ``ROLEMODEL_CONFORMANCE_API_KEY``, requires the documented test key. A
+names ``ROLEMODEL_CONFORMANCE_API_KEY``, requires the documented test key. The
+backend of the OpenAI dialect also speaks the Responses API, for fx-responses:
+it records each body whole (``store`` included) and answers scripted reasoning
+with its ``encrypted_content``, as OpenAI does. A
 router under test therefore reaches a real HTTP server that answers as each
 check scripts it, and the checks read back what the backend received.
 

@@ -62,6 +62,7 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         return done, load_report(reports)
 
     choices = selected_keys(request, "test_the_suite_passes_a_router_without_the_capability", "choice")
+    tmp_path_factory.getbasetemp()  # made here, once: threads that make it together can fail (pytest's own race)
     with side_by_side(choices, run) as pending:
         yield pending
 

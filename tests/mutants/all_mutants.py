@@ -8,6 +8,7 @@ from tests.mutants.catalogue import Mutant
 from tests.mutants.durability import DURABILITY
 from tests.mutants.front_door import FRONT_DOOR
 from tests.mutants.front_door_requests import FRONT_DOOR_REQUESTS
+from tests.mutants.responses import RESPONSES
 from tests.mutants.settled import SETTLED
 from tests.mutants.subscriptions import SUBSCRIPTIONS
 from tests.mutants.tenancy import TENANCY
@@ -25,4 +26,5 @@ MUTANTS: dict[str, Mutant] = {
     **TENANCY,
     **UNGUARDED,
     **FRONT_DOOR_REQUESTS,
+    **RESPONSES,
 }

@@ -81,6 +81,7 @@ def reports(
 ) -> Iterator[SideBySide[str, RunReport]]:
     """The selected mutants' runs, a few at once (tests/side_by_side.py says why)."""
     names = selected_keys(request, "test_the_suite_catches_the_mutant", "name")
+    tmp_path_factory.getbasetemp()  # made here, once: threads that make it together can fail (pytest's own race)
     with side_by_side(names, lambda name: _suite_against(name, tmp_path_factory.mktemp(name))) as pending:
         yield pending
 

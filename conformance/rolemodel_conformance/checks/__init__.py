@@ -82,6 +82,7 @@ MODULES = (
     "front_door_errors",
     "front_door_attempts",
     "front_door_requests",
+    "front_door_responses",
     "front_door_auth",
     "auth",
     "audit",

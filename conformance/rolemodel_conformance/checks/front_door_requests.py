@@ -26,7 +26,7 @@ from rolemodel_conformance.checks.front_door_support import (
     anthropic_client,
     error_of,
     openai_client,
-    shape_problems,
+    refusal_problem,
 )
 from rolemodel_conformance.context import CheckContext
 
@@ -72,16 +72,6 @@ def _chat_error(ctx: CheckContext, model: str, **more: Any) -> HttpError | None:
     return error_of(call)
 
 
-def _refusal(got: HttpError | None, reason: str, dialect: str, field: str) -> str:
-    """Empty when ``got`` is ``reason`` in the dialect's shape with a field violation naming ``field``."""
-    if got is None:
-        return "it was served"
-    problems = shape_problems(got, reason, dialect)
-    if field and field not in got.fields:
-        problems.append(f"no field violation for {field} (fields {got.fields})")
-    return "; ".join(problems)
-
-
 @check(
     "front-door",
     "Hint headers: a parsed value is used, one that cannot be parsed or breaks a gRPC rule is refused by name",
@@ -99,7 +89,7 @@ def hint_headers(ctx: CheckContext) -> None:
     )
     for value, why in (("hard", "cannot be parsed"), ("3", "is outside [0, 1], as a gRPC request's would be")):
         got = _chat_error(ctx, "rolemodel/chat", extra_headers={"x-rolemodel-difficulty": value})
-        problem = _refusal(got, "REQUEST_INVALID", "openai", "hints.difficulty")
+        problem = refusal_problem(got, "REQUEST_INVALID", "openai", "hints.difficulty")
         ctx.expect(
             "RM-HTTP-012",
             not problem,
@@ -123,7 +113,7 @@ def model_rules(ctx: CheckContext) -> None:
             f"model {model!r} takes role {role} from the first matching rule: got {got}",
         )
     unruled = _chat_error(ctx, UNRULED_MODEL)
-    problem = _refusal(unruled, "REQUEST_INVALID", "openai", "hints.role")
+    problem = refusal_problem(unruled, "REQUEST_INVALID", "openai", "hints.role")
     ctx.expect(
         "RM-HTTP-020",
         not problem,
@@ -240,7 +230,7 @@ def request_fields(ctx: CheckContext) -> None:
     cases.append(("RM-HTTP-080", f"Responses {UNLISTED}", error_of(responses_call), UNLISTED))
     for requirement, what, got, field in cases:
         dialect = "anthropic" if what.startswith("Messages") else "openai"
-        problem = _refusal(got, "REQUEST_INVALID", dialect, field)
+        problem = refusal_problem(got, "REQUEST_INVALID", dialect, field)
         if requirement == "RM-HTTP-080" and got is not None and got.error.get("param") != field:
             problem += f"; error.param is {got.error.get('param')!r}"
         ctx.expect(requirement, not problem, f"{what}: REQUEST_INVALID naming {field}: {problem or 'yes'}")
@@ -282,7 +272,7 @@ def hosted_tool_refusals(ctx: CheckContext) -> None:
     for requirement, what, call, reason, tool in cases:
         got = error_of(call)
         dialect = "anthropic" if what.startswith("Messages") else "openai"
-        problem = _refusal(got, reason, dialect, "")
+        problem = refusal_problem(got, reason, dialect, "")
         message = str(got.error.get("message", "")) if got is not None else ""
         if got is not None and tool not in message:
             problem += f"; the message does not name {tool}: {message[:160]!r}"

@@ -211,5 +211,15 @@ def shape_problems(got: HttpError, reason: str, dialect: str) -> list[str]:
     return problems
 
 
+def refusal_problem(got: HttpError | None, reason: str, dialect: str, field: str) -> str:
+    """Empty when ``got`` is ``reason`` in the dialect's shape with a field violation naming ``field``."""
+    if got is None:
+        return "it was served"
+    problems = shape_problems(got, reason, dialect)
+    if field and field not in got.fields:
+        problems.append(f"no field violation for {field} (fields {got.fields})")
+    return "; ".join(problems)
+
+
 def should_retry(got: HttpError) -> str | None:
     return got.headers.get("x-should-retry")
