@@ -52,3 +52,29 @@ def test_the_client_follows_no_redirects_and_keeps_the_pool_limits() -> None:
     assert client.follow_redirects is False
     assert isinstance(client, httpx.AsyncClient)
     asyncio.run(client.aclose())
+
+
+async def _first_read_of_a_post(body: bytes) -> bytes:
+    """What the server's first read of a POST through the backend client holds."""
+    first_reads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first_reads.append(await reader.read(1 << 20))
+        writer.write(ANSWER)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, backend_client() as client:
+        response = await client.post(f"http://127.0.0.1:{port}/v1/chat/completions", content=body)
+        assert response.status_code == 200
+    return first_reads[0]
+
+
+def test_a_request_goes_out_in_one_write() -> None:
+    """Head and body leave together: the server's first read holds the whole request, not the head alone."""
+    body = b'{"model": "m", "messages": []}' * 40
+    first = asyncio.run(_first_read_of_a_post(body))
+    assert first.startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+    assert first.endswith(b"\r\n\r\n" + body)
