@@ -7,12 +7,15 @@ modules there with mypyc (it comes with mypy, a dev dependency; gcc builds the C
 cores; a later run reuses the build while the sources are unchanged), then runs
 bench/engine_latency.py's three stages (validation, the decision, both; 8 endpoints, 50 messages by
 digest) in worker processes that alternate between the compiled copy and the working tree, round after
-round, so that load from elsewhere on the machine falls on both alike. Each round measures CPU time per
-call (not the wall clock, which on a shared machine counts other processes' time too); the table gives
-each build's median over the rounds, the ratio pure / compiled of the medians, and the range of the
-rounds' ratios.
+round, so that load from elsewhere on the machine falls on both alike. Then it starts a router of each
+build (memory store, bench/route_overhead.py's 8-endpoint catalog) and sends both the same Routes, 50
+messages by digest over 32 conversations advancing a turn each, one call at a time, in alternating
+rounds of ``--calls``. Everything is CPU time per call, not the wall clock, which on a shared machine
+counts other processes' time too: the worker thread's in process, the router process's over gRPC
+(``/proc``, so Linux only). The table gives each build's median over the rounds, the ratio pure /
+compiled of the medians, and the range of the rounds' ratios.
 
-    python bench/engine_builds.py [--rounds 6] [--iterations 1000] [--build-dir DIR] [--json FILE]
+    python bench/engine_builds.py [--rounds 6] [--iterations 1000] [--calls 320] [--build-dir DIR] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,24 +28,32 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import grpc
 from rich.console import Console
 from rich.table import Table
 
 # Appended, not prepended: a compiled worker finds the compiled copy first through PYTHONPATH.
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_catalog import BENCH_ROLE, write_bench_catalog
 from bench.engine_latency import stages
+from bench.workload import conversation_request
+from rolemodel.v1 import router_service_pb2, router_service_pb2_grpc
 from rolemodel_router.engine import decide
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 BUILDS = ("compiled", "pure")
-STAGES = ("validate", "decide", "validate_and_decide")
+STAGES = ("validate", "decide", "validate_and_decide", "route_over_grpc")
 BATCH = 50
+METADATA = (("rolemodel-version", "1.0"),)
+#: Conversations the gRPC part advances, one turn per Route, as bench/route_overhead.py does.
+CONVERSATIONS = 32
 #: What the experiment compiles: the engine and the pure SDK modules its decision calls (the cost and
 #: latency models, money, the cache and pacing arithmetic) and the state dataclasses it builds.
 COMPILED = (
@@ -66,16 +77,22 @@ def _sources() -> list[str]:
 
 
 def compile_copy(build_dir: Path) -> None:
-    """Copy the packages into ``build_dir`` and compile ``COMPILED`` there in place, unless already built."""
+    """Copy the packages into ``build_dir`` and compile ``COMPILED`` there in place.
+
+    The copy is refreshed on every run; the compilation (minutes) only when a compiled module changed.
+    """
     digest = hashlib.sha256()
     for name in _sources():
         digest.update(name.encode() + (ROOT / name).read_bytes())
     stamp = build_dir / "built-from"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return
-    shutil.rmtree(build_dir, ignore_errors=True)
+    built = stamp.exists() and stamp.read_text() == digest.hexdigest()
+    if not built:
+        shutil.rmtree(build_dir, ignore_errors=True)
     for tree in COPIED:
-        shutil.copytree(ROOT / tree, build_dir / tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        ignore = shutil.ignore_patterns("__pycache__", "*.so")
+        shutil.copytree(ROOT / tree, build_dir / tree, ignore=ignore, dirs_exist_ok=True)
+    if built:
+        return
     shutil.copy(ROOT / "pyproject.toml", build_dir / "pyproject.toml")
     script = (
         "import sys\n"
@@ -89,7 +106,8 @@ def compile_copy(build_dir: Path) -> None:
     )
     print(f"compiling {len(_sources())} modules with mypyc into {build_dir} (a few minutes)", flush=True)
     env = {**os.environ, "MYPYPATH": "reference"}
-    subprocess.run([sys.executable, "-c", script, *_sources()], cwd=build_dir, env=env, check=True, capture_output=True)
+    command = [sys.executable, "-c", script, *_sources()]
+    subprocess.run(command, cwd=build_dir, env=env, check=True, capture_output=True)
     stamp.write_text(digest.hexdigest())
 
 
@@ -115,9 +133,7 @@ def worker(iterations: int) -> None:
 
 def run_round(build: str, iterations: int, build_dir: Path) -> dict[str, float]:
     """One worker process on one build: the compiled copy first on the path, or the working tree alone."""
-    env = dict(os.environ)
-    if build == "compiled":
-        env["PYTHONPATH"] = os.pathsep.join([str(build_dir), str(build_dir / "reference")])
+    env = _env(build, build_dir)
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--iterations", str(iterations)]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     answer = json.loads(out.strip().splitlines()[-1])
@@ -126,10 +142,88 @@ def run_round(build: str, iterations: int, build_dir: Path) -> dict[str, float]:
     return dict(answer["cpu_us"])
 
 
+def _env(build: str, build_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if build == "compiled":
+        env["PYTHONPATH"] = os.pathsep.join([str(build_dir), str(build_dir / "reference")])
+    return env
+
+
+def start_router(build: str, build_dir: Path, catalog: Path) -> tuple[subprocess.Popen[str], str]:
+    """A router on loopback with the memory store, running ``build``; checks which engine it mapped."""
+    command = [
+        sys.executable, "-m", "rolemodel_router.cli.main", "serve", "--catalog", str(catalog),
+        "--listen", "127.0.0.1:0", "--state", "memory:", "--no-sample", "--log-level", "error",
+    ]  # fmt: skip
+    env = _env(build, build_dir)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline() if process.stdout is not None else ""
+    if " on " not in line:
+        process.kill()
+        raise SystemExit(f"the {build} router did not start: {line!r}")
+    mapped = "engine__mypyc" in Path(f"/proc/{process.pid}/maps").read_text()
+    if mapped != (build == "compiled"):
+        process.kill()
+        raise SystemExit(f"the {build} router loaded the other engine")
+    return process, line.split(" on ", 1)[1].split()[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def route_round(
+    stub: router_service_pb2_grpc.RouterServiceStub, pid: int, requests: list[router_service_pb2.RouteRequest]
+) -> float:
+    """Send ``requests`` one after the other; the router's CPU milliseconds per Route."""
+    before = _cpu_seconds(pid)
+    for request in requests:
+        stub.Route(request, metadata=METADATA)
+    return (_cpu_seconds(pid) - before) * 1000 / len(requests)
+
+
+def grpc_rounds(build_dir: Path, rounds: int, calls: int, workdir: Path) -> dict[str, list[float]]:
+    """Both builds as routers, the same Routes (50 messages by digest, turns advancing), in alternating rounds."""
+    catalog = write_bench_catalog(workdir / "catalog.yaml")
+    routers = {build: start_router(build, build_dir, catalog) for build in BUILDS}
+    channels = {build: grpc.insecure_channel(address) for build, (_, address) in routers.items()}
+    try:
+        stubs = {build: router_service_pb2_grpc.RouterServiceStub(channel) for build, channel in channels.items()}
+        turn = 0
+
+        def batch() -> list[router_service_pb2.RouteRequest]:
+            nonlocal turn
+            out = []
+            for i in range(calls):
+                out.append(conversation_request(f"c{i % CONVERSATIONS}", messages=50, turn=turn, role=BENCH_ROLE))
+                if i % CONVERSATIONS == CONVERSATIONS - 1:
+                    turn += 1
+            return out
+
+        warm = batch()
+        for build in BUILDS:
+            route_round(stubs[build], routers[build][0].pid, warm)
+        cpu: dict[str, list[float]] = {build: [] for build in BUILDS}
+        for r in range(rounds):
+            requests = batch()
+            for build in BUILDS if r % 2 == 0 else BUILDS[::-1]:
+                cpu[build].append(route_round(stubs[build], routers[build][0].pid, requests))
+        return cpu
+    finally:
+        for channel in channels.values():
+            channel.close()
+        for process, _ in routers.values():
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=320, help="Routes per build per round over gRPC")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build" / "mypyc-engine")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -146,6 +240,12 @@ def main() -> None:
         for build in order:
             rounds[build].append(run_round(build, args.iterations, args.build_dir.resolve()))
         load.append(os.getloadavg()[0])
+    with tempfile.TemporaryDirectory() as workdir:
+        routes = grpc_rounds(args.build_dir.resolve(), args.rounds, args.calls, Path(workdir))
+    load.append(os.getloadavg()[0])
+    for build in BUILDS:
+        for figures, cpu_ms in zip(rounds[build], routes[build], strict=True):
+            figures["route_over_grpc"] = cpu_ms * 1000
     median = {b: {s: round(statistics.median(r[s] for r in rounds[b]), 1) for s in STAGES} for b in BUILDS}
     ratio = {s: round(median["pure"][s] / median["compiled"][s], 2) for s in STAGES}
     paired = {s: [p[s] / c[s] for p, c in zip(rounds["pure"], rounds["compiled"], strict=True)] for s in STAGES}
@@ -168,6 +268,7 @@ def main() -> None:
         report = {
             "rounds": args.rounds,
             "iterations": args.iterations,
+            "routes_per_round": args.calls,
             "load_average": [min(load), max(load)],
             "cpu_us_per_call": median,
             "pure_over_compiled": ratio,

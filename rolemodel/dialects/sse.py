@@ -64,8 +64,13 @@ class SSEParser:
         self._skip_lf = False
         self._buffer += text
         events: list[ServerSentEvent] = []
-        position = 0
         buffer = self._buffer
+        if "\r" not in buffer:  # lines end with LF only, as nearly every server sends them
+            *lines, self._buffer = buffer.split("\n")
+            for line in lines:
+                self._line(line, events)
+            return events
+        position = 0
         length = len(buffer)
         while position < length:
             cr = buffer.find("\r", position)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rolemodel.dialects.errors import IncompleteStreamError, ProviderStreamError
+from rolemodel.dialects.errors import DialectError, IncompleteStreamError, ProviderStreamError
 from rolemodel.dialects.openai_chat import DONE_FRAME, ChatStreamDecoder, ChatStreamEncoder, chunk_frame
+from rolemodel.dialects.sse import encode_event
 from rolemodel.v1 import conversation_pb2 as c
 from rolemodel.v1 import outcome_pb2
 from rolemodel.v1 import router_service_pb2 as rs
@@ -135,3 +136,58 @@ def test_an_encoded_error_chunk_decodes_as_a_provider_error() -> None:
     with pytest.raises(ProviderStreamError) as caught:
         decoder.feed_bytes(chunk_frame(encoder.error("upstream failed", code="upstream_error")))
     assert (caught.value.error_type, caught.value.message) == ("server_error", "upstream failed")
+
+
+@given(
+    answers(reasoning_provider="deepseek"),
+    st.text(max_size=12),
+    st.text(max_size=12),
+    st.integers(min_value=0, max_value=2**40),
+    st.booleans(),
+    st.data(),
+)
+def test_delta_frames_are_the_chunk_frames_of_delta_byte_for_byte(
+    answer: c.Message, response_id: str, model: str, created: int, include_usage: bool, data: st.DataObject
+) -> None:
+    """The front door writes pre-serialised frames; they are exactly what serialising each chunk gives."""
+    kwargs = {"response_id": response_id, "model": model, "created": created, "include_usage": include_usage}
+    whole, fast = ChatStreamEncoder(**kwargs), ChatStreamEncoder(**kwargs)  # type: ignore[arg-type]
+    for delta in data.draw(fragmented_deltas(answer)):
+        assert fast.delta_frames(delta) == b"".join(chunk_frame(chunk) for chunk in whole.delta(delta))
+
+
+@given(st.text())
+def test_a_chunk_frame_is_one_data_line_as_the_sse_framing_would_write_it(text: str) -> None:
+    chunk = {"choices": [{"delta": {"content": text}}]}
+    assert chunk_frame(chunk) == encode_event(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
+
+
+@pytest.mark.parametrize(
+    ("chunk", "path"),
+    [
+        ({"model": 5, "choices": [{"index": 0, "delta": {"content": "x"}}]}, "chunk 0.model"),
+        ({"choices": [{"index": 0, "delta": {"content": 7}}]}, "chunk 0.choices[0].content"),
+        ({"choices": [{"index": -1, "delta": {"content": "x"}}]}, "chunk 0.index"),
+        ({"choices": [{"index": 0, "delta": {"content": "x", "reasoning": 1}}]}, "chunk 0.choices[0].reasoning"),
+    ],
+)
+def test_a_text_chunk_with_a_field_of_the_wrong_type_is_refused_at_its_path(chunk: dict[str, Any], path: str) -> None:
+    """Plain text chunks are read on a short path; one that only looks plain is refused as before."""
+    with pytest.raises(DialectError) as refused:
+        ChatStreamDecoder().feed_chunk(chunk)
+    assert refused.value.path == path
+
+
+def test_plain_text_chunks_keep_the_model_and_id_of_the_first_that_names_them() -> None:
+    decoder = ChatStreamDecoder()
+    for chunk in (
+        {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
+        {"id": "c-1", "model": "m-1", "choices": [{"index": 0, "delta": {"content": "Hel"}, "logprobs": None}]},
+        {"id": "c-2", "model": "m-2", "choices": [{"index": 0, "delta": {"content": "lo"}}]},
+        {"choices": [{"index": 1, "delta": {"content": "other choice"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ):
+        decoder.feed_chunk(chunk)
+    completion = decoder.completion()
+    assert (completion.model, completion.response_id, decoder.chunk_count) == ("m-1", "c-1", 5)
+    assert completion.message.parts[0].text.text == "Hello"

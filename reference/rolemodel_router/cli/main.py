@@ -177,13 +177,13 @@ def _add_serve(sub: Any, parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--max-request-bytes",
         type=arg_types.positive_count,
-        default=Limits.max_request_bytes,
+        default=Limits().max_request_bytes,
         help="largest request accepted, in bytes; larger ones are refused with REQUEST_TOO_LARGE",
     )
     serve.add_argument(
         "--max-messages",
         type=arg_types.positive_count,
-        default=Limits.max_messages,
+        default=Limits().max_messages,
         help="most messages in a conversation",
     )
     serve.add_argument(

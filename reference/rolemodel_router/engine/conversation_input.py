@@ -97,20 +97,25 @@ class ConversationReading:
 EMPTY_READING = ConversationReading(EMPTY_CHAIN, (), 0, 0, False, False, (), (), (), None, (), None)
 
 
-def _check_ref(v: Violations, i: int, ref: C.MessageRef, limits: Limits) -> bool:
-    """Violations of one message reference; returns whether its content holds an image."""
-    has_message = ref.HasField("message")
+def _check_ref(
+    v: Violations, i: int, ref: C.MessageRef, message: C.Message | None, has_count: bool, limits: Limits
+) -> bool:
+    """Violations of one message reference; returns whether its content holds an image.
+
+    ``message`` (None when the reference came without content) and ``has_count`` are read once per
+    message by the caller, which needs them again to chain and count it.
+    """
     digest = ref.digest
     if digest and len(digest) != DIGEST_SIZE:
         v.add(f"conversation.messages[{i}].digest", f"a digest has {DIGEST_SIZE} bytes, got {len(digest)}")
-    if not has_message:
+    if message is None:
         if not digest:
             v.add(f"conversation.messages[{i}]", "needs a digest or the message content")
-        if not ref.HasField("token_count"):
+        if not has_count:
             v.add(f"conversation.messages[{i}].token_count", "needs a token count or the message content")
-    if ref.HasField("token_count") and ref.token_count > MAX_COUNT_TOKENS:
+    if has_count and ref.token_count > MAX_COUNT_TOKENS:
         v.add(f"conversation.messages[{i}].token_count", f"above {MAX_COUNT_TOKENS}")
-    return has_message and check_message(v, f"conversation.messages[{i}].message", ref.message, limits)
+    return message is not None and check_message(v, f"conversation.messages[{i}].message", message, limits)
 
 
 def _check_tools(v: Violations, conv: C.ConversationRef, limits: Limits) -> None:
@@ -199,8 +204,11 @@ class _Ledger:
             if self.first_without_content is None:
                 self.first_without_content = i
 
-    def add(self, i: int, ref: C.MessageRef, message: C.Message | None) -> None:
-        """Chain message ``i`` (verifying a digest the client sent) and count its tokens."""
+    def add(self, i: int, ref: C.MessageRef, message: C.Message | None, has_count: bool) -> None:
+        """Chain message ``i`` (verifying a digest the client sent) and count its tokens.
+
+        ``has_count`` says the client gave ``ref.token_count``; otherwise the count is estimated from ``message``.
+        """
         if message is not None:
             computed = chain(self.previous, message)
             if ref.digest and ref.digest != computed:
@@ -209,7 +217,7 @@ class _Ledger:
         else:
             self.previous = ref.digest
         self.digests.append(self.previous)
-        if ref.HasField("token_count"):
+        if has_count:
             self.running += ref.token_count
         else:
             self.running += estimate_message_tokens(message) if message is not None else 0
@@ -275,13 +283,14 @@ def read_conversation(
     ledger = _Ledger.starting(known, skip, tools_tokens)
     without_content: list[int] = []
     for i, ref in enumerate(refs[skip:] if skip else refs, start=skip):
-        has_image = _check_ref(v, i, ref, limits)
         message = ref.message if ref.HasField("message") else None
+        has_count = ref.HasField("token_count")
+        has_image = _check_ref(v, i, ref, message, has_count, limits)
         ledger.note(i, has_image, message is not None)
         if message is None and require_content:
             without_content.append(i)
         if not v.items and ledger.mismatch is None:  # else the request fails: and content may not canonicalise
-            ledger.add(i, ref, message)
+            ledger.add(i, ref, message, has_count)
     _check_tools(v, conv, limits)
     all_content = ledger.all_content and count > 0
     digests, cumulative = ledger.totals()

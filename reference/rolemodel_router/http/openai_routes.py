@@ -39,7 +39,7 @@ class ChatStreamWriter:
         return b""
 
     def delta(self, delta: router_service_pb2.ContentDelta) -> bytes:
-        return b"".join(openai_chat.chunk_frame(c) for c in self._encoder.delta(delta))
+        return self._encoder.delta_frames(delta)
 
     def closing(self, completed: router_service_pb2.ExecuteCompleted, rolemodel: JSONObject) -> bytes:
         chunks = self._encoder.finish(completed.finish_reason, completed.usage)

@@ -79,6 +79,15 @@ class ChatStreamDecoder:
 
     def feed_chunk(self, chunk: Mapping[str, Any]) -> list[router_service_pb2.ContentDelta]:
         """Deltas from one parsed chunk."""
+        plain = _plain_text(chunk)
+        if plain is not None:
+            text, model, response_id = plain
+            self.chunk_count += 1
+            self._model = self._model or model
+            self._response_id = self._response_id or response_id
+            plain_deltas = [router_service_pb2.ContentDelta(text=text)] if text else []
+            self._accumulator.extend(plain_deltas)
+            return plain_deltas
         path = f"chunk {self.chunk_count}"
         self.chunk_count += 1
         error = opt_object(chunk, "error", path)
@@ -133,6 +142,37 @@ class ChatStreamDecoder:
         )
 
 
+def _plain_text(chunk: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(text, model, id) of a chunk that carries at most text for choice 0 and nothing else; None otherwise.
+
+    Nearly every chunk of a stream is one of these. They are read here without the general path's
+    checks and error paths, which they would pass and which cost more than the rest of the
+    decoding; any other chunk (an error, usage, timings, reasoning, a refusal, tool calls, a
+    finish reason, another choice, a field of the wrong type) takes the general path.
+    """
+    if chunk.get("error") is not None or chunk.get("usage") is not None or chunk.get("timings") is not None:
+        return None
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    index, delta = choice.get("index"), choice.get("delta")
+    if (index is not None and (type(index) is not int or index != 0)) or type(delta) is not dict:
+        return None
+    if delta.get("tool_calls") or any(delta.get(key) is not None for key in _NOT_PLAIN):
+        return None
+    text, model, response_id = delta.get("content"), chunk.get("model"), chunk.get("id")
+    if not all(value is None or type(value) is str for value in (text, model, response_id)):
+        return None
+    return text or "", model or "", response_id or ""
+
+
+#: Delta members that make a chunk more than plain text.
+_NOT_PLAIN = ("reasoning_content", "reasoning", "refusal")
+
+
 def _decode_delta(delta: Mapping[str, Any], path: str) -> list[router_service_pb2.ContentDelta]:
     out: list[router_service_pb2.ContentDelta] = []
     reasoning = opt_str(delta, "reasoning_content", path) or opt_str(delta, "reasoning", path)
@@ -178,6 +218,10 @@ class ChatStreamEncoder:
         self._created = created
         self._include_usage = include_usage
         self._started_calls: set[int] = set()
+        # Every delta's chunk is the same but for its delta: what comes before and after it is
+        # serialised once, exactly as chunk_frame would write it.
+        before, _, after = chunk_frame(self._chunk({"": ""})).partition(b'{"":""}')
+        self._frame_around_delta = (before, after)
 
     def _chunk(self, delta: JSONObject, finish_reason: str | None = None) -> JSONObject:
         chunk: JSONObject = {
@@ -195,13 +239,26 @@ class ChatStreamEncoder:
         return [self._chunk({"role": "assistant", "content": ""})]
 
     def delta(self, delta: router_service_pb2.ContentDelta) -> list[JSONObject]:
+        content = self._delta_content(delta)
+        return [] if content is None else [self._chunk(content)]
+
+    def delta_frames(self, delta: router_service_pb2.ContentDelta) -> bytes:
+        """``chunk_frame`` of each chunk of :meth:`delta`, byte for byte, serialising only the delta itself."""
+        content = self._delta_content(delta)
+        if content is None:
+            return b""
+        before, after = self._frame_around_delta
+        return before + json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode() + after
+
+    def _delta_content(self, delta: router_service_pb2.ContentDelta) -> JSONObject | None:
+        """The ``delta`` object of the chunk a canonical delta becomes; None when it has no place here."""
         kind = delta.WhichOneof("kind")
         if kind == "text":
-            return [self._chunk({"content": delta.text})]
+            return {"content": delta.text}
         if kind == "reasoning_text":
-            return [self._chunk({"reasoning_content": delta.reasoning_text})]
+            return {"reasoning_content": delta.reasoning_text}
         if kind == "reasoning_summary":
-            return [self._chunk({"reasoning_content": delta.reasoning_summary.text})]
+            return {"reasoning_content": delta.reasoning_summary.text}
         if kind == "tool_call":
             call = delta.tool_call
             entry: JSONObject = {"index": call.index}
@@ -211,8 +268,8 @@ class ChatStreamEncoder:
                 entry.update(id=call.id, type="function")
                 function = {"name": call.name, "arguments": call.arguments_json_delta}
             entry["function"] = function
-            return [self._chunk({"tool_calls": [entry]})]
-        return []  # Signatures, whole reasoning items and hosted-tool items have no place in this dialect.
+            return {"tool_calls": [entry]}
+        return None  # Signatures, whole reasoning items and hosted-tool items have no place in this dialect.
 
     def finish(self, finish_reason: str, usage: outcome_pb2.Usage | None) -> list[JSONObject]:
         """The finish chunk and, when the client asked and usage is known, the usage chunk."""
@@ -239,5 +296,9 @@ class ChatStreamEncoder:
 
 
 def chunk_frame(chunk: JSONObject) -> bytes:
-    """One chunk as an SSE ``data:`` frame."""
-    return encode_event(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
+    """One chunk as an SSE ``data:`` frame.
+
+    Compact JSON has no line break in it (``json.dumps`` escapes CR and LF inside strings), so it
+    is one ``data:`` line, as :func:`encode_event` would frame it.
+    """
+    return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
