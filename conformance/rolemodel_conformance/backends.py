@@ -9,7 +9,8 @@ caches as the fixture says the endpoint does, and, when one of its endpoints
 names ``ROLEMODEL_CONFORMANCE_API_KEY``, requires the documented test key. The
 backend of the OpenAI dialect also speaks the Responses API, for fx-responses:
 it records each body whole (``store`` included) and answers scripted reasoning
-with its ``encrypted_content``, as OpenAI does. A
+with its ``encrypted_content`` when the request's ``include`` lists
+``reasoning.encrypted_content``, and without it otherwise, as OpenAI does. A
 router under test therefore reaches a real HTTP server that answers as each
 check scripts it, and the checks read back what the backend received.
 

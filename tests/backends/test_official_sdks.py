@@ -122,6 +122,30 @@ def test_openai_sdk_streams_a_responses_answer(backend: ScriptedBackend, openai_
     assert replayed is not None and replayed.messages[1].parts[0].reasoning.signature == reasoning.encrypted_content
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_reasoning_comes_without_encrypted_content_unless_include_asks(
+    backend: ScriptedBackend, openai_client: openai.OpenAI, stream: bool
+) -> None:
+    """As OpenAI does: the reasoning item (id, summary) always, its ``encrypted_content`` only when included."""
+    backend.script("gpt-scripted", [Reply(text="Seven.", reasoning="Three plus four.")] * 2)
+    answers: list[openai.types.responses.Response] = []
+    includes: list[list[openai.types.responses.ResponseIncludable]] = [[], ["reasoning.encrypted_content"]]
+    for include in includes:
+        if stream:
+            with openai_client.responses.stream(
+                model="gpt-scripted", input="Three plus four?", include=include, store=False
+            ) as events:
+                answers.append(events.get_final_response())
+        else:
+            answers.append(
+                openai_client.responses.create(model="gpt-scripted", input="Three plus four?", include=include)
+            )
+    (plain,), (included,) = ([i for i in a.output if i.type == "reasoning"] for a in answers)
+    assert plain.id.startswith("rs_") and [s.text for s in plain.summary] == ["Three plus four."]
+    assert plain.encrypted_content is None
+    assert included.encrypted_content and included.encrypted_content.startswith("enc_")
+
+
 def test_openai_sdk_sees_cached_tokens_on_the_second_turn(
     backend: ScriptedBackend, openai_client: openai.OpenAI
 ) -> None:

@@ -39,6 +39,10 @@ def store_left_to_the_default() -> None:
     _endpoint_body(lambda body: body.pop("store", None))
 
 
+def include_not_forwarded() -> None:
+    _endpoint_body(lambda body: body.pop("include", None))
+
+
 def previous_response_id_dropped() -> None:
     from rolemodel.dialects import openai_responses
 
@@ -93,6 +97,12 @@ RESPONSES: dict[str, Mutant] = {
             "previous_response_id is dropped silently and the request served",
             "RM-HTTP-081",
             previous_response_id_dropped,
+        ),
+        _m(
+            "include_not_forwarded",
+            "Responses endpoints are never asked for encrypted reasoning, so a client that includes it gets none",
+            "RM-HTTP-083",
+            include_not_forwarded,
         ),
         _m(
             "encrypted_reasoning_always",

@@ -2,8 +2,9 @@
 
 Both checks use the fixture's Responses endpoint, fx-responses, alone in the
 role x-conformance.responses, so that no other check's candidates change. Its
-scripted backend records the body each call carried, ``store`` included, and
-answers with reasoning and its ``encrypted_content``.
+scripted backend records the body each call carried, ``store`` and ``include``
+included, and answers with reasoning, carrying its ``encrypted_content`` only
+when the call's ``include`` asks for it, as OpenAI does.
 
 Each rule is checked both ways. A response answered with ``store: false`` is
 kept by nobody: the endpoint was called with ``store: false``, and a later
@@ -13,8 +14,8 @@ whole is served. Whether a response was kept is read from the answer's own
 be answered so, and a request that leaves ``store`` out (which OpenAI reads as
 true) binds a router only if it answers ``store: false``, as one that keeps no
 responses does. Encrypted reasoning reaches the client when its ``include``
-asks for it, unchanged, and not otherwise, while the reasoning item itself
-still does; streamed and not.
+asks for it, unchanged (so the endpoint must have been asked for it too), and
+not otherwise, while the reasoning item itself still does; streamed and not.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def _store_sent(backends: ScriptedBackends) -> list[object]:
     """The ``store`` of every call fx-responses received so far; ``"left out"`` where a call had none."""
     bodies = [r.get("body") for r in backends.received(ENDPOINT)]
     return [b.get("store", "left out") if isinstance(b, dict) else "no JSON body" for b in bodies]
+
+
+def _include_sent(backends: ScriptedBackends) -> list[object]:
+    """The ``include`` of every call fx-responses received so far; ``"left out"`` where a call had none."""
+    bodies = [r.get("body") for r in backends.received(ENDPOINT)]
+    return [b.get("include", "left out") if isinstance(b, dict) else "no JSON body" for b in bodies]
 
 
 def _refusal(ctx: CheckContext, previous: str, follow_up: list[Any]) -> str:
@@ -177,18 +184,25 @@ def encrypted_reasoning(ctx: CheckContext) -> None:
     signatures = [f"enc_{ctx.ids.key('reasoning')}" for _ in cases]
     backends.script({ENDPOINT: [reply("Seven.", reasoning="Three plus four.", signature=s) for s in signatures]})
     for (stream, include), signature in zip(cases, signatures, strict=True):
+        calls_before = len(backends.received(ENDPOINT))
         documents = _documents(ctx, stream=stream, include=include, question=f"Three plus four? {ctx.canary()}")
         items = _reasoning_items(documents)
         carried = list(_encrypted(documents))
+        asked = _include_sent(backends)[calls_before:]
         how = "a stream" if stream else "an answer"
         if include:
-            ok = bool(items) and all(i.get("encrypted_content") == signature for i in items)
-            want = f"include lists {ENCRYPTED}: every reasoning item of {how} carries fx-responses' {signature!r}"
+            ok = bool(asked) and all(isinstance(a, list) and ENCRYPTED in a for a in asked)
+            ok = ok and bool(items) and all(i.get("encrypted_content") == signature for i in items)
+            want = (
+                f"include lists {ENCRYPTED}: fx-responses is asked for it too, and every reasoning item of {how} "
+                f"carries its {signature!r}"
+            )
         else:
             ok = bool(items) and not carried
             want = f"no include: {how} still has its reasoning item, and nothing in it carries encrypted_content"
         ctx.expect(
             "RM-HTTP-083",
             ok,
-            f"{want}: reasoning items {len(items)}, encrypted_content {carried[:3]}",
+            f"{want}: fx-responses was called with include {asked}, reasoning items {len(items)}, "
+            f"encrypted_content {carried[:3]}",
         )

@@ -5,7 +5,8 @@ reproducible while each request still gets distinct ids, in the shapes real prov
 (``chatcmpl-``/``call_`` for OpenAI Chat Completions, ``resp_``/``call_`` with ``rs_`` and ``fc_``
 item ids for the Responses API, ``msg_``/``toolu_`` for Anthropic): the router's tool-call id
 remapping meets real formats. Responses reasoning comes as OpenAI does it: the reasoning as a
-summary, and an opaque ``encrypted_content`` that only this backend's model may receive back.
+summary, and an opaque ``encrypted_content`` that only this backend's model may receive back
+(on the wire only when the request's ``include`` asks for it, as :mod:`.wire` encodes it).
 """
 
 from __future__ import annotations

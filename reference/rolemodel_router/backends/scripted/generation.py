@@ -172,7 +172,9 @@ class Generation:
         if call.request.stream:
             deltas = message_to_deltas(completion.message, chunk_chars=reply.chunk_chars)
             include_usage = call.wire.wants_stream_usage(call.document)
-            plan = call.wire.stream_plan(completion, deltas, include_usage=include_usage, sequence=sequence)
+            plan = call.wire.stream_plan(
+                completion, deltas, include_usage=include_usage, sequence=sequence, body=call.document
+            )
             limits = rate_limits_event(call.headers) if call.wire.dialect == RESPONSES else None
             if limits is not None:  # the ChatGPT backend reports the plan in its stream too
                 plan.head.append(openai_responses.event_frame(limits))
@@ -191,7 +193,7 @@ class Generation:
         if fault is not None and fails_whole:
             error = call.wire.error_body(status, "The server had an error while processing your request.")
             return JSONResponse(error, status_code=status, headers=dict(call.headers))
-        body = json.dumps(call.wire.response_body(completion, sequence), ensure_ascii=False).encode()
+        body = json.dumps(call.wire.response_body(completion, sequence, call.document), ensure_ascii=False).encode()
         if fault is None:
             return Response(body, media_type="application/json", headers=dict(call.headers))
         if fault.kind == FaultKind.CUT:

@@ -41,7 +41,7 @@ class Wire(Protocol):
 
     def wants_stream_usage(self, body: Mapping[str, Any]) -> bool: ...
 
-    def response_body(self, completion: Completion, sequence: int) -> JSONObject: ...
+    def response_body(self, completion: Completion, sequence: int, body: Mapping[str, Any]) -> JSONObject: ...
 
     def stream_plan(
         self,
@@ -50,6 +50,7 @@ class Wire(Protocol):
         *,
         include_usage: bool,
         sequence: int,
+        body: Mapping[str, Any],
     ) -> StreamPlan: ...
 
     def error_body(self, status: int, message: str, *, code: str | None = None) -> JSONObject: ...
@@ -70,7 +71,7 @@ class OpenAIChatWire:
     def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
         return openai_chat.stream_include_usage(body)
 
-    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
+    def response_body(self, completion: Completion, sequence: int, body: Mapping[str, Any]) -> JSONObject:
         return openai_chat.encode_response(completion, created=CREATED_EPOCH + sequence)
 
     def stream_plan(
@@ -80,6 +81,7 @@ class OpenAIChatWire:
         *,
         include_usage: bool,
         sequence: int,
+        body: Mapping[str, Any],
     ) -> StreamPlan:
         encoder = openai_chat.ChatStreamEncoder(
             response_id=completion.response_id,
@@ -125,7 +127,7 @@ class AnthropicMessagesWire:
     def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
         return True
 
-    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
+    def response_body(self, completion: Completion, sequence: int, body: Mapping[str, Any]) -> JSONObject:
         return anthropic_messages.encode_response(completion)
 
     def stream_plan(
@@ -135,6 +137,7 @@ class AnthropicMessagesWire:
         *,
         include_usage: bool,
         sequence: int,
+        body: Mapping[str, Any],
     ) -> StreamPlan:
         encoder = anthropic_messages.MessagesStreamEncoder(response_id=completion.response_id, model=completion.model)
         prompt_usage = outcome_pb2.Usage()
@@ -160,6 +163,18 @@ class AnthropicMessagesWire:
         return f"prompt is too long: {prompt_tokens} tokens > {window} maximum"
 
 
+def _asks_for_encrypted(body: Mapping[str, Any]) -> bool:
+    """Whether a Responses request's ``include`` lists ``reasoning.encrypted_content``.
+
+    OpenAI returns a reasoning item's ``encrypted_content`` only then, and keeps the item (its id and
+    summary) either way; answering so lets a check see a router that never asks an endpoint for it.
+    Read here rather than with the codec's helper, so that a router patched to misread ``include``
+    cannot change what the backend answers.
+    """
+    include = body.get("include")
+    return isinstance(include, list) and "reasoning.encrypted_content" in include
+
+
 class OpenAIResponsesWire:
     """The Responses API: ``response`` objects and the event stream as OpenAI sends them.
 
@@ -178,8 +193,10 @@ class OpenAIResponsesWire:
     def wants_stream_usage(self, body: Mapping[str, Any]) -> bool:
         return True
 
-    def response_body(self, completion: Completion, sequence: int) -> JSONObject:
-        return openai_responses.encode_response(completion, created_at=CREATED_EPOCH + sequence)
+    def response_body(self, completion: Completion, sequence: int, body: Mapping[str, Any]) -> JSONObject:
+        return openai_responses.encode_response(
+            completion, created_at=CREATED_EPOCH + sequence, keep_encrypted=_asks_for_encrypted(body)
+        )
 
     def stream_plan(
         self,
@@ -188,9 +205,13 @@ class OpenAIResponsesWire:
         *,
         include_usage: bool,
         sequence: int,
+        body: Mapping[str, Any],
     ) -> StreamPlan:
         encoder = openai_responses.ResponsesStreamEncoder(
-            response_id=completion.response_id, model=completion.model, created_at=CREATED_EPOCH + sequence
+            response_id=completion.response_id,
+            model=completion.model,
+            created_at=CREATED_EPOCH + sequence,
+            keep_encrypted=_asks_for_encrypted(body),
         )
         frame = openai_responses.event_frame
         return StreamPlan(
