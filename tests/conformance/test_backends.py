@@ -6,6 +6,7 @@ import os
 import socket
 from pathlib import Path
 
+from rolemodel.v1 import common_pb2
 from rolemodel_conformance.backends import API_KEY, API_KEY_ENV, UNSET_KEY_ENV, homes, setup_document
 from rolemodel_conformance.fixture import load_fixture
 from tests.conformance.routers import ROOT, Router, running_router
@@ -34,6 +35,16 @@ def test_each_port_serves_its_endpoints_models_with_their_caches_and_the_key_whe
     local = setup_document(fixture, "127.0.0.1:18081")
     assert local["models"]["fixture-local-small"]["cache"] == {"mode": "none"}
     assert {e.connection.api_key_env for e in fixture.catalog.endpoints} == {"", API_KEY_ENV, UNSET_KEY_ENV}
+
+
+def test_the_responses_endpoint_is_served_on_the_openai_port_and_in_no_role_but_its_own() -> None:
+    """Spec 14.9: the Responses checks' endpoint changes no other role's candidates (or those checks' expectations)."""
+    fixture = load_fixture()
+    assert fixture.endpoints["fx-responses"].connection.api_dialect == common_pb2.API_DIALECT_OPENAI_RESPONSES
+    assert "fixture-responses" in setup_document(fixture, "127.0.0.1:18082")["models"]
+    naming = [r.name for r in fixture.catalog.roles for rung in r.ladder if "fx-responses" in rung.endpoint_ids]
+    assert naming == ["x-conformance.responses"]
+    assert list(fixture.roles["x-conformance.responses"].ladder[0].endpoint_ids) == ["fx-responses"]
 
 
 def test_the_guide_gives_the_key_the_backends_require() -> None:
