@@ -4,6 +4,8 @@ Starts, as separate processes on loopback:
   * the scripted backend, whose one model streams the same answer (about 100 tokens in
     16-character pieces, no artificial delays) to every request;
   * the reference router with ``--http`` (memory store), on a one-endpoint catalog of that model;
+  * a bare relay (``bench/bare_relay.py``): uvicorn and httpx, as the front door uses them,
+    forwarding the bytes unread: the floor under any front door built on them in this Python;
   * LiteLLM's proxy (pinned, in its own virtual environment), with that model as its one
     deployment, offline: it reads its local cost map (``LITELLM_LOCAL_MODEL_COST_MAP=True``) and
     downloads nothing. Without it, the run measures direct against the front door and says so.
@@ -58,7 +60,7 @@ LITELLM_VERSION = "1.106.12"
 LITELLM_BIN = HERE / ".litellm" / "bin" / "litellm"
 LITELLM_SETUP = f"python3 -m venv bench/.litellm && bench/.litellm/bin/pip install 'litellm[proxy]=={LITELLM_VERSION}'"
 ALIAS = "rolemodel/chat"
-PATHS = ("direct", "rolemodel", "litellm")
+PATHS = ("direct", "relay", "rolemodel", "litellm")
 ROUNDS = 3
 CONCURRENCY = 16
 GOAL_C16_THROUGHPUT = 0.5
@@ -217,6 +219,18 @@ def start_litellm(directory: Path, backend_url: str) -> tuple[subprocess.Popen[b
     raise RuntimeError("LiteLLM's proxy did not answer within 120 s")
 
 
+def start_relay(backend_url: str) -> tuple[subprocess.Popen[str], str]:
+    """The bare relay in front of the backend; returns it and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "bare_relay.py"), backend_url], stdout=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline().strip() if process.stdout is not None else ""
+    if not line.startswith("http://"):
+        process.kill()
+        raise RuntimeError(f"the bare relay did not start: {line!r}")
+    return process, line
+
+
 def litellm_version() -> str | None:
     """The installed LiteLLM's version, or None when its virtual environment is missing."""
     if not LITELLM_BIN.exists():
@@ -281,6 +295,14 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
         "rolemodel_c1_throughput_ratio": round(ours["c1_rps"] / direct["c1_rps"], 3),
         "rolemodel_c16_throughput_ratio": round(ours["c16_rps"] / direct["c16_rps"], 3),
     }
+    relay = results.get("relay")
+    if relay:
+        out |= {
+            "relay_added_ttft_p50_ms": round(relay["c1_ttft_p50_ms"] - direct["c1_ttft_p50_ms"], 3),
+            "relay_c1_throughput_ratio": round(relay["c1_rps"] / direct["c1_rps"], 3),
+            "relay_c16_throughput_ratio": round(relay["c16_rps"] / direct["c16_rps"], 3),
+            "rolemodel_c16_throughput_over_relay": round(ours["c16_rps"] / relay["c16_rps"], 3),
+        }
     if peer:
         peer_added = peer["c1_ttft_p50_ms"] - direct["c1_ttft_p50_ms"]
         out |= {
@@ -300,12 +322,14 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, A
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         backend, backend_url = start_backend(directory)
-        router = litellm = None
+        router = litellm = relay = None
         try:
             router, lines = start_router(directory, backend_url, "--http", "127.0.0.1:0")
             front_url = lines[1].split("HTTP front door on ", 1)[1].split()[0]
+            relay, relay_url = start_relay(backend_url)
             paths = [
                 Target("direct", f"{backend_url}/v1/chat/completions", MODEL, backend.pid),
+                Target("relay", f"{relay_url}/v1/chat/completions", MODEL, relay.pid),
                 Target("rolemodel", f"{front_url}/v1/chat/completions", ALIAS, router.pid),
             ]
             if version is not None:
@@ -316,7 +340,7 @@ def measure(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, A
             if litellm is not None:
                 litellm.terminate()
                 litellm.wait(timeout=30)
-            stop(router, backend)
+            stop(relay, router, backend)
     results: dict[str, Any] = {p.name: p.results.summary() for p in paths}
     results.setdefault("litellm", None)
     results["ratios"] = ratios(results)
@@ -357,6 +381,12 @@ def show(results: dict[str, Any], console: Console) -> None:
         f"rolemodel: {added:.2f} ms added TTFT at p50 (goal <= {GOAL_ADDED_TTFT_MS}); "
         f"{c16:.2f} of direct throughput at c16 (goal >= {GOAL_C16_THROUGHPUT}), {c1:.2f} at c1"
     )
+    if "relay_added_ttft_p50_ms" in r:
+        console.print(
+            f"bare relay (uvicorn + httpx, bytes unread): {r['relay_added_ttft_p50_ms']:.2f} ms added TTFT at p50; "
+            f"{r['relay_c16_throughput_ratio']:.2f} of direct throughput at c16, {r['relay_c1_throughput_ratio']:.2f} "
+            f"at c1; rolemodel serves {r['rolemodel_c16_throughput_over_relay']:.2f} of the relay's at c16"
+        )
     if "litellm_added_ttft_p50_ms" in r:
         console.print(
             f"litellm {setup['litellm_version']}: {r['litellm_added_ttft_p50_ms']:.2f} ms added TTFT at p50, "
