@@ -12,6 +12,10 @@ all of them alike instead of on whichever ran in that 5-second block. Concurrenc
 
     python bench/route_overhead.py [--rounds 6] [--round-seconds 1] [--json FILE]
 
+Besides throughput and latency it reports the CPU time per call of each server's processes and of
+this process (the client), read from Linux's /proc: on a CPU-bound machine that says where a
+ratio of throughputs comes from.
+
 Goals (issue 16), ratios of one run: Route at least 0.7 of the empty handler's throughput at concurrency 32
 with the memory store and 0.6 with SQLite; SQLite's cost per call at most 1.10 times memory's. The client
 runs in this process and takes a core of its own: on a two-core machine, two workers share one core with
@@ -57,6 +61,26 @@ ROUTERS = (
 )
 #: Connections to each server, callers spread over them: SO_REUSEPORT spreads connections, not calls, among workers.
 CONNECTIONS = 4
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of process ``pid`` and every process below it, as Linux's /proc tells it.
+
+    A router with ``--workers 2`` serves from child processes, so the parent alone would miss the work.
+    """
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process ended between two reads
+    return total
 
 
 def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -124,6 +148,8 @@ class Tally:
 
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
 
     def summary(self) -> dict[str, float]:
         ordered = sorted(self.latencies)
@@ -134,6 +160,8 @@ class Tally:
             "latency_p50_ms": round(ordered[len(ordered) // 2] * 1000, 3),
             "latency_p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 3),
             "latency_mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+            "server_cpu_ms_per_call": round(self.server_cpu_s / len(ordered) * 1000, 3),
+            "client_cpu_ms_per_call": round(self.client_cpu_s / len(ordered) * 1000, 3),
         }
 
 
@@ -165,9 +193,13 @@ async def one_round(
 
 
 async def interleaved(
-    addresses: dict[str, str], rounds: int, round_seconds: float, progress: Progress
+    addresses: dict[str, str], pids: dict[str, int], rounds: int, round_seconds: float, progress: Progress
 ) -> dict[int, dict[str, Tally]]:
-    """Every server for ``round_seconds`` in turn, ``rounds`` times, at each concurrency; the order rotates."""
+    """Every server for ``round_seconds`` in turn, ``rounds`` times, at each concurrency; the order rotates.
+
+    Each round also counts the CPU time its server's processes and this process (the client) spent,
+    so that a ratio of throughputs can be read as costs per call.
+    """
     options = [("grpc.use_local_subchannel_pool", 1)]  # each channel its own connection
     channels = {
         name: [grpc.aio.insecure_channel(address, options=options) for _ in range(CONNECTIONS)]
@@ -184,9 +216,13 @@ async def interleaved(
         for concurrency in CONCURRENCIES:
             for r in range(rounds):
                 for name in names[r % len(names) :] + names[: r % len(names)]:
+                    server_before, client_before = tree_cpu_seconds(pids[name]), time.process_time()
                     elapsed, latencies = await one_round(stubs[name], name, concurrency, round_seconds, turns)
-                    tallies[concurrency][name].seconds += elapsed
-                    tallies[concurrency][name].latencies += latencies
+                    tally = tallies[concurrency][name]
+                    tally.server_cpu_s += tree_cpu_seconds(pids[name]) - server_before
+                    tally.client_cpu_s += time.process_time() - client_before
+                    tally.seconds += elapsed
+                    tally.latencies += latencies
                     progress.advance(task)
     finally:
         await asyncio.gather(*(c.close() for chans in channels.values() for c in chans))
@@ -235,15 +271,20 @@ async def run(rounds: int, round_seconds: float) -> dict[str, Any]:
         catalog = write_bench_catalog(Path(tmp) / "catalog.yaml")
         try:
             addresses: dict[str, str] = {}
+            pids: dict[str, int] = {}
             for name, state, workers in ROUTERS:
                 url = f"sqlite:///{Path(tmp) / (name + '.db')}" if state == "sqlite" else state
                 process, addresses[name] = start_router(catalog, url, workers)
                 processes.append(process)
+                pids[name] = process.pid
             canned = Path(tmp) / "canned.bin"
             canned.write_bytes(await canned_decision(addresses["router_memory_1_worker"]))
             empty, addresses[EMPTY] = start([sys.executable, str(HERE / "empty_router.py"), str(canned)])
             processes.append(empty)
-            tallies = await interleaved({EMPTY: addresses.pop(EMPTY), **addresses}, rounds, round_seconds, progress)
+            pids[EMPTY] = empty.pid
+            tallies = await interleaved(
+                {EMPTY: addresses.pop(EMPTY), **addresses}, pids, rounds, round_seconds, progress
+            )
         finally:
             for process in processes:
                 process.terminate()
@@ -258,7 +299,16 @@ async def run(rounds: int, round_seconds: float) -> dict[str, Any]:
 
 def print_table(results: dict[str, Any]) -> None:
     table = Table(title="Route against an empty gRPC handler, interleaved rounds (same requests, same response size)")
-    for column in ("server", "concurrency", "calls/s", "ratio to empty", "p50 ms", "p99 ms"):
+    for column in (
+        "server",
+        "concurrency",
+        "calls/s",
+        "ratio to empty",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/call",
+        "client CPU ms/call",
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     for concurrency in CONCURRENCIES:
         cell = results[f"concurrency_{concurrency}"]
@@ -272,6 +322,8 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{ratio:.2f}",
                 f"{figures['latency_p50_ms']:.3f}",
                 f"{figures['latency_p99_ms']:.3f}",
+                f"{figures['server_cpu_ms_per_call']:.3f}",
+                f"{figures['client_cpu_ms_per_call']:.3f}",
             )
     console = Console()
     console.print(table)
